@@ -1,0 +1,55 @@
+// The public shape of what `shell.status()` and the shell's HTTP routes report (SPEC §4–§5).
+import type { ErrorCode, PluginPhase } from "./errors.js";
+
+/** States of a plugin actor (SPEC §4), plus `inactive` for UI-only plugins. */
+export type PluginState =
+  | "loading"
+  | "loaded"
+  | "starting"
+  | "running"
+  | "resuming"
+  | "stopping"
+  | "stopped"
+  | "errored"
+  | "inactive";
+
+/** States of the shell actor (SPEC §5). */
+export type ShellState =
+  | "idle"
+  | "booting"
+  | "starting"
+  | "running"
+  | "updating"
+  | "shuttingDown"
+  | "stopped"
+  | "failed";
+
+/** Why a plugin is errored. */
+export interface PluginErrorInfo {
+  phase: PluginPhase;
+  /** The `HANGAR_*` code of the cause when it has one, else the phase's own code. */
+  code: ErrorCode;
+  /** Names the plugin, the phase and the cause. */
+  message: string;
+}
+
+/** One plugin as the shell sees it. */
+export interface PluginStatus {
+  id: string;
+  version: string;
+  name: string;
+  /** False for a UI-only plugin (no `background` in plugin.json). */
+  background: boolean;
+  state: PluginState;
+  error?: PluginErrorInfo;
+  warnings?: string[];
+  /** ISO time at which onStart (or onResume) last succeeded. */
+  startedAt?: string;
+  timings: { loadMs: number | null; startMs: number | null };
+}
+
+export interface ShellStatus {
+  state: ShellState;
+  plugins: PluginStatus[];
+  server: { url: string | null };
+}
