@@ -1,8 +1,10 @@
 // Builds dist/ once before the suite, so tests that spawn the real `hangar` binary run current code.
+// HANGAR_SKIP_BUILD=1 skips it when you run tests that do not spawn the binary.
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export default function setup(): void {
+  if (process.env.HANGAR_SKIP_BUILD === "1") return;
   const root = fileURLToPath(new URL("..", import.meta.url));
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
     cwd: root,
