@@ -1,0 +1,281 @@
+// Drives every plugin actor for the shell machine's invoked steps: load all, start in dependency order,
+// update, stop in reverse dependency order. Each plugin is its own root actor (not a child of the shell)
+// so that start-up and shutdown stay linear in the number of plugins (statelyai/xstate#4990).
+import type { Actor, SnapshotFrom } from "xstate";
+import type { ErrorCode } from "../errors.js";
+import type { pluginMachine } from "../machines/plugin.machine.js";
+import { analyseDependencies } from "../manifest/dependency-graph.js";
+import type { PluginState, PluginStatus } from "../status.js";
+
+export type PluginActor = Actor<typeof pluginMachine>;
+type PluginSnapshot = SnapshotFrom<typeof pluginMachine>;
+
+/** States in which a plugin is mid-step: something will happen without a new event. */
+const inFlight = new Set<PluginState>(["loading", "starting", "resuming", "stopping"]);
+/** States a plugin can rest in. */
+const atRest = (state: PluginState) => !inFlight.has(state);
+
+export interface FleetLogger {
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+export function stateOf(snapshot: PluginSnapshot): PluginState {
+  return snapshot.value as PluginState;
+}
+
+/** Resolves with the first snapshot (the current one included) that satisfies `predicate`. */
+export function untilSnapshot(
+  actor: PluginActor,
+  predicate: (snapshot: PluginSnapshot) => boolean,
+): Promise<PluginSnapshot> {
+  const current = actor.getSnapshot();
+  if (predicate(current) || current.status !== "active") return Promise.resolve(current);
+  return new Promise((resolve) => {
+    const subscription = actor.subscribe({
+      next(snapshot) {
+        if (predicate(snapshot) || snapshot.status !== "active") {
+          subscription.unsubscribe();
+          resolve(snapshot);
+        }
+      },
+      error() {
+        subscription.unsubscribe();
+        resolve(actor.getSnapshot());
+      },
+      complete() {
+        subscription.unsubscribe();
+        resolve(actor.getSnapshot());
+      },
+    });
+  });
+}
+
+/** The status a user sees, derived from the actor's snapshot only. */
+export function statusOf(snapshot: PluginSnapshot): PluginStatus {
+  const { context } = snapshot;
+  const status: PluginStatus = {
+    id: context.pluginId,
+    version: context.version,
+    name: context.name,
+    background: context.background,
+    state: stateOf(snapshot),
+    timings: { loadMs: context.timings.loadMs, startMs: context.timings.startMs },
+  };
+  if (context.error) status.error = context.error;
+  if (context.warnings.length > 0) status.warnings = [...context.warnings];
+  if (context.startedAt && status.state === "running") status.startedAt = context.startedAt;
+  return status;
+}
+
+/** True while a request to the plugin should wait: it is loading, starting, resuming or restarting. */
+export function isTransitional(snapshot: PluginSnapshot): boolean {
+  const state = stateOf(snapshot);
+  if (state === "loading" || state === "starting" || state === "resuming" || state === "loaded") return true;
+  return state === "stopping" && snapshot.context.afterStop !== "stopped" && !snapshot.context.stopRequested;
+}
+
+export class Fleet {
+  readonly #actors = new Map<string, PluginActor>();
+  readonly #log: FleetLogger;
+
+  constructor(log: FleetLogger) {
+    this.#log = log;
+  }
+
+  /** Adds a started plugin actor; the fleet logs its progress from here on. */
+  add(actor: PluginActor): void {
+    const id = actor.getSnapshot().context.pluginId;
+    this.#actors.set(id, actor);
+    let last = stateOf(actor.getSnapshot());
+    this.#logProgress(actor.getSnapshot());
+    actor.subscribe({
+      next: (snapshot) => {
+        const state = stateOf(snapshot);
+        if (state === last) return;
+        last = state;
+        this.#logProgress(snapshot);
+      },
+      error: (error) => this.#log.error(`[${id}] plugin actor failed: ${String(error)}`, { pluginId: id }),
+    });
+  }
+
+  get(id: string): PluginActor | undefined {
+    return this.#actors.get(id);
+  }
+
+  ids(): string[] {
+    return [...this.#actors.keys()];
+  }
+
+  statuses(): PluginStatus[] {
+    return [...this.#actors.values()].map((actor) => statusOf(actor.getSnapshot()));
+  }
+
+  /** Resolves once every plugin has finished loading. */
+  async loadAll(): Promise<void> {
+    await Promise.all(
+      [...this.#actors.values()].map((actor) => untilSnapshot(actor, (s) => atRest(stateOf(s)))),
+    );
+  }
+
+  /**
+   * Starts every `loaded` plugin: independent ones concurrently, each after the plugins it depends on
+   * are running. A missing, cyclic or failed dependency errors the dependent (phase `dependency`).
+   * When `signal` aborts (shutdown began), nothing new is started.
+   */
+  async startAll(signal: AbortSignal): Promise<void> {
+    const problems = analyseDependencies(
+      [...this.#actors.values()]
+        .map((actor) => actor.getSnapshot().context)
+        .filter((context) => context.background)
+        .map((context) => ({ id: context.pluginId, dependsOn: context.dependsOn })),
+    );
+    const started = new Map<string, Promise<void>>();
+
+    const start = (id: string): Promise<void> => {
+      let promise = started.get(id);
+      if (!promise) {
+        promise = this.#startOne(id, problems, start, signal);
+        started.set(id, promise);
+      }
+      return promise;
+    };
+
+    await Promise.all(
+      [...this.#actors.entries()]
+        .filter(([, actor]) => stateOf(actor.getSnapshot()) === "loaded")
+        .map(([id]) => start(id)),
+    );
+  }
+
+  async #startOne(
+    id: string,
+    problems: Map<string, { code: ErrorCode; message: string }>,
+    start: (id: string) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const actor = this.#actors.get(id)!;
+    if (stateOf(actor.getSnapshot()) !== "loaded") return;
+    const problem = problems.get(id);
+    if (problem) {
+      actor.send({ type: "DEPENDENCY_FAILED", code: problem.code, message: problem.message });
+      return;
+    }
+    const dependsOn = actor.getSnapshot().context.dependsOn;
+    await Promise.all(dependsOn.map((dep) => start(dep)));
+    if (signal.aborted || stateOf(actor.getSnapshot()) !== "loaded") return;
+
+    for (const dep of dependsOn) {
+      const depSnapshot = this.#actors.get(dep)!.getSnapshot();
+      const depState = stateOf(depSnapshot);
+      if (depState !== "running") {
+        const reason = depSnapshot.context.error ? `: ${depSnapshot.context.error.message}` : "";
+        actor.send({
+          type: "DEPENDENCY_FAILED",
+          code: "HANGAR_DEPENDENCY_FAILED",
+          message:
+            `Plugin '${id}' depends on '${dep}', which is ${depState}${reason}. ` +
+            `Fix '${dep}' first; '${id}' is retried on the next update.`,
+        });
+        return;
+      }
+    }
+    actor.send({ type: "START" });
+    await untilSnapshot(actor, (s) => atRest(stateOf(s)));
+  }
+
+  /**
+   * Applies an OTA update: running plugins resume (or restart, or reload when their code changed),
+   * errored ones are retried; then everything `loaded` starts in dependency order.
+   */
+  async updateAll(changed: string[], generation: number, signal: AbortSignal): Promise<void> {
+    for (const id of changed) {
+      if (!this.#actors.has(id)) this.#log.warn(`update names unknown plugin '${id}'; ignored`);
+    }
+    const changedIds = new Set(changed);
+    const settling: Promise<unknown>[] = [];
+    for (const [id, actor] of this.#actors) {
+      const state = stateOf(actor.getSnapshot());
+      if (state === "stopped" || inFlight.has(state)) continue;
+      actor.send({ type: "UPDATE", changed: changedIds.has(id), generation });
+      settling.push(untilSnapshot(actor, (s) => atRest(stateOf(s))));
+    }
+    await Promise.all(settling);
+    if (!signal.aborted) await this.startAll(signal);
+  }
+
+  /** Stops every plugin, each after the plugins that depend on it. Resolves when none is active. */
+  async stopAll(): Promise<void> {
+    const dependents = new Map<string, string[]>();
+    for (const [id, actor] of this.#actors) {
+      for (const dep of actor.getSnapshot().context.dependsOn) {
+        const list = dependents.get(dep) ?? [];
+        list.push(id);
+        dependents.set(dep, list);
+      }
+    }
+    const stopping = new Map<string, Promise<void>>();
+    // A depth-first walk: each plugin waits for its dependents; an edge back to a plugin on the current
+    // path (a dependency cycle, whose members never started) is skipped instead of waited on.
+    const stop = (id: string, path: ReadonlySet<string>): Promise<void> => {
+      let promise = stopping.get(id);
+      if (!promise) {
+        const inner = new Set(path).add(id);
+        const waitFor = (dependents.get(id) ?? []).filter((dependent) => !inner.has(dependent));
+        promise = Promise.all(waitFor.map((dependent) => stop(dependent, inner))).then(() =>
+          this.#stopOne(id),
+        );
+        stopping.set(id, promise);
+      }
+      return promise;
+    };
+    await Promise.all(this.ids().map((id) => stop(id, new Set())));
+  }
+
+  async #stopOne(id: string): Promise<void> {
+    const actor = this.#actors.get(id)!;
+    const state = stateOf(actor.getSnapshot());
+    if (state === "errored" || state === "inactive" || state === "stopped") return;
+    actor.send({ type: "STOP" });
+    await untilSnapshot(actor, (s) => {
+      const next = stateOf(s);
+      return next === "stopped" || next === "errored";
+    });
+  }
+
+  /** The shutdown budget ran out: every plugin still in a hook is released now. */
+  forceStop(message: string): void {
+    for (const actor of this.#actors.values()) {
+      if (actor.getSnapshot().status === "active") actor.send({ type: "FORCE_STOP", message });
+    }
+  }
+
+  /** Stops every plugin actor (their last snapshots stay readable for status). */
+  releaseAll(): void {
+    for (const actor of this.#actors.values()) actor.stop();
+  }
+
+  #logProgress(snapshot: PluginSnapshot): void {
+    const { pluginId, error, timings } = snapshot.context;
+    const state = stateOf(snapshot);
+    const data = { pluginId, state };
+    switch (state) {
+      case "running":
+        this.#log.info(`[${pluginId}] running (onStart took ${timings.startMs ?? "?"} ms)`, data);
+        break;
+      case "errored":
+        this.#log.error(`[${pluginId}] errored in phase ${error?.phase}: ${error?.message}`, {
+          ...data,
+          code: error?.code,
+        });
+        break;
+      case "inactive":
+        this.#log.info(`[${pluginId}] UI-only (no background module): inactive`, data);
+        break;
+      default:
+        this.#log.info(`[${pluginId}] ${state}`, data);
+    }
+  }
+}
