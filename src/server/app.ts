@@ -1,0 +1,345 @@
+// The shell's Express app (SPEC §6): Host check, CORS, shell routes, the per-request plugin dispatcher,
+// JSON 404 and the error handler, in exactly that order.
+import { STATUS_CODES } from "node:http";
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
+import { HangarError, messageOf } from "../errors.js";
+import type { PluginLogger } from "../sdk/types.js";
+import type { PluginState, PluginStatus } from "../status.js";
+import type { PluginView } from "./plugin-view.js";
+import type { RouteTable } from "./route-table.js";
+
+/** What the shell's own code logs through. */
+export interface ShellLogger {
+  warn(msg: string, data?: object): void;
+  error(msg: string, data?: object): void;
+}
+
+/** Everything `createShellApp` needs; the shell owns each part. */
+export interface ShellAppOptions {
+  /** The port actually bound. Read on every request, because port 0 only becomes real after listen. */
+  port: () => number;
+  /** Extra browser origins allowed to call the server, e.g. `http://localhost:5173` for a dev UI. */
+  allowedOrigins: string[];
+  plugins: PluginView;
+  routes: RouteTable;
+  /** The logger a plugin's route failures are reported to. */
+  pluginLogger: (pluginId: string) => PluginLogger;
+  shellLogger: ShellLogger;
+}
+
+/** How long a request to a plugin that is starting or resuming waits for it to run (SPEC §6). */
+const SETTLE_WAIT_MS = 5_000;
+/** States a plugin passes through on its way to `running`; a request may wait them out. */
+const TRANSITIONAL: ReadonlySet<PluginState> = new Set([
+  "loading",
+  "loaded",
+  "starting",
+  "resuming",
+  "stopping",
+]);
+/** States worth waiting on: the view resolves at once when `stopping` is not on its way back to `starting`. */
+const WAIT_FOR: ReadonlySet<PluginState> = new Set(["loading", "starting", "resuming", "stopping"]);
+const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
+const ALL_STATES: readonly PluginState[] = [
+  "loading",
+  "loaded",
+  "starting",
+  "running",
+  "resuming",
+  "stopping",
+  "stopped",
+  "errored",
+  "inactive",
+];
+/** Distinct refused Hosts logged per app: enough to diagnose, too few to flood the log under attack. */
+const MAX_LOGGED_HOSTS = 20;
+
+/**
+ * The form browsers send in `Origin`: `new URL(x).origin` for http(s), the trimmed string otherwise
+ * (custom Electron schemes such as `app://shell` have no URL origin but are sent verbatim).
+ */
+function normaliseOrigin(entry: string): string {
+  const trimmed = entry.trim().replace(/\/+$/, "");
+  try {
+    const url = new URL(trimmed);
+    if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
+  } catch {
+    // Not a URL: kept verbatim and compared as a string; it simply never matches a real Origin.
+  }
+  return trimmed;
+}
+
+function checkAllowedOrigins(allowedOrigins: string[]): string[] {
+  return allowedOrigins.map((entry) => {
+    const origin = typeof entry === "string" ? normaliseOrigin(entry) : "";
+    if (origin === "" || origin === "*" || origin.toLowerCase() === "null") {
+      throw new HangarError(
+        "HANGAR_SHELL_OPTIONS",
+        `server.allowedOrigins contains ${JSON.stringify(entry)}, which would let any web page call the shell. ` +
+          "List exact origins instead, e.g. 'http://localhost:5173'.",
+      );
+    }
+    return origin;
+  });
+}
+
+function sendJson(res: Response, status: number, body: object): void {
+  res.status(status).json(body);
+}
+
+function pathOf(req: Request): string {
+  const url = req.originalUrl || req.url;
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** The plugin id a path like `/api/{id}` or `/api/{id}/...` addresses, or null. */
+function pluginIdOf(path: string): string | null {
+  if (!path.startsWith("/api/")) return null;
+  const rest = path.slice("/api/".length);
+  const slash = rest.indexOf("/");
+  const id = slash === -1 ? rest : rest.slice(0, slash);
+  return id === "" || id === "_shell" ? null : id;
+}
+
+/** An HTTP client error carried by an error object (body-parser, http-errors), e.g. a malformed JSON body. */
+function clientErrorOf(err: unknown): { status: number; message: string } | null {
+  if (typeof err !== "object" || err === null) return null;
+  const { status, statusCode, expose } = err as { status?: unknown; statusCode?: unknown; expose?: unknown };
+  const code = typeof status === "number" ? status : statusCode;
+  if (typeof code !== "number" || code < 400 || code > 499) return null;
+  const message = expose === true ? messageOf(err) : (STATUS_CODES[code] ?? "Bad request");
+  return { status: code, message };
+}
+
+/** Ends a response whose headers are already out: a truncated body must not look complete to the client. */
+function abandon(res: Response): void {
+  if (res.writableEnded) return;
+  res.destroy();
+}
+
+function notRunningMessage(status: PluginStatus, waited: boolean): string {
+  const id = status.id;
+  switch (status.state) {
+    case "errored":
+      return (
+        `Plugin '${id}' is errored (it failed in phase '${status.error?.phase ?? "unknown"}'), so its routes are ` +
+        `unavailable. GET /api/_shell/plugins/${id} shows the cause; the shell retries it on the next update.`
+      );
+    case "stopped":
+      return `Plugin '${id}' is stopped, so its routes are unavailable until it starts again.`;
+    case "inactive":
+      return `Plugin '${id}' is inactive: it has no background module, so it serves no routes.`;
+    default:
+      return waited
+        ? `Plugin '${id}' is still ${status.state} after ${SETTLE_WAIT_MS} ms; retry shortly.`
+        : `Plugin '${id}' is ${status.state}; retry shortly.`;
+  }
+}
+
+/**
+ * Builds the shell's Express app. It holds no plugin routers itself: the dispatcher asks `routes` on every
+ * request, so unmounting is instant and needs no app rebuild.
+ * @throws HangarError `HANGAR_SHELL_OPTIONS` when `allowedOrigins` contains `*`, `null` or an empty entry.
+ */
+export function createShellApp(options: ShellAppOptions): express.Express {
+  const { plugins, routes, pluginLogger, shellLogger } = options;
+  const extraOrigins = checkAllowedOrigins(options.allowedOrigins);
+  const app = express();
+  app.disable("x-powered-by");
+
+  const loggedHosts = new Set<string>();
+  const hostCheck: RequestHandler = (req, res, next) => {
+    const port = options.port();
+    const host = req.headers.host?.toLowerCase();
+    const allowed = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+    // A browser omits the default port from Host.
+    if (port === 80) allowed.push("127.0.0.1", "localhost", "[::1]");
+    if (host !== undefined && allowed.includes(host)) {
+      next();
+      return;
+    }
+    const shown = host === undefined ? "(none)" : host;
+    if (loggedHosts.size < MAX_LOGGED_HOSTS && !loggedHosts.has(shown)) {
+      loggedHosts.add(shown);
+      shellLogger.warn("Refused a request with a foreign Host header (DNS-rebinding protection)", {
+        host: shown,
+        method: req.method,
+        path: pathOf(req),
+      });
+    }
+    sendJson(res, 403, {
+      success: false,
+      error:
+        `Host '${shown}' is not allowed: this server answers only 127.0.0.1:${port}, localhost:${port} ` +
+        `or [::1]:${port} (DNS-rebinding protection). Use one of those addresses.`,
+    });
+  };
+
+  // Written by hand rather than with the `cors` package: the rules are few, security-critical, and include
+  // refusals (403 for a bad preflight or a state-changing request) that `cors` does not make.
+  const corsCheck: RequestHandler = (req, res, next) => {
+    res.vary("Origin");
+    const origin = req.headers.origin;
+    if (origin === undefined) {
+      next();
+      return;
+    }
+    const port = options.port();
+    const allowed =
+      origin !== "null" &&
+      (origin === `http://127.0.0.1:${port}` ||
+        origin === `http://localhost:${port}` ||
+        extraOrigins.includes(origin));
+    const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
+
+    if (!allowed) {
+      if (preflight || !SAFE_METHODS.has(req.method)) {
+        sendJson(res, 403, {
+          success: false,
+          error:
+            `Origin '${origin}' may not send ${preflight ? "cross-origin" : req.method} requests to this shell. ` +
+            "If that page is yours, add its origin to server.allowedOrigins.",
+        });
+        return;
+      }
+      // A safe request still runs, but without CORS headers the browser keeps the answer from the page.
+      next();
+      return;
+    }
+
+    res.setHeader("Access-Control-Allow-Origin", origin);
+    if (!preflight) {
+      next();
+      return;
+    }
+    res.setHeader("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+    const requested = req.headers["access-control-request-headers"];
+    if (requested !== undefined) {
+      res.setHeader("Access-Control-Allow-Headers", requested);
+      res.vary("Access-Control-Request-Headers");
+    }
+    // Chrome's Private Network Access asks before a public page may reach a loopback server.
+    if (req.headers["access-control-request-private-network"] === "true") {
+      res.setHeader("Access-Control-Allow-Private-Network", "true");
+    }
+    res.setHeader("Access-Control-Max-Age", "600");
+    res.status(204).end();
+  };
+
+  const shellRoutes = express.Router({ caseSensitive: true });
+  shellRoutes.get("/api/_shell/health", (_req, res) => {
+    const counts = Object.fromEntries(ALL_STATES.map((state) => [state, 0])) as Record<PluginState, number>;
+    for (const status of plugins.list()) counts[status.state] += 1;
+    const state = plugins.shellState();
+    sendJson(res, state === "running" ? 200 : 503, { state, plugins: counts });
+  });
+  shellRoutes.get("/api/_shell/plugins", (_req, res) => {
+    sendJson(res, 200, plugins.list());
+  });
+  shellRoutes.get("/api/_shell/plugins/:id", (req, res) => {
+    const id = String(req.params.id);
+    const status = plugins.get(id);
+    if (status) {
+      sendJson(res, 200, status);
+      return;
+    }
+    sendJson(res, 404, {
+      success: false,
+      error: `No plugin '${id}'. GET /api/_shell/plugins lists the known plugins.`,
+    });
+  });
+
+  const failInPlugin = (pluginId: string, err: unknown, req: Request, res: Response): void => {
+    const logger = pluginLogger(pluginId);
+    const route = `${req.method} ${pathOf(req)}`;
+    const clientError = clientErrorOf(err);
+    // A client error (say, a malformed JSON body refused by the plugin's own parser) is the caller's fault.
+    if (clientError) {
+      logger.warn("http", `Route ${route} refused the request: ${clientError.message}`);
+      if (res.headersSent) abandon(res);
+      else sendJson(res, clientError.status, { success: false, error: clientError.message });
+      return;
+    }
+    logger.error("http", `Route ${route} threw: ${messageOf(err)}`, err);
+    if (res.headersSent) {
+      abandon(res);
+      return;
+    }
+    sendJson(res, 500, { success: false, error: `Internal error in plugin '${pluginId}' route` });
+  };
+
+  const dispatchToPlugin = (pluginId: string, req: Request, res: Response, next: NextFunction): void => {
+    routes.dispatch(pluginId, req, res, (err?: unknown) => {
+      if (err !== undefined && err !== null) failInPlugin(pluginId, err, req, res);
+      else next();
+    });
+  };
+
+  const dispatcher: RequestHandler = async (req, res, next) => {
+    const pluginId = pluginIdOf(req.path);
+    if (pluginId === null) {
+      next();
+      return;
+    }
+    let status = plugins.get(pluginId);
+    if (!status) {
+      next();
+      return;
+    }
+    let waited = false;
+    if (WAIT_FOR.has(status.state)) {
+      waited = true;
+      try {
+        status = (await plugins.waitUntilSettled(pluginId, SETTLE_WAIT_MS)) ?? plugins.get(pluginId);
+      } catch (error) {
+        shellLogger.error("PluginView.waitUntilSettled failed; answering with the current state", {
+          pluginId,
+          error: messageOf(error),
+        });
+        status = plugins.get(pluginId);
+      }
+      // The client gave up while we waited: nothing left to answer.
+      if (res.destroyed || res.writableEnded) return;
+      if (!status) {
+        next();
+        return;
+      }
+    }
+    if (status.state !== "running") {
+      res.setHeader("Retry-After", TRANSITIONAL.has(status.state) ? "1" : "5");
+      sendJson(res, 503, { success: false, error: notRunningMessage(status, waited), state: status.state });
+      return;
+    }
+    dispatchToPlugin(pluginId, req, res, next);
+  };
+
+  const notFound: RequestHandler = (req, res) => {
+    sendJson(res, 404, { success: false, error: `No route for ${req.method} ${pathOf(req)}` });
+  };
+
+  const errorHandler = (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const clientError = clientErrorOf(err);
+    if (!clientError) {
+      shellLogger.error("The shell's HTTP server failed to answer a request", {
+        method: req.method,
+        path: pathOf(req),
+        error: err instanceof Error ? { message: err.message, stack: err.stack } : messageOf(err),
+      });
+    }
+    if (res.headersSent) {
+      abandon(res);
+      return;
+    }
+    if (clientError) sendJson(res, clientError.status, { success: false, error: clientError.message });
+    else sendJson(res, 500, { success: false, error: "Internal error in the shell's HTTP server" });
+  };
+
+  app.use(hostCheck);
+  app.use(corsCheck);
+  app.use(shellRoutes);
+  app.use(dispatcher);
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}

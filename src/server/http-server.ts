@@ -1,0 +1,143 @@
+// The Node HTTP server under the shell's Express app: listen with clear errors, close gracefully, force-close.
+import { createServer, type RequestListener, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { HangarError } from "../errors.js";
+
+/** Where to listen. `port: 0` picks a free port; `port()` and `url()` then report the real one. */
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+}
+
+/** A started-or-not HTTP server around one request listener (the shell's Express app). */
+export interface ShellHttpServer {
+  /**
+   * Starts listening; resolves with the real URL and port. Calling it while listening returns the same result.
+   * @throws HangarError `HANGAR_PORT_IN_USE` when the port is taken, `HANGAR_SERVER_LISTEN` for other failures.
+   */
+  listen(): Promise<{ url: string; port: number }>;
+  /**
+   * Stops accepting connections, drops idle keep-alive sockets, lets in-flight requests finish for up to
+   * `graceMs`, then drops every remaining connection. Always resolves; calling it again returns the same promise.
+   */
+  close(graceMs: number): Promise<void>;
+  /** Drops every connection now, in-flight or not, and stops listening. */
+  forceClose(): void;
+  /** `http://127.0.0.1:{port}` style URL of the bound server, or null when it is not listening. */
+  url(): string | null;
+  /** The bound port while listening (the configured port before that). */
+  port(): number;
+}
+
+/** The host part of a URL a local client can use: wildcard binds are reached through loopback. */
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+function listenError(error: NodeJS.ErrnoException, options: HttpServerOptions): HangarError {
+  const where = `${options.host}:${options.port}`;
+  if (error.code === "EADDRINUSE") {
+    return new HangarError(
+      "HANGAR_PORT_IN_USE",
+      `Port ${options.port} on ${options.host} is already in use by another process. Stop it, or choose ` +
+        "another port with --port / server.port (0 picks a free one).",
+      { cause: error },
+    );
+  }
+  const hint =
+    error.code === "EACCES"
+      ? "The process may not bind that port; choose a port above 1023 with --port / server.port."
+      : error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND"
+        ? "That host is not an address of this machine; use 127.0.0.1 (--host / server.host)."
+        : "Check --host / --port (server.host / server.port).";
+  return new HangarError(
+    "HANGAR_SERVER_LISTEN",
+    `The shell's HTTP server could not listen on ${where}: ${error.message}. ${hint}`,
+    { cause: error },
+  );
+}
+
+/** Wraps `app` in a Node HTTP server that is not listening yet. */
+export function createHttpServer(app: RequestListener, options: HttpServerOptions): ShellHttpServer {
+  // Without a Host header the app's DNS-rebinding check answers (403 JSON) instead of Node's bare 400.
+  const server = createServer({ requireHostHeader: false }, app);
+  const inFlight = new Set<ServerResponse>();
+  let listening: Promise<{ url: string; port: number }> | null = null;
+  let closing: Promise<void> | null = null;
+  let boundPort: number | null = null;
+  let graceTimer: NodeJS.Timeout | null = null;
+
+  // Node closes only the sockets idle at the moment of close(); a keep-alive socket whose request finishes
+  // later would linger until its keep-alive timeout. So while closing, every response says
+  // `Connection: close`, and each finished one triggers another sweep of idle sockets.
+  // Prepended so it runs before the app, which may answer synchronously.
+  server.prependListener("request", (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    if (closing) res.shouldKeepAlive = false;
+    res.on("close", () => {
+      inFlight.delete(res);
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+
+  const url = (): string | null =>
+    boundPort === null ? null : `http://${urlHost(options.host)}:${boundPort}`;
+
+  function close(graceMs: number): Promise<void> {
+    if (closing) return closing;
+    closing = new Promise<void>((resolve) => {
+      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+      server.close(() => {
+        if (graceTimer) clearTimeout(graceTimer);
+        graceTimer = null;
+        boundPort = null;
+        resolve();
+      });
+      server.closeIdleConnections();
+      graceTimer = setTimeout(() => server.closeAllConnections(), Math.max(0, graceMs));
+    });
+    return closing;
+  }
+
+  return {
+    listen() {
+      if (closing) {
+        return Promise.reject(
+          new HangarError(
+            "HANGAR_SHELL_STATE",
+            "This HTTP server was closed; create a new one to listen again.",
+          ),
+        );
+      }
+      if (listening) return listening;
+      listening = new Promise((resolve, reject) => {
+        const onError = (error: NodeJS.ErrnoException): void => {
+          listening = null;
+          reject(listenError(error, options));
+        };
+        server.once("error", onError);
+        server.listen(options.port, options.host, () => {
+          server.off("error", onError);
+          boundPort = (server.address() as AddressInfo).port;
+          resolve({ url: url() as string, port: boundPort });
+        });
+      });
+      return listening;
+    },
+
+    close,
+
+    forceClose() {
+      server.closeAllConnections();
+      if (!closing) void close(0);
+    },
+
+    url,
+
+    port() {
+      return boundPort ?? options.port;
+    },
+  };
+}
