@@ -26,6 +26,8 @@ function readPosition(now) {
   };
 }
 
+/** @type {import("hangar/sdk").PluginLogger | undefined} */
+let logger;
 /** @type {ReturnType<typeof setInterval> | undefined} */
 let timer;
 /** @type {ReturnType<typeof readPosition> | null} */
@@ -38,6 +40,7 @@ function stopPolling() {
 
 /** @param {import("hangar/sdk").PluginContext} ctx */
 export async function onStart(ctx) {
+  logger = ctx.logger;
   let intervalMs = await ctx.config.get("intervalMs", DEFAULT_INTERVAL_MS);
   if (!Number.isInteger(intervalMs) || intervalMs < 100) {
     ctx.logger.warn(
@@ -67,4 +70,5 @@ export async function onStart(ctx) {
 
 export async function onStop() {
   stopPolling();
+  logger?.info("FlightTracker", `Stopped tracking ${flight.callsign}`);
 }

@@ -1,0 +1,71 @@
+// The `hangar` command line (bin/hangar.js runs the compiled file): parses arguments and calls the commands.
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { createOutput, type ExitCode, ExitCodes, exitCodeOf } from "./output.js";
+import { type RunOptions, runCommand } from "./run-command.js";
+import { validateCommand } from "./validate-command.js";
+
+const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) {
+    throw new InvalidArgumentError("Give an integer from 0 to 65535 (0 picks a free port).");
+  }
+  return port;
+}
+
+/** The program, with every command's action resolving to its exit code through `settle`. */
+function createProgram(settle: (code: ExitCode) => void): Command {
+  const program = new Command("hangar")
+    .description("Runs and checks the background modules of desktop-shell plugins.")
+    .version(version)
+    // Throw instead of exiting, so usage errors leave with our code 2 rather than commander's 1.
+    .exitOverride()
+    .showHelpAfterError("(run 'hangar --help' for usage)");
+
+  program
+    .command("run")
+    .description("Start a shell on the plugins, print a summary, and run until SIGINT/SIGTERM.")
+    .argument("[dirs...]", "plugin folders, or folders holding plugin folders", ["./plugins"])
+    .addOption(new Option("--port <n>", "HTTP port (0 picks a free one)").default(2066).argParser(parsePort))
+    .option("--host <h>", "HTTP host to listen on", "127.0.0.1")
+    .option("--data-dir <dir>", "where plugin config is kept", "./.hangar")
+    .option("--json", "JSON log lines and a JSON summary instead of the table")
+    .addHelpText("after", "\nHANGAR_AUTH_TOKEN, when set, is the auth token plugins see.")
+    .action(async (dirs: string[], options: RunOptions) => {
+      settle(await runCommand(dirs, options, createOutput(options.json === true)));
+    });
+
+  program
+    .command("validate")
+    .description("Check plugin manifests and module contracts without starting them.")
+    .argument("[dirs...]", "plugin folders, or folders holding plugin folders", ["./plugins"])
+    .option("--json", "print the results as JSON")
+    .action(async (dirs: string[], options: { json?: boolean }) => {
+      settle(await validateCommand(dirs, createOutput(options.json === true)));
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<ExitCode> {
+  let exitCode: ExitCode = ExitCodes.ok;
+  const program = createProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    // Commander has already printed its message; --help and --version end here too, with code 0.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCodes.ok : ExitCodes.usage;
+    createOutput(argv.includes("--json")).error(error);
+    return exitCodeOf(error);
+  }
+}
+
+// Exit explicitly: a plugin's leftover timer or socket must not keep the process alive after shutdown.
+process.exit(await main(process.argv));

@@ -1,0 +1,23 @@
+// The summary `hangar run` prints once every plugin has settled: one table row per plugin, then a count per state.
+import type { PluginStatus, ShellStatus } from "../status.js";
+import { type Column, formatTable } from "./table.js";
+
+const columns: Column<PluginStatus>[] = [
+  { header: "ID", cell: (p) => p.id },
+  { header: "VERSION", cell: (p) => p.version },
+  { header: "STATE", cell: (p) => p.state },
+  {
+    header: "START",
+    cell: (p) => (p.timings.startMs === null ? "—" : `${Math.round(p.timings.startMs)} ms`),
+    align: "right",
+  },
+  { header: "ERROR", cell: (p) => (p.error ? `${p.error.code}: ${p.error.message}` : "") },
+];
+
+/** The summary table (id, version, state, start time, error) of every plugin, and a count per state. */
+export function formatSummary(status: ShellStatus): string {
+  const counts = new Map<string, number>();
+  for (const plugin of status.plugins) counts.set(plugin.state, (counts.get(plugin.state) ?? 0) + 1);
+  const tally = [...counts].map(([state, count]) => `${count} ${state}`).join(", ") || "no plugins found";
+  return `${formatTable(columns, status.plugins)}\n${tally}`;
+}
