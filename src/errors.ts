@@ -32,6 +32,7 @@ export const ErrorCodes = {
   HANGAR_CONFIG_KEY: "a config key is empty or reserved",
   HANGAR_CONFIG_VALUE: "a config value is not plain JSON data",
   HANGAR_CONFIG_CORRUPT: "a config file could not be parsed and was moved aside",
+  HANGAR_CONFIG_READ: "a config file exists but could not be read (permissions, I/O error)",
   HANGAR_CONFIG_WRITE: "a config file could not be written",
   // shell
   HANGAR_PORT_IN_USE: "the server port is taken by another process",

@@ -1,0 +1,285 @@
+// Headless plugin config: one JSON object per plugin in <dataDir>/config/<id>.json, written durably with group commit.
+import { access, mkdir, open, readFile, rename } from "node:fs/promises";
+import path from "node:path";
+import writeFileAtomic from "write-file-atomic";
+import { HangarError, messageOf } from "../errors.js";
+import type { JsonValue, PluginConfigStore } from "../sdk/types.js";
+import type { ConfigBackend, ConfigWarningListener } from "./config-backend.js";
+import { assertConfigKey, cloneJsonValue, copyConfigValue, isReservedConfigKey } from "./config-value.js";
+
+export interface FileConfigBackendOptions {
+  /** Config files live in `<dataDir>/config`; the folder is created on the first write. */
+  dataDir: string;
+  /** Told when a store recovers from a problem (a corrupt file moved aside). Default: process.emitWarning. */
+  onWarning?: ConfigWarningListener;
+}
+
+/** The file backend, plus diagnostics for tests and benchmarks. */
+export interface FileConfigBackend extends ConfigBackend {
+  /** How many config files have been written (atomically renamed into place) so far, across all plugins. */
+  readonly writeCount: number;
+  /** The file that holds `pluginId`'s values. */
+  fileOf(pluginId: string): string;
+}
+
+// Same rule as plugin.json's `id`: also what keeps an id from naming a path outside the config folder.
+const pluginIdPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+const DELETED = Symbol("deleted");
+type Change = {
+  key: string;
+  value: JsonValue | typeof DELETED;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+};
+
+/**
+ * Creates the file backend. A `set`/`delete` resolves only once the file holding the change has been
+ * written to a temp file, fsynced, renamed over the old one and the folder fsynced. Changes made while a
+ * write is in flight are batched into the next single write (group commit), so N concurrent sets cost
+ * about two writes, not N.
+ */
+export function createFileConfigBackend(options: FileConfigBackendOptions): FileConfigBackend {
+  const configDir = path.resolve(options.dataDir, "config");
+  const stores = new Map<string, PluginConfigStore>();
+  const pending = new Set<Promise<unknown>>();
+  let writeCount = 0;
+
+  const warn = (pluginId: string, message: string): void => {
+    try {
+      if (options.onWarning) options.onWarning(pluginId, message);
+      else process.emitWarning(message, { code: "HANGAR_CONFIG_CORRUPT" });
+    } catch (error) {
+      // The listener failed; the warning must still reach someone.
+      process.emitWarning(`${message} (the onWarning listener threw: ${messageOf(error)})`, {
+        code: "HANGAR_CONFIG_CORRUPT",
+      });
+    }
+  };
+
+  const fileOf = (pluginId: string): string => {
+    if (!pluginIdPattern.test(pluginId)) {
+      throw new HangarError(
+        "HANGAR_INTERNAL",
+        `The config backend was asked for the store of '${pluginId}', which is not a valid plugin id (${pluginIdPattern}); ids are validated with plugin.json, so this is a defect in the caller.`,
+        { pluginId },
+      );
+    }
+    return path.join(configDir, `${pluginId}.json`);
+  };
+
+  // Remembers every set/delete in progress, so flush() can wait for all of them, even those still loading.
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    const settled: Promise<unknown> = promise.then(
+      () => pending.delete(settled),
+      () => pending.delete(settled),
+    );
+    pending.add(settled);
+    return promise;
+  };
+
+  const createStore = (pluginId: string): PluginConfigStore => {
+    const file = fileOf(pluginId);
+    // `committed` is what the file on disk holds; `view` is that plus every accepted change not yet written.
+    let committed = new Map<string, JsonValue>();
+    let view = new Map<string, JsonValue>();
+    let queued: Change[] = [];
+    let draining: Promise<void> | null = null;
+    let loading: Promise<void> | null = null;
+
+    // Every call awaits the same promise, so calls made in one order are served in that order.
+    const ready = (): Promise<void> => {
+      loading ??= load().catch((error: unknown) => {
+        loading = null; // a failed read is retried on the next call
+        throw error;
+      });
+      return loading;
+    };
+
+    const load = async (): Promise<void> => {
+      let text: string;
+      try {
+        text = await readFile(file, "utf8");
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || code === "ENOTDIR") return;
+        throw new HangarError(
+          "HANGAR_CONFIG_READ",
+          `Plugin '${pluginId}' could not read its config file ${file}: ${messageOf(error)}. Check the file's permissions; hangar will try again on the next config call.`,
+          { pluginId, cause: error },
+        );
+      }
+      let parsed: unknown;
+      let problem: string | undefined;
+      try {
+        parsed = JSON.parse(text.replace(/^\uFEFF/, ""));
+      } catch (error) {
+        problem = `it is not valid JSON (${messageOf(error)})`;
+      }
+      if (problem === undefined && (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))) {
+        problem = `it holds ${Array.isArray(parsed) ? "an array" : parsed === null ? "null" : `a ${typeof parsed}`}, not a JSON object of keys and values`;
+      }
+      if (problem !== undefined) {
+        const moved = await moveAside(problem);
+        warn(
+          pluginId,
+          `The config file of plugin '${pluginId}' could not be used: ${problem}. It was moved to ${moved} and the plugin starts with an empty config; copy back any values you need from the moved file.`,
+        );
+        return;
+      }
+      for (const [key, value] of Object.entries(parsed as Record<string, JsonValue>)) {
+        if (isReservedConfigKey(key)) {
+          warn(
+            pluginId,
+            `The config file of plugin '${pluginId}' (${file}) has the reserved key '${key}'; it was ignored and will be dropped on the next write.`,
+          );
+          continue;
+        }
+        committed.set(key, value);
+      }
+      view = new Map(committed);
+    };
+
+    const moveAside = async (problem: string): Promise<string> => {
+      const stamp = new Date().toISOString().replaceAll(":", "");
+      let target = `${file}.corrupt-${stamp}`;
+      // rename() would silently replace an earlier corrupt copy made in the same millisecond.
+      for (let n = 1; await exists(target); n++) target = `${file}.corrupt-${stamp}-${n}`;
+      try {
+        await rename(file, target);
+      } catch (error) {
+        throw new HangarError(
+          "HANGAR_CONFIG_CORRUPT",
+          `The config file of plugin '${pluginId}' (${file}) could not be used (${problem}) and could not be moved aside: ${messageOf(error)}. Move or delete it by hand.`,
+          { pluginId, cause: error },
+        );
+      }
+      return target;
+    };
+
+    const persist = async (values: Map<string, JsonValue>): Promise<void> => {
+      const created = await mkdir(configDir, { recursive: true });
+      // A new folder's own directory entry must be durable too, or the file could vanish with it on a crash.
+      if (created !== undefined) await fsyncDirectory(path.dirname(created));
+      const text = `${JSON.stringify(Object.fromEntries(values), null, "\t")}\n`;
+      await writeFileAtomic(file, text, { fsync: true });
+      writeCount++;
+      await fsyncDirectory(configDir);
+    };
+
+    const drain = async (): Promise<void> => {
+      // Let every change made in this tick join the first write.
+      await Promise.resolve();
+      while (queued.length > 0) {
+        const batch = queued;
+        queued = [];
+        const next = new Map(committed);
+        for (const change of batch) apply(next, change);
+        try {
+          await persist(next);
+          committed = next;
+          for (const change of batch) change.resolve();
+        } catch (cause) {
+          const error = new HangarError(
+            "HANGAR_CONFIG_WRITE",
+            `Plugin '${pluginId}' could not save its config to ${file}: ${messageOf(cause)}. The change was not saved; check that ${configDir} is writable and the disk has space.`,
+            { pluginId, cause },
+          );
+          // Forget the failed changes, so what get() returns matches the disk (plus changes still queued).
+          view = new Map(committed);
+          for (const change of queued) apply(view, change);
+          for (const change of batch) change.reject(error);
+        }
+      }
+      draining = null; // set in the same tick as the empty check, so no change can slip between
+    };
+
+    const enqueue = (key: string, value: JsonValue | typeof DELETED): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        const change: Change = { key, value, resolve, reject };
+        queued.push(change);
+        apply(view, change);
+        draining ??= drain();
+      });
+
+    return Object.freeze({
+      async get<T = JsonValue>(key: string, defaultValue?: T): Promise<T | undefined> {
+        assertConfigKey(pluginId, "get", key);
+        await ready();
+        const value = view.get(key);
+        return value === undefined ? defaultValue : (cloneJsonValue(value) as T);
+      },
+      set(key: string, value: unknown): Promise<void> {
+        return track(
+          (async () => {
+            assertConfigKey(pluginId, "set", key);
+            const copy = copyConfigValue(pluginId, key, value);
+            await ready();
+            await enqueue(key, copy);
+          })(),
+        );
+      },
+      delete(key: string): Promise<void> {
+        return track(
+          (async () => {
+            assertConfigKey(pluginId, "delete", key);
+            await ready();
+            // Nothing to remove and nothing in flight that could add it back: the disk already agrees.
+            if (!view.has(key) && !committed.has(key) && draining === null) return;
+            await enqueue(key, DELETED);
+          })(),
+        );
+      },
+      async getAll(): Promise<Record<string, JsonValue>> {
+        await ready();
+        // Reserved keys never get into `view`, so a plain object cannot be polluted here.
+        const all: Record<string, JsonValue> = {};
+        for (const [key, value] of view) all[key] = cloneJsonValue(value);
+        return all;
+      },
+    });
+  };
+
+  return Object.freeze({
+    store(pluginId: string): PluginConfigStore {
+      let store = stores.get(pluginId);
+      if (!store) {
+        store = createStore(pluginId);
+        stores.set(pluginId, store);
+      }
+      return store;
+    },
+    async flush(): Promise<void> {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+    get writeCount() {
+      return writeCount;
+    },
+    fileOf,
+  });
+}
+
+function apply(target: Map<string, JsonValue>, change: Change): void {
+  if (change.value === DELETED) target.delete(change.key);
+  else target.set(change.key, change.value);
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Makes a rename or create inside `dir` durable. Windows cannot open a folder for fsync, and NTFS does not need it. */
+async function fsyncDirectory(dir: string): Promise<void> {
+  if (process.platform === "win32") return;
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,145 @@
+// Validation and copying of config keys and values, shared by every ConfigBackend: only plain JSON gets stored.
+import type { JsonValue } from "../sdk/types.js";
+
+/** The TypeError a config store throws for a bad key or value; `code` says which. */
+export interface ConfigTypeError extends TypeError {
+  readonly code: "HANGAR_CONFIG_KEY" | "HANGAR_CONFIG_VALUE";
+  readonly pluginId: string;
+}
+
+/** Keys that would reach Object.prototype if a store (or a plugin) ever copied values into a plain object. */
+const reservedKeys: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
+/** True for `__proto__`, `constructor` and `prototype`. */
+export function isReservedConfigKey(key: string): boolean {
+  return reservedKeys.has(key);
+}
+
+function configTypeError(code: ConfigTypeError["code"], pluginId: string, message: string): ConfigTypeError {
+  return Object.assign(new TypeError(message), { code, pluginId });
+}
+
+/**
+ * Throws a ConfigTypeError (`HANGAR_CONFIG_KEY`) unless `key` is a non-empty string that is not reserved.
+ * `method` is the store method the plugin called, for the message.
+ */
+export function assertConfigKey(pluginId: string, method: string, key: unknown): asserts key is string {
+  const call = `Plugin '${pluginId}' called config.${method}()`;
+  if (typeof key !== "string") {
+    throw configTypeError(
+      "HANGAR_CONFIG_KEY",
+      pluginId,
+      `${call} with a ${key === null ? "null" : typeof key} key; config keys are non-empty strings. Pass the key as a string, e.g. config.${method}("refresh_interval").`,
+    );
+  }
+  if (key.length === 0) {
+    throw configTypeError(
+      "HANGAR_CONFIG_KEY",
+      pluginId,
+      `${call} with an empty key; config keys are non-empty strings. Give the value a name.`,
+    );
+  }
+  if (reservedKeys.has(key)) {
+    throw configTypeError(
+      "HANGAR_CONFIG_KEY",
+      pluginId,
+      `${call} with the key '${key}', which is reserved because it could pollute object prototypes. Choose another key name.`,
+    );
+  }
+}
+
+/**
+ * Validates that `value` is plain JSON data and returns a deep copy of it, so that later changes to the
+ * caller's object change nothing stored. Throws a ConfigTypeError (`HANGAR_CONFIG_VALUE`) whose message
+ * names the offending path inside the value, e.g. `value.links[2].cb is a function`.
+ * Object properties whose value is `undefined` are dropped, as JSON.stringify drops them.
+ */
+export function copyConfigValue(pluginId: string, key: string, value: unknown): JsonValue {
+  const fail = (problem: string): never => {
+    throw configTypeError(
+      "HANGAR_CONFIG_VALUE",
+      pluginId,
+      `Plugin '${pluginId}' called config.set('${key}', value) with a value that is not plain JSON data: ${problem}. Store only strings, finite numbers, booleans, null, arrays and plain objects.`,
+    );
+  };
+  if (value === undefined) {
+    fail(`value is undefined (to remove the key, call config.delete('${key}'))`);
+  }
+  // Ancestors of the node being copied, to tell a cycle from an object that is merely shared twice.
+  const ancestors = new Map<object, string>();
+
+  const copy = (node: unknown, path: string): JsonValue => {
+    switch (typeof node) {
+      case "string":
+      case "boolean":
+        return node;
+      case "number":
+        if (!Number.isFinite(node)) fail(`${path} is ${node} (JSON would store it as null)`);
+        return node;
+      case "undefined":
+        return fail(`${path} is undefined (JSON would store it as null)`);
+      case "function":
+        return fail(`${path} is a function`);
+      case "symbol":
+        return fail(`${path} is a symbol`);
+      case "bigint":
+        return fail(`${path} is a bigint (JSON has no bigint; store it as a string)`);
+    }
+    if (node === null) return null;
+    const object = node as object;
+    const seenAt = ancestors.get(object);
+    if (seenAt !== undefined) fail(`${path} is a cycle: it refers back to ${seenAt}`);
+    const proto: unknown = Object.getPrototypeOf(object);
+    if (Array.isArray(object) && proto === Array.prototype) {
+      ancestors.set(object, path);
+      const out: JsonValue[] = [];
+      // Index loop rather than map(): a hole in a sparse array must be reported, not skipped.
+      for (let i = 0; i < object.length; i++) out.push(copy(object[i], `${path}[${i}]`));
+      ancestors.delete(object);
+      return out;
+    }
+    if (proto !== Object.prototype && proto !== null) {
+      fail(`${path} is ${describeInstance(object)}`);
+    }
+    ancestors.set(object, path);
+    const out: { [key: string]: JsonValue } = {};
+    for (const [name, item] of Object.entries(object)) {
+      if (item === undefined) continue;
+      defineJsonProperty(out, name, copy(item, `${path}${pathSegment(name)}`));
+    }
+    ancestors.delete(object);
+    return out;
+  };
+  return copy(value, "value");
+}
+
+/** A deep copy of data already known to be JSON (what a store holds), for handing out to a plugin. */
+export function cloneJsonValue(value: JsonValue): JsonValue {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map(cloneJsonValue);
+  const out: { [key: string]: JsonValue } = {};
+  for (const [name, item] of Object.entries(value)) defineJsonProperty(out, name, cloneJsonValue(item));
+  return out;
+}
+
+/** Assigns like JSON.parse does: an own `__proto__` key stays data and never changes the object's prototype. */
+function defineJsonProperty(target: { [key: string]: JsonValue }, name: string, value: JsonValue): void {
+  if (name === "__proto__") {
+    Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[name] = value;
+  }
+}
+
+function pathSegment(name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+}
+
+function describeInstance(object: object): string {
+  if (object instanceof Date) return "a Date (store date.toISOString() or date.getTime() instead)";
+  if (object instanceof Map) return "a Map (store Object.fromEntries(map) instead)";
+  if (object instanceof Set) return "a Set (store [...set] instead)";
+  const name = (object as { constructor?: { name?: unknown } }).constructor?.name;
+  const what = typeof name === "string" && name.length > 0 ? `an instance of ${name}` : "a class instance";
+  return `${what} (only plain objects and arrays are stored; copy its fields into a plain object)`;
+}
