@@ -40,12 +40,12 @@ function harness(load: () => Promise<PluginLoadOutput> = async () => loadOutput(
   const calls: string[] = [];
   const pending: Record<string, Deferred<unknown>[]> = { start: [], stop: [], resume: [] };
   let openContexts = 0;
-  const hook = (name: "start" | "stop" | "resume") =>
-    fromPromise<never, PluginActorInput>(async () => {
+  const hook = <T>(name: "start" | "stop" | "resume") =>
+    fromPromise<T, PluginActorInput>(async () => {
       calls.push(name);
       const d = deferred<unknown>();
       pending[name]!.push(d);
-      return (await d.promise) as never;
+      return (await d.promise) as T;
     });
   const clock = new SimulatedClock();
   const machine = pluginMachine.provide({
@@ -54,9 +54,9 @@ function harness(load: () => Promise<PluginLoadOutput> = async () => loadOutput(
         calls.push("load");
         return load();
       }),
-      runOnStart: hook("start"),
-      runOnStop: hook("stop"),
-      runOnResume: hook("resume"),
+      runOnStart: hook<PluginRunOutput>("start"),
+      runOnStop: hook<{ durationMs: number }>("stop"),
+      runOnResume: hook<PluginRunOutput>("resume"),
     },
     actions: {
       createContext: () => {

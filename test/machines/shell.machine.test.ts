@@ -19,8 +19,8 @@ function harness() {
     Array<{ resolve(v: unknown): void; reject(e: unknown): void; signal: AbortSignal }>
   >();
   const calls: string[] = [];
-  const step = (name: Step) =>
-    fromPromise<never, unknown>(({ input, signal }) => {
+  const step = <T, I = void>(name: Step) =>
+    fromPromise<T, I>(({ input, signal }) => {
       calls.push(name === "updatePlugins" ? `${name}:${JSON.stringify(input)}` : name);
       return new Promise((resolve, reject) => {
         const list = pending.get(name) ?? [];
@@ -32,14 +32,14 @@ function harness() {
   const actions: string[] = [];
   const machine = shellMachine.provide({
     actors: {
-      initAuth: step("initAuth"),
-      listen: step("listen"),
-      loadPlugins: step("loadPlugins"),
-      startPlugins: step("startPlugins"),
-      updatePlugins: step("updatePlugins"),
-      stopPlugins: step("stopPlugins"),
-      closeServer: step("closeServer"),
-      flushConfig: step("flushConfig"),
+      initAuth: step<{ authenticated: boolean }>("initAuth"),
+      listen: step<{ url: string }>("listen"),
+      loadPlugins: step<void>("loadPlugins"),
+      startPlugins: step<void>("startPlugins"),
+      updatePlugins: step<void, { changed: string[]; generation: number }>("updatePlugins"),
+      stopPlugins: step<void>("stopPlugins"),
+      closeServer: step<void>("closeServer"),
+      flushConfig: step<void>("flushConfig"),
     },
     actions: {
       reportAuthProblem: (_, params) => actions.push(`auth:${params.code}`),
