@@ -1,5 +1,4 @@
 // The shell's logger on pino: per-plugin loggers tagged with the plugin id, human or JSON lines, secrets redacted.
-import { styleText } from "node:util";
 import { type DestinationStream, pino } from "pino";
 import type { PluginLogger } from "../sdk/types.js";
 
@@ -164,7 +163,11 @@ function redact(line: string, secrets: () => Iterable<string>): string {
   return out;
 }
 
-const levelNames: Record<number, { label: string; color: "gray" | "blue" | "green" | "yellow" | "red" }> = {
+// Plain ANSI foreground codes: we decide about colour ourselves (util.styleText would consult process.stdout).
+const ansi = { gray: 90, blue: 34, green: 32, yellow: 33, red: 31, cyan: 36 } as const;
+type Color = keyof typeof ansi;
+
+const levelNames: Record<number, { label: string; color: Color }> = {
   10: { label: "TRACE", color: "gray" },
   20: { label: "DEBUG", color: "blue" },
   30: { label: "INFO", color: "green" },
@@ -197,8 +200,7 @@ function formatPretty(line: string, colors: boolean): string {
   } catch {
     return line;
   }
-  const paint = (color: Parameters<typeof styleText>[0], text: string) =>
-    colors ? styleText(color, text) : text;
+  const paint = (color: Color, text: string) => (colors ? `\u001b[${ansi[color]}m${text}\u001b[39m` : text);
   const { level, time, msg, pluginId, tag, data, ...fields } = record;
   const levelInfo = levelNames[typeof level === "number" ? level : 30] ?? {
     label: String(level),
