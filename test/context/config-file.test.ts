@@ -130,7 +130,7 @@ describe("group commit and durability", () => {
     });
   });
 
-  it("batches changes made while a write is in flight into the next single write, in order", async () => {
+  it("batches changes queued behind a running write into the next single write, last change winning", async () => {
     const backend = createFileConfigBackend({ dataDir });
     const store = backend.store("p");
     const first = store.set("counter", 0);
@@ -188,6 +188,23 @@ process.kill(process.pid, "SIGKILL");`,
     await rm(path.join(dataDir, "config"));
     await store.set("other", 1);
     expect(await readJson(configFile("p"))).toEqual({ mode: "saved", other: 1 });
+  });
+});
+
+describe("an unreadable file", () => {
+  it("rejects with HANGAR_CONFIG_READ, leaves the file alone, and reads again on the next call", async () => {
+    // A folder where the file should be: reading fails with EISDIR even when running as root.
+    await mkdir(configFile("p"), { recursive: true });
+    const warnings: string[] = [];
+    const store = createFileConfigBackend({ dataDir, onWarning: (_id, m) => warnings.push(m) }).store("p");
+    await expectCode(store.get("k"), "HANGAR_CONFIG_READ", /Plugin 'p' could not read its config file/);
+    await expectCode(store.set("k", 1), "HANGAR_CONFIG_READ");
+    expect(await readdir(path.join(dataDir, "config"))).toEqual(["p.json"]);
+    expect(warnings).toEqual([]);
+
+    await rm(configFile("p"), { recursive: true });
+    await writeFile(configFile("p"), JSON.stringify({ k: "readable now" }));
+    expect(await store.get("k")).toBe("readable now");
   });
 });
 
