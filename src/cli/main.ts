@@ -68,4 +68,6 @@ async function main(argv: string[]): Promise<ExitCode> {
 }
 
 // Exit explicitly: a plugin's leftover timer or socket must not keep the process alive after shutdown.
-process.exit(await main(process.argv));
+// Writes to a pipe are asynchronous on some platforms, so let stdout and stderr drain first.
+const exitCode = await main(process.argv);
+process.stdout.write("", () => process.stderr.write("", () => process.exit(exitCode)));

@@ -14,8 +14,10 @@ export async function validateCommand(dirs: string[], output: Output): Promise<E
   }
 
   const lines: string[] = [];
+  const idWidth = Math.max(0, ...results.map((result) => result.id.length));
   for (const result of results) {
-    lines.push(`${result.ok ? "✓" : "✗"} ${result.id}  ${relative(process.cwd(), result.folder) || "."}`);
+    const folder = relative(process.cwd(), result.folder) || ".";
+    lines.push(`${result.ok ? "✓" : "✗"} ${result.id.padEnd(idWidth)}  ${folder}`);
     for (const problem of result.problems) {
       // Indent every line of a multi-line message under its plugin.
       lines.push(`    ${problem.code}: ${problem.message.replaceAll("\n", "\n    ")}`);

@@ -289,6 +289,13 @@ describe("hangar run", () => {
     expect(stderr).toContain("0 to 65535");
   });
 
+  it("exits 2 for a plugin path that does not exist", async () => {
+    const { code, stderr } = await hangarRun(["run", "--port", "0", "--data-dir", dir, join(dir, "nowhere")]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("HANGAR_SHELL_OPTIONS");
+    expect(stderr).toContain("nowhere");
+  });
+
   it("exits 2 for an unknown option", async () => {
     const { code, stderr } = await hangarRun(["run", "--prot", "2066"]);
     expect(code).toBe(2);
