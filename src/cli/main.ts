@@ -1,6 +1,8 @@
 // The `hangar` command line (bin/hangar.js runs the compiled file): parses arguments and calls the commands.
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { DIAGRAM_FORMATS, type DiagramFormat } from "../graph/diagrams.js";
+import { DEFAULT_DIAGRAM_DIR, writeDiagrams } from "../graph/write-diagrams.js";
 import { createOutput, type ExitCode, ExitCodes, exitCodeOf } from "./output.js";
 import { type RunOptions, runCommand } from "./run-command.js";
 import { validateCommand } from "./validate-command.js";
@@ -46,6 +48,18 @@ function createProgram(settle: (code: ExitCode) => void): Command {
     .option("--json", "print the results as JSON")
     .action(async (dirs: string[], options: { json?: boolean }) => {
       settle(await validateCommand(dirs, createOutput(options.json === true)));
+    });
+
+  program
+    .command("graph")
+    .description("Write the statechart diagrams of the plugin and shell machines.")
+    .addOption(new Option("--format <format>", "diagram format").choices(DIAGRAM_FORMATS).default("all"))
+    .option("--out <dir>", "folder to write into", DEFAULT_DIAGRAM_DIR)
+    .action(async (options: { format: DiagramFormat; out: string }) => {
+      for (const file of await writeDiagrams({ format: options.format, outDir: options.out })) {
+        process.stdout.write(`wrote ${file}\n`);
+      }
+      settle(ExitCodes.ok);
     });
 
   return program;

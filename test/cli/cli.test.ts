@@ -1,6 +1,6 @@
 // The `hangar` binary as a user runs it: real child processes of `node bin/hangar.js` (which runs dist/).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -300,5 +300,22 @@ describe("hangar run", () => {
     const { code, stderr } = await hangarRun(["run", "--prot", "2066"]);
     expect(code).toBe(2);
     expect(stderr).toContain("unknown option '--prot'");
+  });
+});
+
+describe("hangar graph", () => {
+  it("writes the Mermaid diagrams of both machines into --out", async () => {
+    const out = join(dir, "diagrams");
+    const { code, stdout } = await hangarRun(["graph", "--format", "mermaid", "--out", out]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(join(out, "plugin.machine.mmd"));
+    expect(await readFile(join(out, "plugin.machine.mmd"), "utf8")).toContain("stateDiagram-v2");
+    expect(await readFile(join(out, "shell.machine.mmd"), "utf8")).toContain("shuttingDown");
+  });
+
+  it("exits 2 for an unknown --format", async () => {
+    const { code, stderr } = await hangarRun(["graph", "--format", "png", "--out", dir]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("mermaid, dot, svg, all");
   });
 });
