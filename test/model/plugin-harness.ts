@@ -1,0 +1,192 @@
+// The plugin machine's model (events, outcomes, abstract states) and a replay that checks the plugin's
+// ownership and hook rules after every step: contexts are real DisposableStores, hooks are controlled promises.
+import type { AnyMachineSnapshot } from "xstate";
+import { DisposableStore } from "../../src/context/disposable.js";
+import type {
+  PluginLoadOutput,
+  PluginMachineContext,
+  PluginMachineInput,
+  pluginMachine,
+} from "../../src/machines/plugin.machine.js";
+import {
+  buildModel,
+  type MachineModel,
+  type ModelPath,
+  type ModelSpec,
+} from "../../src/testing/model/graph.js";
+import { Replay } from "../../src/testing/model/replay.js";
+
+export type PluginMachine = typeof pluginMachine;
+
+export const PLUGIN_INPUT: PluginMachineInput = {
+  pluginId: "demo",
+  timeouts: { start: 1000, stop: 500, resume: 800 },
+  generation: 0,
+};
+
+const load = (overrides: Partial<PluginLoadOutput>): PluginLoadOutput => ({
+  version: "1.0.0",
+  name: "Demo",
+  background: true,
+  dependsOn: [],
+  hasOnResume: false,
+  timeouts: {},
+  loadMs: 3,
+  ...overrides,
+});
+const started = { startedAt: "2026-01-01T00:00:00.000Z", durationMs: 5 };
+
+const USER_EVENTS = [
+  { type: "START" },
+  { type: "STOP" },
+  { type: "UPDATE", changed: true, generation: 1 },
+  { type: "UPDATE", changed: false, generation: 1 },
+  {
+    type: "DEPENDENCY_FAILED",
+    code: "HANGAR_DEPENDENCY_FAILED",
+    message: "Plugin 'demo' depends on 'base'.",
+  },
+  { type: "WARN", message: "slow disk" },
+  { type: "FORCE_STOP", message: "The whole shutdown exceeded its budget." },
+] as const;
+
+/** States in which the plugin holds exactly one context (SPEC §3: created on start, disposed after stop). */
+const HOLDS_CONTEXT = new Set(["starting", "running", "resuming", "stopping"]);
+
+/** The only state each hook may be called in. */
+const HOOK_STATE: Record<string, string> = {
+  loadPlugin: "loading",
+  runOnStart: "starting",
+  runOnResume: "resuming",
+  runOnStop: "stopping",
+};
+
+/** States a plugin rests in once told to stop and left alone. */
+export const PLUGIN_SETTLED = new Set(["stopped", "errored", "inactive"]);
+
+/** The abstract state: the value plus every context field a guard reads (and the error phase, for reports). */
+export function serializePlugin(snapshot: AnyMachineSnapshot): string {
+  const context = snapshot.context as PluginMachineContext;
+  return JSON.stringify({
+    state: snapshot.value,
+    stopRequested: context.stopRequested,
+    afterStop: context.afterStop,
+    hasOnResume: context.hasOnResume,
+    background: context.background,
+    error: context.error?.phase ?? null,
+  });
+}
+
+export function pluginSpec(machine: PluginMachine): ModelSpec<PluginMachine> {
+  return {
+    machine,
+    input: PLUGIN_INPUT,
+    serializeState: serializePlugin,
+    userEvents: () => USER_EVENTS,
+    outcomes: {
+      loadPlugin: {
+        outputs: [load({ background: false }), load({}), load({ hasOnResume: true })],
+        errors: [new Error("Cannot find module './missing.js'")],
+      },
+      runOnStart: { outputs: [started], errors: [new Error("onStart failed")] },
+      runOnResume: { outputs: [started], errors: [new Error("onResume failed")] },
+      runOnStop: { outputs: [{ durationMs: 2 }], errors: [new Error("onStop failed")] },
+    },
+  };
+}
+
+export function pluginModel(machine: PluginMachine): MachineModel {
+  return buildModel(pluginSpec(machine));
+}
+
+/** A real plugin actor plus what a plugin author would observe: its contexts and its hook calls. */
+export class PluginReplay {
+  readonly replay: Replay<PluginMachine>;
+  readonly contexts: DisposableStore[] = [];
+  readonly hooks: string[] = [];
+  /** A successful onStart/onResume not yet followed by onStop (or by another start/resume). */
+  #live = false;
+  #problems: string[] = [];
+
+  constructor(machine: PluginMachine) {
+    const provided = machine.provide({
+      actions: {
+        createContext: () => {
+          if (this.openContexts > 0) this.#problems.push("createContext while a context is still open");
+          this.contexts.push(new DisposableStore());
+        },
+        disposeContext: () => {
+          const open = this.contexts.find((store) => !store.isDisposed);
+          if (!open) this.#problems.push("disposeContext with no open context");
+          open?.dispose();
+        },
+      },
+    });
+    this.replay = new Replay({
+      machine: provided,
+      input: PLUGIN_INPUT,
+      actors: Object.keys(HOOK_STATE),
+      serializeState: serializePlugin,
+      onInvoke: (call, snapshot) => this.#onInvoke(call.src, snapshot),
+      onResolve: (call) => {
+        if (call.src === "runOnStart" || call.src === "runOnResume") this.#live = true;
+      },
+    });
+    this.check();
+  }
+
+  get openContexts(): number {
+    return this.contexts.filter((store) => !store.isDisposed).length;
+  }
+
+  get value(): string {
+    return String(this.replay.snapshot.value);
+  }
+
+  /** Replays a path, checking after every step (violations collect in `replay.violations`). */
+  async run(path: ModelPath): Promise<void> {
+    for (const [index, step] of path.steps.entries()) {
+      await this.replay.step(step, `step ${index + 1} of path for ${path.goal}`);
+      this.check();
+    }
+  }
+
+  /** Shutdown as the shell does it: STOP, then every hook settles successfully. */
+  async shutDown(where: string): Promise<void> {
+    // A finished actor ignores events; sending one would only make XState warn.
+    if (this.replay.snapshot.status === "active") await this.replay.cause({ type: "STOP" });
+    await this.replay.drain(
+      { settle: (src) => ({ output: src === "loadPlugin" ? load({}) : started }) },
+      `shutdown after ${where}`,
+    );
+    this.check();
+    if (!PLUGIN_SETTLED.has(this.value)) this.replay.violation(`STOP left the plugin ${this.value}`);
+    if (this.#live) this.replay.violation("the plugin was started and never stopped");
+  }
+
+  /** Checks the ownership rules in the current state and reports hook problems seen since the last check. */
+  check(): void {
+    for (const problem of this.#problems) this.replay.violation(problem);
+    this.#problems = [];
+    const expected = HOLDS_CONTEXT.has(this.value) ? 1 : 0;
+    if (this.openContexts !== expected) {
+      this.replay.violation(`${this.openContexts} contexts open in ${this.value}, expected ${expected}`);
+    }
+  }
+
+  #onInvoke(src: string, snapshot: AnyMachineSnapshot): void {
+    this.hooks.push(src);
+    const state = String(snapshot.value);
+    if (HOOK_STATE[src] !== state) this.#problems.push(`${src} called in ${state}`);
+    if (src === "runOnStop" && !this.#live) {
+      this.#problems.push("onStop called without a successful onStart/onResume before it");
+    }
+    if (src === "runOnResume" && !this.#live)
+      this.#problems.push("onResume called on a plugin that is not running");
+    if (src === "runOnStart" && this.#live) this.#problems.push("onStart called again without onStop");
+    if ((src === "runOnStart" || src === "runOnResume") && this.openContexts !== 1) {
+      this.#problems.push(`${src} called with ${this.openContexts} open contexts`);
+    }
+    if (src !== "loadPlugin") this.#live = false;
+  }
+}
