@@ -1,5 +1,4 @@
 // `hangar run`: starts a shell on plugin folders, prints a summary, and shuts it down on SIGINT/SIGTERM.
-import { resolve } from "node:path";
 import { createShell } from "../index.js";
 import { type ExitCode, ExitCodes, exitCodeOf, type Output } from "./output.js";
 import { formatSummary } from "./summary.js";
@@ -19,8 +18,9 @@ export interface RunOptions {
 export async function runCommand(dirs: string[], options: RunOptions, output: Output): Promise<ExitCode> {
   const token = process.env.HANGAR_AUTH_TOKEN;
   const shell = createShell({
-    plugins: dirs.map((dir) => resolve(dir)),
-    dataDir: resolve(options.dataDir),
+    // Relative paths are resolved against the working directory by the shell itself.
+    plugins: dirs,
+    dataDir: options.dataDir,
     server: { host: options.host, port: options.port },
     ...(token ? { auth: { init: async () => ({ token }) } } : {}),
     log: { format: options.json ? "json" : "pretty", level: "info", destination: process.stdout },

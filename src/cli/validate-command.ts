@@ -1,12 +1,13 @@
 // `hangar validate`: checks plugin manifests and module contracts without starting anything.
-import { relative, resolve } from "node:path";
+import { relative } from "node:path";
 import { validatePlugins } from "../actors/validate-plugins.js";
 import { type ExitCode, ExitCodes, type Output } from "./output.js";
 
 /** Validates every plugin under `dirs`; resolves with 1 when any fails (or none is found), else 0. */
 export async function validateCommand(dirs: string[], output: Output): Promise<ExitCode> {
-  const results = await validatePlugins(dirs.map((dir) => resolve(dir)));
-  const ok = results.length > 0 && results.every((result) => result.ok);
+  const results = await validatePlugins(dirs);
+  const failed = results.filter((result) => !result.ok).length;
+  const ok = results.length > 0 && failed === 0;
 
   if (output.json) {
     output.event("validate", { ok, plugins: results }, "");
@@ -23,7 +24,6 @@ export async function validateCommand(dirs: string[], output: Output): Promise<E
       lines.push(`    ${problem.code}: ${problem.message.replaceAll("\n", "\n    ")}`);
     }
   }
-  const failed = results.filter((result) => !result.ok).length;
   if (results.length === 0) lines.push(`No plugins found in ${dirs.join(", ")}.`);
   else if (failed === 0) lines.push(`\nAll ${results.length} plugins are valid.`);
   else lines.push(`\n${failed} of ${results.length} plugins have problems.`);
