@@ -151,6 +151,8 @@ export const pluginMachine = setup({
     disposeContext: () => {},
     clearError: assign({ error: null }),
     requestStop: assign({ stopRequested: true }),
+    /** A retry on update starts afresh: a STOP recorded before the failure no longer applies. */
+    forgetStopRequest: assign({ stopRequested: false }),
     addWarning: assign({
       warnings: ({ context }, params: { message: string }) =>
         [...context.warnings, params.message].slice(-20),
@@ -190,6 +192,7 @@ export const pluginMachine = setup({
     })),
   },
   guards: {
+    uiOnly: (_, params: { background: boolean }) => !params.background,
     stopRequested: ({ context }) => context.stopRequested,
     hasOnResume: ({ context }) => context.hasOnResume,
     codeChanged: ({ event }) => event.type === "UPDATE" && event.changed,
@@ -232,7 +235,7 @@ export const pluginMachine = setup({
         input: actorInput,
         onDone: [
           {
-            guard: ({ event }) => !event.output.background,
+            guard: { type: "uiOnly", params: ({ event }) => event.output },
             target: "inactive",
             actions: { type: "assignLoaded", params: ({ event }) => event.output },
           },
@@ -258,6 +261,7 @@ export const pluginMachine = setup({
       on: {
         START: "starting",
         STOP: "stopped",
+        FORCE_STOP: "stopped",
         DEPENDENCY_FAILED: {
           target: "errored",
           actions: assign({
@@ -322,6 +326,8 @@ export const pluginMachine = setup({
     running: {
       on: {
         STOP: { target: "stopping", actions: assign({ afterStop: "stopped" }) },
+        // The shutdown budget ran out before this plugin's turn to stop: release its context now.
+        FORCE_STOP: forceStop,
         UPDATE: [
           {
             guard: "codeChanged",
@@ -425,14 +431,22 @@ export const pluginMachine = setup({
           {
             guard: "failedToLoad",
             target: "loading",
-            actions: ["clearError", { type: "assignGeneration", params: ({ event }) => event }],
+            actions: [
+              "clearError",
+              "forgetStopRequest",
+              { type: "assignGeneration", params: ({ event }) => event },
+            ],
           },
           {
             guard: "codeChanged",
             target: "loading",
-            actions: ["clearError", { type: "assignGeneration", params: ({ event }) => event }],
+            actions: [
+              "clearError",
+              "forgetStopRequest",
+              { type: "assignGeneration", params: ({ event }) => event },
+            ],
           },
-          { target: "loaded", actions: "clearError" },
+          { target: "loaded", actions: ["clearError", "forgetStopRequest"] },
         ],
       },
     },

@@ -261,13 +261,28 @@ export const shellMachine = setup({
           { guard: "updatePending", target: "updating", reenter: true, actions: "beginQueuedUpdate" },
           { target: "running" },
         ],
-        onError: {
-          target: "running",
-          actions: {
-            type: "reportStepFailure",
-            params: ({ event }) => ({ step: "updatePlugins", error: event.error }),
+        onError: [
+          {
+            // A failed update must not swallow the ones queued behind it.
+            guard: "updatePending",
+            target: "updating",
+            reenter: true,
+            actions: [
+              {
+                type: "reportStepFailure",
+                params: ({ event }) => ({ step: "updatePlugins", error: event.error }),
+              },
+              "beginQueuedUpdate",
+            ],
           },
-        },
+          {
+            target: "running",
+            actions: {
+              type: "reportStepFailure",
+              params: ({ event }) => ({ step: "updatePlugins", error: event.error }),
+            },
+          },
+        ],
       },
       on: {
         UPDATE: { actions: { type: "queueUpdate", params: ({ event }) => event } },
