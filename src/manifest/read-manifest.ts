@@ -1,0 +1,143 @@
+// Reads and validates one plugin folder's plugin.json, and resolves its entry module safely inside the folder.
+import { readFile, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import { HangarError, messageOf } from "../errors.js";
+import {
+  describeManifestIssues,
+  ENTRY_EXTENSIONS,
+  type PluginManifest,
+  pluginManifestSchema,
+} from "./schema.js";
+
+/** The file name hangar looks for in every plugin folder. */
+export const MANIFEST_FILE = "plugin.json";
+
+const manifestFix =
+  'plugin.json must be a JSON object with at least "id" (lowercase letters, digits, dashes) and "version" (semver)';
+
+/**
+ * Reads `<folder>/plugin.json` and validates it against the schema.
+ *
+ * @throws HangarError `HANGAR_MANIFEST_UNREADABLE` when the file is missing or is not JSON, and
+ *   `HANGAR_MANIFEST_INVALID` when it does not match the schema; both in phase `load`, with `pluginId`
+ *   set to the folder's name (the id the plugin is listed under when its manifest fails).
+ */
+export async function readManifest(folder: string): Promise<PluginManifest> {
+  const absolute = path.resolve(folder);
+  const file = path.join(absolute, MANIFEST_FILE);
+  const options = { pluginId: path.basename(absolute), phase: "load" as const };
+  const label = `Plugin folder '${absolute}'`;
+
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    throw new HangarError(
+      "HANGAR_MANIFEST_UNREADABLE",
+      missing
+        ? `${label} could not be loaded: ${file} does not exist. Create it; ${manifestFix}.`
+        : `${label} could not be loaded: ${file} cannot be read (${messageOf(error)}). Check that it is a readable file.`,
+      { ...options, cause: error },
+    );
+  }
+
+  let json: unknown;
+  try {
+    // A UTF-8 byte order mark is legal in files saved by some editors; JSON.parse rejects it.
+    json = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (error) {
+    throw new HangarError(
+      "HANGAR_MANIFEST_UNREADABLE",
+      `${label} could not be loaded: ${file} is not valid JSON (${messageOf(error)}). Fix the JSON syntax.`,
+      { ...options, cause: error },
+    );
+  }
+
+  const parsed = pluginManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new HangarError(
+      "HANGAR_MANIFEST_INVALID",
+      `${label} could not be loaded: plugin.json does not match the schema. ${describeManifestIssues(file, parsed.error)}\nFix the fields listed above; ${manifestFix}.`,
+      { ...options, cause: parsed.error },
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * The absolute real path of the manifest's entry module, checked to lie inside the plugin folder after
+ * following every symlink (of the folder and of the entry).
+ *
+ * @throws HangarError (phase `load`) `HANGAR_ENTRY_OUTSIDE_PLUGIN` for an absolute path, a `..` escape or a
+ *   symlink leading out of the folder; `HANGAR_ENTRY_NOT_FOUND` when the file does not exist or is not a
+ *   file; `HANGAR_MANIFEST_INVALID` when the manifest has no background section or the real file has an
+ *   extension hangar cannot load.
+ */
+export async function resolveEntryModule(folder: string, manifest: PluginManifest): Promise<string> {
+  const absoluteFolder = path.resolve(folder);
+  const options = { pluginId: manifest.id, phase: "load" as const };
+  const label = `Plugin '${manifest.id}' (${absoluteFolder}) could not be loaded`;
+  const entry = manifest.background?.entryModule;
+  if (entry === undefined) {
+    throw new HangarError(
+      "HANGAR_MANIFEST_INVALID",
+      `${label}: plugin.json has no background.entryModule. Add one, or do not load a UI-only plugin.`,
+      options,
+    );
+  }
+  const outside = (how: string): HangarError =>
+    new HangarError(
+      "HANGAR_ENTRY_OUTSIDE_PLUGIN",
+      `${label}: background.entryModule "${entry}" ${how}. Give a path relative to the plugin folder that stays inside it, e.g. "background/index.ts".`,
+      options,
+    );
+
+  // Both checks run before touching the disk, so an escape is reported as such even when its target is missing.
+  if (path.isAbsolute(entry)) throw outside("is an absolute path");
+  if (!isInside(absoluteFolder, path.resolve(absoluteFolder, entry))) {
+    throw outside("resolves outside the plugin folder");
+  }
+
+  const realFolder = await realpath(absoluteFolder);
+  let realEntry: string;
+  try {
+    realEntry = await realpath(path.resolve(absoluteFolder, entry));
+  } catch (error) {
+    throw new HangarError(
+      "HANGAR_ENTRY_NOT_FOUND",
+      `${label}: background.entryModule "${entry}" does not exist (${messageOf(error)}). Create the file or fix the path in plugin.json.`,
+      { ...options, cause: error },
+    );
+  }
+  if (!isInside(realFolder, realEntry)) {
+    throw outside(`is a symlink to ${realEntry}, outside the plugin folder`);
+  }
+  if (!(await stat(realEntry)).isFile()) {
+    throw new HangarError(
+      "HANGAR_ENTRY_NOT_FOUND",
+      `${label}: background.entryModule "${entry}" is not a file. Point it at the module file itself, e.g. "background/index.ts".`,
+      options,
+    );
+  }
+  // Node resolves symlinks before choosing a loader, so the real file's extension is the one that counts.
+  if (!ENTRY_EXTENSIONS.some((extension) => realEntry.endsWith(extension))) {
+    throw new HangarError(
+      "HANGAR_MANIFEST_INVALID",
+      `${label}: background.entryModule "${entry}" leads to ${realEntry}, whose extension hangar cannot load. Use one of ${ENTRY_EXTENSIONS.join(" ")}.`,
+      options,
+    );
+  }
+  return realEntry;
+}
+
+/** True when `candidate` lies below `folder` (not the folder itself). Both must be absolute and normalised. */
+function isInside(folder: string, candidate: string): boolean {
+  const relative = path.relative(folder, candidate);
+  return (
+    relative !== "" &&
+    !relative.startsWith(`..${path.sep}`) &&
+    relative !== ".." &&
+    !path.isAbsolute(relative)
+  );
+}

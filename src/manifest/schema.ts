@@ -1,0 +1,77 @@
+// The zod schema of plugin.json (SPEC §1) and the readable error text it produces.
+import semver from "semver";
+import { z } from "zod";
+
+/** The pattern every plugin id matches: lowercase letters, digits and dashes, 1–64 characters. */
+export const PLUGIN_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+/** File extensions an entry module may have; tsx compiles the TypeScript ones on import. */
+export const ENTRY_EXTENSIONS = [".ts", ".js", ".mjs", ".cjs", ".mts", ".cts"] as const;
+
+const idRule = "lowercase letters, digits and dashes, starting with a letter or digit, at most 64 characters";
+
+const pluginId = z.string({ error: "must be a string" }).regex(PLUGIN_ID_PATTERN, {
+  error: (issue) => `${JSON.stringify(issue.input)} is not a valid id: use ${idRule}`,
+});
+
+const timeoutMs = z
+  .number({ error: "must be a number of milliseconds" })
+  .int({ error: "must be a whole number of milliseconds" })
+  .positive({ error: "must be greater than 0" });
+
+const entryModule = z
+  .string({ error: "must be a string: the entry module's path relative to the plugin folder" })
+  .min(1, { error: "must not be empty: give the entry module's path relative to the plugin folder" })
+  .refine((path) => ENTRY_EXTENSIONS.some((extension) => path.endsWith(extension)), {
+    error: (issue) =>
+      `${JSON.stringify(issue.input)} has an extension hangar cannot load: use one of ${ENTRY_EXTENSIONS.join(" ")}`,
+  });
+
+// `background` is strict, unlike the top level: it is hangar's own section, and a misspelt
+// `startTimeoutMS` silently ignored would be worse than an error that names it.
+const background = z.strictObject(
+  {
+    entryModule,
+    startTimeoutMs: timeoutMs.optional(),
+    stopTimeoutMs: timeoutMs.optional(),
+    resumeTimeoutMs: timeoutMs.optional(),
+  },
+  { error: (issue) => (issue.code === "unrecognized_keys" ? undefined : "must be an object") },
+);
+
+/**
+ * plugin.json as zod sees it. Unknown top-level keys (a `ui` section, say) are kept, since other parts of
+ * a desktop shell read them.
+ */
+export const pluginManifestSchema = z
+  .looseObject({
+    id: pluginId,
+    version: z.string({ error: "must be a string" }).refine((version) => semver.valid(version) !== null, {
+      error: (issue) => `${JSON.stringify(issue.input)} is not a semver version such as "1.0.0"`,
+    }),
+    name: z.string({ error: "must be a string" }).optional(),
+    background: background.optional(),
+    dependsOn: z.array(pluginId, { error: "must be an array of plugin ids" }).optional(),
+  })
+  .superRefine((manifest, context) => {
+    manifest.dependsOn?.forEach((dependency, index) => {
+      if (dependency === manifest.id) {
+        context.addIssue({
+          code: "custom",
+          path: ["dependsOn", index],
+          message: `a plugin cannot depend on itself: remove "${dependency}"`,
+        });
+      }
+    });
+  });
+
+/** A validated plugin.json. Unknown top-level keys are kept as they were. */
+export type PluginManifest = z.infer<typeof pluginManifestSchema>;
+
+/** The background section of a manifest: the entry module and optional per-plugin timeouts. */
+export type PluginBackgroundManifest = NonNullable<PluginManifest["background"]>;
+
+/** The zod issues of a failed parse as readable lines, prefixed with the file they came from. */
+export function describeManifestIssues(file: string, error: z.ZodError): string {
+  return `${file}:\n${z.prettifyError(error)}`;
+}
