@@ -2,9 +2,10 @@
 // JSON 404 and the error handler, in exactly that order.
 import { STATUS_CODES } from "node:http";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
-import { HangarError, messageOf } from "../errors.js";
+import { messageOf } from "../errors.js";
 import type { PluginLogger } from "../sdk/types.js";
 import type { PluginState, PluginStatus } from "../status.js";
+import { createOriginPolicy, type OriginPolicy } from "./origin-policy.js";
 import type { PluginView } from "./plugin-view.js";
 import type { RouteTable } from "./route-table.js";
 
@@ -20,6 +21,11 @@ export interface ShellAppOptions {
   port: () => number;
   /** Extra browser origins allowed to call the server, e.g. `http://localhost:5173` for a dev UI. */
   allowedOrigins: string[];
+  /**
+   * The Host/Origin rules, when the caller shares them with something else on the same server (the WebSocket
+   * IPC bridge). Default: built from `port` and `allowedOrigins`.
+   */
+  originPolicy?: OriginPolicy;
   plugins: PluginView;
   routes: RouteTable;
   /** The logger a plugin's route failures are reported to. */
@@ -53,35 +59,6 @@ const ALL_STATES: readonly PluginState[] = [
 ];
 /** Distinct refused Hosts logged per app: enough to diagnose, too few to flood the log under attack. */
 const MAX_LOGGED_HOSTS = 20;
-
-/**
- * The form browsers send in `Origin`: `new URL(x).origin` for http(s), the trimmed string otherwise
- * (custom Electron schemes such as `app://shell` have no URL origin but are sent verbatim).
- */
-function normaliseOrigin(entry: string): string {
-  const trimmed = entry.trim().replace(/\/+$/, "");
-  try {
-    const url = new URL(trimmed);
-    if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
-  } catch {
-    // Not a URL: kept verbatim and compared as a string; it simply never matches a real Origin.
-  }
-  return trimmed;
-}
-
-function checkAllowedOrigins(allowedOrigins: string[]): string[] {
-  return allowedOrigins.map((entry) => {
-    const origin = typeof entry === "string" ? normaliseOrigin(entry) : "";
-    if (origin === "" || origin === "*" || origin.toLowerCase() === "null") {
-      throw new HangarError(
-        "HANGAR_SHELL_OPTIONS",
-        `server.allowedOrigins contains ${JSON.stringify(entry)}, which would let any web page call the shell. ` +
-          "List exact origins instead, e.g. 'http://localhost:5173'.",
-      );
-    }
-    return origin;
-  });
-}
 
 function sendJson(res: Response, status: number, body: object): void {
   res.status(status).json(body);
@@ -144,21 +121,20 @@ function notRunningMessage(status: PluginStatus, waited: boolean): string {
  */
 export function createShellApp(options: ShellAppOptions): express.Express {
   const { plugins, routes, pluginLogger, shellLogger } = options;
-  const extraOrigins = checkAllowedOrigins(options.allowedOrigins);
+  const policy =
+    options.originPolicy ??
+    createOriginPolicy({ port: options.port, allowedOrigins: options.allowedOrigins });
   const app = express();
   app.disable("x-powered-by");
 
   const loggedHosts = new Set<string>();
   const hostCheck: RequestHandler = (req, res, next) => {
-    const port = options.port();
     const host = req.headers.host?.toLowerCase();
-    const allowed = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-    // A browser omits the default port from Host.
-    if (port === 80) allowed.push("127.0.0.1", "localhost", "[::1]");
-    if (host !== undefined && allowed.includes(host)) {
+    if (policy.isAllowedHost(host)) {
       next();
       return;
     }
+    const port = options.port();
     const shown = host === undefined ? "(none)" : host;
     if (loggedHosts.size < MAX_LOGGED_HOSTS && !loggedHosts.has(shown)) {
       loggedHosts.add(shown);
@@ -185,12 +161,7 @@ export function createShellApp(options: ShellAppOptions): express.Express {
       next();
       return;
     }
-    const port = options.port();
-    const allowed =
-      origin !== "null" &&
-      (origin === `http://127.0.0.1:${port}` ||
-        origin === `http://localhost:${port}` ||
-        extraOrigins.includes(origin));
+    const allowed = policy.isAllowedOrigin(origin);
     const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
 
     if (!allowed) {

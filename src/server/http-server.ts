@@ -1,5 +1,5 @@
 // The Node HTTP server under the shell's Express app: listen with clear errors, close gracefully, force-close.
-import { createServer, type RequestListener, type ServerResponse } from "node:http";
+import { createServer, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { HangarError } from "../errors.js";
 
@@ -27,6 +27,8 @@ export interface ShellHttpServer {
   url(): string | null;
   /** The bound port while listening (the configured port before that). */
   port(): number;
+  /** The underlying Node server, for protocols that take over a connection (WebSocket upgrades). */
+  nodeServer(): Server;
 }
 
 /** The host part of a URL a local client can use: wildcard binds are reached through loopback. */
@@ -138,6 +140,10 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
 
     port() {
       return boundPort ?? options.port;
+    },
+
+    nodeServer() {
+      return server;
     },
   };
 }

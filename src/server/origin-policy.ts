@@ -1,0 +1,80 @@
+// Which Host headers and browser Origins may reach the shell (SPEC §6): one implementation for HTTP and WebSocket.
+import { HangarError } from "../errors.js";
+
+/** The Host and Origin rules of one shell server. Both the Express app and the IPC bridge ask the same instance. */
+export interface OriginPolicy {
+  /** True when `host` (the raw Host header) names this server on loopback: DNS-rebinding protection. */
+  isAllowedHost(host: string | undefined): boolean;
+  /** True when `origin` (the raw Origin header) is one of the server's own origins or in `allowedOrigins`. */
+  isAllowedOrigin(origin: string): boolean;
+  /** The Host values accepted right now, for messages that tell the caller what to use instead. */
+  allowedHosts(): string[];
+}
+
+export interface OriginPolicyOptions {
+  /** The port actually bound. Read on every check, because port 0 only becomes real after listen. */
+  port: () => number;
+  /** Extra browser origins, e.g. `http://localhost:5173`. `*`, `null` and empty entries are refused. */
+  allowedOrigins: string[];
+}
+
+/**
+ * The form browsers send in `Origin`: `new URL(x).origin` for http(s), the trimmed string otherwise
+ * (custom Electron schemes such as `app://shell` have no URL origin but are sent verbatim).
+ */
+function normaliseOrigin(entry: string): string {
+  const trimmed = entry.trim().replace(/\/+$/, "");
+  try {
+    const url = new URL(trimmed);
+    if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
+  } catch {
+    // Not a URL: kept verbatim and compared as a string; it simply never matches a real Origin.
+  }
+  return trimmed;
+}
+
+function checkAllowedOrigins(allowedOrigins: string[]): string[] {
+  return allowedOrigins.map((entry) => {
+    const origin = typeof entry === "string" ? normaliseOrigin(entry) : "";
+    if (origin === "" || origin === "*" || origin.toLowerCase() === "null") {
+      throw new HangarError(
+        "HANGAR_SHELL_OPTIONS",
+        `server.allowedOrigins contains ${JSON.stringify(entry)}, which would let any web page call the shell. ` +
+          "List exact origins instead, e.g. 'http://localhost:5173'.",
+      );
+    }
+    return origin;
+  });
+}
+
+/**
+ * Builds the Host/Origin rules for a server on loopback.
+ * @throws HangarError `HANGAR_SHELL_OPTIONS` when `allowedOrigins` contains `*`, `null` or an empty entry.
+ */
+export function createOriginPolicy(options: OriginPolicyOptions): OriginPolicy {
+  const extraOrigins = checkAllowedOrigins(options.allowedOrigins);
+
+  const allowedHosts = (): string[] => {
+    const port = options.port();
+    const hosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+    // A browser omits the default port from Host.
+    if (port === 80) hosts.push("127.0.0.1", "localhost", "[::1]");
+    return hosts;
+  };
+
+  return Object.freeze({
+    allowedHosts,
+    isAllowedHost(host: string | undefined): boolean {
+      return host !== undefined && allowedHosts().includes(host.toLowerCase());
+    },
+    isAllowedOrigin(origin: string): boolean {
+      if (origin === "null") return false;
+      const port = options.port();
+      return (
+        origin === `http://127.0.0.1:${port}` ||
+        origin === `http://localhost:${port}` ||
+        extraOrigins.includes(origin)
+      );
+    },
+  });
+}
