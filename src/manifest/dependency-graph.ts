@@ -54,12 +54,10 @@ export function analyseDependencies(nodes: readonly DependencyNode[]): Map<strin
     if (problems.has(id)) continue;
     // Only the first hops are spelled out, so a long chain of dependents does not make messages quadratic.
     const route = [id];
-    for (
-      let hop = step;
-      route.length < 4 && hop !== undefined;
-      hop = towardCycle.get(route[route.length - 1]!)
-    ) {
+    let hop: StepTowardCycle | undefined = step;
+    while (hop !== undefined && route.length < 4) {
       route.push(hop.next);
+      hop = towardCycle.get(hop.next);
     }
     const shown = route[route.length - 1] === step.reached ? route : [...route, "…", step.reached];
     problems.set(id, {

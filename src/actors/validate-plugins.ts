@@ -1,0 +1,73 @@
+// `hangar validate`: discovers plugins, loads each background module and checks dependsOn, without starting anything.
+
+import { HangarError, messageOf } from "../errors.js";
+import { analyseDependencies } from "../manifest/dependency-graph.js";
+import { discoverPlugins } from "../manifest/discover.js";
+import { loadPlugin } from "./load-plugin.js";
+
+/** One problem found in a plugin. */
+export interface ValidationProblem {
+  /** A `HANGAR_*` error code. */
+  code: string;
+  /** Names the plugin, what is wrong and the fix. */
+  message: string;
+}
+
+/** The verdict on one plugin folder. */
+export interface ValidationReport {
+  /** Absolute path of the plugin folder. */
+  folder: string;
+  /** The id the shell would list it under. */
+  id: string;
+  /** True when the plugin has no problem. */
+  ok: boolean;
+  problems: ValidationProblem[];
+}
+
+// Validation imports each module once; the generation only has to differ from none the process uses yet.
+const VALIDATION_GENERATION = 0;
+
+/**
+ * Checks every plugin under `paths` as the shell would load it: the manifest, the entry module's path, an
+ * import of the module (its top-level code runs; onStart does not) and its exports, then dependsOn (missing
+ * ids and cycles among the plugins with a background module). Reports come in discovery order.
+ *
+ * @throws HangarError `HANGAR_SHELL_OPTIONS` when a path does not exist.
+ */
+export async function validatePlugins(paths: readonly string[]): Promise<ValidationReport[]> {
+  const discovered = await discoverPlugins(paths);
+  const reports = await Promise.all(
+    discovered.map(async (plugin): Promise<ValidationReport> => {
+      const problems: ValidationProblem[] = [];
+      if (plugin.error !== null) {
+        problems.push({ code: plugin.error.code, message: plugin.error.message });
+      } else if (plugin.manifest?.background !== undefined) {
+        try {
+          await loadPlugin(plugin.folder, { generation: VALIDATION_GENERATION });
+        } catch (error) {
+          problems.push(
+            error instanceof HangarError
+              ? { code: error.code, message: error.message }
+              : {
+                  code: "HANGAR_LOAD_FAILED",
+                  message: `Plugin '${plugin.id}' could not be loaded: ${messageOf(error)}.`,
+                },
+          );
+        }
+      }
+      return { folder: plugin.folder, id: plugin.id, ok: true, problems };
+    }),
+  );
+
+  // A plugin whose module failed to import still counts as present here: its own report says what is wrong.
+  const runnable = discovered.filter((plugin) => plugin.error === null && plugin.manifest?.background);
+  const dependencyProblems = analyseDependencies(
+    runnable.map((plugin) => ({ id: plugin.id, dependsOn: plugin.manifest?.dependsOn })),
+  );
+  for (const report of reports) {
+    const problem = dependencyProblems.get(report.id);
+    if (problem !== undefined) report.problems.push({ code: problem.code, message: problem.message });
+    report.ok = report.problems.length === 0;
+  }
+  return reports;
+}
