@@ -89,15 +89,16 @@ export class Fleet {
     const id = actor.getSnapshot().context.pluginId;
     this.#actors.set(id, actor);
     let last = stateOf(actor.getSnapshot());
-    this.#logProgress(actor.getSnapshot());
+    this.#logProgress(actor.getSnapshot(), null);
     actor.subscribe({
       next: (snapshot) => {
         const state = stateOf(snapshot);
         if (state === last) return;
+        const previous = last;
         last = state;
-        this.#logProgress(snapshot);
+        this.#logProgress(snapshot, previous);
       },
-      error: (error) => this.#log.error(`[${id}] plugin actor failed: ${String(error)}`, { pluginId: id }),
+      error: (error) => this.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: id }),
     });
   }
 
@@ -239,10 +240,8 @@ export class Fleet {
     const state = stateOf(actor.getSnapshot());
     if (state === "errored" || state === "inactive" || state === "stopped") return;
     actor.send({ type: "STOP" });
-    await untilSnapshot(actor, (s) => {
-      const next = stateOf(s);
-      return next === "stopped" || next === "errored";
-    });
+    // A plugin stopped mid-reload may turn out UI-only (inactive): that is at rest too.
+    await untilSnapshot(actor, (s) => ["stopped", "errored", "inactive"].includes(stateOf(s)));
   }
 
   /** The shutdown budget ran out: every plugin still in a hook is released now. */
@@ -257,25 +256,27 @@ export class Fleet {
     for (const actor of this.#actors.values()) actor.stop();
   }
 
-  #logProgress(snapshot: PluginSnapshot): void {
+  /** One line per state change; the logger prefixes it with `[plugin-id]`. */
+  #logProgress(snapshot: PluginSnapshot, previous: PluginState | null): void {
     const { pluginId, error, timings } = snapshot.context;
     const state = stateOf(snapshot);
-    const data = { pluginId, state };
     switch (state) {
       case "running":
-        this.#log.info(`[${pluginId}] running (onStart took ${timings.startMs ?? "?"} ms)`, data);
+        this.#log.info(
+          previous === "resuming"
+            ? `running (onResume took ${timings.resumeMs ?? "?"} ms)`
+            : `running (onStart took ${timings.startMs ?? "?"} ms)`,
+          { pluginId },
+        );
         break;
       case "errored":
-        this.#log.error(`[${pluginId}] errored in phase ${error?.phase}: ${error?.message}`, {
-          ...data,
-          code: error?.code,
-        });
+        this.#log.error(`errored in phase ${error?.phase}: ${error?.code}: ${error?.message}`, { pluginId });
         break;
       case "inactive":
-        this.#log.info(`[${pluginId}] UI-only (no background module): inactive`, data);
+        this.#log.info("inactive: UI-only, no background module", { pluginId });
         break;
       default:
-        this.#log.info(`[${pluginId}] ${state}`, data);
+        this.#log.info(state, { pluginId });
     }
   }
 }

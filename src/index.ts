@@ -1,0 +1,17 @@
+// hangar's public API: the shell, its transports and backends, the machines, and every public type.
+
+export type { ConfigBackend, ConfigWarningListener } from "./context/config-backend.js";
+export { createFileConfigBackend } from "./context/config-file.js";
+export type { Disposable } from "./context/disposable.js";
+export { DisposableStore, toDisposable } from "./context/disposable.js";
+export type { ErrorCode, PluginPhase } from "./errors.js";
+export { ErrorCodes, HangarError } from "./errors.js";
+export type { MemoryIpc } from "./ipc/memory.js";
+export { createMemoryIpc } from "./ipc/memory.js";
+export type { IpcHandler, IpcTransport } from "./ipc/transport.js";
+export { pluginMachine } from "./machines/plugin.machine.js";
+export { shellMachine } from "./machines/shell.machine.js";
+export type * from "./sdk/types.js";
+export type { AuthProvider, Shell, ShellOptions } from "./shell.js";
+export { createShell } from "./shell.js";
+export type { PluginErrorInfo, PluginState, PluginStatus, ShellState, ShellStatus } from "./status.js";

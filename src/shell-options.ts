@@ -1,0 +1,108 @@
+// Validates createShell's options and fills in the defaults of SPEC §4–§5, with errors that name the field.
+import path from "node:path";
+import { z } from "zod";
+import { HangarError } from "./errors.js";
+import { DEFAULT_BODY_LIMIT } from "./server/body-policy.js";
+import { checkSessionToken } from "./server/session-token.js";
+import type { ShellOptions } from "./shell.js";
+
+const positiveMs = z.number().int().positive();
+
+const optionsSchema = z.object({
+  plugins: z.array(z.string().min(1)).optional(),
+  dataDir: z.string().min(1).optional(),
+  server: z
+    .object({
+      host: z.string().min(1).optional(),
+      port: z.number().int().min(0).max(65535).optional(),
+      allowedOrigins: z
+        .array(
+          z
+            .string()
+            .refine(
+              (origin) => origin !== "*" && origin !== "null",
+              "must be a real origin, never '*' or 'null'",
+            )
+            .refine((origin) => URL.canParse(origin) && new URL(origin).origin === origin, {
+              message: "must be an origin such as http://localhost:5173 (scheme, host and port only)",
+            }),
+        )
+        .optional(),
+      token: z.string().optional(),
+      bodyLimit: z.number().int().positive().optional(),
+    })
+    .optional(),
+  auth: z
+    .custom<{ init: unknown }>((v) => typeof (v as { init?: unknown })?.init === "function", {
+      message: "must be an object with an init() function",
+    })
+    .optional(),
+  ipc: z
+    .custom(
+      (v) =>
+        ["handle", "removeHandler", "send"].every(
+          (k) => typeof (v as Record<string, unknown>)?.[k] === "function",
+        ),
+      {
+        message: "must implement handle, removeHandler and send",
+      },
+    )
+    .optional(),
+  config: z
+    .custom(
+      (v) => ["store", "flush"].every((k) => typeof (v as Record<string, unknown>)?.[k] === "function"),
+      {
+        message: "must implement store and flush",
+      },
+    )
+    .optional(),
+  timeouts: z
+    .object({
+      start: positiveMs.optional(),
+      stop: positiveMs.optional(),
+      resume: positiveMs.optional(),
+      auth: positiveMs.optional(),
+      shutdown: positiveMs.optional(),
+    })
+    .optional(),
+  inspect: z.unknown().optional(),
+  log: z
+    .object({
+      format: z.enum(["pretty", "json"]).optional(),
+      level: z.enum(["debug", "info", "warn", "error", "silent"]).optional(),
+      destination: z.custom((v) => typeof (v as { write?: unknown })?.write === "function").optional(),
+    })
+    .optional(),
+});
+
+export const defaultTimeouts = { start: 10_000, stop: 5_000, resume: 10_000, auth: 10_000, shutdown: 15_000 };
+
+/** createShell's options with every default applied. */
+export function parseShellOptions(options: ShellOptions) {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new HangarError(
+      "HANGAR_SHELL_OPTIONS",
+      `createShell was given invalid options:\n${z.prettifyError(parsed.error)}`,
+    );
+  }
+  const timeouts = { ...defaultTimeouts, ...options.timeouts };
+  return {
+    plugins: (options.plugins ?? ["./plugins"]).map((dir) => path.resolve(dir)),
+    dataDir: path.resolve(options.dataDir ?? "./.hangar"),
+    server: {
+      host: options.server?.host ?? "127.0.0.1",
+      port: options.server?.port ?? 2066,
+      allowedOrigins: options.server?.allowedOrigins ?? [],
+      token: options.server?.token === undefined ? null : checkSessionToken(options.server.token),
+      bodyLimit: options.server?.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    },
+    auth: options.auth ?? { init: async () => ({ token: null }) },
+    pluginTimeouts: { start: timeouts.start, stop: timeouts.stop, resume: timeouts.resume },
+    authTimeout: timeouts.auth,
+    shutdownTimeout: timeouts.shutdown,
+    /** In-flight HTTP requests get this long to finish once plugins have stopped. */
+    closeGraceMs: Math.min(5_000, Math.max(100, Math.floor(timeouts.shutdown / 3))),
+    log: options.log ?? {},
+  };
+}

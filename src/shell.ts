@@ -1,0 +1,472 @@
+// The composition root: createShell wires the pure machines to the actors and services that do the I/O.
+import path from "node:path";
+import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
+import { Fleet, isTransitional, statusOf, untilSnapshot } from "./actors/fleet.js";
+import { loadPlugin } from "./actors/load-plugin.js";
+import { createAuthState } from "./context/auth-state.js";
+import type { ConfigBackend } from "./context/config-backend.js";
+import { createFileConfigBackend } from "./context/config-file.js";
+import { createLogger, type HangarLogger, type LogOptions } from "./context/logger.js";
+import { createPluginContext, type PluginContextHandle } from "./context/plugin-context.js";
+import { HangarError, hasHangarCode, messageOf, type PluginPhase } from "./errors.js";
+import { createMemoryIpc } from "./ipc/memory.js";
+import type { IpcTransport } from "./ipc/transport.js";
+import {
+  type PluginActorInput,
+  type PluginLoadOutput,
+  type PluginRunOutput,
+  type PluginTimeouts,
+  pluginMachine,
+} from "./machines/plugin.machine.js";
+import { shellMachine } from "./machines/shell.machine.js";
+import { type DiscoveredPlugin, discoverPlugins } from "./manifest/discover.js";
+import type { PluginBackgroundModule } from "./sdk/types.js";
+import { createShellApp } from "./server/app.js";
+import { createHttpServer } from "./server/http-server.js";
+import type { PluginView } from "./server/plugin-view.js";
+import { RouteTable } from "./server/route-table.js";
+import { parseShellOptions } from "./shell-options.js";
+import type { ShellState, ShellStatus } from "./status.js";
+
+/** Supplies the shell's initial auth state. Failure or timeout: the shell continues unauthenticated. */
+export interface AuthProvider {
+  init(): Promise<{ token: string | null }>;
+}
+
+/** Options of createShell (SPEC §5). Every field has a default. */
+export interface ShellOptions {
+  /** Folders holding plugin folders, or plugin folders themselves. Default `["./plugins"]`. */
+  plugins?: string[];
+  /** Where headless config files live. Default `./.hangar`. */
+  dataDir?: string;
+  /**
+   * Default `{ host: "127.0.0.1", port: 2066, allowedOrigins: [] }`; port 0 picks a free port.
+   * `token`: when set, every `/api/*` request must send `Authorization: Bearer <token>` (never logged).
+   * `bodyLimit`: largest request body in bytes, default 1 MiB. See docs/server.md.
+   */
+  server?: { host?: string; port?: number; allowedOrigins?: string[]; token?: string; bodyLimit?: number };
+  /** Default: no token. */
+  auth?: AuthProvider;
+  /** Default: in-memory (createMemoryIpc). */
+  ipc?: IpcTransport;
+  /** Default: JSON files under `<dataDir>/config`. */
+  config?: ConfigBackend;
+  /** In ms. Defaults: start 10 000, stop 5 000, resume 10 000, auth 10 000, shutdown 15 000. */
+  timeouts?: Partial<PluginTimeouts & { auth: number; shutdown: number }>;
+  /** An XState inspection observer: it sees the shell actor and every plugin actor. */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Log format, level and destination. Default: human-readable lines on stdout at level info. */
+  log?: LogOptions;
+}
+
+/** A running (or runnable) shell. See SPEC §5. */
+export interface Shell {
+  /** Resolves when every plugin is settled; rejects only on shell failure (e.g. `HANGAR_PORT_IN_USE`). */
+  start(): Promise<void>;
+  /** Graceful and idempotent: stops plugins (dependents first), closes the server, flushes config. */
+  stop(): Promise<void>;
+  /** Applies an OTA update; `changed` names plugins whose code changed (they are re-imported). */
+  update(options?: { changed?: string[] }): Promise<void>;
+  status(): ShellStatus;
+  setAuth(auth: { token: string | null }): void;
+  clearAuth(): void;
+  /** The XState root actor of the shell (subscribe, inspect). */
+  readonly actor: ReturnType<typeof createActor<typeof shellMachine>>;
+}
+
+/** Everything the shell keeps about one plugin outside its machine: functions and handles never go in snapshots. */
+interface PluginRuntime {
+  discovered: DiscoveredPlugin;
+  module: PluginBackgroundModule | null;
+  entryFile: string | null;
+  context: PluginContextHandle | null;
+}
+
+const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as const;
+
+export function createShell(options: ShellOptions = {}): Shell {
+  const settings = parseShellOptions(options);
+  const auth = createAuthState(null);
+  const logger: HangarLogger = createLogger({
+    ...settings.log,
+    secrets: () => [auth.token(), settings.server.token].filter(isString),
+  });
+  const log = logger.shell;
+  const ipc = options.ipc ?? createMemoryIpc();
+  const config =
+    options.config ??
+    createFileConfigBackend({
+      dataDir: settings.dataDir,
+      onWarning: (pluginId, message) => {
+        logger.forPlugin(pluginId).warn("config", message);
+        fleet.get(pluginId)?.send({ type: "WARN", message });
+      },
+    });
+  const routes = new RouteTable();
+  const runtimes = new Map<string, PluginRuntime>();
+  const fleet = new Fleet(log);
+
+  const pluginView: PluginView = {
+    shellState: () => topState(shellActor.getSnapshot().value),
+    list: () => fleet.statuses(),
+    get: (id) => {
+      const actor = fleet.get(id);
+      return actor ? statusOf(actor.getSnapshot()) : undefined;
+    },
+    async waitUntilSettled(id, timeoutMs) {
+      const actor = fleet.get(id);
+      if (!actor) return undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([untilSnapshot(actor, (s) => !isTransitional(s)), timeout]);
+      clearTimeout(timer);
+      return statusOf(actor.getSnapshot());
+    },
+  };
+
+  const app = createShellApp({
+    port: () => httpServer.port(),
+    allowedOrigins: settings.server.allowedOrigins,
+    token: settings.server.token,
+    bodyLimit: settings.server.bodyLimit,
+    plugins: pluginView,
+    routes,
+    pluginLogger: (id) => logger.forPlugin(id),
+    shellLogger: log,
+  });
+  const httpServer = createHttpServer(app, { host: settings.server.host, port: settings.server.port });
+
+  /** Runs one of a plugin's hooks, turning every failure into a HangarError that names plugin, phase and cause. */
+  async function runHook(
+    pluginId: string,
+    phase: "start" | "stop" | "resume",
+  ): Promise<{ startedAt: string; durationMs: number }> {
+    const runtime = runtimes.get(pluginId)!;
+    const module = runtime.module;
+    const hook = hookNames[phase];
+    // Let the transition into starting/stopping/resuming be observed (and logged) before the hook runs.
+    await Promise.resolve();
+    const started = performance.now();
+    try {
+      if (!module) throw new Error("the plugin has no background module loaded");
+      if (phase === "stop") {
+        await module.onStop();
+      } else {
+        const context = runtime.context?.context;
+        if (!context) throw new Error("no plugin context was created");
+        if (phase === "start") await module.onStart(context);
+        else await module.onResume?.(context);
+      }
+    } catch (cause) {
+      throw hookFailure(pluginId, phase, hook, runtime.entryFile, cause);
+    }
+    return { startedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - started) };
+  }
+
+  const providedPluginMachine = pluginMachine.provide({
+    actors: {
+      loadPlugin: fromPromise<PluginLoadOutput, PluginActorInput>(async ({ input }) => {
+        const runtime = runtimes.get(input.pluginId)!;
+        return loadRuntime(runtime, input.generation);
+      }),
+      runOnStart: fromPromise<PluginRunOutput, PluginActorInput>(({ input }) =>
+        runHook(input.pluginId, "start"),
+      ),
+      runOnResume: fromPromise<PluginRunOutput, PluginActorInput>(({ input }) =>
+        runHook(input.pluginId, "resume"),
+      ),
+      runOnStop: fromPromise<{ durationMs: number }, PluginActorInput>(({ input }) =>
+        runHook(input.pluginId, "stop"),
+      ),
+    },
+    actions: {
+      createContext: ({ context }) =>
+        guarded(context.pluginId, "createContext", () => openContext(context.pluginId)),
+      disposeContext: ({ context }) =>
+        guarded(context.pluginId, "disposeContext", () => closeContext(context.pluginId)),
+    },
+  });
+
+  async function loadRuntime(runtime: PluginRuntime, generation: number): Promise<PluginLoadOutput> {
+    const { discovered } = runtime;
+    // A duplicate id stays an error until the shell restarts: the first folder owns the id.
+    if (discovered.error?.code === "HANGAR_MANIFEST_DUPLICATE_ID") throw discovered.error;
+    runtime.module = null;
+    const loaded = await loadPlugin(discovered.folder, { generation });
+    if (loaded.manifest.id !== discovered.id) {
+      throw new HangarError(
+        "HANGAR_MANIFEST_INVALID",
+        `Plugin '${discovered.id}' (${discovered.folder}) now declares id '${loaded.manifest.id}'. ` +
+          "A plugin's id cannot change while the shell runs: restart the shell to pick up the new id.",
+        { pluginId: discovered.id, phase: "load" },
+      );
+    }
+    runtime.module = loaded.module;
+    runtime.entryFile = loaded.entryFile;
+    const background = loaded.manifest.background;
+    return {
+      version: loaded.manifest.version,
+      name: loaded.manifest.name ?? loaded.manifest.id,
+      background: loaded.module !== null,
+      dependsOn: loaded.manifest.dependsOn ?? [],
+      hasOnResume: typeof loaded.module?.onResume === "function",
+      timeouts: {
+        ...(background?.startTimeoutMs ? { start: background.startTimeoutMs } : {}),
+        ...(background?.stopTimeoutMs ? { stop: background.stopTimeoutMs } : {}),
+        ...(background?.resumeTimeoutMs ? { resume: background.resumeTimeoutMs } : {}),
+      },
+      loadMs: loaded.loadMs,
+    };
+  }
+
+  function openContext(pluginId: string): void {
+    const runtime = runtimes.get(pluginId)!;
+    runtime.context?.dispose();
+    runtime.context = createPluginContext({
+      pluginId,
+      logger: logger.forPlugin(pluginId),
+      config: config.store(pluginId),
+      ipc,
+      auth: auth.accessor,
+      routes,
+      onDisposeError: (error) =>
+        logger.forPlugin(pluginId).error("hangar", "releasing a registration failed", error),
+    });
+  }
+
+  function closeContext(pluginId: string): void {
+    const runtime = runtimes.get(pluginId)!;
+    const handle = runtime.context;
+    runtime.context = null;
+    handle?.dispose();
+  }
+
+  /** Actions must never throw: a throwing action would put the actor in error (and reach uncaughtException). */
+  function guarded(pluginId: string, what: string, run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      logger.forPlugin(pluginId).error("hangar", `${what} failed`, error);
+    }
+  }
+
+  function addPlugin(discovered: DiscoveredPlugin): void {
+    runtimes.set(discovered.id, { discovered, module: null, entryFile: null, context: null });
+    const actor = createActor(providedPluginMachine, {
+      id: `plugin:${discovered.id}`,
+      input: { pluginId: discovered.id, timeouts: settings.pluginTimeouts, generation: 0 },
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    });
+    fleet.add(actor);
+    actor.start();
+  }
+
+  const providedShellMachine = shellMachine.provide({
+    actors: {
+      initAuth: fromPromise(async ({ signal }) => {
+        const result = await settings.auth.init();
+        const token = typeof result?.token === "string" && result.token.length > 0 ? result.token : null;
+        // A provider that answers after the auth timeout is ignored: the shell already went on without it.
+        if (!signal.aborted) auth.set(token);
+        return { authenticated: auth.token() !== null };
+      }),
+      listen: fromPromise(async () => ({ url: (await httpServer.listen()).url })),
+      loadPlugins: fromPromise(async () => {
+        const discovered = await discoverPlugins(settings.plugins);
+        for (const plugin of discovered) addPlugin(plugin);
+        await fleet.loadAll();
+      }),
+      startPlugins: fromPromise(({ signal }) => fleet.startAll(signal)),
+      updatePlugins: fromPromise<void, { changed: string[]; generation: number }>(({ input, signal }) =>
+        fleet.updateAll(input.changed, input.generation, signal),
+      ),
+      stopPlugins: fromPromise(() => fleet.stopAll()),
+      closeServer: fromPromise(() => httpServer.close(settings.closeGraceMs)),
+      flushConfig: fromPromise(() => config.flush()),
+    },
+    actions: {
+      reportAuthProblem: (_, params) => log.warn(`${params.code}: ${params.message}`, { code: params.code }),
+      reportStepFailure: (_, params) =>
+        log.error(`shell step ${params.step} failed: ${messageOf(params.error)}`, {
+          code: "HANGAR_INTERNAL",
+        }),
+      forceRelease: () => {
+        const message =
+          `The whole shutdown exceeded its budget of ${settings.shutdownTimeout} ms; hangar released the ` +
+          "plugin without waiting any longer. Make onStop settle sooner, or raise timeouts.shutdown.";
+        log.error(`HANGAR_SHUTDOWN_TIMEOUT: ${message}`, { code: "HANGAR_SHUTDOWN_TIMEOUT" });
+        fleet.forceStop(message);
+        httpServer.forceClose();
+        void config.flush().catch((error: unknown) => log.error(`config flush failed: ${messageOf(error)}`));
+      },
+      releasePlugins: () => fleet.releaseAll(),
+    },
+  });
+
+  const shellActor = createActor(providedShellMachine, {
+    id: "shell",
+    input: { timeouts: { auth: settings.authTimeout, shutdown: settings.shutdownTimeout } },
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+  // An error subscriber keeps a defect from being rethrown as an uncaughtException (it would kill Electron main).
+  shellActor.subscribe({
+    error: (error) =>
+      log.error(`hangar shell actor failed: ${messageOf(error)}`, { code: "HANGAR_INTERNAL" }),
+  });
+
+  let actorStarted = false;
+  let startPromise: Promise<void> | null = null;
+  let stopPromise: Promise<void> | null = null;
+
+  function ensureActorStarted(): void {
+    if (actorStarted) return;
+    actorStarted = true;
+    shellActor.start();
+  }
+
+  function untilShell(predicate: (state: ShellState) => boolean): Promise<ShellState> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const snapshot = shellActor.getSnapshot();
+        const state = topState(snapshot.value);
+        if (predicate(state) || snapshot.status !== "active") {
+          subscription?.unsubscribe();
+          resolve(state);
+          return true;
+        }
+        return false;
+      };
+      let subscription: { unsubscribe(): void } | undefined;
+      if (check()) return;
+      subscription = shellActor.subscribe({ next: check, error: check, complete: check });
+    });
+  }
+
+  function failureOf(): HangarError {
+    const failure = shellActor.getSnapshot().context.failure;
+    if (failure) return new HangarError(failure.code, failure.message);
+    return new HangarError("HANGAR_INTERNAL", "The hangar shell actor stopped unexpectedly; see the log.");
+  }
+
+  const shell: Shell = {
+    actor: shellActor,
+
+    start() {
+      if (!startPromise) {
+        if (stopPromise) {
+          return Promise.reject(
+            new HangarError(
+              "HANGAR_SHELL_STATE",
+              "shell.start() was called after shell.stop(): a stopped shell cannot restart. Create a new shell.",
+            ),
+          );
+        }
+        startPromise = (async () => {
+          ensureActorStarted();
+          shellActor.send({ type: "START" });
+          const state = await untilShell((s) => s === "running" || isFinal(s));
+          // Only a shell failure rejects; a stop during start-up simply ends it (SPEC §5).
+          if (state === "failed" || shellActor.getSnapshot().context.failure) throw failureOf();
+        })();
+      }
+      return startPromise;
+    },
+
+    stop() {
+      if (!stopPromise) {
+        stopPromise = (async () => {
+          ensureActorStarted();
+          if (shellActor.getSnapshot().status === "active") shellActor.send({ type: "STOP" });
+          await untilShell((s) => s === "stopped" || s === "failed");
+          logger.flush();
+        })();
+      }
+      return stopPromise;
+    },
+
+    async update(request = {}) {
+      const changed = request.changed ?? [];
+      const before = topState(shellActor.getSnapshot().value);
+      if (!["booting", "starting", "running", "updating"].includes(before)) {
+        throw new HangarError(
+          "HANGAR_SHELL_STATE",
+          `shell.update() was called while the shell is ${before}; call it after shell.start() and before shell.stop().`,
+        );
+      }
+      shellActor.send({ type: "UPDATE", changed });
+      // The update (queued or merged with others) is done when the shell is back in `running` with none pending.
+      const state = await untilShell(
+        (s) => (s === "running" && shellActor.getSnapshot().context.pendingUpdate === null) || isFinal(s),
+      );
+      if (state !== "running") {
+        throw new HangarError(
+          "HANGAR_SHELL_STATE",
+          `The update did not complete: the shell is ${state}. Updates are dropped once shutdown begins.`,
+        );
+      }
+    },
+
+    status() {
+      return {
+        state: topState(shellActor.getSnapshot().value),
+        plugins: fleet.statuses(),
+        server: { url: httpServer.url() },
+      };
+    },
+
+    setAuth({ token }) {
+      auth.set(typeof token === "string" && token.length > 0 ? token : null);
+      if (shellActor.getSnapshot().status === "active") {
+        shellActor.send({ type: "AUTH.CHANGED", authenticated: auth.token() !== null });
+      }
+    },
+
+    clearAuth() {
+      shell.setAuth({ token: null });
+    },
+  };
+  return shell;
+}
+
+function hookFailure(
+  pluginId: string,
+  phase: PluginPhase,
+  hook: string,
+  entryFile: string | null,
+  cause: unknown,
+): HangarError {
+  const where = entryFile ? ` (${path.basename(entryFile)})` : "";
+  if (hasHangarCode(cause)) {
+    return new HangarError(cause.code, `Plugin '${pluginId}' failed in ${hook}${where}: ${cause.message}`, {
+      pluginId,
+      phase,
+      cause,
+    });
+  }
+  const code =
+    phase === "start"
+      ? "HANGAR_START_FAILED"
+      : phase === "stop"
+        ? "HANGAR_STOP_FAILED"
+        : "HANGAR_RESUME_FAILED";
+  return new HangarError(
+    code,
+    `Plugin '${pluginId}' failed in ${hook}${where}: ${messageOf(cause)}. Fix the error in the plugin's ${hook}; ` +
+      `it is retried on the next update.`,
+    { pluginId, phase, cause },
+  );
+}
+
+function topState(value: unknown): ShellState {
+  return (typeof value === "string" ? value : Object.keys(value as object)[0]) as ShellState;
+}
+
+function isFinal(state: ShellState): boolean {
+  return state === "stopped" || state === "failed" || state === "shuttingDown";
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === "string";
+}

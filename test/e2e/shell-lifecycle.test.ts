@@ -1,0 +1,242 @@
+// The whole engine from outside, through the package's exports: real plugin folders, a real server on
+// port 0, real config files. What a shell author and a plugin author would notice.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createMemoryIpc, type Shell } from "../../src/index.js";
+import { createWorkspace, goodPluginSource, testShell, type Workspace } from "../support/plugins.js";
+
+declare global {
+  // Written by the generated plugins' onStop, to observe the stop order.
+  var __hangarStops: string[] | undefined;
+}
+
+let ws: Workspace;
+const shells: Shell[] = [];
+
+beforeEach(async () => {
+  ws = await createWorkspace();
+  globalThis.__hangarStops = [];
+});
+
+afterEach(async () => {
+  await Promise.all(shells.splice(0).map((shell) => shell.stop()));
+  await ws.cleanup();
+});
+
+function start(options: Parameters<typeof testShell>[1] = {}) {
+  const made = testShell(ws, options);
+  shells.push(made.shell);
+  return made;
+}
+
+async function get(shell: Shell, url: string) {
+  const response = await fetch(new URL(url, shell.status().server.url!));
+  return { status: response.status, body: await response.json(), headers: response.headers };
+}
+
+describe("shell lifecycle", () => {
+  it("starts plugins, serves their routes and IPC, and reports status", async () => {
+    await ws.write({ id: "alpha", source: goodPluginSource("alpha"), manifest: { name: "Alpha" } });
+    await ws.write({ id: "gallery", manifest: { ui: { entry: "ui/index.js" } } });
+    const ipc = createMemoryIpc();
+    const { shell } = start({ ipc });
+    await shell.start();
+
+    const status = shell.status();
+    expect(status.state).toBe("running");
+    expect(status.server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const alpha = status.plugins.find((p) => p.id === "alpha")!;
+    expect(alpha).toMatchObject({
+      id: "alpha",
+      version: "1.0.0",
+      name: "Alpha",
+      background: true,
+      state: "running",
+    });
+    expect(alpha.startedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(alpha.timings.loadMs).toBeGreaterThanOrEqual(0);
+    expect(alpha.timings.startMs).toBeGreaterThanOrEqual(0);
+    expect(status.plugins.find((p) => p.id === "gallery")).toMatchObject({
+      background: false,
+      state: "inactive",
+    });
+
+    const route = await get(shell, "/api/alpha/status");
+    expect(route.status).toBe(200);
+    expect(route.body).toMatchObject({ ok: true, id: "alpha", starts: 1 });
+    await expect(ipc.invoke("plugin:alpha:ping", 42)).resolves.toMatchObject({ pong: 42 });
+
+    const health = await get(shell, "/api/_shell/health");
+    expect(health.status).toBe(200);
+    const listed = await get(shell, "/api/_shell/plugins/alpha");
+    expect(listed.body).toMatchObject({ id: "alpha", state: "running" });
+  });
+
+  it("persists config across shell restarts", async () => {
+    await ws.write({ id: "alpha", source: goodPluginSource("alpha") });
+    const first = start();
+    await first.shell.start();
+    await first.shell.stop();
+    const second = start();
+    await second.shell.start();
+    expect((await get(second.shell, "/api/alpha/status")).body.starts).toBe(2);
+    const file = JSON.parse(await readFile(path.join(ws.dataDir, "config", "alpha.json"), "utf8"));
+    expect(file).toEqual({ starts: 2 });
+  });
+
+  it("stops dependents before their dependencies, removes routes and IPC handlers, and is idempotent", async () => {
+    await ws.write({ id: "base", source: goodPluginSource("base") });
+    await ws.write({ id: "middle", source: goodPluginSource("middle"), manifest: { dependsOn: ["base"] } });
+    await ws.write({ id: "top", source: goodPluginSource("top"), manifest: { dependsOn: ["middle"] } });
+    const ipc = createMemoryIpc();
+    const { shell } = start({ ipc });
+    await shell.start();
+    const url = shell.status().server.url!;
+    await Promise.all([shell.stop(), shell.stop()]);
+    await shell.stop();
+    expect(globalThis.__hangarStops).toEqual(["top", "middle", "base"]);
+    expect(shell.status().state).toBe("stopped");
+    expect(shell.status().plugins.map((p) => p.state)).toEqual(["stopped", "stopped", "stopped"]);
+    await expect(ipc.invoke("plugin:base:ping", 1)).rejects.toThrow(
+      "No handler registered for 'plugin:base:ping'",
+    );
+    await expect(fetch(`${url}/api/base/status`)).rejects.toThrow();
+  });
+
+  it("starts a dependent only after its dependency is running", async () => {
+    await ws.write({
+      id: "slow-base",
+      source: `export async function onStart(ctx) { await new Promise(r => setTimeout(r, 150)); globalThis.__order = ["base"]; }
+               export async function onStop() {}`,
+    });
+    await ws.write({
+      id: "app",
+      manifest: { dependsOn: ["slow-base"] },
+      source: `export async function onStart() { globalThis.__order.push("app"); } export async function onStop() {}`,
+    });
+    const { shell } = start();
+    await shell.start();
+    expect((globalThis as { __order?: string[] }).__order).toEqual(["base", "app"]);
+  });
+
+  it("on update: resumes with a fresh context, restarts plugins without onResume, reloads changed ones", async () => {
+    await ws.write({
+      id: "resumer",
+      source: `export async function onStart(ctx) { ctx.ipc.handle("gen", () => "start"); }
+               export async function onResume(ctx) { ctx.ipc.handle("gen", () => "resumed"); }
+               export async function onStop() {}`,
+    });
+    await ws.write({ id: "plain", source: goodPluginSource("plain") });
+    await ws.write({ id: "changing", source: goodPluginSource("changing") });
+    const ipc = createMemoryIpc();
+    const { shell } = start({ ipc });
+    await shell.start();
+    const before = (await get(shell, "/api/changing/status")).body.instance;
+    const plainBefore = (await get(shell, "/api/plain/status")).body;
+
+    await shell.update({ changed: ["changing"] });
+
+    expect(shell.status().state).toBe("running");
+    expect(shell.status().plugins.every((p) => p.state === "running")).toBe(true);
+    // onResume replaced the handler on a fresh context: no "second handler" error, new answer.
+    await expect(ipc.invoke("plugin:resumer:gen")).resolves.toBe("resumed");
+    // A plugin without onResume was stopped and started: same module instance, a second start.
+    const plainAfter = (await get(shell, "/api/plain/status")).body;
+    expect(plainAfter.instance).toBe(plainBefore.instance);
+    expect(plainAfter.starts).toBe(plainBefore.starts + 1);
+    // A changed plugin was re-imported: a new module instance.
+    expect((await get(shell, "/api/changing/status")).body.instance).not.toBe(before);
+    expect(globalThis.__hangarStops?.sort()).toEqual(["changing", "plain"]);
+  });
+
+  it("re-imports a plugin whose code changed on disk when the update names it", async () => {
+    const source = (answer: string) =>
+      `export async function onStart(ctx) { ctx.ipc.handle("v", () => "${answer}"); } export async function onStop() {}`;
+    await ws.write({ id: "ota", source: source("v1") });
+    const ipc = createMemoryIpc();
+    const { shell } = start({ ipc });
+    await shell.start();
+    await expect(ipc.invoke("plugin:ota:v")).resolves.toBe("v1");
+    await ws.write({ id: "ota", version: "1.1.0", source: source("v2") });
+    await shell.update({ changed: ["ota"] });
+    await expect(ipc.invoke("plugin:ota:v")).resolves.toBe("v2");
+    expect(shell.status().plugins[0]).toMatchObject({ version: "1.1.0", state: "running" });
+  });
+
+  it("gives plugins a live, read-only view of auth, and never logs the token", async () => {
+    await ws.write({
+      id: "authy",
+      source: `let ctxRef; export async function onStart(ctx) { ctxRef = ctx;
+                 ctx.ipc.handle("auth", () => ({ ok: ctx.auth.isAuthenticated(), token: ctx.auth.getToken() }));
+                 ctx.logger.info("Auth", "token is " + ctx.auth.getToken()); }
+               export async function onStop() {}`,
+    });
+    const ipc = createMemoryIpc();
+    const { shell, log } = start({ ipc, auth: { init: async () => ({ token: "s3cret-token-value" }) } });
+    await shell.start();
+    await expect(ipc.invoke("plugin:authy:auth")).resolves.toEqual({ ok: true, token: "s3cret-token-value" });
+    shell.clearAuth();
+    await expect(ipc.invoke("plugin:authy:auth")).resolves.toEqual({ ok: false, token: null });
+    shell.setAuth({ token: "another-token" });
+    await expect(ipc.invoke("plugin:authy:auth")).resolves.toEqual({ ok: true, token: "another-token" });
+    expect(log.text()).toContain("token is");
+    expect(log.text()).not.toContain("s3cret-token-value");
+  });
+
+  it("rejects start with HANGAR_PORT_IN_USE naming the port, and leaves nothing running", async () => {
+    await ws.write({ id: "alpha", source: goodPluginSource("alpha") });
+    const first = start();
+    await first.shell.start();
+    const port = Number(new URL(first.shell.status().server.url!).port);
+    const second = start({ server: { port } });
+    await expect(second.shell.start()).rejects.toMatchObject({
+      code: "HANGAR_PORT_IN_USE",
+      message: expect.stringContaining(String(port)),
+    });
+    expect(second.shell.status().state).toBe("failed");
+    expect(second.shell.status().plugins.every((p) => p.state !== "running")).toBe(true);
+  });
+
+  it("an update during start-up runs once start-up settles; a stop during start-up stops what started", async () => {
+    await ws.write({
+      id: "slow",
+      source: `export async function onStart() { await new Promise(r => setTimeout(r, 200)); }
+               export async function onStop() { globalThis.__hangarStops.push("slow"); }`,
+    });
+    const { shell } = start();
+    const starting = shell.start();
+    await new Promise((r) => setTimeout(r, 50));
+    const updating = shell.update();
+    await starting;
+    await updating;
+    expect(shell.status().plugins[0]?.state).toBe("running");
+    expect(globalThis.__hangarStops).toEqual(["slow"]); // restarted by the update
+
+    const { shell: other } = start();
+    const otherStart = other.start();
+    await new Promise((r) => setTimeout(r, 50));
+    await other.stop();
+    await expect(otherStart).resolves.toBeUndefined();
+    expect(other.status().plugins[0]?.state).toBe("stopped");
+    expect(globalThis.__hangarStops).toEqual(["slow", "slow"]);
+  });
+
+  it("holds a request while its plugin starts, then answers", async () => {
+    await ws.write({
+      id: "warm",
+      source: `export async function onStart(ctx) {
+                 ctx.server.registerRouter("/api/warm", (req, res) => res.json({ warm: true }));
+                 await new Promise(r => setTimeout(r, 300)); }
+               export async function onStop() {}`,
+    });
+    const { shell } = start();
+    const started = shell.start();
+    // Wait until the server listens, then ask while the plugin is still starting.
+    while (!shell.status().server.url) await new Promise((r) => setTimeout(r, 10));
+    const response = await get(shell, "/api/warm/");
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ warm: true });
+    await started;
+  });
+});

@@ -1,0 +1,109 @@
+// Writes real plugin folders into a temp dir for tests, and starts shells on port 0 that log to memory.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { createShell, type Shell, type ShellOptions } from "../../src/index.js";
+
+export interface PluginSpec {
+  id: string;
+  version?: string;
+  /** Extra plugin.json fields (background timeouts, dependsOn, ...). */
+  manifest?: Record<string, unknown>;
+  /** Source of background/index.mjs; omit for a UI-only plugin. */
+  source?: string;
+  /** File name of the entry module. Default `background/index.mjs`. */
+  entry?: string;
+  /** Folder name; defaults to the id. */
+  folder?: string;
+}
+
+export interface Workspace {
+  root: string;
+  pluginsDir: string;
+  dataDir: string;
+  write(spec: PluginSpec): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+export async function createWorkspace(): Promise<Workspace> {
+  const root = await mkdtemp(path.join(os.tmpdir(), "hangar-test-"));
+  const pluginsDir = path.join(root, "plugins");
+  const dataDir = path.join(root, "data");
+  await mkdir(pluginsDir, { recursive: true });
+  // ESM for every generated plugin, so a re-import gives a fresh module tree.
+  await writeFile(path.join(root, "package.json"), JSON.stringify({ type: "module" }));
+  return {
+    root,
+    pluginsDir,
+    dataDir,
+    async write(spec) {
+      const folder = path.join(pluginsDir, spec.folder ?? spec.id);
+      const entry = spec.entry ?? "background/index.mjs";
+      await mkdir(path.join(folder, path.dirname(entry)), { recursive: true });
+      const manifest: Record<string, unknown> = {
+        id: spec.id,
+        version: spec.version ?? "1.0.0",
+        ...spec.manifest,
+      };
+      if (spec.source !== undefined) {
+        manifest.background = { entryModule: entry, ...(spec.manifest?.background as object | undefined) };
+        await writeFile(path.join(folder, entry), spec.source);
+      }
+      await writeFile(path.join(folder, "plugin.json"), JSON.stringify(manifest, null, 2));
+      return folder;
+    },
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+/** Log records captured from a shell (JSON lines). */
+export interface CapturedLog {
+  lines: Array<Record<string, unknown>>;
+  text(): string;
+}
+
+export function captureLog(): CapturedLog & { destination: { write(chunk: string): void } } {
+  const lines: Array<Record<string, unknown>> = [];
+  return {
+    lines,
+    text: () => lines.map((line) => JSON.stringify(line)).join("\n"),
+    destination: {
+      write(chunk: string) {
+        for (const line of chunk.split("\n")) if (line.trim()) lines.push(JSON.parse(line));
+      },
+    },
+  };
+}
+
+/** A shell on an ephemeral port over the workspace, logging JSON to memory. */
+export function testShell(ws: Workspace, options: ShellOptions = {}): { shell: Shell; log: CapturedLog } {
+  const log = captureLog();
+  const shell = createShell({
+    plugins: [ws.pluginsDir],
+    dataDir: ws.dataDir,
+    server: { port: 0 },
+    log: { format: "json", level: "debug", destination: log.destination },
+    ...options,
+  });
+  return { shell, log };
+}
+
+/** A well-behaved plugin: a route, an IPC handler, a config counter; records its calls in config. */
+export const goodPluginSource = (id: string) => `
+let instance = Math.random();
+export async function onStart(ctx) {
+  const starts = (await ctx.config.get("starts", 0)) + 1;
+  await ctx.config.set("starts", starts);
+  ctx.ipc.handle("ping", (payload) => ({ pong: payload, instance }));
+  ctx.server.registerRouter("/api/${id}", (req, res, next) => {
+    if (req.url === "/status") return res.json({ ok: true, id: "${id}", instance, starts });
+    if (req.url === "/boom") throw new Error("route exploded with a secret stack");
+    if (req.url === "/reject") return Promise.reject(new Error("async route failure"));
+    next();
+  });
+  ctx.logger.info("Good", "started", { starts });
+}
+export async function onStop() {
+  globalThis.__hangarStops = [...(globalThis.__hangarStops ?? []), "${id}"];
+}
+`;
