@@ -1,13 +1,15 @@
-// The shell's Express app (SPEC §6): Host check, CORS, shell routes, the per-request plugin dispatcher,
-// JSON 404 and the error handler, in exactly that order.
+// The shell's Express app (SPEC §6): Host check, CORS, session token, body limit, shell routes, the
+// per-request plugin dispatcher, JSON 404 and the error handler, in exactly that order.
 import { STATUS_CODES } from "node:http";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { messageOf } from "../errors.js";
 import type { PluginLogger } from "../sdk/types.js";
 import type { PluginState, PluginStatus } from "../status.js";
+import { createBodyLimit, DEFAULT_BODY_LIMIT, refuse } from "./body-policy.js";
 import { createOriginPolicy, type OriginPolicy } from "./origin-policy.js";
 import type { PluginView } from "./plugin-view.js";
 import type { RouteTable } from "./route-table.js";
+import { createSessionTokenCheck } from "./session-token.js";
 
 /** What the shell's own code logs through. */
 export interface ShellLogger {
@@ -31,6 +33,13 @@ export interface ShellAppOptions {
   /** The logger a plugin's route failures are reported to. */
   pluginLogger: (pluginId: string) => PluginLogger;
   shellLogger: ShellLogger;
+  /**
+   * The per-session token (`server.token`). When set, every `/api/*` request must send
+   * `Authorization: Bearer <token>` or gets 401. Default: none, any local client may call.
+   */
+  token?: string | null;
+  /** Largest request body accepted, in bytes (`server.bodyLimit`). Default {@link DEFAULT_BODY_LIMIT}. */
+  bodyLimit?: number;
 }
 
 /** How long a request to a plugin that is starting or resuming waits for it to run (SPEC §6). */
@@ -199,6 +208,20 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   };
 
   const shellRoutes = express.Router({ caseSensitive: true });
+  // Every shell route only reads. Anything else is refused before a body is read; a state-changing shell
+  // route, when one is added, goes behind shellJsonBody() (body-policy.ts) and above this guard.
+  const shellMethods: RequestHandler = (req, res, next) => {
+    const path = req.path;
+    if ((path === "/api/_shell" || path.startsWith("/api/_shell/")) && !SAFE_METHODS.has(req.method)) {
+      res.setHeader("Allow", "GET, HEAD");
+      refuse(req, res, 405, {
+        success: false,
+        error: `${req.method} is not allowed on ${path}: the shell's own routes only answer GET and HEAD.`,
+      });
+      return;
+    }
+    next();
+  };
   shellRoutes.get("/api/_shell/health", (_req, res) => {
     const counts = Object.fromEntries(ALL_STATES.map((state) => [state, 0])) as Record<PluginState, number>;
     for (const status of plugins.list()) counts[status.state] += 1;
@@ -307,8 +330,14 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   };
 
   app.use(hostCheck);
+  // Preflights are answered here, before the token check: a browser never sends credentials with them.
   app.use(corsCheck);
+  if (options.token !== undefined && options.token !== null) {
+    app.use(createSessionTokenCheck(options.token, shellLogger));
+  }
+  app.use(createBodyLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT));
   app.use(shellRoutes);
+  app.use(shellMethods);
   app.use(dispatcher);
   app.use(notFound);
   app.use(errorHandler);

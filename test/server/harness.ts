@@ -94,7 +94,9 @@ export interface TestShell {
 }
 
 /** Starts the real shell app on a real server on 127.0.0.1, port 0. */
-export async function startTestShell(options: { allowedOrigins?: string[] } = {}): Promise<TestShell> {
+export async function startTestShell(
+  options: { allowedOrigins?: string[]; token?: string; bodyLimit?: number } = {},
+): Promise<TestShell> {
   const view = new FakePluginView();
   const routes = new RouteTable();
   const logs: LogCall[] = [];
@@ -109,6 +111,8 @@ export async function startTestShell(options: { allowedOrigins?: string[] } = {}
   const app = createShellApp({
     port: () => server?.port() ?? 0,
     allowedOrigins: options.allowedOrigins ?? [],
+    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
     plugins: view,
     routes,
     pluginLogger,

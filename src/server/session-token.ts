@@ -1,0 +1,91 @@
+// The optional per-session token (`server.token`): every `/api/*` request must carry it as a Bearer token.
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { RequestHandler } from "express";
+import { HangarError } from "../errors.js";
+import type { ShellLogger } from "./app.js";
+import { refuse } from "./body-policy.js";
+
+/**
+ * RFC 6750 `b64token` syntax: what can travel in `Authorization: Bearer <token>` without quoting.
+ * At least 16 characters, because the server answers guesses as fast as a local process can send them.
+ */
+const TOKEN_SYNTAX = /^[A-Za-z0-9\-._~+/]{16,}=*$/;
+/** `Bearer` is case-insensitive (RFC 7235); the token is taken verbatim. */
+const BEARER = /^Bearer +(\S+) *$/i;
+
+/**
+ * Checks a `server.token` value.
+ * @throws HangarError `HANGAR_SHELL_OPTIONS` when it is not a string of at least 16 token characters.
+ */
+export function checkSessionToken(token: unknown): string {
+  if (typeof token === "string" && TOKEN_SYNTAX.test(token)) return token;
+  // The value itself is never echoed: it is meant to be a secret.
+  throw new HangarError(
+    "HANGAR_SHELL_OPTIONS",
+    "server.token must be a string of at least 16 characters from A-Z a-z 0-9 - . _ ~ + / (optionally " +
+      "ending in '='), so it can be sent as 'Authorization: Bearer <token>'. Generate one per session, e.g. " +
+      "crypto.randomBytes(32).toString('base64url').",
+  );
+}
+
+/** True for `/api` and everything below it, in any letter case (Express's own routing ignores case). */
+export function isApiPath(path: string): boolean {
+  const lower = path.toLowerCase();
+  return lower === "/api" || lower.startsWith("/api/");
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value, "utf8").digest();
+}
+
+/**
+ * Middleware that refuses any `/api/*` request without `Authorization: Bearer <token>` with a 401 JSON
+ * answer. Both sides are hashed first, so `timingSafeEqual` always compares 32 bytes: the time taken says
+ * nothing about the token, not even its length. Refusals are logged without the presented value, at
+ * exponentially spaced counts (1st, 10th, 100th, ...) so a flood of guesses cannot flood the log.
+ */
+export function createSessionTokenCheck(token: string, shellLogger: ShellLogger): RequestHandler {
+  const expected = digest(checkSessionToken(token));
+  let refused = 0;
+  let nextLogged = 1;
+
+  return (req, res, next) => {
+    if (!isApiPath(req.path)) {
+      next();
+      return;
+    }
+    const header = req.headers.authorization;
+    const presented = header === undefined ? null : BEARER.exec(header)?.[1];
+    if (typeof presented === "string" && timingSafeEqual(digest(presented), expected)) {
+      next();
+      return;
+    }
+    const problem =
+      header === undefined
+        ? "has no Authorization header"
+        : presented === undefined
+          ? "has an Authorization header that is not 'Bearer <token>'"
+          : "carries a token that does not match this session's";
+    refused += 1;
+    if (refused === nextLogged) {
+      nextLogged *= 10;
+      shellLogger.warn("Refused an /api request without the session token (server.token)", {
+        method: req.method,
+        path: req.path,
+        problem,
+        refusedSoFar: refused,
+      });
+    }
+    // RFC 6750 §3: say which scheme is expected, and flag a wrong token as such.
+    res.setHeader(
+      "WWW-Authenticate",
+      header === undefined ? 'Bearer realm="hangar"' : 'Bearer realm="hangar", error="invalid_token"',
+    );
+    refuse(req, res, 401, {
+      success: false,
+      error:
+        `The request ${problem}: this shell requires its session token on every /api request. ` +
+        "Send 'Authorization: Bearer <token>' with the token the shell was started with (server.token).",
+    });
+  };
+}
