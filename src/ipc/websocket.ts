@@ -1,0 +1,387 @@
+// The WebSocket IPC bridge: plugin IPC for headless renderers (a browser page, any client) on the shell's own
+// server at ws://127.0.0.1:<port>/_hangar/ipc, guarded by the same Host and Origin rules as HTTP.
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { HangarError, messageOf } from "../errors.js";
+import type { IpcHandler, IpcTransport } from "./transport.js";
+import {
+  decodeClientFrame,
+  encodeErrorResult,
+  encodeEvent,
+  encodeValueResult,
+  IPC_PATH,
+} from "./ws-protocol.js";
+
+export { IPC_PATH } from "./ws-protocol.js";
+
+/** Where the bridge reports refusals, slow clients and protocol trouble. The shell's own logger fits. */
+export interface WebSocketIpcLogger {
+  debug?(message: string, data?: Record<string, unknown>): void;
+  info?(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+export interface WebSocketIpcOptions {
+  /**
+   * Largest frame a client may send, in bytes. A larger one closes that client's connection with code 1009.
+   * Default 1 MiB.
+   */
+  maxPayloadBytes?: number;
+  /**
+   * A client's unsent backlog, in bytes, above which events for it are dropped until it catches up. At twice
+   * this the client is disconnected (results of its own invokes are never dropped, so only that bounds them).
+   * Default 1 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** Default: the logger the shell passes to `attach`, else the console. */
+  logger?: WebSocketIpcLogger;
+}
+
+/** What the shell hands the bridge: the rules its Express app applies, so both answer alike. */
+export interface IpcAttachOptions {
+  /** The shell server's Host check (DNS-rebinding protection). */
+  isAllowedHost(host: string | undefined): boolean;
+  /** True for the server's own origins and `server.allowedOrigins`. */
+  isAllowedOrigin(origin: string): boolean;
+  /** Used when createWebSocketIpc was given no logger. */
+  logger?: WebSocketIpcLogger;
+}
+
+/** An IpcTransport served over WebSocket on the shell's HTTP server. */
+export interface WebSocketIpc extends IpcTransport {
+  /**
+   * Serves the bridge on `server` (call after it listens). Upgrades to other paths are answered 404, unless
+   * another 'upgrade' listener on the server is there to take them.
+   * @throws HangarError `HANGAR_SHELL_STATE` when already attached or closed.
+   */
+  attach(server: Server, security: IpcAttachOptions): void;
+  /** Closes every client connection (code 1001) and refuses new ones. Idempotent. */
+  close(): void;
+}
+
+const MiB = 1024 * 1024;
+/** How long a closing client may take to answer the close frame before its socket is dropped. */
+const CLOSE_GRACE_MS = 1_000;
+/** Distinct refused Hosts/Origins logged per bridge: enough to diagnose, too few to flood the log. */
+const MAX_LOGGED_REFUSALS = 20;
+
+interface Client {
+  readonly socket: WebSocket;
+  readonly number: number;
+  readonly remote: string;
+  /** Events dropped in the current slow episode, and in total. */
+  dropping: number;
+  droppedTotal: number;
+}
+
+const consoleLogger: WebSocketIpcLogger = {
+  warn: (message, data) => console.warn(`hangar ipc: ${message}`, data ?? ""),
+  error: (message, data) => console.error(`hangar ipc: ${message}`, data ?? ""),
+};
+
+/**
+ * Creates the WebSocket IPC bridge. Pass it as `createShell({ ipc })`: the shell attaches it to its server
+ * after listening and closes it on shutdown. Payloads cross as JSON (see docs/ipc.md).
+ */
+export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocketIpc {
+  const maxPayload = positive(options.maxPayloadBytes, "maxPayloadBytes") ?? MiB;
+  const softLimit = positive(options.maxBufferedBytes, "maxBufferedBytes") ?? MiB;
+  const hardLimit = softLimit * 2;
+  const handlers = new Map<string, IpcHandler>();
+  const clients = new Set<Client>();
+  const loggedRefusals = new Set<string>();
+  let log: WebSocketIpcLogger = options.logger ?? consoleLogger;
+  let attached = false;
+  let closed = false;
+  let clientCount = 0;
+  // Servers of ours never track clients themselves; `clients` does, with the per-client backlog state.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload,
+    clientTracking: false,
+    perMessageDeflate: false,
+  });
+
+  function refuse(socket: Duplex, status: 403 | 404 | 503, error: string): void {
+    const body = JSON.stringify({ success: false, error });
+    const reason = status === 403 ? "Forbidden" : status === 404 ? "Not Found" : "Service Unavailable";
+    socket.on("error", () => {}); // the peer may reset while we answer; nothing more to tell it
+    socket.once("finish", () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+
+  function logRefusal(key: string, message: string, data: Record<string, unknown>): void {
+    if (loggedRefusals.size >= MAX_LOGGED_REFUSALS || loggedRefusals.has(key)) return;
+    loggedRefusals.add(key);
+    log.warn(message, data);
+  }
+
+  function onUpgrade(security: IpcAttachOptions, server: Server) {
+    return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      const url = req.url ?? "/";
+      const query = url.indexOf("?");
+      const path = query === -1 ? url : url.slice(0, query);
+      if (path !== IPC_PATH) {
+        // Another protocol on this server may own that path; only when none does is it ours to refuse.
+        if (server.listenerCount("upgrade") > 1) return;
+        refuse(socket, 404, `No WebSocket endpoint at ${path}; hangar's IPC bridge is at ${IPC_PATH}.`);
+        return;
+      }
+      if (closed) {
+        refuse(socket, 503, "The hangar shell is shutting down; its IPC bridge accepts no new connections.");
+        return;
+      }
+      const host = req.headers.host;
+      if (!security.isAllowedHost(host)) {
+        const shown = host ?? "(none)";
+        logRefusal(
+          `host:${shown}`,
+          "Refused an IPC WebSocket with a foreign Host header (DNS-rebinding protection)",
+          {
+            host: shown,
+          },
+        );
+        refuse(
+          socket,
+          403,
+          `Host '${shown}' is not allowed: connect to the IPC bridge through 127.0.0.1, localhost or [::1] ` +
+            "on the shell's port (DNS-rebinding protection).",
+        );
+        return;
+      }
+      const origin = req.headers.origin;
+      if (origin !== undefined && !security.isAllowedOrigin(origin)) {
+        logRefusal(
+          `origin:${origin}`,
+          "Refused an IPC WebSocket from a foreign Origin (cross-site WebSocket hijacking protection)",
+          { origin },
+        );
+        refuse(
+          socket,
+          403,
+          `Origin '${origin}' may not open the IPC bridge. If that page is yours, add its origin to ` +
+            "server.allowedOrigins.",
+        );
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, req));
+    };
+  }
+
+  function connect(socket: WebSocket, req: IncomingMessage): void {
+    if (closed) {
+      socket.terminate();
+      return;
+    }
+    clientCount += 1;
+    const client: Client = {
+      socket,
+      number: clientCount,
+      remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+      dropping: 0,
+      droppedTotal: 0,
+    };
+    clients.add(client);
+    const origin = req.headers.origin ?? null;
+    log.debug?.(`IPC client #${client.number} connected`, { remote: client.remote, origin });
+
+    socket.on("message", (data, isBinary) => {
+      if (isBinary) {
+        reply(client, encodeErrorResult(null, "Binary frames are not supported: send JSON text frames."));
+        return;
+      }
+      const decoded = decodeClientFrame(textOf(data));
+      if (!decoded.ok) {
+        reply(client, encodeErrorResult(decoded.id, decoded.error));
+        return;
+      }
+      void invoke(client, decoded.frame.id, decoded.frame.channel, decoded.frame.payload);
+    });
+    socket.on("error", (error: Error & { code?: string }) => {
+      if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+        log.warn(
+          `IPC client #${client.number} sent a frame larger than ${maxPayload} bytes; its connection was closed ` +
+            "with code 1009. Send smaller messages, or raise maxPayloadBytes in createWebSocketIpc.",
+          { remote: client.remote },
+        );
+        return;
+      }
+      log.warn(`IPC client #${client.number} broke the WebSocket protocol: ${error.message}`, {
+        remote: client.remote,
+        code: error.code,
+      });
+    });
+    socket.on("close", (code) => {
+      clients.delete(client);
+      if (client.dropping > 0) {
+        log.warn(
+          `IPC client #${client.number} disconnected (code ${code}) while events were being dropped for it; ` +
+            `${client.dropping} were dropped since it fell behind.`,
+          { remote: client.remote, droppedEvents: client.dropping },
+        );
+        return;
+      }
+      log.debug?.(`IPC client #${client.number} disconnected (code ${code})`, { remote: client.remote });
+    });
+  }
+
+  async function invoke(client: Client, id: number, channel: string, payload: unknown): Promise<void> {
+    const handler = handlers.get(channel);
+    if (!handler) {
+      reply(client, encodeErrorResult(id, `No handler registered for '${channel}'`));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = await handler(payload);
+    } catch (error) {
+      // Only the text crosses, as in Electron (main sends `error.toString()`); the plugin's logger has the rest.
+      reply(client, encodeErrorResult(id, describe(error)));
+      return;
+    }
+    let text: string;
+    try {
+      text = encodeValueResult(id, value);
+    } catch (error) {
+      const message =
+        `The handler for '${channel}' returned a value that cannot be sent as JSON (${messageOf(error)}). ` +
+        "Return plain JSON data from handlers that WebSocket clients call.";
+      log.warn(message, { channel });
+      text = encodeErrorResult(id, message);
+    }
+    reply(client, text);
+  }
+
+  /** Results are never dropped: the client asked for them. Only the hard limit stops them. */
+  function reply(client: Client, text: string): void {
+    if (!isOpen(client) || overHardLimit(client)) return;
+    client.socket.send(text);
+  }
+
+  function deliverEvent(client: Client, text: string, channel: string): void {
+    if (!isOpen(client) || overHardLimit(client)) return;
+    const backlog = client.socket.bufferedAmount;
+    if (backlog > softLimit) {
+      if (client.dropping === 0) {
+        log.warn(
+          `IPC client #${client.number} reads too slowly: ${backlog} bytes wait to be sent to it (limit ` +
+            `${softLimit}). Dropping events for it until it catches up.`,
+          { remote: client.remote, channel },
+        );
+      }
+      client.dropping += 1;
+      client.droppedTotal += 1;
+      return;
+    }
+    if (client.dropping > 0) {
+      log.warn(`IPC client #${client.number} caught up; ${client.dropping} events were dropped for it.`, {
+        remote: client.remote,
+        droppedEvents: client.dropping,
+      });
+      client.dropping = 0;
+    }
+    client.socket.send(text);
+  }
+
+  function isOpen(client: Client): boolean {
+    return client.socket.readyState === client.socket.OPEN;
+  }
+
+  function overHardLimit(client: Client): boolean {
+    const backlog = client.socket.bufferedAmount;
+    if (backlog <= hardLimit) return false;
+    log.warn(
+      `IPC client #${client.number} disconnected: ${backlog} bytes wait to be sent to it (limit ${hardLimit}); ` +
+        `it is not reading. ${client.droppedTotal} events had been dropped for it.`,
+      { remote: client.remote, droppedEvents: client.droppedTotal },
+    );
+    // A close frame would queue behind the backlog; the socket goes now.
+    clients.delete(client);
+    client.dropping = 0; // reported here; the close handler need not repeat it
+    client.socket.terminate();
+    return true;
+  }
+
+  return Object.freeze({
+    handle(channel: string, handler: IpcHandler): void {
+      if (handlers.has(channel)) {
+        throw new Error(`Attempted to register a second handler for '${channel}'`);
+      }
+      handlers.set(channel, handler);
+    },
+
+    removeHandler(channel: string): void {
+      handlers.delete(channel);
+    },
+
+    send(channel: string, payload: unknown): void {
+      let text: string;
+      try {
+        text = encodeEvent(channel, payload);
+      } catch (error) {
+        // Checked even with no client connected, so the mistake shows up before the first page connects.
+        throw new TypeError(
+          `The payload sent on '${channel}' cannot be sent as JSON over the WebSocket IPC bridge ` +
+            `(${messageOf(error)}). Send plain JSON data: no BigInt, no cycles.`,
+          { cause: error },
+        );
+      }
+      for (const client of [...clients]) deliverEvent(client, text, channel);
+    },
+
+    attach(server: Server, security: IpcAttachOptions): void {
+      if (closed || attached) {
+        throw new HangarError(
+          "HANGAR_SHELL_STATE",
+          `This WebSocket IPC bridge is already ${closed ? "closed" : "attached to a server"}. ` +
+            "Create one bridge per shell with createWebSocketIpc().",
+        );
+      }
+      if (!options.logger && security.logger) log = security.logger;
+      attached = true;
+      server.on("upgrade", onUpgrade(security, server));
+    },
+
+    close(): void {
+      if (closed) return;
+      closed = true;
+      // The upgrade listener stays: new connections get a clear 503 rather than a bare reset.
+      for (const client of clients) {
+        client.socket.close(1001, "The hangar shell is shutting down");
+        // The server's close waits for upgraded sockets too: a client that never answers must not hold it.
+        setTimeout(() => client.socket.terminate(), CLOSE_GRACE_MS).unref();
+      }
+      wss.close();
+    },
+  });
+}
+
+function positive(value: number | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new HangarError(
+      "HANGAR_SHELL_OPTIONS",
+      `createWebSocketIpc was given ${name}: ${String(value)}; pass a positive whole number of bytes.`,
+    );
+  }
+  return value;
+}
+
+function textOf(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  if (Buffer.isBuffer(data)) return data.toString("utf8");
+  return Buffer.from(data).toString("utf8");
+}
+
+function describe(error: unknown): string {
+  try {
+    return String(error);
+  } catch {
+    return "an error that has no string form";
+  }
+}
