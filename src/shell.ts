@@ -11,6 +11,7 @@ import { createPluginContext, type PluginContextHandle } from "./context/plugin-
 import { HangarError, hasHangarCode, messageOf, type PluginPhase } from "./errors.js";
 import { createMemoryIpc } from "./ipc/memory.js";
 import type { IpcTransport } from "./ipc/transport.js";
+import type { WebSocketIpc } from "./ipc/websocket.js";
 import {
   type PluginActorInput,
   type PluginLoadOutput,
@@ -23,10 +24,12 @@ import { type DiscoveredPlugin, discoverPlugins } from "./manifest/discover.js";
 import type { PluginBackgroundModule } from "./sdk/types.js";
 import { createShellApp } from "./server/app.js";
 import { createHttpServer } from "./server/http-server.js";
+import { createOriginPolicy } from "./server/origin-policy.js";
 import type { PluginView } from "./server/plugin-view.js";
 import { RouteTable } from "./server/route-table.js";
 import { parseShellOptions } from "./shell-options.js";
 import type { ShellState, ShellStatus } from "./status.js";
+import { testHooksOf } from "./testing/shell-hooks.js";
 
 /** Supplies the shell's initial auth state. Failure or timeout: the shell continues unauthenticated. */
 export interface AuthProvider {
@@ -86,6 +89,8 @@ const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as co
 
 export function createShell(options: ShellOptions = {}): Shell {
   const settings = parseShellOptions(options);
+  // Test-only seams (hangar/testing, race tests): a clock, a planted bug, a module observer. Empty in production.
+  const testHooks = testHooksOf(options);
   const auth = createAuthState(null);
   const logger: HangarLogger = createLogger({
     ...settings.log,
@@ -126,9 +131,17 @@ export function createShell(options: ShellOptions = {}): Shell {
     },
   };
 
+  // One Host/Origin policy for HTTP and for a transport served on this server (the WebSocket bridge).
+  const originPolicy = createOriginPolicy({
+    port: () => httpServer.port(),
+    allowedOrigins: settings.server.allowedOrigins,
+  });
+  const serverIpc = ipc as IpcTransport & Partial<Pick<WebSocketIpc, "attach" | "close">>;
+  let ipcAttached = false;
   const app = createShellApp({
     port: () => httpServer.port(),
     allowedOrigins: settings.server.allowedOrigins,
+    originPolicy,
     token: settings.server.token,
     bodyLimit: settings.server.bodyLimit,
     plugins: pluginView,
@@ -189,6 +202,8 @@ export function createShell(options: ShellOptions = {}): Shell {
     },
   });
 
+  const runnablePluginMachine = testHooks.pluginMachine?.(providedPluginMachine) ?? providedPluginMachine;
+
   async function loadRuntime(runtime: PluginRuntime, generation: number): Promise<PluginLoadOutput> {
     const { discovered } = runtime;
     // A duplicate id stays an error until the shell restarts: the first folder owns the id.
@@ -203,7 +218,10 @@ export function createShell(options: ShellOptions = {}): Shell {
         { pluginId: discovered.id, phase: "load" },
       );
     }
-    runtime.module = loaded.module;
+    runtime.module =
+      loaded.module && testHooks.wrapModule
+        ? testHooks.wrapModule(discovered.id, loaded.module)
+        : loaded.module;
     runtime.entryFile = loaded.entryFile;
     const background = loaded.manifest.background;
     return {
@@ -254,10 +272,11 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   function addPlugin(discovered: DiscoveredPlugin): void {
     runtimes.set(discovered.id, { discovered, module: null, entryFile: null, context: null });
-    const actor = createActor(providedPluginMachine, {
+    const actor = createActor(runnablePluginMachine, {
       id: `plugin:${discovered.id}`,
       input: { pluginId: discovered.id, timeouts: settings.pluginTimeouts, generation: 0 },
       ...(options.inspect ? { inspect: options.inspect } : {}),
+      ...(testHooks.clock ? { clock: testHooks.clock } : {}),
     });
     fleet.add(actor);
     actor.start();
@@ -272,7 +291,15 @@ export function createShell(options: ShellOptions = {}): Shell {
         if (!signal.aborted) auth.set(token);
         return { authenticated: auth.token() !== null };
       }),
-      listen: fromPromise(async () => ({ url: (await httpServer.listen()).url })),
+      listen: fromPromise(async () => {
+        const { url } = await httpServer.listen();
+        if (typeof serverIpc.attach === "function") {
+          const { isAllowedHost, isAllowedOrigin } = originPolicy;
+          serverIpc.attach(httpServer.nodeServer(), { isAllowedHost, isAllowedOrigin, logger: log });
+          ipcAttached = true;
+        }
+        return { url };
+      }),
       loadPlugins: fromPromise(async () => {
         const discovered = await discoverPlugins(settings.plugins);
         for (const plugin of discovered) addPlugin(plugin);
@@ -283,7 +310,10 @@ export function createShell(options: ShellOptions = {}): Shell {
         fleet.updateAll(input.changed, input.generation, signal),
       ),
       stopPlugins: fromPromise(() => fleet.stopAll()),
-      closeServer: fromPromise(() => httpServer.close(settings.closeGraceMs)),
+      closeServer: fromPromise(() => {
+        if (ipcAttached) serverIpc.close?.();
+        return httpServer.close(settings.closeGraceMs);
+      }),
       flushConfig: fromPromise(() => config.flush()),
     },
     actions: {
@@ -298,6 +328,7 @@ export function createShell(options: ShellOptions = {}): Shell {
           "plugin without waiting any longer. Make onStop settle sooner, or raise timeouts.shutdown.";
         log.error(`HANGAR_SHUTDOWN_TIMEOUT: ${message}`, { code: "HANGAR_SHUTDOWN_TIMEOUT" });
         fleet.forceStop(message);
+        if (ipcAttached) serverIpc.close?.();
         httpServer.forceClose();
         void config.flush().catch((error: unknown) => log.error(`config flush failed: ${messageOf(error)}`));
       },
@@ -309,6 +340,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     id: "shell",
     input: { timeouts: { auth: settings.authTimeout, shutdown: settings.shutdownTimeout } },
     ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(testHooks.clock ? { clock: testHooks.clock } : {}),
   });
   // An error subscriber keeps a defect from being rethrown as an uncaughtException (it would kill Electron main).
   shellActor.subscribe({
