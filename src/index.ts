@@ -9,6 +9,13 @@ export { ErrorCodes, HangarError } from "./errors.js";
 export type { MemoryIpc } from "./ipc/memory.js";
 export { createMemoryIpc } from "./ipc/memory.js";
 export type { IpcHandler, IpcTransport } from "./ipc/transport.js";
+export type {
+  IpcAttachOptions,
+  WebSocketIpc,
+  WebSocketIpcLogger,
+  WebSocketIpcOptions,
+} from "./ipc/websocket.js";
+export { createWebSocketIpc } from "./ipc/websocket.js";
 export { pluginMachine } from "./machines/plugin.machine.js";
 export { shellMachine } from "./machines/shell.machine.js";
 export type * from "./sdk/types.js";
