@@ -29,6 +29,7 @@ export const ErrorCodes = {
   HANGAR_ROUTE_NAMESPACE: "a router was registered outside /api/{pluginId}",
   HANGAR_IPC_CHANNEL: "an IPC channel name is empty or malformed",
   HANGAR_IPC_UNCLONEABLE: "an IPC payload cannot be structured-cloned",
+  HANGAR_IPC_SENDER: "an IPC invoke came from a renderer frame whose origin is not allowed",
   HANGAR_CONFIG_KEY: "a config key is empty or reserved",
   HANGAR_CONFIG_VALUE: "a config value is not plain JSON data",
   HANGAR_CONFIG_CORRUPT: "a config file could not be parsed and was moved aside",

@@ -1,0 +1,183 @@
+// hangar/preload: what page code can and cannot do through window.hangar, against a real shell whose IPC is
+// hangar/electron's transport on the fake Electron; and that the preload pulls in nothing Node-only.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { electronIpc } from "../../src/electron/index.js";
+import type { Shell } from "../../src/index.js";
+import { exposePluginBridge, type HangarBridge } from "../../src/preload/index.js";
+import { createFakeElectron, type FakeBrowserWindow, type FakeElectron } from "../support/fake-electron.js";
+import { createWorkspace, testShell, type Workspace } from "../support/plugins.js";
+
+let ws: Workspace;
+let shell: Shell;
+let electron: FakeElectron;
+let window: FakeBrowserWindow;
+let hangar: HangarBridge;
+
+beforeAll(async () => {
+  ws = await createWorkspace();
+  await ws.write({
+    id: "tower",
+    source: `
+      export async function onStart(ctx) {
+        ctx.ipc.handle("echo", (...args) => ({ args }));
+        ctx.ipc.handle("fail", () => { throw new Error("runway closed"); });
+        ctx.ipc.handle("announce", (payload) => { ctx.ipc.send("news", payload); return true; });
+      }
+      export async function onStop() {}`,
+  });
+  electron = createFakeElectron();
+  window = new electron.BrowserWindow({ url: "app://shell/index.html" });
+  window.runPreload(({ contextBridge, ipcRenderer }) => exposePluginBridge({ contextBridge, ipcRenderer }));
+  hangar = window.page.hangar as HangarBridge;
+  ({ shell } = testShell(ws, {
+    ipc: electronIpc({
+      ipcMain: electron.ipcMain,
+      getWebContents: () => electron.BrowserWindow.getAllWindows().map((w) => w.webContents),
+      allowedOrigins: ["app://shell"],
+    }),
+  }));
+  await shell.start();
+});
+
+afterAll(async () => {
+  await shell.stop();
+  await ws.cleanup();
+});
+
+/** Resolves with the arguments of the next call of the returned listener. */
+function nextCall(): { listener: (...args: unknown[]) => void; called: Promise<unknown[]> } {
+  let resolve: (args: unknown[]) => void = () => {};
+  const called = new Promise<unknown[]>((r) => {
+    resolve = r;
+  });
+  return { listener: (...args: unknown[]) => resolve(args), called };
+}
+
+describe("window.hangar", () => {
+  it("invokes a plugin's handler with exactly one payload, and gets its result", async () => {
+    const page = hangar as unknown as { invoke(...args: unknown[]): Promise<unknown> };
+    await expect(page.invoke("tower", "echo", { runway: "27L" }, "smuggled", "more")).resolves.toEqual({
+      args: [{ runway: "27L" }],
+    });
+    await expect(hangar.invoke("tower", "echo")).resolves.toEqual({ args: [undefined] });
+  });
+
+  it("passes a plugin's error on as text, and a missing handler in Electron's words", async () => {
+    await expect(hangar.invoke("tower", "fail")).rejects.toThrow(
+      "Error invoking remote method 'plugin:tower:fail': Error: runway closed",
+    );
+    await expect(hangar.invoke("tower", "nothing")).rejects.toThrow(
+      "No handler registered for 'plugin:tower:nothing'",
+    );
+  });
+
+  it("delivers a plugin's push to the page's listener with the payload only, never the IPC event", async () => {
+    const { listener, called } = nextCall();
+    const unsubscribe = hangar.on("tower", "news", listener);
+    await hangar.invoke("tower", "announce", { flight: "HGR101" });
+    expect(await called).toEqual([{ flight: "HGR101" }]);
+    unsubscribe();
+  });
+
+  it("stops delivering after unsubscribe, and unsubscribing twice is harmless", async () => {
+    const received: unknown[] = [];
+    const unsubscribe = hangar.on("tower", "news", (payload) => received.push(payload));
+    const { listener, called } = nextCall();
+    const other = hangar.on("tower", "news", listener);
+    await hangar.invoke("tower", "announce", 1);
+    await called;
+    unsubscribe();
+    unsubscribe();
+    const second = nextCall();
+    other();
+    const last = hangar.on("tower", "news", second.listener);
+    await hangar.invoke("tower", "announce", 2);
+    await second.called;
+    last();
+    expect(received).toEqual([1]);
+    expect(window.webContents.ipcRenderer.listenerCount("plugin:tower:news")).toBe(0);
+  });
+
+  it("refuses malformed plugin ids and channels before anything reaches main", async () => {
+    const page = hangar as unknown as {
+      invoke(...args: unknown[]): Promise<unknown>;
+      on(...args: unknown[]): () => void;
+    };
+    const refused: Array<[unknown, unknown]> = [
+      ["Tower", "echo"],
+      ["tower:echo", "x"],
+      ["-tower", "echo"],
+      ["a".repeat(65), "echo"],
+      [42, "echo"],
+      ["tower", ""],
+      ["tower", "has space"],
+      ["tower", "plugin:tower:echo"],
+      ["tower", "x".repeat(201)],
+      ["tower", undefined],
+    ];
+    const reachedMain: string[] = [];
+    const dispatch = electron.ipcMain.dispatchInvoke.bind(electron.ipcMain);
+    electron.ipcMain.dispatchInvoke = (event, channel, args) => {
+      reachedMain.push(channel);
+      return dispatch(event, channel, args);
+    };
+    for (const [id, channel] of refused) {
+      await expect(page.invoke(id, channel), `${String(id)} ${String(channel)}`).rejects.toThrow(
+        /hangar\.invoke/,
+      );
+      expect(() => page.on(id, channel, () => {}), `${String(id)} ${String(channel)}`).toThrow(/hangar\.on/);
+    }
+    await expect(page.invoke("Tower", "echo")).rejects.toThrow(
+      "hangar.invoke('Tower', 'echo'): the plugin id must be a plugin.json id",
+    );
+    expect(() => page.on("tower", "news", "not a function")).toThrow("pass a function (payload) => {}");
+    expect(reachedMain).toEqual([]);
+    expect(window.webContents.ipcRenderer.listenerCount("plugin:tower:news")).toBe(0);
+    await expect(page.invoke("tower", "echo", 1)).resolves.toEqual({ args: [1] });
+    expect(reachedMain).toEqual(["plugin:tower:echo"]);
+  });
+
+  it("exposes only invoke and on, and refuses to be exposed twice under one name", () => {
+    expect(Object.keys(window.page.hangar as object).sort()).toEqual(["invoke", "on"]);
+    expect(() => window.runPreload(exposePluginBridge)).toThrow(
+      "Cannot bind an API on top of an existing property",
+    );
+    const other = new electron.BrowserWindow();
+    other.runPreload((preload) => exposePluginBridge({ ...preload, key: "flightDeck" }));
+    expect(Object.keys(other.page)).toEqual(["flightDeck"]);
+  });
+});
+
+describe("the preload bundle", () => {
+  it("imports nothing Node-only: only relative modules that themselves import nothing from Node or npm", async () => {
+    const root = fileURLToPath(new URL("../../src/", import.meta.url));
+    const seen = new Set<string>();
+    const offending: string[] = [];
+    const visit = async (file: string): Promise<void> => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = await readFile(file, "utf8");
+      for (const match of source.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+"([^"]+)"/gms)) {
+        const specifier = match[1]!;
+        const typeOnly = /^\s*(?:import|export)\s+type\s/.test(match[0]);
+        if (typeOnly) continue;
+        if (!specifier.startsWith(".")) {
+          offending.push(`${path.relative(root, file)} imports '${specifier}'`);
+          continue;
+        }
+        await visit(path.resolve(path.dirname(file), specifier.replace(/\.js$/, ".ts")));
+      }
+      if (/\bimport\s*\(|\brequire\s*\(/.test(source))
+        offending.push(`${path.relative(root, file)} loads dynamically`);
+    };
+    await visit(path.join(root, "preload/index.ts"));
+    expect(offending).toEqual([]);
+    expect([...seen].map((file) => path.relative(root, file)).sort()).toEqual([
+      "errors.ts",
+      "preload/index.ts",
+    ]);
+  });
+});
