@@ -1,5 +1,6 @@
 // The WebSocket IPC bridge: plugin IPC for headless renderers (a browser page, any client) on the shell's own
 // server at ws://127.0.0.1:<port>/_hangar/ipc, guarded by the same Host and Origin rules as HTTP.
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
@@ -45,6 +46,11 @@ export interface IpcAttachOptions {
   isAllowedHost(host: string | undefined): boolean;
   /** True for the server's own origins and `server.allowedOrigins`. */
   isAllowedOrigin(origin: string): boolean;
+  /**
+   * The session token (`server.token`). When set, an upgrade must carry it, as `Authorization: Bearer <token>`
+   * or, since browsers cannot set headers on a WebSocket, as `?token=<token>` in the URL; otherwise 401.
+   */
+  token?: string | null;
   /** Used when createWebSocketIpc was given no logger. */
   logger?: WebSocketIpcLogger;
 }
@@ -104,9 +110,11 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
     perMessageDeflate: false,
   });
 
-  function refuse(socket: Duplex, status: 403 | 404 | 503, error: string): void {
+  function refuse(socket: Duplex, status: 401 | 403 | 404 | 503, error: string): void {
     const body = JSON.stringify({ success: false, error });
-    const reason = status === 403 ? "Forbidden" : status === 404 ? "Not Found" : "Service Unavailable";
+    const reason = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable" }[
+      status
+    ];
     socket.on("error", () => {}); // the peer may reset while we answer; nothing more to tell it
     socket.once("finish", () => socket.destroy());
     socket.end(
@@ -122,6 +130,7 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
   }
 
   function onUpgrade(security: IpcAttachOptions, server: Server) {
+    const tokenDigest = security.token ? digest(security.token) : null;
     return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const url = req.url ?? "/";
       const query = url.indexOf("?");
@@ -166,6 +175,18 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
           403,
           `Origin '${origin}' may not open the IPC bridge. If that page is yours, add its origin to ` +
             "server.allowedOrigins.",
+        );
+        return;
+      }
+      if (tokenDigest && !carriesToken(req, url, tokenDigest)) {
+        logRefusal("token", "Refused an IPC WebSocket without the session token (server.token)", {
+          hasAuthorization: req.headers.authorization !== undefined,
+        });
+        refuse(
+          socket,
+          401,
+          "This shell requires its session token (server.token): connect with 'Authorization: Bearer <token>' " +
+            `or ${IPC_PATH}?token=<token>.`,
         );
         return;
       }
@@ -370,6 +391,19 @@ function positive(value: number | undefined, name: string): number | undefined {
     );
   }
   return value;
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value, "utf8").digest();
+}
+
+/** Compares digests, so the time taken says nothing about the token, not even its length. */
+function carriesToken(req: IncomingMessage, url: string, expected: Buffer): boolean {
+  const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? "")?.[1];
+  const query = new URL(url, "http://localhost").searchParams.get("token");
+  return [bearer, query].some(
+    (presented) => typeof presented === "string" && timingSafeEqual(digest(presented), expected),
+  );
 }
 
 function textOf(data: RawData): string {

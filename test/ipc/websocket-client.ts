@@ -24,14 +24,14 @@ export interface TestClient {
 /** Opens a connection; resolves when it is open, rejects with the HTTP refusal when the upgrade is refused. */
 export function connect(
   url: string,
-  options: { origin?: string; host?: string; maxPayload?: number } = {},
+  options: { origin?: string; host?: string; headers?: Record<string, string> } = {},
 ): Promise<TestClient> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (options.host !== undefined) headers.host = options.host;
   const socket = new WebSocket(url, {
     headers,
     ...(options.origin !== undefined ? { origin: options.origin } : {}),
-    maxPayload: options.maxPayload ?? 100 * 1024 * 1024,
+    maxPayload: 100 * 1024 * 1024,
   });
   const frames: ServerFrame[] = [];
   const waiters = new Set<{

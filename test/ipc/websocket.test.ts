@@ -268,6 +268,38 @@ describe("events", () => {
   });
 });
 
+describe("session token (server.token)", () => {
+  it("requires the token on the upgrade, as a Bearer header or ?token=, and never logs it", async () => {
+    const local = await createWorkspace();
+    const token = "hangar-session-token-0123456789abcdef";
+    const { shell: own, log: ownLog } = testShell(local, {
+      ipc: createWebSocketIpc(),
+      server: { port: 0, token },
+    });
+    try {
+      await local.write({ id: "tower", source: towerSource });
+      await own.start();
+      const at = `${own.status().server.url!.replace("http", "ws")}/_hangar/ipc`;
+      for (const attempt of [at, `${at}?token=wrong-token-0123456789`, `${at}?token=${token.slice(0, -1)}`]) {
+        const refusal = await refusalOf(connect(attempt));
+        expect(refusal.status, attempt).toBe(401);
+        expect(JSON.parse(refusal.body).error).toContain("server.token");
+      }
+      const viaQuery = await connect(`${at}?token=${token}`);
+      const viaHeader = await connect(at, { headers: { authorization: `Bearer ${token}` } });
+      for (const client of [viaQuery, viaHeader]) {
+        await expect(client.invoke("plugin:tower:ping")).resolves.toMatchObject({ ok: true });
+        client.socket.close();
+      }
+      expect(ownLog.text()).toContain("without the session token");
+      expect(ownLog.text()).not.toContain(token.slice(8));
+    } finally {
+      await own.stop();
+      await local.cleanup();
+    }
+  });
+});
+
 describe("lifecycle", () => {
   it("closes clients with 1001 on shutdown without holding it up, and refuses a second attach", async () => {
     const local = await createWorkspace();
