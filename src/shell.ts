@@ -295,7 +295,8 @@ export function createShell(options: ShellOptions = {}): Shell {
         const { url } = await httpServer.listen();
         if (typeof serverIpc.attach === "function") {
           const { isAllowedHost, isAllowedOrigin } = originPolicy;
-          serverIpc.attach(httpServer.nodeServer(), { isAllowedHost, isAllowedOrigin, logger: log });
+          const token = settings.server.token;
+          serverIpc.attach(httpServer.nodeServer(), { isAllowedHost, isAllowedOrigin, token, logger: log });
           ipcAttached = true;
         }
         return { url };
