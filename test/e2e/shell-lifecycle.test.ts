@@ -1,9 +1,11 @@
 // The whole engine from outside, through the package's exports: real plugin folders, a real server on
-// port 0, real config files. What a shell author and a plugin author would notice.
+// port 0, real config files. What a shell author and a plugin author would notice. Every test runs through
+// each IPC transport: in-memory, and Electron's (hangar/electron + hangar/preload on the fake Electron).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createMemoryIpc, type Shell } from "../../src/index.js";
+import type { Shell } from "../../src/index.js";
+import { type IpcHarness, ipcHarnesses } from "../support/ipc-harness.js";
 import { createWorkspace, goodPluginSource, testShell, type Workspace } from "../support/plugins.js";
 
 declare global {
@@ -24,23 +26,30 @@ afterEach(async () => {
   await ws.cleanup();
 });
 
-function start(options: Parameters<typeof testShell>[1] = {}) {
-  const made = testShell(ws, options);
-  shells.push(made.shell);
-  return made;
-}
-
 async function get(shell: Shell, url: string) {
   const response = await fetch(new URL(url, shell.status().server.url!));
   return { status: response.status, body: await response.json(), headers: response.headers };
 }
 
-describe("shell lifecycle", () => {
+describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
+  /** A shell over the workspace whose IPC goes through this suite's transport (unless options say otherwise). */
+  function start(options: Parameters<typeof testShell>[1] = {}) {
+    const made = testShell(ws, { ipc: create().transport, ...options });
+    shells.push(made.shell);
+    return made;
+  }
+
+  /** A transport with its renderer side, for tests that call plugins over IPC. */
+  function withIpc(): { ipc: IpcHarness; transport: IpcHarness["transport"] } {
+    const ipc = create();
+    return { ipc, transport: ipc.transport };
+  }
+
   it("starts plugins, serves their routes and IPC, and reports status", async () => {
     await ws.write({ id: "alpha", source: goodPluginSource("alpha"), manifest: { name: "Alpha" } });
     await ws.write({ id: "gallery", manifest: { ui: { entry: "ui/index.js" } } });
-    const ipc = createMemoryIpc();
-    const { shell } = start({ ipc });
+    const { ipc, transport } = withIpc();
+    const { shell } = start({ ipc: transport });
     await shell.start();
 
     const status = shell.status();
@@ -89,8 +98,8 @@ describe("shell lifecycle", () => {
     await ws.write({ id: "base", source: goodPluginSource("base") });
     await ws.write({ id: "middle", source: goodPluginSource("middle"), manifest: { dependsOn: ["base"] } });
     await ws.write({ id: "top", source: goodPluginSource("top"), manifest: { dependsOn: ["middle"] } });
-    const ipc = createMemoryIpc();
-    const { shell } = start({ ipc });
+    const { ipc, transport } = withIpc();
+    const { shell } = start({ ipc: transport });
     await shell.start();
     const url = shell.status().server.url!;
     await Promise.all([shell.stop(), shell.stop()]);
@@ -129,8 +138,8 @@ describe("shell lifecycle", () => {
     });
     await ws.write({ id: "plain", source: goodPluginSource("plain") });
     await ws.write({ id: "changing", source: goodPluginSource("changing") });
-    const ipc = createMemoryIpc();
-    const { shell } = start({ ipc });
+    const { ipc, transport } = withIpc();
+    const { shell } = start({ ipc: transport });
     await shell.start();
     const before = (await get(shell, "/api/changing/status")).body.instance;
     const plainBefore = (await get(shell, "/api/plain/status")).body;
@@ -154,8 +163,8 @@ describe("shell lifecycle", () => {
     const source = (answer: string) =>
       `export async function onStart(ctx) { ctx.ipc.handle("v", () => "${answer}"); } export async function onStop() {}`;
     await ws.write({ id: "ota", source: source("v1") });
-    const ipc = createMemoryIpc();
-    const { shell } = start({ ipc });
+    const { ipc, transport } = withIpc();
+    const { shell } = start({ ipc: transport });
     await shell.start();
     await expect(ipc.invoke("plugin:ota:v")).resolves.toBe("v1");
     await ws.write({ id: "ota", version: "1.1.0", source: source("v2") });
@@ -172,8 +181,11 @@ describe("shell lifecycle", () => {
                  ctx.logger.info("Auth", "token is " + ctx.auth.getToken()); }
                export async function onStop() {}`,
     });
-    const ipc = createMemoryIpc();
-    const { shell, log } = start({ ipc, auth: { init: async () => ({ token: "s3cret-token-value" }) } });
+    const { ipc, transport } = withIpc();
+    const { shell, log } = start({
+      ipc: transport,
+      auth: { init: async () => ({ token: "s3cret-token-value" }) },
+    });
     await shell.start();
     await expect(ipc.invoke("plugin:authy:auth")).resolves.toEqual({ ok: true, token: "s3cret-token-value" });
     shell.clearAuth();
@@ -238,5 +250,31 @@ describe("shell lifecycle", () => {
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ warm: true });
     await started;
+  });
+
+  it("pushes a plugin's live updates to the renderer until the plugin stops", async () => {
+    await ws.write({
+      id: "ticker",
+      source: `export async function onStart(ctx) {
+                 let n = 0;
+                 ctx.ipc.handle("tick", () => { ctx.ipc.send("tick", { n: ++n }); return n; });
+               }
+               export async function onStop() {}`,
+    });
+    const { ipc, transport } = withIpc();
+    const { shell } = start({ ipc: transport });
+    await shell.start();
+    const received: unknown[] = [];
+    const unsubscribe = ipc.on("plugin:ticker:tick", (payload) => received.push(payload));
+    await ipc.invoke("plugin:ticker:tick");
+    await ipc.invoke("plugin:ticker:tick");
+    while (received.length < 2) await new Promise((r) => setTimeout(r, 5));
+    expect(received).toEqual([{ n: 1 }, { n: 2 }]);
+    unsubscribe();
+    await ipc.invoke("plugin:ticker:tick");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(received).toHaveLength(2);
+    await shell.stop();
+    await expect(ipc.invoke("plugin:ticker:tick")).rejects.toThrow("No handler registered");
   });
 });
