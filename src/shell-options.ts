@@ -8,6 +8,14 @@ import type { ShellOptions } from "./shell.js";
 
 const positiveMs = z.number().int().positive();
 
+/** `scheme://host[:port]`. Custom schemes (Electron's `app://shell`) have no URL origin; browsers send them so. */
+function isOrigin(origin: string): boolean {
+  if (!URL.canParse(origin)) return false;
+  const url = new URL(origin);
+  if (url.origin !== "null") return url.origin === origin;
+  return url.host !== "" && origin === `${url.protocol}//${url.host}`;
+}
+
 const optionsSchema = z.object({
   plugins: z.array(z.string().min(1)).optional(),
   dataDir: z.string().min(1).optional(),
@@ -23,8 +31,9 @@ const optionsSchema = z.object({
               (origin) => origin !== "*" && origin !== "null",
               "must be a real origin, never '*' or 'null'",
             )
-            .refine((origin) => URL.canParse(origin) && new URL(origin).origin === origin, {
-              message: "must be an origin such as http://localhost:5173 (scheme, host and port only)",
+            .refine(isOrigin, {
+              message:
+                "must be an origin such as http://localhost:5173 or app://shell (scheme, host and port only)",
             }),
         )
         .optional(),
