@@ -16,6 +16,7 @@ export async function onStart(ctx) {
   ctx.ipc.handle("fail", async () => { throw new Error("flight plan rejected"); });
   ctx.ipc.handle("bigint", () => 10n);
   ctx.ipc.handle("big", (size) => "x".repeat(size));
+  ctx.ipc.handle("send-bigint", () => ctx.ipc.send("odd", { n: 10n }));
   ctx.ipc.handle("emit", ({ from, count, size }) => {
     for (let i = 0; i < count; i++) ctx.ipc.send("tick", { seq: from + i, pad: "x".repeat(size ?? 0) });
     return count;
@@ -108,6 +109,15 @@ describe("invoke", () => {
     expect(result).toMatchObject({ ok: false });
     expect(result.ok === false && result.error).toMatch(/'plugin:tower:bigint'.*cannot be sent as JSON/);
     await expect(client.invoke("plugin:tower:ping", 2)).resolves.toMatchObject({ ok: true });
+  });
+
+  it("refuses, at the plugin's call, a send whose payload cannot be JSON", async () => {
+    const client = await open();
+    const result = await client.invoke("plugin:tower:send-bigint");
+    expect(result.ok === false && result.error).toMatch(
+      /^TypeError: The payload sent on 'plugin:tower:odd' cannot be sent as JSON over the WebSocket IPC bridge/,
+    );
+    expect(client.frames.some((frame) => frame.type === "event")).toBe(false);
   });
 
   it("keeps concurrent invokes apart by id", async () => {
