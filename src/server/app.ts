@@ -40,6 +40,11 @@ export interface ShellAppOptions {
   token?: string | null;
   /** Largest request body accepted, in bytes (`server.bodyLimit`). Default {@link DEFAULT_BODY_LIMIT}. */
   bodyLimit?: number;
+  /**
+   * More shell routes under paths of their own (the inspector's `/_hangar/inspect`): mounted after the shell
+   * routes and before the plugin dispatcher, so the Host and CORS checks run first. Default: none.
+   */
+  extraRoutes?: RequestHandler[];
 }
 
 /** How long a request to a plugin that is starting or resuming waits for it to run (SPEC §6). */
@@ -338,6 +343,7 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   app.use(createBodyLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT));
   app.use(shellRoutes);
   app.use(shellMethods);
+  for (const routes of options.extraRoutes ?? []) app.use(routes);
   app.use(dispatcher);
   app.use(notFound);
   app.use(errorHandler);
