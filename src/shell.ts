@@ -9,6 +9,8 @@ import { createFileConfigBackend } from "./context/config-file.js";
 import { createLogger, type HangarLogger, type LogOptions } from "./context/logger.js";
 import { createPluginContext, type PluginContextHandle } from "./context/plugin-context.js";
 import { HangarError, hasHangarCode, messageOf, type PluginPhase } from "./errors.js";
+import { createInspector, type InspectorOptions } from "./inspector/inspector.js";
+import { combineObservers } from "./inspector/recorder.js";
 import { createMemoryIpc } from "./ipc/memory.js";
 import type { IpcTransport } from "./ipc/transport.js";
 import type { WebSocketIpc } from "./ipc/websocket.js";
@@ -58,6 +60,8 @@ export interface ShellOptions {
   timeouts?: Partial<PluginTimeouts & { auth: number; shutdown: number }>;
   /** An XState inspection observer: it sees the shell actor and every plugin actor. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Serve the offline live inspector at `/_hangar/inspect` (docs/inspector.md). Default: off. */
+  inspector?: boolean | InspectorOptions;
   /** Log format, level and destination. Default: human-readable lines on stdout at level info. */
   log?: LogOptions;
 }
@@ -138,6 +142,14 @@ export function createShell(options: ShellOptions = {}): Shell {
   });
   const serverIpc = ipc as IpcTransport & Partial<Pick<WebSocketIpc, "attach" | "close">>;
   let ipcAttached = false;
+  const inspector = options.inspector
+    ? createInspector(options.inspector, {
+        secrets: () => [auth.token(), settings.server.token].filter(isString),
+        update: (changed) => shell.update({ changed }),
+        logger: log,
+      })
+    : null;
+  const inspect = combineObservers(options.inspect, inspector?.observer);
   const app = createShellApp({
     port: () => httpServer.port(),
     allowedOrigins: settings.server.allowedOrigins,
@@ -148,6 +160,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     routes,
     pluginLogger: (id) => logger.forPlugin(id),
     shellLogger: log,
+    ...(inspector ? { extraRoutes: [inspector.router] } : {}),
   });
   const httpServer = createHttpServer(app, { host: settings.server.host, port: settings.server.port });
 
@@ -275,7 +288,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     const actor = createActor(runnablePluginMachine, {
       id: `plugin:${discovered.id}`,
       input: { pluginId: discovered.id, timeouts: settings.pluginTimeouts, generation: 0 },
-      ...(options.inspect ? { inspect: options.inspect } : {}),
+      ...(inspect ? { inspect } : {}),
       ...(testHooks.clock ? { clock: testHooks.clock } : {}),
     });
     fleet.add(actor);
@@ -313,6 +326,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       stopPlugins: fromPromise(() => fleet.stopAll()),
       closeServer: fromPromise(() => {
         if (ipcAttached) serverIpc.close?.();
+        inspector?.closeFeeds();
         return httpServer.close(settings.closeGraceMs);
       }),
       flushConfig: fromPromise(() => config.flush()),
@@ -340,7 +354,7 @@ export function createShell(options: ShellOptions = {}): Shell {
   const shellActor = createActor(providedShellMachine, {
     id: "shell",
     input: { timeouts: { auth: settings.authTimeout, shutdown: settings.shutdownTimeout } },
-    ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(inspect ? { inspect } : {}),
     ...(testHooks.clock ? { clock: testHooks.clock } : {}),
   });
   // An error subscriber keeps a defect from being rethrown as an uncaughtException (it would kill Electron main).
@@ -446,6 +460,7 @@ export function createShell(options: ShellOptions = {}): Shell {
         state: topState(shellActor.getSnapshot().value),
         plugins: fleet.statuses(),
         server: { url: httpServer.url() },
+        ...(inspector ? { inspector: { url: inspector.pageUrl(httpServer.url()) } } : {}),
       };
     },
 

@@ -52,4 +52,6 @@ export interface ShellStatus {
   state: ShellState;
   plugins: PluginStatus[];
   server: { url: string | null };
+  /** Present when the shell serves the inspector: the page's URL with its session token (null until listening). */
+  inspector?: { url: string | null };
 }
