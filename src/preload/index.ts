@@ -15,7 +15,7 @@ export interface PreloadContextBridge {
   exposeInMainWorld(apiKey: string, api: Record<string, unknown>): void;
 }
 
-/** What page code sees as `window.hangar`. Declare it in your renderer: `interface Window { hangar: HangarBridge }`. */
+/** What page code sees as `window.hangar` (type it in the page with `import type { HangarBridge } from "hangar/preload"`). */
 export interface HangarBridge {
   /**
    * Calls the handler a plugin registered with `ctx.ipc.handle(channel, ...)`. Rejects when the ids are

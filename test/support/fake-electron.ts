@@ -232,13 +232,16 @@ function acrossWorlds(value: unknown): unknown {
   }
   if (typeof value === "symbol") return undefined;
   if (value === null || typeof value !== "object") return value;
-  if (value instanceof Promise) {
-    return value.then(acrossWorlds, (error: unknown) => Promise.reject(acrossWorlds(error)));
+  // Tags, not instanceof: the preload may run in another realm (a vm context), as in Electron.
+  const tag = Object.prototype.toString.call(value);
+  if (tag === "[object Promise]") {
+    return Promise.resolve(value).then(acrossWorlds, (error: unknown) => Promise.reject(acrossWorlds(error)));
   }
-  if (value instanceof Error) return new Error(value.message);
+  if (tag === "[object Error]") return new Error((value as Error).message);
   if (Array.isArray(value)) return value.map(acrossWorlds);
-  if (value instanceof Date || value instanceof RegExp || ArrayBuffer.isView(value))
+  if (tag === "[object Date]" || tag === "[object RegExp]" || ArrayBuffer.isView(value)) {
     return structuredClone(value);
+  }
   const copy: Record<string, unknown> = {};
   for (const [key, entry] of Object.entries(value)) copy[key] = acrossWorlds(entry);
   return copy;
