@@ -52,6 +52,12 @@ export function attachToElectronApp(
       "attachToElectronApp(app, shell): shell must be the object createShell() returned.",
     );
   }
+  if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
+    throw new HangarError(
+      "HANGAR_SHELL_OPTIONS",
+      `attachToElectronApp(): timeoutMs is ${options.timeoutMs}; pass a positive number of milliseconds, or omit it to use the shell's shutdown budget plus 5 s.`,
+    );
+  }
   const logger = options.logger ?? console;
   const timeoutMs = options.timeoutMs ?? shell.actor.getSnapshot().context.shutdownTimeout + AFTER_BUDGET_MS;
   let phase: "idle" | "stopping" | "exited" = "idle";
