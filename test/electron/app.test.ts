@@ -148,5 +148,6 @@ describe("attachToElectronApp", () => {
     expect(() => attachToElectronApp(fakeApp(), {} as never)).toThrow(
       "shell must be the object createShell()",
     );
+    expect(() => attachToElectronApp(fakeApp(), shell, { timeoutMs: -1 })).toThrow("timeoutMs is -1");
   });
 });
