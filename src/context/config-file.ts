@@ -1,11 +1,17 @@
 // Headless plugin config: one JSON object per plugin in <dataDir>/config/<id>.json, written durably with group commit.
-import { access, mkdir, open, readFile, rename } from "node:fs/promises";
+import { open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import writeFileAtomic from "write-file-atomic";
 import { HangarError, messageOf } from "../errors.js";
 import type { JsonValue, PluginConfigStore } from "../sdk/types.js";
 import type { ConfigBackend, ConfigWarningListener } from "./config-backend.js";
 import { assertConfigKey, cloneJsonValue, copyConfigValue, isReservedConfigKey } from "./config-value.js";
+import {
+  configWriterGeneration,
+  forgetConfigStore,
+  isStaleConfigTempFile,
+  nextConfigStoreId,
+  writeConfigFile,
+} from "./config-writer.js";
 
 export interface FileConfigBackendOptions {
   /** Config files live in `<dataDir>/config`; the folder is created on the first write. */
@@ -22,6 +28,14 @@ export interface FileConfigBackend extends ConfigBackend {
   fileOf(pluginId: string): string;
 }
 
+/** What {@link readConfigFile} found on disk. */
+export interface ConfigFileContent {
+  /** The file's keys and values, reserved keys left out; empty when there was no usable file. */
+  values: Map<string, JsonValue>;
+  /** The file's permission bits, to give its replacement; 0o666 (less the umask) when there was none. */
+  mode: number;
+}
+
 // Same rule as plugin.json's `id`: also what keeps an id from naming a path outside the config folder.
 const pluginIdPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
@@ -33,11 +47,15 @@ type Change = {
   reject: (error: unknown) => void;
 };
 
+// The writer thread keeps each store's entries; once a store is garbage, so are they.
+const writerEntries = new FinalizationRegistry<number>(forgetConfigStore);
+
 /**
  * Creates the file backend. A `set`/`delete` resolves only once the file holding the change has been
  * written to a temp file, fsynced, renamed over the old one and the folder fsynced. Changes made while a
  * write is in flight are batched into the next single write (group commit), so N concurrent sets cost
- * about two writes, not N.
+ * about two writes, not N. The writes run on a worker thread that keeps each file's serialised entries:
+ * a set costs the main thread the JSON of the changed value and one message, whatever the file's size.
  */
 export function createFileConfigBackend(options: FileConfigBackendOptions): FileConfigBackend {
   const configDir = path.resolve(options.dataDir, "config");
@@ -45,17 +63,8 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
   const pending = new Set<Promise<unknown>>();
   let writeCount = 0;
 
-  const warn = (pluginId: string, message: string): void => {
-    try {
-      if (options.onWarning) options.onWarning(pluginId, message);
-      else process.emitWarning(message, { code: "HANGAR_CONFIG_CORRUPT" });
-    } catch (error) {
-      // The listener failed; the warning must still reach someone.
-      process.emitWarning(`${message} (the onWarning listener threw: ${messageOf(error)})`, {
-        code: "HANGAR_CONFIG_CORRUPT",
-      });
-    }
-  };
+  const warn = (pluginId: string, message: string): void =>
+    reportConfigWarning(options.onWarning, pluginId, message);
 
   const fileOf = (pluginId: string): string => {
     if (!pluginIdPattern.test(pluginId)) {
@@ -80,12 +89,16 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
 
   const createStore = (pluginId: string): PluginConfigStore => {
     const file = fileOf(pluginId);
+    const storeId = nextConfigStoreId();
     // `committed` is what the file on disk holds; `view` is that plus every accepted change not yet written.
     let committed = new Map<string, JsonValue>();
     let view = new Map<string, JsonValue>();
+    let mode = 0o666;
     let queued: Change[] = [];
     let draining: Promise<void> | null = null;
     let loading: Promise<void> | null = null;
+    // The writer thread that holds `committed` as serialised entries; 0: none does, send them all.
+    let writerHolds = 0;
 
     // Every call awaits the same promise, so calls made in one order are served in that order.
     const ready = (): Promise<void> => {
@@ -97,74 +110,11 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
     };
 
     const load = async (): Promise<void> => {
-      let text: string;
-      try {
-        text = await readFile(file, "utf8");
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === "ENOENT" || code === "ENOTDIR") return;
-        throw new HangarError(
-          "HANGAR_CONFIG_READ",
-          `Plugin '${pluginId}' could not read its config file ${file}: ${messageOf(error)}. Check the file's permissions; hangar will try again on the next config call.`,
-          { pluginId, cause: error },
-        );
-      }
-      let parsed: unknown;
-      let problem: string | undefined;
-      try {
-        parsed = JSON.parse(text.replace(/^\uFEFF/, ""));
-      } catch (error) {
-        problem = `it is not valid JSON (${messageOf(error)})`;
-      }
-      if (problem === undefined && (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))) {
-        problem = `it holds ${Array.isArray(parsed) ? "an array" : parsed === null ? "null" : `a ${typeof parsed}`}, not a JSON object of keys and values`;
-      }
-      if (problem !== undefined) {
-        const moved = await moveAside(problem);
-        warn(
-          pluginId,
-          `The config file of plugin '${pluginId}' could not be used: ${problem}. It was moved to ${moved} and the plugin starts with an empty config; copy back any values you need from the moved file.`,
-        );
-        return;
-      }
-      for (const [key, value] of Object.entries(parsed as Record<string, JsonValue>)) {
-        if (isReservedConfigKey(key)) {
-          warn(
-            pluginId,
-            `The config file of plugin '${pluginId}' (${file}) has the reserved key '${key}'; it was ignored and will be dropped on the next write.`,
-          );
-          continue;
-        }
-        committed.set(key, value);
-      }
+      const content = await readConfigFile(file, pluginId, options.onWarning);
+      committed = content.values;
       view = new Map(committed);
-    };
-
-    const moveAside = async (problem: string): Promise<string> => {
-      const stamp = new Date().toISOString().replaceAll(":", "");
-      let target = `${file}.corrupt-${stamp}`;
-      // rename() would silently replace an earlier corrupt copy made in the same millisecond.
-      for (let n = 1; await exists(target); n++) target = `${file}.corrupt-${stamp}-${n}`;
-      try {
-        await rename(file, target);
-      } catch (error) {
-        throw new HangarError(
-          "HANGAR_CONFIG_CORRUPT",
-          `The config file of plugin '${pluginId}' (${file}) could not be used (${problem}) and could not be moved aside: ${messageOf(error)}. Move or delete it by hand.`,
-          { pluginId, cause: error },
-        );
-      }
-      return target;
-    };
-
-    const persist = async (values: Map<string, JsonValue>): Promise<void> => {
-      const created = await mkdir(configDir, { recursive: true });
-      // A new folder's own directory entry must be durable too, or the file could vanish with it on a crash.
-      if (created !== undefined) await fsyncDirectory(path.dirname(created));
-      const text = `${JSON.stringify(Object.fromEntries(values), null, "\t")}\n`;
-      await writeFileAtomic(file, text, { fsync: true });
-      writeCount++;
-      await fsyncDirectory(configDir);
+      mode = content.mode;
+      await removeStaleTempFiles(file, (message) => warn(pluginId, message));
     };
 
     const drain = async (): Promise<void> => {
@@ -173,13 +123,23 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
       while (queued.length > 0) {
         const batch = queued;
         queued = [];
-        const next = new Map(committed);
-        for (const change of batch) apply(next, change);
+        // `view` is now exactly `committed` plus `batch`: send what the batch touched, or everything.
+        const generation = configWriterGeneration();
+        const full = writerHolds !== generation;
+        const keys = full ? view.keys() : new Set(batch.map((change) => change.key));
+        const entries: [string, string | null][] = [];
+        for (const key of keys) {
+          const value = view.get(key);
+          entries.push([key, value === undefined ? null : JSON.stringify(value, null, "\t")]);
+        }
         try {
-          await persist(next);
-          committed = next;
+          await writeConfigFile({ storeId, file, mode, full, entries });
+          writerHolds = generation;
+          writeCount++;
+          for (const change of batch) apply(committed, change);
           for (const change of batch) change.resolve();
         } catch (cause) {
+          writerHolds = 0;
           const error = new HangarError(
             "HANGAR_CONFIG_WRITE",
             `Plugin '${pluginId}' could not save its config to ${file}: ${messageOf(cause)}. The change was not saved; check that ${configDir} is writable and the disk has space.`,
@@ -202,7 +162,7 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
         draining ??= drain();
       });
 
-    return Object.freeze({
+    const store: PluginConfigStore = Object.freeze({
       async get<T = JsonValue>(key: string, defaultValue?: T): Promise<T | undefined> {
         assertConfigKey(pluginId, "get", key);
         await ready();
@@ -225,7 +185,7 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
             assertConfigKey(pluginId, "delete", key);
             await ready();
             // Nothing to remove and nothing in flight that could add it back: the disk already agrees.
-            if (!view.has(key) && !committed.has(key) && draining === null) return;
+            if (!view.has(key) && draining === null) return;
             await enqueue(key, DELETED);
           })(),
         );
@@ -238,6 +198,8 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
         return all;
       },
     });
+    writerEntries.register(store, storeId);
+    return store;
   };
 
   return Object.freeze({
@@ -259,6 +221,121 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
   });
 }
 
+/**
+ * Reads one plugin's config file, the format both backends share: a JSON object of keys and values.
+ * A missing file is an empty config. A file that is not a JSON object is moved aside to
+ * `<file>.corrupt-<timestamp>` and reported through `onWarning`; reserved keys in it are left out and
+ * reported. Rejects with `HANGAR_CONFIG_READ` when the file exists but cannot be read, and with
+ * `HANGAR_CONFIG_CORRUPT` when a corrupt file cannot be moved aside.
+ */
+export async function readConfigFile(
+  file: string,
+  pluginId: string,
+  onWarning?: ConfigWarningListener,
+): Promise<ConfigFileContent> {
+  const warn = (message: string): void => reportConfigWarning(onWarning, pluginId, message);
+  let text: string;
+  let mode: number;
+  try {
+    const handle = await open(file, "r");
+    try {
+      mode = (await handle.stat()).mode & 0o777;
+      text = await handle.readFile("utf8");
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return { values: new Map(), mode: 0o666 };
+    throw new HangarError(
+      "HANGAR_CONFIG_READ",
+      `Plugin '${pluginId}' could not read its config file ${file}: ${messageOf(error)}. Check the file's permissions; hangar will try again on the next config call.`,
+      { pluginId, cause: error },
+    );
+  }
+  let parsed: unknown;
+  let problem: string | undefined;
+  try {
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (error) {
+    problem = `it is not valid JSON (${messageOf(error)})`;
+  }
+  if (problem === undefined && (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))) {
+    problem = `it holds ${Array.isArray(parsed) ? "an array" : parsed === null ? "null" : `a ${typeof parsed}`}, not a JSON object of keys and values`;
+  }
+  if (problem !== undefined) {
+    const moved = await moveAside(file, pluginId, problem);
+    warn(
+      `The config file of plugin '${pluginId}' could not be used: ${problem}. It was moved to ${moved} and the plugin starts with an empty config; copy back any values you need from the moved file.`,
+    );
+    return { values: new Map(), mode };
+  }
+  const values = new Map<string, JsonValue>();
+  for (const [key, value] of Object.entries(parsed as Record<string, JsonValue>)) {
+    if (isReservedConfigKey(key)) {
+      warn(
+        `The config file of plugin '${pluginId}' (${file}) has the reserved key '${key}'; hangar ignores it. Remove it from the file.`,
+      );
+      continue;
+    }
+    values.set(key, value);
+  }
+  return { values, mode };
+}
+
+/** Calls `listener`, or process.emitWarning without one; a throwing listener cannot swallow the warning. */
+export function reportConfigWarning(
+  listener: ConfigWarningListener | undefined,
+  pluginId: string,
+  message: string,
+): void {
+  try {
+    if (listener) listener(pluginId, message);
+    else process.emitWarning(message, { code: "HANGAR_CONFIG_CORRUPT" });
+  } catch (error) {
+    process.emitWarning(`${message} (the onWarning listener threw: ${messageOf(error)})`, {
+      code: "HANGAR_CONFIG_CORRUPT",
+    });
+  }
+}
+
+async function moveAside(file: string, pluginId: string, problem: string): Promise<string> {
+  const stamp = new Date().toISOString().replaceAll(":", "");
+  let target = `${file}.corrupt-${stamp}`;
+  // rename() would silently replace an earlier corrupt copy made in the same millisecond.
+  for (let n = 1; await exists(target); n++) target = `${file}.corrupt-${stamp}-${n}`;
+  try {
+    await rename(file, target);
+  } catch (error) {
+    throw new HangarError(
+      "HANGAR_CONFIG_CORRUPT",
+      `The config file of plugin '${pluginId}' (${file}) could not be used (${problem}) and could not be moved aside: ${messageOf(error)}. Move or delete it by hand.`,
+      { pluginId, cause: error },
+    );
+  }
+  return target;
+}
+
+/** Deletes temp files a killed process left beside `file` mid-write; they never hold anything acknowledged. */
+async function removeStaleTempFiles(file: string, warn: (message: string) => void): Promise<void> {
+  const folder = path.dirname(file);
+  const base = path.basename(file);
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return; // no folder yet, or unreadable: the write will say so
+  }
+  for (const name of names) {
+    if (!isStaleConfigTempFile(name, base)) continue;
+    await rm(path.join(folder, name), { force: true }).catch((error: unknown) =>
+      warn(
+        `A temp file left by an interrupted config write, ${path.join(folder, name)}, could not be deleted: ${messageOf(error)}. It is safe to delete by hand.`,
+      ),
+    );
+  }
+}
+
 function apply(target: Map<string, JsonValue>, change: Change): void {
   if (change.value === DELETED) target.delete(change.key);
   else target.set(change.key, change.value);
@@ -266,20 +343,9 @@ function apply(target: Map<string, JsonValue>, change: Change): void {
 
 async function exists(file: string): Promise<boolean> {
   try {
-    await access(file);
+    await stat(file);
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Makes a rename or create inside `dir` durable. Windows cannot open a folder for fsync, and NTFS does not need it. */
-async function fsyncDirectory(dir: string): Promise<void> {
-  if (process.platform === "win32") return;
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

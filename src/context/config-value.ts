@@ -15,7 +15,12 @@ export function isReservedConfigKey(key: string): boolean {
   return reservedKeys.has(key);
 }
 
-function configTypeError(code: ConfigTypeError["code"], pluginId: string, message: string): ConfigTypeError {
+/** Builds the TypeError a store throws for a bad key or value, for checks a backend adds of its own. */
+export function configTypeError(
+  code: ConfigTypeError["code"],
+  pluginId: string,
+  message: string,
+): ConfigTypeError {
   return Object.assign(new TypeError(message), { code, pluginId });
 }
 

@@ -1,0 +1,141 @@
+// Config store bench: sets/s and main-thread time per set, hangar's file backend against `conf` (electron-store's core).
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import Conf from "conf";
+import { createFileConfigBackend } from "../src/context/config-file.js";
+import type { JsonValue } from "../src/sdk/types.js";
+import { type BenchResult, quickMode } from "./types.js";
+
+/** What one run of one store measured. */
+interface Measured {
+  sets: number;
+  seconds: number;
+  /** Event-loop active time per set, in µs: how long the main thread could not serve anything else. */
+  blockMicros: number;
+}
+
+/** One way to perform a set: hangar's async store, or conf's synchronous one behind the same signature. */
+type SetFn = (key: string, value: JsonValue) => Promise<void> | void;
+
+const pluginId = "bench";
+const measureSeconds = quickMode() ? 0.2 : 2;
+
+/** About 1 kB once written with tab indentation, like a cached list item or a saved view. */
+function record(i: number): JsonValue {
+  return {
+    id: i,
+    title: `Waypoint ${i}`,
+    note: "Holding pattern over the outer marker, expect further clearance. ".repeat(12),
+    position: [51.47 + i / 1e4, -0.4543 - i / 1e4],
+    tags: ["approach", "ils", "rwy27l"],
+    updated: "2026-01-01T00:00:00.000Z",
+  };
+}
+
+/** The starting file: `keys` records, written in the format both stores read. */
+function initialValues(keys: number): Record<string, JsonValue> {
+  const values: Record<string, JsonValue> = {};
+  for (let i = 0; i < keys; i++) values[`record-${i}`] = record(i);
+  return values;
+}
+
+/**
+ * Runs `concurrency` loops that each await a set and start the next, for `measureSeconds`. Each loop
+ * overwrites its own key, so the file keeps its size. Main-thread cost comes from
+ * performance.eventLoopUtilization(): time the loop spent running code rather than waiting for I/O.
+ */
+async function measure(set: SetFn, concurrency: number): Promise<Measured> {
+  // Warm up: lazy load, JIT, the folder entry.
+  for (let i = 0; i < 20; i++) await set("warm-up", { i });
+  let sets = 0;
+  const started = performance.now();
+  const until = started + measureSeconds * 1000;
+  const elu = performance.eventLoopUtilization();
+  const loop = async (worker: number): Promise<void> => {
+    const key = `worker-${worker}`;
+    for (let n = 0; performance.now() < until; n++) {
+      await set(key, { worker, n, at: "2026-01-01T00:00:00.000Z" });
+      sets++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, worker) => loop(worker)));
+  const used = performance.eventLoopUtilization(elu);
+  const seconds = (performance.now() - started) / 1000;
+  return { sets, seconds, blockMicros: (used.active * 1000) / sets };
+}
+
+async function withDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), "hangar-bench-config-"));
+  try {
+    return await use(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function writeInitial(configDir: string, values: Record<string, JsonValue>): Promise<number> {
+  await mkdir(configDir, { recursive: true });
+  const text = `${JSON.stringify(values, null, "\t")}\n`;
+  await writeFile(path.join(configDir, `${pluginId}.json`), text);
+  return Buffer.byteLength(text);
+}
+
+async function measureHangar(keys: number, concurrency: number): Promise<Measured & { bytes: number }> {
+  return withDir(async (dataDir) => {
+    const bytes = await writeInitial(path.join(dataDir, "config"), initialValues(keys));
+    const store = createFileConfigBackend({ dataDir }).store(pluginId);
+    return { ...(await measure((key, value) => store.set(key, value), concurrency)), bytes };
+  });
+}
+
+async function measureConf(keys: number, concurrency: number): Promise<Measured> {
+  return withDir(async (dir) => {
+    await writeInitial(dir, initialValues(keys));
+    // An app's electron-store, as it ships: conf's defaults, which fsync the file (atomically) but not its folder.
+    const conf = new Conf<Record<string, JsonValue>>({ cwd: dir, configName: pluginId });
+    return measure((key, value) => conf.set(key, value), concurrency);
+  });
+}
+
+/** The bench entry point `npm run bench` calls. */
+export async function run(): Promise<BenchResult[]> {
+  const rows: BenchResult[] = [];
+  const sizes = [
+    { label: "small file", keys: 5 },
+    { label: "~0.5 MB file", keys: 500 },
+  ];
+  for (const { label, keys } of sizes) {
+    for (const concurrency of [1, 64]) {
+      const hangar = await measureHangar(keys, concurrency);
+      const conf = await measureConf(keys, concurrency);
+      const group = `config set, ${label} (${(hangar.bytes / 1024).toFixed(0)} kB), concurrency ${concurrency}`;
+      const hangarRate = hangar.sets / hangar.seconds;
+      const confRate = conf.sets / conf.seconds;
+      rows.push(
+        {
+          group,
+          name: "sets/s",
+          value: hangarRate,
+          unit: "sets/s",
+          baseline: confRate,
+          ratio: hangarRate / confRate,
+          better: "higher",
+          note: `goal ≥ 10× conf: ${hangarRate >= 10 * confRate ? "met" : "not met"}`,
+        },
+        {
+          group,
+          name: "main-thread block per set",
+          value: hangar.blockMicros,
+          unit: "µs",
+          baseline: conf.blockMicros,
+          ratio: hangar.blockMicros / conf.blockMicros,
+          better: "lower",
+          note: `goal ≤ 50 µs: ${hangar.blockMicros <= 50 ? "met" : "not met"}`,
+        },
+      );
+    }
+  }
+  return rows;
+}
