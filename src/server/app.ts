@@ -42,7 +42,8 @@ export interface ShellAppOptions {
   bodyLimit?: number;
   /**
    * More shell routes under paths of their own (the inspector's `/_hangar/inspect`): mounted after the shell
-   * routes and before the plugin dispatcher, so the Host and CORS checks run first. Default: none.
+   * routes and before the plugin dispatcher, so the Host and CORS checks run first. They see only requests
+   * outside `/api/` (which belongs to the shell routes and the plugins). Default: none.
    */
   extraRoutes?: RequestHandler[];
 }
@@ -334,18 +335,63 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     else sendJson(res, 500, { success: false, error: "Internal error in the shell's HTTP server" });
   };
 
-  app.use(hostCheck);
-  // Preflights are answered here, before the token check: a browser never sends credentials with them.
-  app.use(corsCheck);
-  if (options.token !== undefined && options.token !== null) {
-    app.use(createSessionTokenCheck(options.token, shellLogger));
-  }
-  app.use(createBodyLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT));
-  app.use(shellRoutes);
-  app.use(shellMethods);
-  for (const routes of options.extraRoutes ?? []) app.use(routes);
-  app.use(dispatcher);
+  const shell = inSequence([shellRoutes, shellMethods]);
+  const outsideApi = inSequence(options.extraRoutes ?? []);
+  /** Sends each request down its branch: the shell's own routes, a plugin's, or the extra routes. */
+  const route: RequestHandler = (req, res, next) => {
+    const path = req.path;
+    if (path === "/api/_shell" || path.startsWith("/api/_shell/")) return shell(req, res, next);
+    // Returned, so that inSequence sees a rejection of the async dispatcher.
+    if (path.startsWith("/api/")) return dispatcher(req, res, next);
+    return outsideApi(req, res, next);
+  };
+
+  // The whole front of the pipeline is one Express layer: each app.use() costs every request a router step, and
+  // a plugin route must stay within 0.90× of bare Express (BENCHMARKS.md). The order is still SPEC §6's.
+  app.use(
+    inSequence([
+      hostCheck,
+      // Preflights are answered here, before the token check: a browser never sends credentials with them.
+      corsCheck,
+      ...(options.token !== undefined && options.token !== null
+        ? [createSessionTokenCheck(options.token, shellLogger)]
+        : []),
+      createBodyLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT),
+      route,
+    ]),
+  );
   app.use(notFound);
   app.use(errorHandler);
   return app;
+}
+
+/**
+ * Runs `handlers` one after another as a single middleware, as Express would run them as separate layers: each
+ * continues with `next()`, `next(err)` skips to the error handler, and a synchronous throw or a rejected promise
+ * counts as `next(err)`.
+ */
+function inSequence(handlers: readonly RequestHandler[]): RequestHandler {
+  return (req, res, next) => {
+    let index = 0;
+    const step = (err?: unknown): void => {
+      if (err !== undefined && err !== null && err !== "route") {
+        next(err);
+        return;
+      }
+      const handler = handlers[index++];
+      if (handler === undefined) {
+        next();
+        return;
+      }
+      try {
+        const returned: unknown = handler(req, res, step);
+        if (returned instanceof Promise) {
+          returned.then(undefined, (error: unknown) => step(error ?? new Error("Rejected promise")));
+        }
+      } catch (error) {
+        step(error);
+      }
+    };
+    step();
+  };
 }

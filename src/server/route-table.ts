@@ -1,7 +1,7 @@
 // The per-plugin table of mounted routers that the shell's dispatcher consults on every request.
-// Express 5 cannot unmount a router, so plugin routers never touch the app: each registration gets its own
-// small wrapper Router, and disposing the registration simply drops the wrapper from this table.
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
+// Express 5 cannot unmount a router, so plugin routers never touch the app: the table strips the mount path
+// itself and calls the plugin's router directly, and disposing a registration simply drops it from the table.
+import type { NextFunction, Request, Response } from "express";
 import type { Disposable } from "../context/disposable.js";
 import { toDisposable } from "../context/disposable.js";
 import { HangarError } from "../errors.js";
@@ -21,9 +21,51 @@ interface Mount {
   readonly path: string;
   /** Number of path segments: a mount with more segments is more specific and is tried first. */
   readonly depth: number;
-  /** A Router holding only `use(path, pluginRouter)`, so Express strips the prefix and sets `baseUrl`. */
-  readonly handler: express.Router;
+  readonly router: PluginRouter;
   active: boolean;
+}
+
+/**
+ * The `scheme://host` part of an absolute-form request target (`GET http://host/path`), which Express keeps in
+ * front of `req.url` while it strips a mount path; empty for the usual origin-form (`GET /path`).
+ */
+function protohostOf(url: string): string {
+  if (url.length === 0 || url[0] === "/") return "";
+  const query = url.indexOf("?");
+  const scheme = url.slice(0, query === -1 ? url.length : query).indexOf("://");
+  if (scheme === -1) return "";
+  const slash = url.indexOf("/", scheme + 3);
+  return slash === -1 ? url : url.slice(0, slash);
+}
+
+/** True when `mountPath` prefixes `pathname` at a segment boundary: '/api/x' matches '/api/x' and '/api/x/y', not '/api/xy'. */
+function mountMatches(mountPath: string, pathname: string): boolean {
+  if (!pathname.startsWith(mountPath)) return false;
+  return pathname.length === mountPath.length || pathname[mountPath.length] === "/";
+}
+
+/**
+ * Calls a plugin's router as an Express Layer would: a synchronous throw or a rejected promise becomes
+ * `next(error)`, so a failing route reaches the shell's error answer instead of escaping.
+ */
+function callRouter(router: PluginRouter, req: Request, res: Response, next: NextFunction): void {
+  try {
+    const returned: unknown = (router as unknown as (q: Request, s: Response, n: NextFunction) => unknown)(
+      req,
+      res,
+      next,
+    );
+    if (
+      returned instanceof Promise ||
+      (typeof returned === "object" && returned !== null && "then" in returned)
+    ) {
+      (returned as PromiseLike<unknown>).then(undefined, (error: unknown) => {
+        next(error ?? new Error("Rejected promise"));
+      });
+    }
+  } catch (error) {
+    next(error);
+  }
 }
 
 /**
@@ -94,12 +136,10 @@ export class RouteTable implements RouteRegistry {
       );
     }
 
-    // Case-sensitive, like the namespace check itself: '/api/x/Admin' must not reach a mount at '/api/x/admin'.
-    const handler = express.Router({ caseSensitive: true });
-    handler.use(checked.path, router as unknown as RequestHandler);
-    const mount: Mount = { path: checked.path, depth: checked.path.split("/").length, handler, active: true };
+    const mount: Mount = { path: checked.path, depth: checked.path.split("/").length, router, active: true };
 
-    const list = this.#mounts.get(pluginId) ?? [];
+    // Copy-on-write (here and in dispose): a request being dispatched keeps iterating the list it started with.
+    const list = [...(this.#mounts.get(pluginId) ?? [])];
     // Keep the list sorted by depth, most specific first; equal depths keep registration order.
     const at = list.findIndex((other) => other.depth < mount.depth);
     list.splice(at === -1 ? list.length : at, 0, mount);
@@ -126,25 +166,50 @@ export class RouteTable implements RouteRegistry {
   }
 
   /**
-   * Offers the request to `pluginId`'s mounts, most specific first. A mount that calls `next()` passes the
-   * request to the next one; when none answers, `done()` is called; an error from any mount goes to `done(err)`.
+   * Offers the request to `pluginId`'s mounts whose path prefixes the request path, most specific first. Like
+   * Express's `app.use(path, router)`, each sees `req.url` without the mount path and `req.baseUrl` with it (both
+   * restored afterwards); the match is case-sensitive, like the namespace check: '/api/x/Admin' never reaches a
+   * mount at '/api/x/admin'. A mount that calls `next()` passes the request to the next one; when none answers,
+   * `done()` is called; an error from any mount, thrown, rejected or passed to next, goes to `done(err)`.
    */
   dispatch(pluginId: string, req: Request, res: Response, done: NextFunction): void {
-    // A snapshot, so a registration disposed mid-request cannot shift the iteration.
-    const mounts = [...(this.#mounts.get(pluginId) ?? [])];
+    const registered = this.#mounts.get(pluginId);
+    if (!registered) {
+      done();
+      return;
+    }
+    // Lists are replaced, never changed in place, so this one cannot shift under a request in progress.
+    const mounts = registered;
+    const url = req.url;
+    const baseUrl = req.baseUrl;
+    const protohost = protohostOf(url);
+    const query = url.indexOf("?");
+    const pathname = url.slice(protohost.length, query === -1 ? url.length : query);
     let index = 0;
+
     const tryNext = (err?: unknown): void => {
+      req.url = url;
+      req.baseUrl = baseUrl;
       if (err !== undefined && err !== null && err !== "router" && err !== "route") {
         done(err);
         return;
       }
-      let mount = mounts[index++];
-      while (mount && !mount.active) mount = mounts[index++];
-      if (!mount) {
+      let mount: Mount | undefined;
+      while (index < mounts.length) {
+        const candidate = mounts[index++]!;
+        if (candidate.active && mountMatches(candidate.path, pathname)) {
+          mount = candidate;
+          break;
+        }
+      }
+      if (mount === undefined) {
         done();
         return;
       }
-      mount.handler(req, res, tryNext);
+      const rest = url.slice(protohost.length + mount.path.length);
+      req.url = protohost + (protohost === "" && !rest.startsWith("/") ? `/${rest}` : rest);
+      req.baseUrl = baseUrl + mount.path;
+      callRouter(mount.router, req, res, tryNext);
     };
     tryNext();
   }
