@@ -1,0 +1,69 @@
+// hangar/testing needs no test framework: a plain node:test file in a real child process uses it with
+// node:assert, passes on a good plugin, and fails with the report's text on a faulty one.
+import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createWorkspace, type Workspace } from "../support/plugins.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const harness = pathToFileURL(path.join(root, "src/testing/index.ts")).href;
+
+let ws: Workspace;
+beforeEach(async () => {
+  ws = await createWorkspace();
+});
+afterEach(() => ws.cleanup());
+
+/** Runs `node --test` on a file that checks `folder` with testPluginLifecycle. */
+async function nodeTest(folder: string): Promise<{ code: number; output: string }> {
+  const file = path.join(ws.root, "lifecycle.test.mjs");
+  await writeFile(
+    file,
+    `import assert from "node:assert/strict";
+import { test } from "node:test";
+import { testPluginLifecycle } from ${JSON.stringify(harness)};
+
+test("the plugin's lifecycle", async () => {
+  const report = await testPluginLifecycle(${JSON.stringify(folder)}, { paths: ["start-stop", "restart"] });
+  assert.ok(report.ok, report.format());
+});
+`,
+  );
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "--test", "--test-reporter=spec", file],
+      { cwd: root, env: { ...process.env, NO_COLOR: "1" } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
+
+describe("hangar/testing under node:test", () => {
+  it("passes a good plugin", async () => {
+    const folder = await ws.write({
+      id: "good",
+      source:
+        "export async function onStart(ctx) { ctx.ipc.handle('ping', () => 1); }\nexport async function onStop() {}\n",
+    });
+    const result = await nodeTest(folder);
+    expect(result.output).toMatch(/pass 1/);
+    expect(result.code).toBe(0);
+  });
+
+  it("fails a faulty plugin with the report as the assertion message", async () => {
+    const folder = await ws.write({
+      id: "bad",
+      source:
+        "export async function onStart() { throw new Error('no config'); }\nexport async function onStop() {}\n",
+    });
+    const result = await nodeTest(folder);
+    expect(result.code).toBe(1);
+    expect(result.output).toContain("Lifecycle test of plugin 'bad'");
+    expect(result.output).toContain("HANGAR_START_FAILED in phase start, path start-stop");
+  });
+});
