@@ -123,15 +123,10 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
       while (queued.length > 0) {
         const batch = queued;
         queued = [];
-        // `view` is now exactly `committed` plus `batch`: send what the batch touched, or everything.
+        // `view` is now exactly `committed` plus `batch`: send everything, or what the batch changed.
         const generation = configWriterGeneration();
         const full = writerHolds !== generation;
-        const keys = full ? view.keys() : new Set(batch.map((change) => change.key));
-        const entries: [string, string | null][] = [];
-        for (const key of keys) {
-          const value = view.get(key);
-          entries.push([key, value === undefined ? null : JSON.stringify(value, null, "\t")]);
-        }
+        const entries = full ? entriesOf(view) : changesOf(batch, view);
         try {
           await writeConfigFile({ storeId, file, mode, full, entries });
           writerHolds = generation;
@@ -334,6 +329,42 @@ async function removeStaleTempFiles(file: string, warn: (message: string) => voi
       ),
     );
   }
+}
+
+/** Every entry of `values`, serialised, in order. */
+function entriesOf(values: Map<string, JsonValue>): [string, string | null][] {
+  const entries: [string, string | null][] = [];
+  for (const [key, value] of values) entries.push([key, JSON.stringify(value, null, "\t")]);
+  return entries;
+}
+
+/**
+ * The batch as writer-thread operations that leave its entries in the order of `view`: a set keeps an
+ * existing key's place and a delete then set moves it to the end, as in a Map. Repeated sets of a key
+ * collapse into one, and each carries the key's final value (a key that ends deleted is deleted by a
+ * later operation, so its sets carry a placeholder).
+ */
+function changesOf(batch: Change[], view: Map<string, JsonValue>): [string, string | null][] {
+  const operations: [string, string | null][] = [];
+  const last = new Map<string, "set" | "delete">();
+  const texts = new Map<string, string>();
+  for (const { key, value } of batch) {
+    const kind = value === DELETED ? "delete" : "set";
+    if (last.get(key) === kind) continue;
+    last.set(key, kind);
+    if (kind === "delete") {
+      operations.push([key, null]);
+      continue;
+    }
+    let text = texts.get(key);
+    if (text === undefined) {
+      const final = view.get(key);
+      text = final === undefined ? "null" : JSON.stringify(final, null, "\t");
+      texts.set(key, text);
+    }
+    operations.push([key, text]);
+  }
+  return operations;
 }
 
 function apply(target: Map<string, JsonValue>, change: Change): void {

@@ -227,6 +227,16 @@ export function writeConfigFile(request: ConfigWriteRequest): Promise<void> {
   });
 }
 
+/**
+ * Stops the writer thread, if one runs; writes in flight reject, and the next write starts a new thread
+ * (stores then send their whole content again). For tests, and for hosts that must end every thread.
+ */
+export async function stopConfigWriter(): Promise<void> {
+  const thread = worker;
+  if (!thread) return;
+  await thread.terminate();
+}
+
 /** Lets the writer thread drop a store's entries (the store is gone). */
 export function forgetConfigStore(storeId: number): void {
   worker?.postMessage({ type: "forget", storeId });

@@ -197,15 +197,21 @@ export function describeConfigBackendContract(subject: ConfigBackendSubject): vo
       }
       const cyclic: Record<string, unknown> = { name: "loop" };
       cyclic.self = cyclic;
+      const sparse: number[] = [1];
+      sparse[2] = 3; // index 1 is a hole
       const invalid: [string, unknown, RegExp][] = [
-        ["a nested function", { links: [{}, { cb: () => 1 }] }, /value\.links\[1\]\.cb is a function/],
+        ["a nested function", { links: [{}, {}, { cb: () => 1 }] }, /value\.links\[2\]\.cb is a function/],
         ["a class instance", { home: new Waypoint("EGLL") }, /value\.home is an instance of Waypoint/],
-        ["a Date", new Date(0), /value is a Date/],
-        ["a cycle", cyclic, /value\.self is a cycle/],
-        ["a bigint", 10n, /value is a bigint/],
-        ["a symbol", Symbol("s"), /value is a symbol/],
-        ["NaN", Number.NaN, /value is NaN/],
-        ["undefined", undefined, /config\.delete\('k'\)/],
+        ["a Date", { when: new Date(0) }, /value\.when is a Date .*toISOString/],
+        ["a Map", new Map([["a", 1]]), /value is a Map/],
+        ["a cycle", cyclic, /value\.self is a cycle: it refers back to value\b/],
+        ["a bigint", { big: 10n }, /value\.big is a bigint/],
+        ["a symbol", [Symbol("s")], /value\[0\] is a symbol/],
+        ["NaN", { ratio: Number.NaN }, /value\.ratio is NaN \(JSON would store it as null\)/],
+        ["Infinity", Number.POSITIVE_INFINITY, /value is Infinity/],
+        ["undefined", undefined, /value is undefined .*config\.delete\('k'\)/],
+        ["a hole in an array", sparse, /value\[1\] is undefined/],
+        ["an odd key", { "odd key": () => 1 }, /value\["odd key"\] is a function/],
       ];
       for (const [what, value, message] of invalid) {
         it(`refuses ${what} with a TypeError (HANGAR_CONFIG_VALUE) naming the key and path, writing nothing`, async () => {
@@ -220,6 +226,16 @@ export function describeConfigBackendContract(subject: ConfigBackendSubject): vo
           await expect(readFile(fileOf("strict"))).rejects.toMatchObject({ code: "ENOENT" });
         });
       }
+    });
+
+    it("accepts an object shared twice (not a cycle) and drops undefined properties as JSON does", async () => {
+      const store = create().store("strict");
+      const shared = { a: 1 };
+      const nullProto = Object.assign(Object.create(null) as object, { b: 2 });
+      await store.set("k", { x: shared, y: shared, gone: undefined, nullProto });
+      const expected = { x: { a: 1 }, y: { a: 1 }, nullProto: { b: 2 } };
+      expect(await store.get("k")).toEqual(expected);
+      expect(await create().store("strict").get("k")).toEqual(expected);
     });
 
     describe("delete and getAll", () => {

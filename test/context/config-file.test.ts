@@ -1,12 +1,15 @@
-// Tests the file config backend against real files in a temp dir: durability, group commit, recovery and validation.
+// File-backend specifics on real files in a temp dir: group commit, failed writes, the writer thread, exact bytes, temp files.
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createFileConfigBackend } from "../../src/context/config-file.js";
+import { stopConfigWriter } from "../../src/context/config-writer.js";
+import type { JsonValue } from "../../src/sdk/types.js";
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -33,86 +36,6 @@ async function expectCode(promise: Promise<unknown>, code: string, message?: Reg
   if (message) expect(error.message).toMatch(message);
   return error;
 }
-
-describe("storing and reading", () => {
-  it("keeps each plugin's values in <dataDir>/config/<id>.json and reads them back in a new backend", async () => {
-    const backend = createFileConfigBackend({ dataDir });
-    const store = backend.store("fleet-board");
-    await store.set("refresh_interval", 30);
-    await store.set("quick_links", [{ title: "Ops", url: "https://ops.example" }]);
-    await store.set("last_sync", null);
-    await backend.store("other-plugin").set("refresh_interval", 5);
-
-    expect(await readJson(configFile("fleet-board"))).toEqual({
-      refresh_interval: 30,
-      quick_links: [{ title: "Ops", url: "https://ops.example" }],
-      last_sync: null,
-    });
-
-    const reopened = createFileConfigBackend({ dataDir }).store("fleet-board");
-    expect(await reopened.get("refresh_interval")).toBe(30);
-    expect(await reopened.get("last_sync", "default")).toBeNull();
-    expect(await reopened.getAll()).toEqual({
-      refresh_interval: 30,
-      quick_links: [{ title: "Ops", url: "https://ops.example" }],
-      last_sync: null,
-    });
-    expect(await createFileConfigBackend({ dataDir }).store("other-plugin").getAll()).toEqual({
-      refresh_interval: 5,
-    });
-  });
-
-  it("returns the default for a missing key, and a missing file is an empty store that creates nothing", async () => {
-    const store = createFileConfigBackend({ dataDir }).store("fresh");
-    expect(await store.get("refresh_interval", 30)).toBe(30);
-    expect(await store.get("refresh_interval")).toBeUndefined();
-    expect(await store.getAll()).toEqual({});
-    await store.delete("never-set");
-    await expect(readdir(dataDir)).resolves.toEqual([]);
-  });
-
-  it("deletes keys durably", async () => {
-    const backend = createFileConfigBackend({ dataDir });
-    await backend.store("p").set("stale_key", 1);
-    await backend.store("p").set("kept", 2);
-    await backend.store("p").delete("stale_key");
-    expect(await backend.store("p").get("stale_key")).toBeUndefined();
-    expect(await readJson(configFile("p"))).toEqual({ kept: 2 });
-  });
-
-  it("treats dots in keys literally, not as paths", async () => {
-    const store = createFileConfigBackend({ dataDir }).store("p");
-    await store.set("ui.theme", "dark");
-    expect(await store.getAll()).toEqual({ "ui.theme": "dark" });
-    expect(await store.get("ui")).toBeUndefined();
-  });
-
-  it("stores copies: changing the caller's object or a returned value changes nothing stored", async () => {
-    const store = createFileConfigBackend({ dataDir }).store("p");
-    const links = [{ title: "Ops" }];
-    await store.set("links", links);
-    links[0]!.title = "changed by caller";
-    links.push({ title: "added" });
-
-    const read = (await store.get<{ title: string }[]>("links"))!;
-    expect(read).toEqual([{ title: "Ops" }]);
-    read[0]!.title = "changed by reader";
-    const all = await store.getAll();
-    (all.links as { title: string }[]).pop();
-    expect(await store.get("links")).toEqual([{ title: "Ops" }]);
-  });
-
-  it("returns the same store for the same id", () => {
-    const backend = createFileConfigBackend({ dataDir });
-    expect(backend.store("p")).toBe(backend.store("p"));
-    expect(backend.fileOf("p")).toBe(configFile("p"));
-  });
-
-  it("refuses an id that could name a path outside the config folder", () => {
-    const backend = createFileConfigBackend({ dataDir });
-    expect(() => backend.store("../escape")).toThrow(expect.objectContaining({ code: "HANGAR_INTERNAL" }));
-  });
-});
 
 describe("group commit and durability", () => {
   it("coalesces 100 concurrent sets into far fewer file writes, and every value is on disk", async () => {
@@ -191,156 +114,117 @@ process.kill(process.pid, "SIGKILL");`,
   });
 });
 
-describe("an unreadable file", () => {
-  it("rejects with HANGAR_CONFIG_READ, leaves the file alone, and reads again on the next call", async () => {
-    // A folder where the file should be: reading fails with EISDIR even when running as root.
-    await mkdir(configFile("p"), { recursive: true });
-    const warnings: string[] = [];
-    const store = createFileConfigBackend({ dataDir, onWarning: (_id, m) => warnings.push(m) }).store("p");
-    await expectCode(store.get("k"), "HANGAR_CONFIG_READ", /Plugin 'p' could not read its config file/);
-    await expectCode(store.set("k", 1), "HANGAR_CONFIG_READ");
-    expect(await readdir(path.join(dataDir, "config"))).toEqual(["p.json"]);
-    expect(warnings).toEqual([]);
+describe("identity", () => {
+  it("returns the same store for the same id and says where its file is", () => {
+    const backend = createFileConfigBackend({ dataDir });
+    expect(backend.store("p")).toBe(backend.store("p"));
+    expect(backend.fileOf("p")).toBe(configFile("p"));
+  });
 
-    await rm(configFile("p"), { recursive: true });
-    await writeFile(configFile("p"), JSON.stringify({ k: "readable now" }));
-    expect(await store.get("k")).toBe("readable now");
+  it("refuses an id that could name a path outside the config folder", () => {
+    const backend = createFileConfigBackend({ dataDir });
+    expect(() => backend.store("../escape")).toThrow(expect.objectContaining({ code: "HANGAR_INTERNAL" }));
+  });
+
+  it("an invalid value writes nothing at all", async () => {
+    const backend = createFileConfigBackend({ dataDir });
+    await expectCode(
+      backend.store("p").set("k", () => 1),
+      "HANGAR_CONFIG_VALUE",
+    );
+    expect(backend.writeCount).toBe(0);
   });
 });
 
-describe("a corrupt file", () => {
-  for (const [what, content] of [
-    ["invalid JSON", '{"refresh_interval": 30,'],
-    ["a JSON array", "[1, 2, 3]"],
-    ["an empty file", ""],
-  ] as const) {
-    it(`holding ${what} is moved aside, reported, and the store starts empty`, async () => {
-      await mkdir(path.join(dataDir, "config"), { recursive: true });
-      await writeFile(configFile("fleet-board"), content);
-      const warnings: [string, string][] = [];
-      const backend = createFileConfigBackend({
-        dataDir,
-        onWarning: (pluginId, message) => warnings.push([pluginId, message]),
-      });
-      const store = backend.store("fleet-board");
-
-      expect(await store.get("refresh_interval", 15)).toBe(15);
-      const files = await readdir(path.join(dataDir, "config"));
-      const moved = files.find((f) => f.startsWith("fleet-board.json.corrupt-"));
-      expect(moved).toBeDefined();
-      expect(moved).not.toContain(":");
-      expect(files).not.toContain("fleet-board.json");
-      expect(await readFile(path.join(dataDir, "config", moved!), "utf8")).toBe(content);
-
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]![0]).toBe("fleet-board");
-      expect(warnings[0]![1]).toContain(path.join(dataDir, "config", moved!));
-      expect(warnings[0]![1]).toContain("fleet-board");
-
-      await store.set("refresh_interval", 20);
-      expect(await readJson(configFile("fleet-board"))).toEqual({ refresh_interval: 20 });
-      expect(warnings).toHaveLength(1);
-    });
-  }
-
-  it("does not affect other plugins' stores", async () => {
-    await mkdir(path.join(dataDir, "config"), { recursive: true });
-    await writeFile(configFile("broken"), "{");
-    await writeFile(configFile("fine"), JSON.stringify({ a: 1 }));
-    const backend = createFileConfigBackend({ dataDir, onWarning: () => {} });
-    expect(await backend.store("broken").getAll()).toEqual({});
-    expect(await backend.store("fine").getAll()).toEqual({ a: 1 });
+describe("the bytes on disk", () => {
+  // Keys that are not array indexes keep their insertion order in a JS object too, so the two texts compare.
+  const key = fc.constantFrom("alpha", "bravo", "charlie", "delta", "echo", 'k"\\n✈');
+  // `wait`: await this change before making the next, which ends a group-commit batch.
+  const change = fc.record({
+    kind: fc.constantFrom("set" as const, "delete" as const),
+    name: key,
+    value: fc.jsonValue({ maxDepth: 3 }),
+    wait: fc.boolean(),
   });
 
-  it("drops reserved keys found in a hand-edited file, with a warning", async () => {
-    await mkdir(path.join(dataDir, "config"), { recursive: true });
-    await writeFile(configFile("p"), '{"__proto__": {"polluted": true}, "ok": 1}');
-    const warnings: string[] = [];
-    const store = createFileConfigBackend({ dataDir, onWarning: (_id, m) => warnings.push(m) }).store("p");
-    const all = await store.getAll();
-    expect(all).toEqual({ ok: 1 });
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(warnings.join()).toContain("'__proto__'");
+  it('are exactly JSON.stringify(values, null, "\\t") plus a newline, after any mix of sets and deletes', async () => {
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(change, { maxLength: 30 }), async (changes) => {
+        const id = `prop-${runs++}`;
+        const store = createFileConfigBackend({ dataDir }).store(id);
+        const model = new Map<string, JsonValue>();
+        const calls: Promise<void>[] = [];
+        for (const { kind, name, value, wait } of changes) {
+          if (kind === "set") model.set(name, JSON.parse(JSON.stringify(value)) as JsonValue);
+          else model.delete(name);
+          const call = kind === "set" ? store.set(name, value) : store.delete(name);
+          calls.push(call);
+          if (wait) await call;
+        }
+        await Promise.all(calls);
+        const text = await readFile(configFile(id), "utf8").catch(() => null);
+        if (text === null)
+          expect(model.size).toBe(0); // only deletes of missing keys: nothing to write
+        else expect(text).toBe(`${JSON.stringify(Object.fromEntries(model), null, "\t")}\n`);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 
-describe("validation", () => {
-  const store = () => createFileConfigBackend({ dataDir }).store("strict");
+describe("the writer thread", () => {
+  it("a write in flight when the thread stops is rejected, and later writes carry the whole file again", async () => {
+    const backend = createFileConfigBackend({ dataDir });
+    const store = backend.store("p");
+    const values = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`key-${i}`, { i }]));
+    await Promise.all(Object.entries(values).map(([k, v]) => store.set(k, v)));
 
-  for (const key of ["__proto__", "constructor", "prototype", ""]) {
-    it(`rejects the key ${JSON.stringify(key)} with a TypeError (HANGAR_CONFIG_KEY)`, async () => {
-      const s = store();
-      const error = await expectCode(
-        s.set(key, 1),
-        "HANGAR_CONFIG_KEY",
-        /Plugin 'strict' called config\.set\(\)/,
-      );
-      expect(error).toBeInstanceOf(TypeError);
-      await expectCode(s.get(key), "HANGAR_CONFIG_KEY");
-      await expectCode(s.delete(key), "HANGAR_CONFIG_KEY");
-    });
-  }
+    const inFlight = store.set("during-stop", 1);
+    await stopConfigWriter();
+    const error = await expectCode(inFlight, "HANGAR_CONFIG_WRITE", /Plugin 'p' could not save its config/);
+    expect(error.message).toContain("config writer thread");
+    expect(await store.get("during-stop")).toBeUndefined();
 
-  it("rejects a non-string key", async () => {
-    await expectCode(store().set(42 as unknown as string, 1), "HANGAR_CONFIG_KEY", /number key/);
+    // A new thread knows nothing of the file: it must be sent whole, or keys would vanish.
+    await store.set("after", 2);
+    expect(await readJson(configFile("p"))).toEqual({ ...values, after: 2 });
   });
 
-  it("never pollutes Object.prototype through a key or a value", async () => {
-    const s = store();
-    await s.set("k", JSON.parse('{"__proto__": {"polluted": true}}'));
-    const read = (await s.get<Record<string, unknown>>("k"))!;
-    expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
-    expect(Object.hasOwn(read, "__proto__")).toBe(true);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    const reopened = await createFileConfigBackend({ dataDir })
-      .store("strict")
-      .get<Record<string, unknown>>("k");
-    expect(Object.getPrototypeOf(reopened)).toBe(Object.prototype);
+  it("leaves no temp file behind after many writes", async () => {
+    const backend = createFileConfigBackend({ dataDir });
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => backend.store(`p${i % 3}`).set(`k${i}`, round)));
+    }
+    expect((await readdir(path.join(dataDir, "config"))).sort()).toEqual(["p0.json", "p1.json", "p2.json"]);
   });
 
-  class Waypoint {
-    constructor(readonly ident: string) {}
-  }
-  const cyclic: Record<string, unknown> = { name: "loop" };
-  cyclic.self = cyclic;
-  const sparse: number[] = [1];
-  sparse[2] = 3; // index 1 is a hole
+  it("keeps a restrictive file mode the user set", async () => {
+    if (process.platform === "win32") return;
+    await createFileConfigBackend({ dataDir }).store("secret").set("a", 1);
+    await chmod(configFile("secret"), 0o600);
+    await createFileConfigBackend({ dataDir }).store("secret").set("a", 2);
+    expect((await stat(configFile("secret"))).mode & 0o777).toBe(0o600);
+    expect(await readJson(configFile("secret"))).toEqual({ a: 2 });
+  });
+});
 
-  const invalid: [string, unknown, RegExp][] = [
-    ["a nested function", { links: [{}, {}, { cb: () => 1 }] }, /value\.links\[2\]\.cb is a function/],
-    ["a class instance", { home: new Waypoint("EGLL") }, /value\.home is an instance of Waypoint/],
-    ["a Date", { when: new Date(0) }, /value\.when is a Date .*toISOString/],
-    ["a Map", new Map([["a", 1]]), /value is a Map/],
-    ["a cycle", cyclic, /value\.self is a cycle: it refers back to value\b/],
-    ["a bigint", { big: 10n }, /value\.big is a bigint/],
-    ["a symbol", [Symbol("s")], /value\[0\] is a symbol/],
-    ["NaN", { ratio: Number.NaN }, /value\.ratio is NaN \(JSON would store it as null\)/],
-    ["Infinity", Number.POSITIVE_INFINITY, /value is Infinity/],
-    ["undefined", undefined, /value is undefined .*config\.delete\('k'\)/],
-    ["a hole in an array", sparse, /value\[1\] is undefined/],
-    ["an odd key", { "odd key": () => 1 }, /value\["odd key"\] is a function/],
-  ];
-  for (const [what, value, message] of invalid) {
-    it(`rejects ${what} with a TypeError (HANGAR_CONFIG_VALUE) naming the path, and writes nothing`, async () => {
-      const backend = createFileConfigBackend({ dataDir });
-      const error = await expectCode(backend.store("strict").set("k", value), "HANGAR_CONFIG_VALUE", message);
-      expect(error).toBeInstanceOf(TypeError);
-      expect(error.message).toContain("Plugin 'strict' called config.set('k', value)");
-      expect(await backend.store("strict").get("k")).toBeUndefined();
-      expect(backend.writeCount).toBe(0);
-    });
-  }
+describe("temp files left by a killed process", () => {
+  it("are deleted when the store loads; those of a live process are left alone", async () => {
+    const child = await run(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]);
+    const deadPid = Number(child.stdout);
+    await mkdir(path.join(dataDir, "config"), { recursive: true });
+    await writeFile(configFile("p"), JSON.stringify({ kept: true }));
+    const stale = `p.json.${deadPid}-7.tmp`;
+    const live = `p.json.${process.ppid}-3.tmp`;
+    const other = `q.json.${deadPid}-1.tmp`;
+    for (const name of [stale, live, other]) await writeFile(path.join(dataDir, "config", name), "{");
 
-  it("accepts an object shared twice (not a cycle) and drops undefined properties as JSON does", async () => {
-    const s = store();
-    const shared = { a: 1 };
-    await s.set("k", {
-      x: shared,
-      y: shared,
-      gone: undefined,
-      nullProto: Object.assign(Object.create(null), { b: 2 }),
-    });
-    expect(await s.get("k")).toEqual({ x: { a: 1 }, y: { a: 1 }, nullProto: { b: 2 } });
+    expect(await createFileConfigBackend({ dataDir }).store("p").getAll()).toEqual({ kept: true });
+    const names = await readdir(path.join(dataDir, "config"));
+    expect(names).not.toContain(stale);
+    expect(names).toContain(live);
+    expect(names).toContain(other);
   });
 });
 
