@@ -70,7 +70,7 @@ export interface FlightRecorder {
   /** A root actor (the shell or a plugin) by id (`shell`, `plugin:<id>`) or key, for inspector actions. */
   rootActor(idOrKey: string): AnyActorRef | undefined;
   /** Kept records and their JSON bytes, and how many were dropped or failed. */
-  stats(): { records: number; bytes: number; dropped: number; failed: number };
+  stats(): { records: number; bytes: number; dropped: number; failed: number; actors: number };
 }
 
 const DEFAULT_MAX_RECORD_BYTES = 64 * 1024;
@@ -83,7 +83,10 @@ export function createFlightRecorder(options: FlightRecorderOptions): FlightReco
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const listeners = new Set<RecordListener>();
   const jsonOf = new WeakMap<InspectorRecord, string>();
+  // Known actors. Children are forgotten once finished or no longer listed by their parent, so a shell that
+  // runs for weeks (a new child per hook call) keeps only the live ones; roots are the shell and the plugins.
   const actors = new Map<string, ActorInfo>();
+  const childrenOf = new Map<string, Set<string>>();
   const roots = new Map<string, AnyActorRef>();
   let seq = 0;
   let failed = 0;
@@ -135,6 +138,11 @@ export function createFlightRecorder(options: FlightRecorderOptions): FlightReco
     };
     actors.set(ref.sessionId, info);
     if (info.parent === null) roots.set(ref.sessionId, ref);
+    else {
+      const siblings = childrenOf.get(info.parent) ?? new Set<string>();
+      siblings.add(info.key);
+      childrenOf.set(info.parent, siblings);
+    }
     return info;
   };
 
@@ -243,6 +251,7 @@ export function createFlightRecorder(options: FlightRecorderOptions): FlightReco
       // Transitions are recorded only for machine actors: promise actors have no statechart to follow.
       if (record.kind === "transition" && actors.get(record.actor)?.machine === null) return;
       seq += 1;
+      if (record.kind === "snapshot") forgetFinished(record.actor, record.snapshot);
       const json = fitted(record);
       jsonOf.set(record, json);
       history.append(record, json.length);
@@ -258,6 +267,25 @@ export function createFlightRecorder(options: FlightRecorderOptions): FlightReco
       failed += 1;
       report(error);
     }
+  };
+
+  const forget = (key: string): void => {
+    const info = actors.get(key);
+    actors.delete(key);
+    for (const child of childrenOf.get(key) ?? []) forget(child);
+    childrenOf.delete(key);
+    if (info?.parent) childrenOf.get(info.parent)?.delete(key);
+  };
+
+  /** After a snapshot: a finished child is gone, and so is every child its parent no longer lists. */
+  const forgetFinished = (key: string, snapshot: SnapshotData): void => {
+    const info = actors.get(key);
+    if (info && info.parent !== null && snapshot.status !== "active") {
+      forget(key);
+      return;
+    }
+    const live = new Set(snapshot.children ?? []);
+    for (const child of [...(childrenOf.get(key) ?? [])]) if (!live.has(child)) forget(child);
   };
 
   const header = (): SessionHeader => ({
@@ -293,7 +321,13 @@ export function createFlightRecorder(options: FlightRecorderOptions): FlightReco
       for (const ref of roots.values()) if (ref.id === idOrKey) return ref;
       return undefined;
     },
-    stats: () => ({ records: history.length, bytes: history.bytes, dropped: history.dropped, failed }),
+    stats: () => ({
+      records: history.length,
+      bytes: history.bytes,
+      dropped: history.dropped,
+      failed,
+      actors: actors.size,
+    }),
   };
 }
 

@@ -105,7 +105,13 @@ export function toJson(value: unknown, options: SerialiseOptions = {}): Json {
         continue;
       }
       count += 1;
-      result[text(key, limits.maxStringLength)] = isSecretKey(key, item) ? REDACTED : visit(item, depth + 1);
+      // A key named `__proto__` must become a property, not replace the result's prototype.
+      Object.defineProperty(result, text(key, limits.maxStringLength), {
+        value: isSecretKey(key, item) ? REDACTED : visit(item, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     if (more > 0) result.$more = more;
     return result;

@@ -122,10 +122,11 @@ export class BoundedHistory {
       return;
     }
     if (record.kind !== "snapshot") return;
-    const entry = this.#base.get(record.actor) ?? {};
-    const isRoot = entry.actor === undefined || entry.actor.actor.parent === null;
+    const entry = this.#base.get(record.actor);
+    // An actor's own record comes before its snapshots; without it here, the actor was already forgotten.
+    if (!entry?.actor) return;
     // A child that has finished is gone: nothing later needs its state rebuilt.
-    if (!isRoot && record.snapshot.status !== "active") {
+    if (entry.actor.actor.parent !== null && record.snapshot.status !== "active") {
       this.#forget(record.actor);
       return;
     }

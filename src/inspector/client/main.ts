@@ -259,7 +259,7 @@ function render(): void {
     ...(actionsEnabled() ? { onRestart: (id: string) => void act({ type: "restart", actor: id }) } : {}),
   });
   byId("chart-title").textContent = selected ? selected.info.id : "";
-  statechart.render(selected);
+  statechart.render(selected, model);
   byId("send-form").hidden = !actionsEnabled() || selected === null || selected.info.machine === null;
 
   renderErrors(byId("errors"), byId("error-count"), model.errors, open);
@@ -394,7 +394,8 @@ function wire(): void {
   });
   byId("update-all").addEventListener("click", () => void act({ type: "update" }));
   byId("chart-zoom").addEventListener("click", () => {
-    byId("chart").classList.toggle("actual-size");
+    const fit = byId("chart").classList.toggle("fit");
+    byId("chart-zoom").textContent = fit ? "Zoom in" : "Fit";
   });
   byId<HTMLFormElement>("send-form").addEventListener("submit", (event) => {
     event.preventDefault();

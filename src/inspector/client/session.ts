@@ -67,6 +67,11 @@ export class SessionModel {
   at: number | null = null;
   /** An error event seen for an actor, completed by (or reported after) its next snapshot. */
   readonly #pendingErrors = new Map<string, ErrorEntry>();
+  /**
+   * `<parent machine>|<invoke id>` → the invoked logic's name. Invoke ids (`0.plugin.stopping`) are fixed by
+   * the machine definition, so this stays small and still names the step once its actor is long gone.
+   */
+  readonly #invokeSrc = new Map<string, string>();
 
   /** Applies one record. Records must come in `seq` order. */
   apply(record: InspectorRecord): void {
@@ -74,6 +79,9 @@ export class SessionModel {
     this.at = record.at;
     switch (record.kind) {
       case "actor": {
+        const parentMachine = record.actor.parent ? this.actors.get(record.actor.parent)?.info.machine : null;
+        if (parentMachine && record.actor.src)
+          this.#invokeSrc.set(`${parentMachine}|${record.actor.id}`, record.actor.src);
         const existing = this.actors.get(record.actor.key);
         this.actors.set(record.actor.key, {
           info: record.actor,
@@ -126,6 +134,26 @@ export class SessionModel {
       current = parent;
     }
     return current;
+  }
+
+  /**
+   * A readable label for an event `actorKey` received: `done: loadPlugin` for the done event of the invoked
+   * `loadPlugin`, `after startTimeout`, `START`.
+   */
+  labelOf(type: string, actorKey: string): string {
+    const machine = this.actors.get(actorKey)?.info.machine;
+    const invoked = /^xstate\.(?:done|error)\.actor\.(.+)$/.exec(type)?.[1];
+    const src = machine && invoked ? this.#invokeSrc.get(`${machine}|${invoked}`) : undefined;
+    return eventLabel(type, src);
+  }
+
+  /** A readable name of an actor: `plugin:alpha`, or `plugin:alpha › runOnStart` for an invoked step. */
+  nameOf(key: string | null): string {
+    if (key === null) return OUTSIDE;
+    const view = this.actors.get(key);
+    if (!view) return key;
+    if (view.info.parent === null) return view.info.id;
+    return `${this.nameOf(view.info.parent)} › ${view.info.src ?? view.info.id}`;
   }
 
   /** The actor whose id is `id` (`shell`, `plugin:<id>`), preferring roots. */
@@ -182,11 +210,10 @@ export class SessionModel {
 
   #applyEvent(record: EventRecord): void {
     const type = record.event.type;
-    const sourceView = record.source ? this.actors.get(record.source) : undefined;
     const targetView = this.actors.get(record.target);
     if (type.startsWith("xstate.error.actor.") && targetView) {
       const error = asSerialisedError(record.event.error);
-      const step = sourceView?.info.src ?? type.slice("xstate.error.actor.".length);
+      const step = this.labelOf(type, record.target).slice("error: ".length);
       this.#pendingErrors.set(record.target, {
         seq: record.seq,
         at: record.at,
@@ -218,7 +245,7 @@ export class SessionModel {
       from,
       to,
       type,
-      label: eventLabel(type, sourceView),
+      label: this.labelOf(type, record.target),
       internal: isInternal(type),
       inferred,
     });
@@ -266,9 +293,8 @@ export function stateText(value: Json | undefined): string {
     .join(", ");
 }
 
-/** The readable label of an event type; `source` is the child that sent a done/error event. */
-export function eventLabel(type: string, source?: ActorView): string {
-  const src = source?.info.src;
+/** The readable label of an event type; `src` names the invoked logic of a done/error event. */
+export function eventLabel(type: string, src?: string): string {
   if (type.startsWith("xstate.done.actor.")) return `done: ${src ?? type.slice("xstate.done.actor.".length)}`;
   if (type.startsWith("xstate.error.actor."))
     return `error: ${src ?? type.slice("xstate.error.actor.".length)}`;
@@ -321,7 +347,20 @@ export function asSerialisedError(
   };
   const code = text("code");
   const phase = text("phase");
-  const stack = text("stack");
+  // A wrapped error's own stack ends in hangar; its causes' stacks reach into the plugin: show the chain.
+  let stack = text("stack");
+  let cause = value.cause;
+  for (let depth = 0; depth < 5 && cause !== undefined && cause !== null; depth++) {
+    const inner =
+      typeof cause === "object" && !Array.isArray(cause) && cause.$type === "error" ? cause : null;
+    const described = inner
+      ? typeof inner.stack === "string"
+        ? inner.stack
+        : `${String(inner.name)}: ${String(inner.message)}`
+      : describeJson(cause);
+    stack = `${stack ?? `${result.name}: ${result.message}`}\nCaused by: ${described}`;
+    cause = inner ? inner.cause : undefined;
+  }
   if (code !== undefined) result.code = code;
   if (phase !== undefined) result.phase = phase;
   if (stack !== undefined) result.stack = stack;

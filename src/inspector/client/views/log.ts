@@ -1,7 +1,7 @@
 // The event log: every record, searchable; a row opens its snapshot, and two ticked rows are diffed.
 import { clock, h, replaceChildren } from "../dom.js";
 import type { InspectorRecord } from "../protocol.js";
-import { eventLabel, type SessionModel, stateText } from "../session.js";
+import { type SessionModel, stateText } from "../session.js";
 
 /** Rows drawn at most: the newest matches. Searching narrows them down. */
 const MAX_ROWS = 500;
@@ -97,21 +97,19 @@ interface Summary {
 
 /** The actor and a one-line description of a record, as the log and the detail view show them. */
 export function summarise(record: InspectorRecord, model: SessionModel): Summary {
-  const name = (key: string | null) => (key === null ? "outside" : (model.actors.get(key)?.info.id ?? key));
+  const name = (key: string | null) => model.nameOf(key);
   switch (record.kind) {
     case "actor": {
       const what = record.actor.machine
         ? `machine ${record.actor.machine}`
         : `invokes ${record.actor.src ?? "?"}`;
-      return { actor: record.actor.id, text: `created (${what})` };
+      return { actor: name(record.actor.key), text: `created (${what})` };
     }
-    case "event": {
-      const source = record.source ? model.actors.get(record.source) : undefined;
+    case "event":
       return {
         actor: name(record.target),
-        text: `${eventLabel(record.event.type, source)} ← ${name(record.source)}`,
+        text: `${model.labelOf(record.event.type, record.target)} ← ${name(record.source)}`,
       };
-    }
     case "snapshot": {
       const value = stateText(record.snapshot.value);
       return { actor: name(record.actor), text: value ? `→ ${value}` : `status ${record.snapshot.status}` };
@@ -119,7 +117,7 @@ export function summarise(record: InspectorRecord, model: SessionModel): Summary
     case "transition":
       return {
         actor: name(record.actor),
-        text: `${record.source || "(root)"} → ${record.targets.join(", ") || "(stays)"} on ${eventLabel(record.event)}`,
+        text: `${record.source || "(root)"} → ${record.targets.join(", ") || "(stays)"} on ${model.labelOf(record.event, record.actor)}`,
       };
     case "action":
       return { actor: name(record.actor), text: `action ${record.action}` };

@@ -7,7 +7,7 @@ import { type Message, OUTSIDE, type SessionModel } from "../session.js";
 export interface SequenceFilters {
   /** Lanes (actor ids, or `outside`) the user switched off. */
   hidden: Set<string>;
-  /** Case-insensitive substrings, comma-separated: a message shows when its type or label contains one. */
+  /** Comma-separated prefixes, any case: a message shows when its type or label starts with one. */
   types: string;
   /** Show XState's bookkeeping (init, promise settlement, stop). */
   internal: boolean;
@@ -43,10 +43,7 @@ export function renderSequence(
       (filters.internal || !message.internal) &&
       laneIndex.has(message.from) &&
       laneIndex.has(message.to) &&
-      (wanted.length === 0 ||
-        wanted.some(
-          (part) => message.type.toLowerCase().includes(part) || message.label.toLowerCase().includes(part),
-        )),
+      (wanted.length === 0 || wanted.some((part) => matchesType(message, part))),
   );
   const shown = matching.slice(-MAX_ARROWS);
   const width = LEFT * 2 + Math.max(1, visibleLanes.length) * LANE_WIDTH;
@@ -99,6 +96,14 @@ export function renderSequence(
   );
   // Keep the newest arrows in view.
   container.scrollTop = container.scrollHeight;
+}
+
+/**
+ * A filter term matches an event whose type or label starts with it, in any case: `START` matches START
+ * only, `done` every done event, `error: runOnStart` that step's failures, `xstate.` every XState event.
+ */
+function matchesType(message: Message, term: string): boolean {
+  return message.type.toLowerCase().startsWith(term) || message.label.toLowerCase().startsWith(term);
 }
 
 interface Lane {

@@ -1,7 +1,7 @@
 // The statechart of the selected actor: the Graphviz drawing of its machine (served by the shell, rendered
 // from the machine definition) with the states it is in highlighted, and its last transition spelled out.
 import { clock, h, replaceChildren } from "../dom.js";
-import { type ActorView, activePaths, eventLabel, stateText } from "../session.js";
+import { type ActorView, activePaths, type SessionModel, stateText } from "../session.js";
 
 /** A machine's drawing, as /_hangar/inspect/api/machines serves it. */
 export interface MachineDiagram {
@@ -16,6 +16,8 @@ export class StatechartView {
   readonly #caption: HTMLElement;
   readonly #drawings = new Map<string, SVGSVGElement>();
   #diagrams = new Map<string, MachineDiagram>();
+  /** What was last brought into view, so the view scrolls when the state changes, not on every render. */
+  #focused = "";
 
   constructor(container: HTMLElement, caption: HTMLElement) {
     this.#container = container;
@@ -29,7 +31,7 @@ export class StatechartView {
   }
 
   /** Shows `actor`'s machine with its active states highlighted; `null` clears the view. */
-  render(actor: ActorView | null): void {
+  render(actor: ActorView | null, model: SessionModel): void {
     if (!actor) {
       this.#show(null, "Select an actor in the tree to see its statechart.");
       replaceChildren(this.#caption);
@@ -48,12 +50,18 @@ export class StatechartView {
         this.#diagrams.size === 0 ? "Loading the statecharts…" : `No drawing of machine '${machine}'.`,
       );
     } else {
-      const active = new Set(activePaths(actor.snapshot?.value));
+      const paths = activePaths(actor.snapshot?.value);
+      const active = new Set(paths);
       drawing.querySelectorAll<SVGGElement>("g[data-path]").forEach((group) => {
         group.classList.toggle("active", active.has(group.dataset.path ?? ""));
       });
       drawing.dataset.actor = actor.info.id;
       this.#show(drawing, null);
+      const focus = `${actor.info.key} ${paths.join(" ")}`;
+      if (focus !== this.#focused) {
+        this.#focused = focus;
+        this.#bringIntoView(drawing, paths[paths.length - 1]);
+      }
     }
     const last = actor.lastTransition;
     replaceChildren(
@@ -67,9 +75,20 @@ export class StatechartView {
         h(
           "span",
           { class: "last-transition" },
-          ` · last transition ${last.source || "(root)"} → ${last.targets.join(", ") || "(stays)"} on ${eventLabel(last.event)} at ${clock(last.at)}`,
+          ` · last transition ${last.source || "(root)"} → ${last.targets.join(", ") || "(stays)"} on ${model.labelOf(last.event, actor.info.key)} at ${clock(last.at)}`,
         ),
     );
+  }
+
+  /** Scrolls the panel (not the page) so the innermost active state is in the middle. */
+  #bringIntoView(drawing: SVGSVGElement, path: string | undefined): void {
+    const group =
+      path === undefined ? null : drawing.querySelector<SVGGElement>(`g[data-path="${CSS.escape(path)}"]`);
+    if (!group) return;
+    const box = group.getBoundingClientRect();
+    const panel = this.#container.getBoundingClientRect();
+    this.#container.scrollLeft += box.left + box.width / 2 - (panel.left + panel.width / 2);
+    this.#container.scrollTop += box.top + box.height / 2 - (panel.top + panel.height / 2);
   }
 
   #show(drawing: SVGSVGElement | null, message: string | null): void {
@@ -88,9 +107,12 @@ export class StatechartView {
     const root = parsed.documentElement;
     if (!(root instanceof SVGSVGElement)) return null;
     const drawing = document.importNode(root, true);
-    // Scale with the panel: the viewBox keeps the proportions, CSS sets the width.
-    drawing.removeAttribute("width");
-    drawing.removeAttribute("height");
+    // Three quarters of Graphviz's size reads well; "fit" (CSS) scales it to the panel instead.
+    const box = drawing.viewBox.baseVal;
+    if (box && box.width > 0) {
+      drawing.setAttribute("width", String(Math.round(box.width * 0.75)));
+      drawing.setAttribute("height", String(Math.round(box.height * 0.75)));
+    }
     drawing.classList.add("statechart");
     drawing.dataset.machine = machine;
     drawing.setAttribute("role", "img");
