@@ -36,6 +36,10 @@ function createProgram(settle: (code: ExitCode) => void): Command {
     .option("--host <h>", "HTTP host to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "where plugin config is kept", "./.hangar")
     .option("--json", "JSON log lines and a JSON summary instead of the table")
+    .option(
+      "--inspect",
+      "serve the live inspector at /_hangar/inspect and print its URL (with its session token)",
+    )
     .addHelpText("after", "\nHANGAR_AUTH_TOKEN, when set, is the auth token plugins see.")
     .action(async (dirs: string[], options: RunOptions) => {
       settle(await runCommand(dirs, options, createOutput(options.json === true)));

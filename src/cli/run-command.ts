@@ -9,6 +9,8 @@ export interface RunOptions {
   host: string;
   dataDir: string;
   json?: boolean;
+  /** Serve the live inspector at /_hangar/inspect and print its URL. */
+  inspect?: boolean;
 }
 
 /**
@@ -24,6 +26,7 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
     server: { host: options.host, port: options.port },
     ...(token ? { auth: { init: async () => ({ token }) } } : {}),
     log: { format: options.json ? "json" : "pretty", level: "info", destination: process.stdout },
+    ...(options.inspect ? { inspector: true } : {}),
   });
 
   let beginStopping: (stopping: Promise<ExitCode>) => void = () => {};
@@ -71,10 +74,17 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
   if (signalled) return stopped;
 
   const status = shell.status();
+  const inspector = status.inspector?.url;
   output.event(
     "summary",
-    { state: status.state, url: status.server.url, plugins: status.plugins },
-    `\n${formatSummary(status)}\n\nListening on ${status.server.url} (Ctrl+C to stop)`,
+    {
+      state: status.state,
+      url: status.server.url,
+      plugins: status.plugins,
+      ...(inspector ? { inspector } : {}),
+    },
+    `\n${formatSummary(status)}\n\nListening on ${status.server.url} (Ctrl+C to stop)` +
+      (inspector ? `\nInspector: ${inspector}` : ""),
   );
   return stopped;
 }
