@@ -345,7 +345,10 @@ export class RaceSystem {
         problems.push(`${id} is ${state} with ${live.length} live contexts (expected ${holds ? 1 : 0})`);
       }
       const channel = `plugin:${id}:ping`;
-      if (holds && live.length === 1) expectedChannels.add(channel);
+      if (holds && live.length === 1) {
+        expectedChannels.add(channel);
+        expectedChannels.add(`plugin:${id}:late`);
+      }
       if (!holds && this.handlers.has(channel))
         problems.push(`${id} is ${state} but its IPC handler survives`);
       for (const entry of live) {
@@ -494,6 +497,7 @@ export class RaceSystem {
   #deliver(call: HookCall): void {
     call.delivered = true;
     this.#note(`deliver ${call.pluginId}.${call.hook}#${call.serial} ${call.decided}`);
+    if (call.ctx) this.#registerLate(call.pluginId, call.serial, call.ctx);
     if (call.decided === "resolve") {
       // The shell accepts the outcome only while the hook's context is live (its timeout has not fired).
       if (call.hook !== "onStop" && call.ctx && !call.ctx.signal.aborted) {
@@ -502,6 +506,25 @@ export class RaceSystem {
       call.resolve();
     } else {
       call.reject(new Error(`planned failure of ${call.pluginId}.${call.hook}#${call.serial}`));
+    }
+  }
+
+  /**
+   * Just before its outcome, a hook registers once more, as slow plugin code does after an await: refused
+   * (HANGAR_CONTEXT_DISPOSED) when the context is gone, kept until disposal when it is live.
+   */
+  #registerLate(pluginId: string, serial: number, ctx: PluginContext): void {
+    const disposed = ctx.signal.aborted;
+    try {
+      ctx.ipc.handle("late", () => ({ serial }));
+      if (disposed)
+        this.#errors.push(`${pluginId}: a handler registered on disposed context #${serial} was accepted`);
+    } catch (error) {
+      if (!disposed || !isCode(error, "HANGAR_CONTEXT_DISPOSED")) {
+        this.#errors.push(
+          `${pluginId}: registering on ${disposed ? "disposed" : "live"} context #${serial} threw ${String(error)}`,
+        );
+      }
     }
   }
 
