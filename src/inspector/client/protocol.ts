@@ -3,6 +3,8 @@
 
 /** Plain JSON data: every record is made of it, so it survives JSON.stringify and a session file. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** {@link Json} under the name `hangar` exports it by. */
+export type InspectorJson = Json;
 
 /** `format` of a session file's first line. */
 export const SESSION_FORMAT = "hangar-inspector-session";
