@@ -1,5 +1,6 @@
 // testPluginLifecycle on real plugin folders written to a temp dir: well-behaved plugins pass, and each kind of
 // plugin bug shows up as a problem naming the path, the phase, the code, the fix and where in the plugin.
+import path from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type LifecycleProblem, testPluginLifecycle } from "../../src/testing/index.js";
 import { createWorkspace, type Workspace } from "../support/plugins.js";
@@ -212,7 +213,7 @@ export async function onStop() { db.close(); db = null; }`,
   });
 
   it("reports a plugin folder without plugin.json as a load problem and runs nothing", async () => {
-    const report = await testPluginLifecycle(ws.pluginsDir + "/nothing-here");
+    const report = await testPluginLifecycle(path.join(ws.pluginsDir, "nothing-here"));
     expect(report.ok).toBe(false);
     expect(report.problems).toMatchObject([
       { path: "load", phase: "load", code: "HANGAR_MANIFEST_UNREADABLE" },
