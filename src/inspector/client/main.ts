@@ -217,16 +217,21 @@ function schedule(): void {
   });
 }
 
-const modelCache = { key: "", model: new SessionModel() };
+/** Models of past moments (the scrubber's, two diffed entries): few, so a small cache spares refolding. */
+const modelCache = new Map<string, SessionModel>();
 
-/** The model after `count` records (cached for the last count asked). */
+/** The model after the first `count` records. Records arriving later do not change it; dropping does. */
 function modelAt(count: number): SessionModel {
-  const key = `${app.generation}:${app.history.dropped}:${app.records.length}:${count}`;
-  if (modelCache.key !== key) {
-    modelCache.key = key;
-    modelCache.model = modelOf(app.records, count);
+  const key = `${app.generation}:${app.history.dropped}:${count}`;
+  let model = modelCache.get(key);
+  if (!model) {
+    model = modelOf(app.records, count);
+    if (modelCache.size >= 4) modelCache.delete(modelCache.keys().next().value as string);
   }
-  return modelCache.model;
+  // Re-inserted so the most recently used entries stay.
+  modelCache.delete(key);
+  modelCache.set(key, model);
+  return model;
 }
 
 function indexOfSeq(seq: number): number {
