@@ -3,6 +3,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import type { InspectionEvent } from "xstate";
 import type { LogOptions } from "../context/logger.js";
 import { type ErrorCode, hasHangarCode, messageOf, type PluginPhase } from "../errors.js";
 import { createMemoryIpc, type MemoryIpc } from "../ipc/memory.js";
@@ -87,6 +88,8 @@ class LifecycleRun {
   #observer = new PluginObserver("");
   #dependencies: string[] = [];
   #root = "";
+  /** The plugin's state changes in the current test shell. */
+  #states: string[] = [];
   /** Set when the plugin does not start at all: the other paths would only repeat that problem. */
   #cannotStart = false;
 
@@ -213,6 +216,13 @@ class LifecycleRun {
       } else if (status?.state !== "stopped") {
         this.#problemFromStatus(name, status, "stop");
       }
+      // Said outright, so a reader knows the path really stopped the plugin mid-start.
+      this.#note(
+        name,
+        this.#states.includes("starting → stopping")
+          ? "the stop arrived while onStart ran; onStop followed once it settled"
+          : `the stop did not arrive while onStart ran (${this.#states.join(", ")})`,
+      );
     });
   }
 
@@ -337,6 +347,9 @@ class LifecycleRun {
     body: (shell: Shell) => Promise<T>,
   ): Promise<T | undefined> {
     const ipc = trackedIpc();
+    this.#states = [];
+    let last: unknown = null;
+    const actorId = `plugin:${this.#pluginId}`;
     const shell = createShell(
       withShellTestHooks(
         {
@@ -347,6 +360,14 @@ class LifecycleRun {
           auth: { init: async () => ({ token: this.#options.token ?? null }) },
           timeouts: { ...this.#options.timeouts },
           log: this.#options.log ?? { level: "silent" },
+          // The plugin's state changes (`starting → stopping`), for notes on what a path really did.
+          inspect: (event: InspectionEvent) => {
+            if (event.type !== "@xstate.snapshot" || (event.actorRef as { id?: string }).id !== actorId)
+              return;
+            const value = (event.snapshot as { value?: unknown }).value;
+            if (value !== last) this.#states.push(`${String(last)} → ${String(value)}`);
+            last = value;
+          },
         },
         { wrapModule: this.#observer.wrap, ...(clock ? { clock } : {}) },
       ),

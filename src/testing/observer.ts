@@ -1,6 +1,5 @@
 // Watches one plugin from inside a test shell: every hook call and how it settled, every context the plugin
 // received, what it registered through each, and every call it made on a context after that was disposed.
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import type {
   PluginBackgroundModule,
@@ -23,8 +22,6 @@ export interface HookRecord {
   context: ContextRecord | null;
   outcome: "pending" | "resolved" | "rejected";
   error: unknown;
-  /** Real time from the call until the hook settled. */
-  durationMs: number | null;
   /** Whether the hook's context was still live when it settled (false: the shell had given up on it). */
   liveAtSettle: boolean | null;
   /** Set by the harness when it made this hook time out: the hook may go on running after that. */
@@ -127,7 +124,6 @@ export class PluginObserver {
       context,
       outcome: "pending",
       error: undefined,
-      durationMs: null,
       liveAtSettle: null,
       late: false,
       settled: new Promise<void>((resolve) => {
@@ -135,7 +131,6 @@ export class PluginObserver {
       }),
     };
     this.hooks.push(record);
-    const started = performance.now();
     let result: Promise<void>;
     try {
       result = Promise.resolve(call(context ? this.#proxy(ctx!, context) : undefined));
@@ -150,7 +145,6 @@ export class PluginObserver {
         record.outcome = "rejected";
         record.error = error;
       }
-      record.durationMs = Math.round(performance.now() - started);
       record.liveAtSettle = context ? !context.signal.aborted : null;
       markSettled();
       if (this.beforeSettle) await this.beforeSettle(record);

@@ -59,6 +59,9 @@ describe("testPluginLifecycle", () => {
       ["resume-timeout", "passed"],
     ]);
     expect(report.paths.find((path) => path.path === "ota-update")?.note).toBe("onResume");
+    expect(report.paths.find((path) => path.path === "stop-during-start")?.note).toBe(
+      "the stop arrived while onStart ran; onStop followed once it settled",
+    );
     expect(report.format()).toContain("Lifecycle test of plugin 'tidy'");
     expect(report.format()).toContain("no problems");
   });
