@@ -69,8 +69,15 @@ export interface FlightRecorder {
   exportSession(): string;
   /** A root actor (the shell or a plugin) by id (`shell`, `plugin:<id>`) or key, for inspector actions. */
   rootActor(idOrKey: string): AnyActorRef | undefined;
-  /** Kept records and their JSON bytes, and how many were dropped or failed. */
-  stats(): { records: number; bytes: number; dropped: number; failed: number; actors: number };
+  /** Kept records and their JSON bytes, records dropped or failed, actors known, live listeners. */
+  stats(): {
+    records: number;
+    bytes: number;
+    dropped: number;
+    failed: number;
+    actors: number;
+    listeners: number;
+  };
 }
 
 const DEFAULT_MAX_RECORD_BYTES = 64 * 1024;
@@ -327,6 +334,7 @@ export function createFlightRecorder(options: FlightRecorderOptions): FlightReco
       dropped: history.dropped,
       failed,
       actors: actors.size,
+      listeners: listeners.size,
     }),
   };
 }

@@ -134,7 +134,7 @@ export function createInspectorRoutes(options: InspectorRouteOptions): Inspector
     }
   });
 
-  router.get(`${INSPECTOR_PATH}/api/feed`, requireToken("query-or-header", true), (req, res) => {
+  router.get(`${INSPECTOR_PATH}/api/feed`, requireToken("query-or-header", true), (_req, res) => {
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-store",
@@ -162,7 +162,8 @@ export function createInspectorRoutes(options: InspectorRouteOptions): Inspector
       feeds.delete(raw);
     };
     feeds.add(raw);
-    req.on("close", cleanup);
+    // The response closes when the page goes away (or the feed is ended here): stop writing to it.
+    raw.on("close", cleanup);
     send(`retry: ${FEED_RETRY_MS}\nevent: session\ndata: ${JSON.stringify(header)}\n\n`);
     for (const line of lines) send(`event: record\ndata: ${line}\n\n`);
     send("event: ready\ndata: {}\n\n");

@@ -1,9 +1,12 @@
 // The inspector over real HTTP: the token, the security headers, the Host/Origin rules in front, the assets
 // (all served locally), the live feed, the export, the diagrams and the opt-in actions.
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { descendants, describeMachine } from "../../src/graph/statechart-model.js";
 import { parseSessionFile } from "../../src/inspector/client/session-file.js";
+import { createInspector } from "../../src/inspector/inspector.js";
 import { pluginMachine } from "../../src/machines/plugin.machine.js";
 import type { Shell } from "../../src/shell.js";
 import { createWorkspace, testShell } from "../support/plugins.js";
@@ -247,6 +250,40 @@ describe("the inspector's actions, when allowed", () => {
     expect(((await unknown.json()) as { error: string }).error).toContain("'plugin:nope'");
     // A page on another origin cannot act, even if it somehow had the token.
     expect((await post({ type: "update" }, { Origin: "http://evil.example" })).status).toBe(403);
+  });
+});
+
+describe("the live feed's listeners", () => {
+  it("are released when the page goes away, so closed pages cost nothing", async () => {
+    const ws = await createWorkspace();
+    const inspector = createInspector(
+      { token: "feed-listener-test-token-0123" },
+      { secrets: () => [], update: async () => {}, logger: { warn() {}, error() {} } },
+    );
+    const { shell } = testShell(ws, { inspect: inspector.observer });
+    const app = express();
+    app.use(inspector.router);
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      await shell.start();
+      const { port } = server.address() as AddressInfo;
+      const feedUrl = `http://127.0.0.1:${port}/_hangar/inspect/api/feed?token=feed-listener-test-token-0123`;
+      const pages = await Promise.all([1, 2, 3].map(async () => new FeedReader(await fetch(feedUrl))));
+      await Promise.all(pages.map((page) => page.until((event) => event.event === "ready")));
+      expect(inspector.recorder.stats().listeners).toBe(3);
+      await pages[0]?.cancel();
+      await pages[1]?.cancel();
+      await expect.poll(() => inspector.recorder.stats().listeners).toBe(1);
+      inspector.closeFeeds();
+      await pages[2]?.until((event) => event.event === "bye");
+      await expect.poll(() => inspector.recorder.stats().listeners).toBe(0);
+    } finally {
+      await shell.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ws.cleanup();
+    }
   });
 });
 
