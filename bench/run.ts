@@ -28,6 +28,7 @@ export async function runBenchFile(file: string): Promise<BenchResult[]> {
 
 function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value)) return value.toLocaleString("en-US");
   const abs = Math.abs(value);
   if (abs >= 1000) return Math.round(value).toLocaleString("en-US");
   if (abs >= 10) return value.toFixed(1);

@@ -1,0 +1,108 @@
+// Temp-dir plugin folders for the benches: N tiny lifecycle plugins, or one plugin serving a shared router.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+/** A temp dir holding `plugins/` and `data/`; `cleanup()` removes it. */
+export interface BenchWorkspace {
+  root: string;
+  pluginsDir: string;
+  dataDir: string;
+  cleanup(): Promise<void>;
+}
+
+export async function createBenchWorkspace(): Promise<BenchWorkspace> {
+  const root = await mkdtemp(path.join(os.tmpdir(), "hangar-bench-"));
+  const pluginsDir = path.join(root, "plugins");
+  const dataDir = path.join(root, "data");
+  await mkdir(pluginsDir, { recursive: true });
+  await writeFile(path.join(root, "package.json"), JSON.stringify({ type: "module" }));
+  return { root, pluginsDir, dataDir, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+async function writePlugin(
+  pluginsDir: string,
+  id: string,
+  source: string,
+  manifest: Record<string, unknown> = {},
+): Promise<void> {
+  const folder = path.join(pluginsDir, id);
+  await mkdir(path.join(folder, "background"), { recursive: true });
+  await writeFile(path.join(folder, "background", "index.mjs"), source);
+  await writeFile(
+    path.join(folder, "plugin.json"),
+    JSON.stringify({
+      id,
+      version: "1.0.0",
+      background: { entryModule: "background/index.mjs" },
+      ...manifest,
+    }),
+  );
+}
+
+/** Id of the i-th generated lifecycle plugin; zero-padded so folder order is numeric order. */
+export const lifecyclePluginId = (i: number) => `p-${String(i).padStart(5, "0")}`;
+
+/**
+ * Writes `n` plugins, each its own tiny module whose onStart/onStop only touch module state, so that what
+ * is measured is the engine around them. Written in batches: 10,000 folders at once would exhaust file handles.
+ */
+export async function writeLifecyclePlugins(pluginsDir: string, n: number): Promise<void> {
+  const source = `let running = false;
+export async function onStart(ctx) { running = ctx.pluginId.length > 0; }
+export async function onStop() { running = false; }
+`;
+  for (let from = 0; from < n; from += 256) {
+    const batch = [];
+    for (let i = from; i < Math.min(n, from + 256); i += 1)
+      batch.push(writePlugin(pluginsDir, lifecyclePluginId(i), source));
+    await Promise.all(batch);
+  }
+}
+
+/** The file URL of the repo's express, so generated modules outside the repo import the very same package. */
+function expressUrl(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve("express")).href;
+}
+
+/**
+ * Writes `router.mjs` at the workspace root: `createBenchRouter()` builds the router every route bench serves,
+ * on the shell and on bare Express alike. `GET /ping` answers a small JSON document.
+ */
+export async function writeBenchRouter(root: string): Promise<string> {
+  const file = path.join(root, "router.mjs");
+  await writeFile(
+    file,
+    `import express from ${JSON.stringify(expressUrl())};
+export function createBenchRouter(state = {}) {
+  const router = express.Router();
+  router.get("/ping", (_req, res) => {
+    res.json({ ok: true, starts: state.starts ?? 0 });
+  });
+  return router;
+}
+`,
+  );
+  return file;
+}
+
+/**
+ * Writes plugin `bench` serving createBenchRouter() at /api/bench. It has no onResume, so every update stops
+ * and starts it; its route reports how many times it has started.
+ */
+export async function writeRoutePlugin(pluginsDir: string, routerFile: string): Promise<void> {
+  await writePlugin(
+    pluginsDir,
+    "bench",
+    `import { createBenchRouter } from ${JSON.stringify(pathToFileURL(routerFile).href)};
+const state = { starts: 0 };
+export async function onStart(ctx) {
+  state.starts += 1;
+  ctx.server.registerRouter("/api/bench", createBenchRouter(state));
+}
+export async function onStop() {}
+`,
+  );
+}

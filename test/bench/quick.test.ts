@@ -1,0 +1,49 @@
+// Every bench file runs once in quick mode (HANGAR_BENCH_QUICK=1): it must complete and yield finite numbers.
+// Speed is never asserted here (BENCHMARKS.md records it); correctness figures that a bench reports are.
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { benchFiles, formatTable, runBenchFile } from "../../bench/run.js";
+
+const files = await benchFiles();
+
+beforeAll(() => {
+  process.env.HANGAR_BENCH_QUICK = "1";
+});
+
+describe("npm run bench, quick mode", () => {
+  it("finds the bench files", () => {
+    expect(files.map((file) => path.basename(file))).toEqual(
+      expect.arrayContaining([
+        "startup.bench.ts",
+        "route-throughput.bench.ts",
+        "load-during-update.bench.ts",
+        "ipc.bench.ts",
+      ]),
+    );
+  });
+
+  it.each(files.map((file) => [path.basename(file), file]))(
+    "%s completes and yields numbers",
+    async (_name, file) => {
+      const rows = await runBenchFile(file);
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows) {
+        expect(Number.isFinite(row.value), `${row.group} / ${row.name}`).toBe(true);
+        if (row.baseline !== undefined) expect(Number.isFinite(row.baseline)).toBe(true);
+      }
+      expect(formatTable(rows)).toContain(rows[0]!.name);
+
+      if (path.basename(file) === "load-during-update.bench.ts") {
+        // The contract of the load test, not a speed: no connection error, nothing but 200 or the documented 503.
+        const value = (name: string) => rows.find((row) => row.name === name)?.value;
+        expect(value("connection errors")).toBe(0);
+        expect(value("any other response")).toBe(0);
+        expect(
+          (value("responses 200") ?? 0) + (value("responses 503 (documented body and Retry-After)") ?? 0),
+        ).toBe(1_000);
+        expect(value("updates completed during the load")).toBeGreaterThan(0);
+      }
+    },
+    120_000,
+  );
+});
