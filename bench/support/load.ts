@@ -9,7 +9,7 @@ export interface LoadResult {
   /** Connection errors (refused, reset, timed out): the count that must stay zero. */
   errors: number;
   timeouts: number;
-  /** Mean requests per second over the run. */
+  /** Responses per second over the whole run (responses ÷ its duration). */
   requestsPerSecond: number;
   /** Total responses received. */
   responses: number;
@@ -56,12 +56,14 @@ export async function fire(options: LoadOptions): Promise<LoadResult> {
       statuses[Number(code)] = Number(stats.count ?? 0);
     }
   }
+  const responses = Object.values(statuses).reduce((sum, count) => sum + count, 0);
   return {
     statuses,
     errors: result.errors,
     timeouts: result.timeouts,
-    requestsPerSecond: result.requests.average,
-    responses: Object.values(statuses).reduce((sum, count) => sum + count, 0),
+    // Not autocannon's per-second average: a run of N requests rarely lasts whole seconds.
+    requestsPerSecond: result.duration > 0 ? responses / result.duration : result.requests.average,
+    responses,
     latency: { p50: result.latency.p50, p99: result.latency.p99 },
   };
 }

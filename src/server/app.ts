@@ -11,6 +11,9 @@ import type { PluginView } from "./plugin-view.js";
 import type { RouteTable } from "./route-table.js";
 import { createSessionTokenCheck } from "./session-token.js";
 
+/** A check on the way in: true lets the request go on; false means the check has answered it already. */
+export type Guard = (req: Request, res: Response) => boolean;
+
 /** What the shell's own code logs through. */
 export interface ShellLogger {
   warn(msg: string, data?: object): void;
@@ -143,12 +146,9 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   app.disable("x-powered-by");
 
   const loggedHosts = new Set<string>();
-  const hostCheck: RequestHandler = (req, res, next) => {
+  const hostCheck: Guard = (req, res) => {
     const host = req.headers.host?.toLowerCase();
-    if (policy.isAllowedHost(host)) {
-      next();
-      return;
-    }
+    if (policy.isAllowedHost(host)) return true;
     const port = options.port();
     const shown = host === undefined ? "(none)" : host;
     if (loggedHosts.size < MAX_LOGGED_HOSTS && !loggedHosts.has(shown)) {
@@ -165,17 +165,17 @@ export function createShellApp(options: ShellAppOptions): express.Express {
         `Host '${shown}' is not allowed: this server answers only 127.0.0.1:${port}, localhost:${port} ` +
         `or [::1]:${port} (DNS-rebinding protection). Use one of those addresses.`,
     });
+    return false;
   };
 
   // Written by hand rather than with the `cors` package: the rules are few, security-critical, and include
   // refusals (403 for a bad preflight or a state-changing request) that `cors` does not make.
-  const corsCheck: RequestHandler = (req, res, next) => {
-    res.vary("Origin");
+  const corsCheck: Guard = (req, res) => {
+    // res.vary() parses the header it extends; at this point there is none yet to extend.
+    if (res.getHeader("Vary") === undefined) res.setHeader("Vary", "Origin");
+    else res.vary("Origin");
     const origin = req.headers.origin;
-    if (origin === undefined) {
-      next();
-      return;
-    }
+    if (origin === undefined) return true;
     const allowed = policy.isAllowedOrigin(origin);
     const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
 
@@ -187,18 +187,14 @@ export function createShellApp(options: ShellAppOptions): express.Express {
             `Origin '${origin}' may not send ${preflight ? "cross-origin" : req.method} requests to this shell. ` +
             "If that page is yours, add its origin to server.allowedOrigins.",
         });
-        return;
+        return false;
       }
       // A safe request still runs, but without CORS headers the browser keeps the answer from the page.
-      next();
-      return;
+      return true;
     }
 
     res.setHeader("Access-Control-Allow-Origin", origin);
-    if (!preflight) {
-      next();
-      return;
-    }
+    if (!preflight) return true;
     res.setHeader("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
     const requested = req.headers["access-control-request-headers"];
     if (requested !== undefined) {
@@ -211,6 +207,7 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     }
     res.setHeader("Access-Control-Max-Age", "600");
     res.status(204).end();
+    return false;
   };
 
   const shellRoutes = express.Router({ caseSensitive: true });
@@ -276,42 +273,50 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     });
   };
 
-  const dispatcher: RequestHandler = async (req, res, next) => {
-    const pluginId = pluginIdOf(req.path);
-    if (pluginId === null) {
-      next();
-      return;
-    }
-    let status = plugins.get(pluginId);
-    if (!status) {
-      next();
-      return;
-    }
-    let waited = false;
-    if (WAIT_FOR.has(status.state)) {
-      waited = true;
-      try {
-        status = (await plugins.waitUntilSettled(pluginId, SETTLE_WAIT_MS)) ?? plugins.get(pluginId);
-      } catch (error) {
-        shellLogger.error("PluginView.waitUntilSettled failed; answering with the current state", {
-          pluginId,
-          error: messageOf(error),
-        });
-        status = plugins.get(pluginId);
-      }
-      // The client gave up while we waited: nothing left to answer.
-      if (res.destroyed || res.writableEnded) return;
-      if (!status) {
-        next();
-        return;
-      }
-    }
+  /** Answers for a plugin that is not running, or hands the request to its routers. */
+  const answer = (
+    pluginId: string,
+    status: PluginStatus,
+    waited: boolean,
+    req: Request,
+    res: Response,
+    next: NextFunction,
+  ): void => {
     if (status.state !== "running") {
       res.setHeader("Retry-After", TRANSITIONAL.has(status.state) ? "1" : "5");
       sendJson(res, 503, { success: false, error: notRunningMessage(status, waited), state: status.state });
       return;
     }
     dispatchToPlugin(pluginId, req, res, next);
+  };
+
+  const waitThenAnswer = async (pluginId: string, req: Request, res: Response, next: NextFunction) => {
+    let status: PluginStatus | undefined;
+    try {
+      status = (await plugins.waitUntilSettled(pluginId, SETTLE_WAIT_MS)) ?? plugins.get(pluginId);
+    } catch (error) {
+      shellLogger.error("PluginView.waitUntilSettled failed; answering with the current state", {
+        pluginId,
+        error: messageOf(error),
+      });
+      status = plugins.get(pluginId);
+    }
+    // The client gave up while we waited: nothing left to answer.
+    if (res.destroyed || res.writableEnded) return;
+    if (!status) next();
+    else answer(pluginId, status, true, req, res, next);
+  };
+
+  // Synchronous unless the plugin is on its way to running: a running plugin's request costs no promise.
+  const dispatcher: RequestHandler = (req, res, next) => {
+    const pluginId = pluginIdOf(req.path);
+    const status = pluginId === null ? undefined : plugins.get(pluginId);
+    if (pluginId === null || !status) {
+      next();
+      return;
+    }
+    if (WAIT_FOR.has(status.state)) return waitThenAnswer(pluginId, req, res, next);
+    answer(pluginId, status, false, req, res, next);
   };
 
   const notFound: RequestHandler = (req, res) => {
@@ -346,20 +351,21 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     return outsideApi(req, res, next);
   };
 
-  // The whole front of the pipeline is one Express layer: each app.use() costs every request a router step, and
-  // a plugin route must stay within 0.90× of bare Express (BENCHMARKS.md). The order is still SPEC §6's.
-  app.use(
-    inSequence([
-      hostCheck,
-      // Preflights are answered here, before the token check: a browser never sends credentials with them.
-      corsCheck,
-      ...(options.token !== undefined && options.token !== null
-        ? [createSessionTokenCheck(options.token, shellLogger)]
-        : []),
-      createBodyLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT),
-      route,
-    ]),
-  );
+  const guards: Guard[] = [
+    hostCheck,
+    // Preflights are answered here, before the token check: a browser never sends credentials with them.
+    corsCheck,
+    ...(options.token !== undefined && options.token !== null
+      ? [createSessionTokenCheck(options.token, shellLogger)]
+      : []),
+    createBodyLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT),
+  ];
+  // The whole front of the pipeline is one Express layer of plain checks: each app.use() costs every request a
+  // router step, and a plugin route must stay within 0.90× of bare Express (BENCHMARKS.md). The order is SPEC §6's.
+  app.use((req, res, next) => {
+    for (let i = 0; i < guards.length; i += 1) if (!guards[i]!(req, res)) return;
+    return route(req, res, next);
+  });
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -1,6 +1,7 @@
 // What request bodies the shell's server accepts: a size ceiling for every request, declared lengths only,
 // and JSON-only bodies for the shell's own state-changing routes (docs/server.md, "Request bodies").
 import express, { type Request, type RequestHandler, type Response } from "express";
+import type { Guard } from "./app.js";
 
 /** Default ceiling on any request body, in bytes (1 MiB). `server.bodyLimit` changes it. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -24,12 +25,12 @@ export function refuse(req: Request, res: Response, status: number, body: object
 }
 
 /**
- * Middleware enforcing `limit` bytes on every request body before any route sees it: 413 when the declared
+ * A guard enforcing `limit` bytes on every request body before any route sees it: 413 when the declared
  * Content-Length is larger, 411 when a body is sent chunked (no declared length), because a chunked body's size
  * is known only after it has been read, by which time a plugin's own body parser may have buffered it.
  */
-export function createBodyLimit(limit: number): RequestHandler {
-  return (req, res, next) => {
+export function createBodyLimit(limit: number): Guard {
+  return (req, res) => {
     if (req.headers["transfer-encoding"] !== undefined) {
       refuse(req, res, 411, {
         success: false,
@@ -38,7 +39,7 @@ export function createBodyLimit(limit: number): RequestHandler {
           "accepts only bodies of declared length, so it can enforce its size limit: send the body with a " +
           "Content-Length header (fetch does this for strings, Blobs and FormData).",
       });
-      return;
+      return false;
     }
     const length = Number(req.headers["content-length"] ?? 0);
     if (length > limit) {
@@ -48,9 +49,9 @@ export function createBodyLimit(limit: number): RequestHandler {
           `${req.method} ${req.path} sent a ${length}-byte body; this shell accepts at most ${limit} bytes. ` +
           "Send less, or raise server.bodyLimit when creating the shell.",
       });
-      return;
+      return false;
     }
-    next();
+    return true;
   };
 }
 

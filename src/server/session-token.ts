@@ -1,8 +1,7 @@
 // The optional per-session token (`server.token`): every `/api/*` request must carry it as a Bearer token.
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { RequestHandler } from "express";
 import { HangarError } from "../errors.js";
-import type { ShellLogger } from "./app.js";
+import type { Guard, ShellLogger } from "./app.js";
 import { refuse } from "./body-policy.js";
 
 /**
@@ -39,27 +38,21 @@ function digest(value: string): Buffer {
 }
 
 /**
- * Middleware that refuses any `/api/*` request without `Authorization: Bearer <token>` with a 401 JSON
+ * A guard that refuses any `/api/*` request without `Authorization: Bearer <token>` with a 401 JSON
  * answer. Both sides are hashed first, so `timingSafeEqual` always compares 32 bytes: the time taken says
  * nothing about the token, not even its length. Refusals are logged without the presented value, at
  * exponentially spaced counts (1st, 10th, 100th, ...) so a flood of guesses cannot flood the log.
  */
-export function createSessionTokenCheck(token: string, shellLogger: ShellLogger): RequestHandler {
+export function createSessionTokenCheck(token: string, shellLogger: ShellLogger): Guard {
   const expected = digest(checkSessionToken(token));
   let refused = 0;
   let nextLogged = 1;
 
-  return (req, res, next) => {
-    if (!isApiPath(req.path)) {
-      next();
-      return;
-    }
+  return (req, res) => {
+    if (!isApiPath(req.path)) return true;
     const header = req.headers.authorization;
     const presented = header === undefined ? null : BEARER.exec(header)?.[1];
-    if (typeof presented === "string" && timingSafeEqual(digest(presented), expected)) {
-      next();
-      return;
-    }
+    if (typeof presented === "string" && timingSafeEqual(digest(presented), expected)) return true;
     const problem =
       header === undefined
         ? "has no Authorization header"
@@ -87,5 +80,6 @@ export function createSessionTokenCheck(token: string, shellLogger: ShellLogger)
         `The request ${problem}: this shell requires its session token on every /api request. ` +
         "Send 'Authorization: Bearer <token>' with the token the shell was started with (server.token).",
     });
+    return false;
   };
 }
