@@ -1,5 +1,6 @@
 // The default IPC transport: in-process, behaving like Electron's ipcMain/ipcRenderer pair (same errors, cloned payloads).
-import type { IpcHandler, IpcTransport } from "./transport.js";
+import { createHandlerRegistry } from "./handler-registry.js";
+import type { IpcTransport } from "./transport.js";
 
 /** The in-memory transport, plus the renderer's side: `invoke` as ipcRenderer.invoke, `on` as ipcRenderer.on. */
 export interface MemoryIpc extends IpcTransport {
@@ -22,7 +23,7 @@ export interface MemoryIpcOptions {
 
 /** Creates an in-memory transport. */
 export function createMemoryIpc(options: MemoryIpcOptions = {}): MemoryIpc {
-  const handlers = new Map<string, IpcHandler>();
+  const handlers = createHandlerRegistry();
   const listeners = new Map<string, Set<{ listener: (payload: unknown) => void }>>();
   const onListenerError =
     options.onListenerError ??
@@ -30,16 +31,8 @@ export function createMemoryIpc(options: MemoryIpcOptions = {}): MemoryIpc {
       console.error(`hangar: a listener for IPC channel '${channel}' threw:`, error));
 
   return Object.freeze({
-    handle(channel: string, handler: IpcHandler): void {
-      if (handlers.has(channel)) {
-        throw new Error(`Attempted to register a second handler for '${channel}'`);
-      }
-      handlers.set(channel, handler);
-    },
-
-    removeHandler(channel: string): void {
-      handlers.delete(channel);
-    },
+    handle: handlers.handle,
+    removeHandler: handlers.removeHandler,
 
     send(channel: string, payload: unknown): void {
       // One snapshot at the call, as Electron serialises at send(); later mutation by the sender changes nothing.

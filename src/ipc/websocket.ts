@@ -1,11 +1,13 @@
 // The WebSocket IPC bridge: plugin IPC for headless renderers (a browser page, any client) on the shell's own
 // server at ws://127.0.0.1:<port>/_hangar/ipc, guarded by the same Host and Origin rules as HTTP.
+
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { HangarError, messageOf } from "../errors.js";
-import type { IpcHandler, IpcTransport } from "./transport.js";
+import { createHandlerRegistry } from "./handler-registry.js";
+import type { IpcTransport } from "./transport.js";
 import {
   decodeClientFrame,
   encodeErrorResult,
@@ -95,7 +97,7 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
   const maxPayload = positive(options.maxPayloadBytes, "maxPayloadBytes") ?? MiB;
   const softLimit = positive(options.maxBufferedBytes, "maxBufferedBytes") ?? MiB;
   const hardLimit = softLimit * 2;
-  const handlers = new Map<string, IpcHandler>();
+  const handlers = createHandlerRegistry();
   const clients = new Set<Client>();
   const loggedRefusals = new Set<string>();
   let log: WebSocketIpcLogger = options.logger ?? consoleLogger;
@@ -329,16 +331,8 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
   }
 
   return Object.freeze({
-    handle(channel: string, handler: IpcHandler): void {
-      if (handlers.has(channel)) {
-        throw new Error(`Attempted to register a second handler for '${channel}'`);
-      }
-      handlers.set(channel, handler);
-    },
-
-    removeHandler(channel: string): void {
-      handlers.delete(channel);
-    },
+    handle: handlers.handle,
+    removeHandler: handlers.removeHandler,
 
     send(channel: string, payload: unknown): void {
       let text: string;
