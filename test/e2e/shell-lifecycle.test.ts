@@ -26,6 +26,13 @@ afterEach(async () => {
   await ws.cleanup();
 });
 
+/** Polls the shell's status until the plugin reaches `state` (no timing is asserted). */
+async function untilPluginState(shell: Shell, id: string, state: string): Promise<void> {
+  while (shell.status().plugins.find((p) => p.id === id)?.state !== state) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 async function get(shell: Shell, url: string) {
   const response = await fetch(new URL(url, shell.status().server.url!));
   return { status: response.status, body: await response.json(), headers: response.headers };
@@ -211,42 +218,62 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
   });
 
   it("an update during start-up runs once start-up settles; a stop during start-up stops what started", async () => {
+    // onStart waits on a gate the test opens, so "during start-up" does not depend on timing.
+    const gate = globalThis as { __gate?: Promise<void>; __open?: () => void };
+    const closeGate = () => {
+      gate.__gate = new Promise<void>((resolve) => {
+        gate.__open = resolve;
+      });
+    };
     await ws.write({
       id: "slow",
-      source: `export async function onStart() { await new Promise(r => setTimeout(r, 200)); }
+      source: `export async function onStart() { await globalThis.__gate; }
                export async function onStop() { globalThis.__hangarStops.push("slow"); }`,
     });
+    closeGate();
     const { shell } = start();
     const starting = shell.start();
-    await new Promise((r) => setTimeout(r, 50));
+    await untilPluginState(shell, "slow", "starting");
     const updating = shell.update();
+    gate.__open!();
     await starting;
     await updating;
     expect(shell.status().plugins[0]?.state).toBe("running");
     expect(globalThis.__hangarStops).toEqual(["slow"]); // restarted by the update
 
+    closeGate();
     const { shell: other } = start();
     const otherStart = other.start();
-    await new Promise((r) => setTimeout(r, 50));
-    await other.stop();
+    await untilPluginState(other, "slow", "starting");
+    const stopping = other.stop();
+    gate.__open!();
+    await stopping;
     await expect(otherStart).resolves.toBeUndefined();
     expect(other.status().plugins[0]?.state).toBe("stopped");
     expect(globalThis.__hangarStops).toEqual(["slow", "slow"]);
   });
 
   it("holds a request while its plugin starts, then answers", async () => {
+    const gate = globalThis as { __gate?: Promise<void>; __open?: () => void };
+    gate.__gate = new Promise<void>((resolve) => {
+      gate.__open = resolve;
+    });
     await ws.write({
       id: "warm",
       source: `export async function onStart(ctx) {
                  ctx.server.registerRouter("/api/warm", (req, res) => res.json({ warm: true }));
-                 await new Promise(r => setTimeout(r, 300)); }
+                 await globalThis.__gate; }
                export async function onStop() {}`,
     });
     const { shell } = start();
     const started = shell.start();
-    // Wait until the server listens, then ask while the plugin is still starting.
-    while (!shell.status().server.url) await new Promise((r) => setTimeout(r, 10));
-    const response = await get(shell, "/api/warm/");
+    await untilPluginState(shell, "warm", "starting");
+    // Asked while the plugin is still in onStart: held, not refused, and answered once it runs.
+    const pending = get(shell, "/api/warm/");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(shell.status().plugins[0]?.state).toBe("starting");
+    gate.__open!();
+    const response = await pending;
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ warm: true });
     await started;
