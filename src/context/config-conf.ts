@@ -4,7 +4,7 @@ import path from "node:path";
 import { HangarError, messageOf } from "../errors.js";
 import type { JsonValue, PluginConfigStore } from "../sdk/types.js";
 import type { ConfigBackend, ConfigWarningListener } from "./config-backend.js";
-import { readConfigFile } from "./config-file.js";
+import { configFileOf, createPendingWrites, readConfigFile } from "./config-file.js";
 import {
   assertConfigKey,
   cloneJsonValue,
@@ -58,7 +58,6 @@ export interface ConfStoreBackend extends ConfigBackend {
   fileOf(pluginId: string): string;
 }
 
-const pluginIdPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
 /** conf keeps its migration state under this key and refuses to set it. */
 const confInternalKey = "__internal__";
 
@@ -75,28 +74,11 @@ const confInternalKey = "__internal__";
 export function createConfStoreBackend(options: ConfStoreBackendOptions): ConfStoreBackend {
   const cwd = path.resolve(options.cwd);
   const stores = new Map<string, PluginConfigStore>();
-  const pending = new Set<Promise<unknown>>();
   const syncFolder = coalesce(() => fsyncFolder(cwd));
 
-  const fileOf = (pluginId: string): string => {
-    if (!pluginIdPattern.test(pluginId)) {
-      throw new HangarError(
-        "HANGAR_INTERNAL",
-        `The config backend was asked for the store of '${pluginId}', which is not a valid plugin id (${pluginIdPattern}); ids are validated with plugin.json, so this is a defect in the caller.`,
-        { pluginId },
-      );
-    }
-    return path.join(cwd, `${pluginId}.json`);
-  };
+  const fileOf = (pluginId: string): string => configFileOf(cwd, pluginId);
 
-  const track = <T>(promise: Promise<T>): Promise<T> => {
-    const settled: Promise<unknown> = promise.then(
-      () => pending.delete(settled),
-      () => pending.delete(settled),
-    );
-    pending.add(settled);
-    return promise;
-  };
+  const { track, settled } = createPendingWrites();
 
   const createStore = (pluginId: string): PluginConfigStore => {
     const file = fileOf(pluginId);
@@ -235,7 +217,7 @@ export function createConfStoreBackend(options: ConfStoreBackendOptions): ConfSt
       return store;
     },
     async flush(): Promise<void> {
-      while (pending.size > 0) await Promise.allSettled([...pending]);
+      await settled();
     },
     fileOf,
   });

@@ -60,32 +60,14 @@ const writerEntries = new FinalizationRegistry<number>(forgetConfigStore);
 export function createFileConfigBackend(options: FileConfigBackendOptions): FileConfigBackend {
   const configDir = path.resolve(options.dataDir, "config");
   const stores = new Map<string, PluginConfigStore>();
-  const pending = new Set<Promise<unknown>>();
   let writeCount = 0;
 
   const warn = (pluginId: string, message: string): void =>
     reportConfigWarning(options.onWarning, pluginId, message);
 
-  const fileOf = (pluginId: string): string => {
-    if (!pluginIdPattern.test(pluginId)) {
-      throw new HangarError(
-        "HANGAR_INTERNAL",
-        `The config backend was asked for the store of '${pluginId}', which is not a valid plugin id (${pluginIdPattern}); ids are validated with plugin.json, so this is a defect in the caller.`,
-        { pluginId },
-      );
-    }
-    return path.join(configDir, `${pluginId}.json`);
-  };
+  const fileOf = (pluginId: string): string => configFileOf(configDir, pluginId);
 
-  // Remembers every set/delete in progress, so flush() can wait for all of them, even those still loading.
-  const track = <T>(promise: Promise<T>): Promise<T> => {
-    const settled: Promise<unknown> = promise.then(
-      () => pending.delete(settled),
-      () => pending.delete(settled),
-    );
-    pending.add(settled);
-    return promise;
-  };
+  const { track, settled } = createPendingWrites();
 
   const createStore = (pluginId: string): PluginConfigStore => {
     const file = fileOf(pluginId);
@@ -207,7 +189,7 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
       return store;
     },
     async flush(): Promise<void> {
-      while (pending.size > 0) await Promise.allSettled([...pending]);
+      await settled();
     },
     get writeCount() {
       return writeCount;
@@ -379,4 +361,34 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The file of one plugin's config in `dir`. The id is checked again: a path is built from it. */
+export function configFileOf(dir: string, pluginId: string): string {
+  if (!pluginIdPattern.test(pluginId)) {
+    throw new HangarError(
+      "HANGAR_INTERNAL",
+      `The config backend was asked for the store of '${pluginId}', which is not a valid plugin id (${pluginIdPattern}); ids are validated with plugin.json, so this is a defect in the caller.`,
+      { pluginId },
+    );
+  }
+  return path.join(dir, `${pluginId}.json`);
+}
+
+/** Remembers every set/delete in progress, so flush() can wait for all of them, even those still loading. */
+export function createPendingWrites() {
+  const pending = new Set<Promise<unknown>>();
+  return {
+    track<T>(promise: Promise<T>): Promise<T> {
+      const settled: Promise<unknown> = promise.then(
+        () => pending.delete(settled),
+        () => pending.delete(settled),
+      );
+      pending.add(settled);
+      return promise;
+    },
+    async settled(): Promise<void> {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
 }
