@@ -87,6 +87,8 @@ interface PluginRuntime {
   module: PluginBackgroundModule | null;
   entryFile: string | null;
   context: PluginContextHandle | null;
+  /** Whether the module was loaded before (later loads re-read plugin.json). */
+  loadedOnce: boolean;
 }
 
 const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as const;
@@ -221,8 +223,11 @@ export function createShell(options: ShellOptions = {}): Shell {
     const { discovered } = runtime;
     // A duplicate id stays an error until the shell restarts: the first folder owns the id.
     if (discovered.error?.code === "HANGAR_MANIFEST_DUPLICATE_ID") throw discovered.error;
+    // The first load uses the manifest discovery has just read; every later one (an update) reads it again.
+    const manifest = runtime.loadedOnce ? null : discovered.manifest;
+    runtime.loadedOnce = true;
     runtime.module = null;
-    const loaded = await loadPlugin(discovered.folder, { generation });
+    const loaded = await loadPlugin(discovered.folder, { generation, ...(manifest ? { manifest } : {}) });
     if (loaded.manifest.id !== discovered.id) {
       throw new HangarError(
         "HANGAR_MANIFEST_INVALID",
@@ -284,7 +289,13 @@ export function createShell(options: ShellOptions = {}): Shell {
   }
 
   function addPlugin(discovered: DiscoveredPlugin): void {
-    runtimes.set(discovered.id, { discovered, module: null, entryFile: null, context: null });
+    runtimes.set(discovered.id, {
+      discovered,
+      module: null,
+      entryFile: null,
+      context: null,
+      loadedOnce: false,
+    });
     const actor = createActor(runnablePluginMachine, {
       id: `plugin:${discovered.id}`,
       input: { pluginId: discovered.id, timeouts: settings.pluginTimeouts, generation: 0 },

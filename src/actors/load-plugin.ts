@@ -32,6 +32,8 @@ export interface LoadPluginOptions {
    * file of the plugin it imports, afresh. The shell starts a new generation for each OTA update.
    */
   generation: number;
+  /** A manifest read moments ago (by discovery): used instead of reading plugin.json again. */
+  manifest?: PluginManifest;
 }
 
 /**
@@ -44,7 +46,7 @@ export interface LoadPluginOptions {
  */
 export async function loadPlugin(folder: string, options: LoadPluginOptions): Promise<LoadedPlugin> {
   const started = performance.now();
-  const manifest = await readManifest(folder);
+  const manifest = options.manifest ?? (await readManifest(folder));
   if (manifest.background === undefined) {
     return { manifest, module: null, entryFile: null, loadMs: performance.now() - started };
   }
