@@ -98,10 +98,9 @@ export function createShell(options: ShellOptions = {}): Shell {
   // Test-only seams (hangar/testing, race tests): a clock, a planted bug, a module observer. Empty in production.
   const testHooks = testHooksOf(options);
   const auth = createAuthState(null);
-  const logger: HangarLogger = createLogger({
-    ...settings.log,
-    secrets: () => [auth.token(), settings.server.token].filter(isString),
-  });
+  // Values that must never reach a log line or the inspector: the live auth token and the server's token.
+  const secrets = () => [auth.token(), settings.server.token].filter(isString);
+  const logger: HangarLogger = createLogger({ ...settings.log, secrets });
   const log = logger.shell;
   const ipc = options.ipc ?? createMemoryIpc();
   const config =
@@ -146,7 +145,7 @@ export function createShell(options: ShellOptions = {}): Shell {
   let ipcAttached = false;
   const inspector = options.inspector
     ? createInspector(options.inspector, {
-        secrets: () => [auth.token(), settings.server.token].filter(isString),
+        secrets,
         update: (changed) => shell.update({ changed }),
         logger: log,
       })
@@ -310,9 +309,8 @@ export function createShell(options: ShellOptions = {}): Shell {
     actors: {
       initAuth: fromPromise(async ({ signal }) => {
         const result = await settings.auth.init();
-        const token = typeof result?.token === "string" && result.token.length > 0 ? result.token : null;
         // A provider that answers after the auth timeout is ignored: the shell already went on without it.
-        if (!signal.aborted) auth.set(token);
+        if (!signal.aborted) auth.set(result?.token ?? null);
         return { authenticated: auth.token() !== null };
       }),
       listen: fromPromise(async () => {
@@ -476,7 +474,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     },
 
     setAuth({ token }) {
-      auth.set(typeof token === "string" && token.length > 0 ? token : null);
+      auth.set(token);
       if (shellActor.getSnapshot().status === "active") {
         shellActor.send({ type: "AUTH.CHANGED", authenticated: auth.token() !== null });
       }
