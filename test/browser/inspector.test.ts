@@ -9,7 +9,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { parseSessionFile } from "../../src/inspector/client/session-file.js";
 import type { Shell } from "../../src/shell.js";
-import { inspectorUrls } from "../inspector/harness.js";
+import { inspectorUrls, writeFleet } from "../inspector/harness.js";
 import { describeInChromium, launchChromium } from "../support/chromium.js";
 import { createWorkspace, testShell, type Workspace } from "../support/plugins.js";
 
@@ -43,30 +43,7 @@ function gate(): { promise: Promise<void>; open(): void } {
 describeInChromium("the inspector page in Chromium", () => {
   beforeAll(async () => {
     ws = await createWorkspace();
-    await ws.write({
-      id: "alpha",
-      version: "2.1.0",
-      source: `
-        export async function onStart(ctx) { ctx.logger.info("alpha", "started"); }
-        export async function onStop() {}
-        export async function onResume() { await globalThis.__inspectorGate?.promise; }
-      `,
-    });
-    await ws.write({
-      id: "beta",
-      version: "1.4.2",
-      source: "export async function onStart() {}\nexport async function onStop() {}\n",
-    });
-    await ws.write({
-      id: "gamma",
-      version: "0.9.0",
-      source: `
-        function checkRunway() { throw new Error("runway 27L is closed"); }
-        export async function onStart() { checkRunway(); }
-        export async function onStop() {}
-      `,
-    });
-    await ws.write({ id: "ui-only", version: "1.0.0" });
+    await writeFleet(ws, { alphaOnResume: "await globalThis.__inspectorGate?.promise;" });
     ({ shell } = testShell(ws, { inspector: { allowActions: true } }));
     await shell.start();
     pageUrl = shell.status().inspector?.url ?? "";

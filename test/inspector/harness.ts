@@ -3,15 +3,21 @@ import type { InspectorRecord, SessionHeader } from "../../src/inspector/client/
 import type { Shell, ShellOptions } from "../../src/shell.js";
 import { createWorkspace, testShell, type Workspace } from "../support/plugins.js";
 
-/** Plugins covering the paths the inspector shows: running with onResume, running without, failing, UI-only. */
-export async function writeFleet(ws: Workspace): Promise<void> {
+/**
+ * Plugins covering the paths the inspector shows: running with onResume, running without, failing, UI-only.
+ * `alphaOnResume` is the body of alpha's onResume (a test may hold it on a gate).
+ */
+export async function writeFleet(
+  ws: Workspace,
+  { alphaOnResume = "" }: { alphaOnResume?: string } = {},
+): Promise<void> {
   await ws.write({
     id: "alpha",
     version: "2.1.0",
     source: `
       export async function onStart(ctx) { ctx.logger.info("alpha", "started"); }
       export async function onStop() {}
-      export async function onResume() {}
+      export async function onResume() { ${alphaOnResume} }
     `,
   });
   await ws.write({
