@@ -1,17 +1,6 @@
 // Races on one plugin's lifecycle through the real shell: start, stop, updates (with and without a code
 // change, with and without onResume), auth changes, every hook resolved or rejected in any order, timeouts.
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { raceRuns, runRaces } from "./race-runner.js";
-import { createRaceWorkspace } from "./race-system.js";
-
-const replayDir = fileURLToPath(new URL("./replays", import.meta.url));
-let workspace: Awaited<ReturnType<typeof createRaceWorkspace>>;
-
-beforeAll(async () => {
-  workspace = await createRaceWorkspace();
-});
-afterAll(() => workspace.cleanup());
+import { describeRaces } from "./describe-races.js";
 
 /** The transitions where the races are: each must come up in any batch of runs this size. */
 const MUST_REACH = [
@@ -28,19 +17,4 @@ const MUST_REACH = [
   "shell: starting -> updating", // an update queued during start-up
 ];
 
-describe("plugin machine races (fast-check scheduler, real shell)", () => {
-  it(`holds every invariant over ${raceRuns()} seeded runs`, { timeout: 600_000 }, async () => {
-    const outcome = await runRaces({
-      machine: "plugin",
-      numRuns: raceRuns(),
-      workspace,
-      mutant: null,
-      replayDir,
-    });
-    console.log(
-      `races: plugin ${outcome.numRuns} runs, seed ${outcome.seed}, ${outcome.reached.size} state changes`,
-    );
-    expect(outcome.failed, `${outcome.report}\nreplay file: ${outcome.replayFile}`).toBe(false);
-    expect(MUST_REACH.filter((transition) => !outcome.reached.has(transition))).toEqual([]);
-  });
-});
+describeRaces("plugin", "plugin machine races (fast-check scheduler, real shell)", MUST_REACH);
