@@ -12,6 +12,7 @@ export const ErrorCodes = {
   HANGAR_MODULE_IMPORT: "the entry module threw or failed to compile while being imported",
   HANGAR_MODULE_CONTRACT: "the entry module does not export onStart/onStop functions",
   HANGAR_LOAD_FAILED: "loading failed for another reason",
+  HANGAR_LOAD_TIMEOUT: "importing the entry module did not settle within the load timeout",
   // dependencies (phase `dependency`)
   HANGAR_DEPENDENCY_MISSING: "dependsOn names a plugin that does not exist or has no background module",
   HANGAR_DEPENDENCY_FAILED: "a plugin named in dependsOn is not running",
@@ -24,6 +25,11 @@ export const ErrorCodes = {
   HANGAR_RESUME_FAILED: "onResume threw or rejected",
   HANGAR_RESUME_TIMEOUT: "onResume did not settle within the resume timeout",
   HANGAR_SHUTDOWN_TIMEOUT: "the whole shutdown exceeded its budget",
+  // supervision and containment (phase `run`, SPEC §11–§12)
+  HANGAR_PLUGIN_CRASHED: "the plugin's code threw or rejected outside any hook, or its worker died",
+  HANGAR_PLUGIN_UNRESPONSIVE: "an isolated plugin's event loop did not answer within the unresponsive timeout",
+  HANGAR_PROCESS_EXIT: "plugin code called process.exit(); it was refused",
+  HANGAR_RESTART_LIMIT: "the plugin crashed more often than its restart policy allows",
   // context services
   HANGAR_CONTEXT_DISPOSED: "a registration was attempted on a disposed plugin context",
   HANGAR_ROUTE_NAMESPACE: "a router was registered outside /api/{pluginId}",
@@ -48,7 +54,7 @@ export const ErrorCodes = {
 export type ErrorCode = keyof typeof ErrorCodes;
 
 /** Lifecycle phases a plugin can fail in (SPEC §4). */
-export type PluginPhase = "load" | "dependency" | "start" | "resume" | "stop";
+export type PluginPhase = "load" | "dependency" | "start" | "resume" | "stop" | "run";
 
 /** The code used for a failure in a phase when the cause carries no `HANGAR_*` code of its own. */
 export const phaseCodes: Record<PluginPhase, ErrorCode> = {
@@ -57,6 +63,7 @@ export const phaseCodes: Record<PluginPhase, ErrorCode> = {
   start: "HANGAR_START_FAILED",
   resume: "HANGAR_RESUME_FAILED",
   stop: "HANGAR_STOP_FAILED",
+  run: "HANGAR_PLUGIN_CRASHED",
 };
 
 export interface HangarErrorOptions {

@@ -73,7 +73,8 @@ export function statusOf(snapshot: PluginSnapshot): PluginStatus {
 export function isTransitional(snapshot: PluginSnapshot): boolean {
   const state = stateOf(snapshot);
   if (state === "loading" || state === "starting" || state === "resuming" || state === "loaded") return true;
-  return state === "stopping" && snapshot.context.afterStop !== "stopped" && !snapshot.context.stopRequested;
+  const { afterStop, stopRequested } = snapshot.context;
+  return state === "stopping" && (afterStop === "restart" || afterStop === "reload") && !stopRequested;
 }
 
 export class Fleet {

@@ -55,7 +55,7 @@ export interface PluginMachineContext {
   /** A STOP arrived while a step was in flight: honour it once the step settles. */
   stopRequested: boolean;
   /** Where `stopping` goes when onStop settles: an update restarts or reloads, a shutdown stops. */
-  afterStop: "stopped" | "restart" | "reload";
+  afterStop: "stopped" | "restart" | "reload" | "crashed";
 }
 
 export type PluginMachineEvent =
@@ -64,7 +64,9 @@ export type PluginMachineEvent =
   | { type: "UPDATE"; changed: boolean; generation: number }
   | { type: "DEPENDENCY_FAILED"; code: ErrorCode; message: string }
   | { type: "WARN"; message: string }
-  | { type: "FORCE_STOP"; message: string };
+  | { type: "FORCE_STOP"; message: string }
+  /** The plugin's code failed outside any hook (SPEC §11): a throw in its timer, a rejection it never handled. */
+  | { type: "CRASH"; code: ErrorCode; message: string };
 
 /** Input every plugin actor (load, onStart, onStop, onResume) receives. */
 export interface PluginActorInput {
@@ -199,6 +201,7 @@ export const pluginMachine = setup({
     failedToLoad: ({ context }) => context.error?.phase === "load",
     restartAfterStop: ({ context }) => context.afterStop === "restart",
     reloadAfterStop: ({ context }) => context.afterStop === "reload",
+    crashed: ({ context }) => context.afterStop === "crashed",
   },
   delays: {
     startTimeout: ({ context }) => context.timeouts.start,
@@ -326,6 +329,14 @@ export const pluginMachine = setup({
     running: {
       on: {
         STOP: { target: "stopping", actions: assign({ afterStop: "stopped" }) },
+        // The plugin failed outside any hook: onStop still runs (bounded) so it can release what it holds.
+        CRASH: {
+          target: "stopping",
+          actions: assign({
+            afterStop: "crashed" as const,
+            error: ({ event }) => ({ phase: "run" as const, code: event.code, message: event.message }),
+          }),
+        },
         // The shutdown budget ran out before this plugin's turn to stop: release its context now.
         FORCE_STOP: forceStop,
         UPDATE: [
@@ -394,6 +405,7 @@ export const pluginMachine = setup({
         onDone: [
           // A shutdown that arrived during an update's stop wins: do not restart afterwards.
           { guard: "stopRequested", target: "stopped", actions: "disposeContext" },
+          { guard: "crashed", target: "errored", actions: "disposeContext" },
           { guard: "reloadAfterStop", target: "loading", actions: "disposeContext" },
           { guard: "restartAfterStop", target: "starting", actions: "disposeContext" },
           { target: "stopped", actions: "disposeContext" },

@@ -48,6 +48,7 @@ const USER_EVENTS = [
   },
   { type: "WARN", message: "slow disk" },
   { type: "FORCE_STOP", message: "The whole shutdown exceeded its budget." },
+  { type: "CRASH", code: "HANGAR_PLUGIN_CRASHED", message: "Plugin 'demo' crashed while running." },
 ] as const;
 
 /** States in which the plugin holds exactly one context (SPEC §3: created on start, disposed after stop). */
