@@ -5,6 +5,7 @@ import { Fleet, isTransitional, statusOf, untilSnapshot } from "./actors/fleet.j
 import { loadPlugin } from "./actors/load-plugin.js";
 import { createAuthState } from "./context/auth-state.js";
 import type { ConfigBackend } from "./context/config-backend.js";
+import { createConfigFeed } from "./context/config-feed.js";
 import { createFileConfigBackend } from "./context/config-file.js";
 import { createLogger, type HangarLogger, type LogOptions } from "./context/logger.js";
 import { createPluginContext, type PluginContextHandle } from "./context/plugin-context.js";
@@ -13,6 +14,8 @@ import { createInspector, type InspectorOptions } from "./inspector/inspector.js
 import { combineObservers } from "./inspector/recorder.js";
 import { createMemoryIpc } from "./ipc/memory.js";
 import type { IpcTransport } from "./ipc/transport.js";
+import { registerUiChannels } from "./ipc/ui-channels.js";
+import { configEventChannel } from "./ipc/ui-protocol.js";
 import type { WebSocketIpc } from "./ipc/websocket.js";
 import {
   type PluginActorInput,
@@ -103,7 +106,7 @@ export function createShell(options: ShellOptions = {}): Shell {
   const logger: HangarLogger = createLogger({ ...settings.log, secrets });
   const log = logger.shell;
   const ipc = options.ipc ?? createMemoryIpc();
-  const config =
+  const storedConfig =
     options.config ??
     createFileConfigBackend({
       dataDir: settings.dataDir,
@@ -112,6 +115,23 @@ export function createShell(options: ShellOptions = {}): Shell {
         fleet.get(pluginId)?.send({ type: "WARN", message });
       },
     });
+  // Every config write, the background's or a UI's, goes through the feed, which tells the plugin's UIs.
+  const configFeed = createConfigFeed(storedConfig, {
+    publish: (change) => {
+      try {
+        ipc.send(configEventChannel(change.pluginId), change);
+      } catch (error) {
+        logger.forPlugin(change.pluginId).error("config", "telling the UI about a config change failed", error);
+      }
+    },
+  });
+  const config = configFeed.backend;
+  const uiChannels = registerUiChannels(ipc, {
+    feed: configFeed,
+    isKnownPlugin: (id) => fleet.get(id) !== undefined,
+    authenticated: () => auth.token() !== null,
+    onAuthChange: (listener) => auth.onChange(listener),
+  });
   const routes = new RouteTable();
   const runtimes = new Map<string, PluginRuntime>();
   const fleet = new Fleet(log);
@@ -334,6 +354,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       ),
       stopPlugins: fromPromise(() => fleet.stopAll()),
       closeServer: fromPromise(() => {
+        uiChannels.dispose();
         if (ipcAttached) serverIpc.close?.();
         inspector?.closeFeeds();
         return httpServer.close(settings.closeGraceMs);
@@ -352,6 +373,7 @@ export function createShell(options: ShellOptions = {}): Shell {
           "plugin without waiting any longer. Make onStop settle sooner, or raise timeouts.shutdown.";
         log.error(`HANGAR_SHUTDOWN_TIMEOUT: ${message}`, { code: "HANGAR_SHUTDOWN_TIMEOUT" });
         fleet.forceStop(message);
+        uiChannels.dispose();
         if (ipcAttached) serverIpc.close?.();
         httpServer.forceClose();
         void config.flush().catch((error: unknown) => log.error(`config flush failed: ${messageOf(error)}`));

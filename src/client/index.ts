@@ -24,8 +24,39 @@ export interface HangarConnection {
   on(channel: string, listener: (payload: unknown) => void): () => void;
   /** Closes the connection and rejects every pending invoke at once. Idempotent. */
   close(): void;
-  /** Resolves when the connection has closed, for whatever reason. */
+  /**
+   * Resolves when the connection has closed for good: for whatever reason, or, with `reconnect`, only after
+   * `close()`.
+   */
   readonly closed: Promise<HangarCloseInfo>;
+  /** `connecting` (also while waiting to reconnect), `open`, or `closed` (for good). */
+  readonly state: HangarConnectionState;
+  /**
+   * Told each time `state` changes; with `reconnect`, an `open` after the first means the link was broken
+   * and events may have been missed (hangar/react re-reads config then). Returns the unsubscribe function.
+   */
+  onStateChange(listener: (state: HangarConnectionState) => void): () => void;
+  /**
+   * How many `on` listeners `channel` has; without `channel`, every listener of this connection (`on` and
+   * `onStateChange`). For checking that a page cleans up after itself.
+   */
+  listenerCount(channel?: string): number;
+  /** The bridge's URL (`ws://…/_hangar/ipc`), without a token. */
+  readonly url: string;
+}
+
+/** Where a {@link HangarConnection} is. */
+export type HangarConnectionState = "connecting" | "open" | "closed";
+
+/** Options of {@link connectHangar}. */
+export interface ConnectHangarOptions {
+  /**
+   * Open a new socket whenever the link breaks (the shell restarted, the network blinked), waiting 250 ms,
+   * then twice as long each failed try, up to `maxDelayMs` (default 5 000). Listeners stay subscribed across
+   * links; invokes pending when a link breaks are rejected (whether they ran is unknown), invokes made while
+   * reconnecting wait for the next link. Default: off, one link only.
+   */
+  reconnect?: boolean | { maxDelayMs?: number };
 }
 
 interface Pending {
@@ -51,26 +82,45 @@ function defaultUrl(): string {
 
 /**
  * Opens a connection to a hangar shell's IPC bridge. `url` defaults to `/_hangar/ipc` on the page's own server,
- * which is also the origin the shell accepts without configuration.
+ * which is also the origin the shell accepts without configuration. A `?token=` in `url` is kept for every
+ * link and left out of `connection.url`.
  */
-export function connectHangar(url: string = defaultUrl()): HangarConnection {
-  const socket = new WebSocket(url);
+export function connectHangar(url: string = defaultUrl(), options: ConnectHangarOptions = {}): HangarConnection {
+  const reconnect = options.reconnect ?? false;
+  const maxDelayMs = typeof reconnect === "object" ? (reconnect.maxDelayMs ?? 5_000) : 5_000;
   const pending = new Map<number, Pending>();
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  const stateListeners = new Set<(state: HangarConnectionState) => void>();
   const unsent: string[] = [];
   let nextId = 1;
   let ended: HangarCloseInfo | null = null;
+  let state: HangarConnectionState = "connecting";
+  let socket: WebSocket;
+  let retryDelay = 250;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let resolveClosed: (info: HangarCloseInfo) => void = () => {};
   const closed = new Promise<HangarCloseInfo>((resolve) => {
     resolveClosed = resolve;
   });
+  const shownUrl = withoutToken(url);
 
   const invokeError = (channel: string, cause: string): Error =>
     new Error(`Error invoking remote method '${channel}': ${cause}`);
 
-  function end(info: HangarCloseInfo): void {
-    if (ended) return;
-    ended = info;
+  function setState(next: HangarConnectionState): void {
+    if (state === next) return;
+    state = next;
+    for (const listener of [...stateListeners]) {
+      try {
+        listener(next);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
+  }
+
+  /** Rejects the invokes in flight on a link that is gone. */
+  function failPending(info: HangarCloseInfo): void {
     const cause =
       info.code === 1000
         ? "the connection was closed before a result arrived"
@@ -80,7 +130,15 @@ export function connectHangar(url: string = defaultUrl()): HangarConnection {
       pending.delete(id);
       call.reject(invokeError(call.channel, cause));
     }
+  }
+
+  function end(info: HangarCloseInfo): void {
+    if (ended) return;
+    ended = info;
+    clearTimeout(retryTimer);
+    failPending(info);
     unsent.length = 0;
+    setState("closed");
     resolveClosed(info);
   }
 
@@ -97,15 +155,37 @@ export function connectHangar(url: string = defaultUrl()): HangarConnection {
     }
   }
 
-  socket.addEventListener("open", () => {
-    for (const text of unsent.splice(0)) socket.send(text);
-  });
-  socket.addEventListener("close", (event) => end({ code: event.code, reason: event.reason }));
-  socket.addEventListener("message", (event) => {
-    if (typeof event.data !== "string") return;
+  function open(): void {
+    const link = new WebSocket(url);
+    socket = link;
+    link.addEventListener("open", () => {
+      if (link !== socket || ended) return;
+      retryDelay = 250;
+      for (const text of unsent.splice(0)) link.send(text);
+      setState("open");
+    });
+    link.addEventListener("close", (event) => {
+      if (link !== socket) return;
+      const info = { code: event.code, reason: event.reason };
+      if (!reconnect || ended) {
+        end(info);
+        return;
+      }
+      failPending(info);
+      setState("connecting");
+      retryTimer = setTimeout(open, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, maxDelayMs);
+    });
+    link.addEventListener("message", (event) => {
+      if (link !== socket || typeof event.data !== "string") return;
+      receive(event.data);
+    });
+  }
+
+  function receive(data: string): void {
     let frame: ServerFrame;
     try {
-      frame = JSON.parse(event.data) as ServerFrame;
+      frame = JSON.parse(data) as ServerFrame;
     } catch {
       console.error("hangar: the shell sent a frame that is not JSON; ignored.");
       return;
@@ -125,10 +205,17 @@ export function connectHangar(url: string = defaultUrl()): HangarConnection {
     pending.delete(frame.id);
     if (frame.ok) call.resolve(frame.value);
     else call.reject(invokeError(call.channel, frame.error));
-  });
+  }
+
+  open();
 
   return Object.freeze({
     closed,
+    url: shownUrl,
+
+    get state() {
+      return state;
+    },
 
     invoke(channel: string, payload?: unknown): Promise<unknown> {
       if (ended) {
@@ -164,12 +251,38 @@ export function connectHangar(url: string = defaultUrl()): HangarConnection {
       };
     },
 
+    onStateChange(listener: (state: HangarConnectionState) => void): () => void {
+      const entry = (next: HangarConnectionState) => listener(next);
+      stateListeners.add(entry);
+      return () => {
+        stateListeners.delete(entry);
+      };
+    },
+
+    listenerCount(channel?: string): number {
+      if (channel !== undefined) return listeners.get(channel)?.size ?? 0;
+      let count = stateListeners.size;
+      for (const set of listeners.values()) count += set.size;
+      return count;
+    },
+
     close(): void {
       if (!ended) end({ code: 1000, reason: "closed by the page" });
       if (socket.readyState === WebSocket.CONNECTING || socket.readyState === WebSocket.OPEN)
         socket.close(1000);
     },
   });
+}
+
+/** The URL with any `token` query parameter removed, fit to show. */
+function withoutToken(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.searchParams.delete("token");
+    return parsed.href;
+  } catch {
+    return url;
+  }
 }
 
 function reportListenerError(error: unknown): void {

@@ -2,6 +2,14 @@
 // It runs in the preload's isolated world, so it imports nothing Node-only (only errors.ts, which is pure):
 // bundle it into your preload and it runs in a sandboxed renderer.
 import { HangarError } from "../errors.js";
+import {
+  AUTH_CHANNEL,
+  type AuthState,
+  CONFIG_CHANNEL,
+  type ConfigChange,
+  type ConfigSnapshot,
+  configEventChannel,
+} from "../ipc/ui-protocol.js";
 
 /** The part of Electron's `ipcRenderer` the bridge uses. */
 export interface PreloadIpcRenderer {
@@ -27,6 +35,19 @@ export interface HangarBridge {
    * Returns the function that unsubscribes (calling it twice is harmless).
    */
   on(pluginId: string, channel: string, listener: (payload: unknown) => void): () => void;
+  /** The plugin's config at its current revision (what `hangar/react` keeps `config.get` over). */
+  getConfig(pluginId: string): Promise<ConfigSnapshot>;
+  /**
+   * Sets one config key of the plugin through the shell's store (same validation and durability as
+   * `ctx.config.set`); resolves with the published change once it is on disk.
+   */
+  setConfig(pluginId: string, key: string, value: unknown): Promise<ConfigChange>;
+  /** Receives each change of the plugin's config, numbered by revision. Returns the unsubscribe function. */
+  onConfig(pluginId: string, listener: (change: ConfigChange) => void): () => void;
+  /** Whether the shell is authenticated (never the token). */
+  getAuth(): Promise<AuthState>;
+  /** Receives `{ authenticated }` whenever it flips. Returns the unsubscribe function. */
+  onAuth(listener: (state: AuthState) => void): () => void;
 }
 
 /** Options of {@link exposePluginBridge}. */
@@ -83,22 +104,66 @@ export function createPluginBridge(ipcRenderer: PreloadIpcRenderer): HangarBridg
     },
 
     on(pluginId: string, channel: string, listener: (payload: unknown) => void): () => void {
-      const full = pluginChannel("on", pluginId, channel);
-      if (typeof listener !== "function") {
-        throw new TypeError(
-          `hangar.on('${pluginId}', '${channel}', listener): listener is a ${typeof listener}; pass a function (payload) => {}.`,
-        );
+      return listen(`hangar.on('${pluginId}', '${channel}', listener)`, pluginChannel("on", pluginId, channel), listener);
+    },
+
+    getConfig(pluginId: string): Promise<ConfigSnapshot> {
+      try {
+        checkPluginId("getConfig", pluginId);
+      } catch (error) {
+        return Promise.reject(error);
       }
-      const wrapped = (_event: unknown, payload?: unknown): void => listener(payload);
-      ipcRenderer.on(full, wrapped);
-      let subscribed = true;
-      return () => {
-        if (!subscribed) return;
-        subscribed = false;
-        ipcRenderer.removeListener(full, wrapped);
-      };
+      return ipcRenderer.invoke(CONFIG_CHANNEL, { op: "snapshot", pluginId }) as Promise<ConfigSnapshot>;
+    },
+
+    setConfig(pluginId: string, key: string, value: unknown): Promise<ConfigChange> {
+      try {
+        checkPluginId("setConfig", pluginId);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return ipcRenderer.invoke(CONFIG_CHANNEL, { op: "set", pluginId, key, value }) as Promise<ConfigChange>;
+    },
+
+    onConfig(pluginId: string, listener: (change: ConfigChange) => void): () => void {
+      checkPluginId("onConfig", pluginId);
+      return listen(`hangar.onConfig('${pluginId}', listener)`, configEventChannel(pluginId), listener);
+    },
+
+    getAuth(): Promise<AuthState> {
+      return ipcRenderer.invoke(AUTH_CHANNEL) as Promise<AuthState>;
+    },
+
+    onAuth(listener: (state: AuthState) => void): () => void {
+      return listen("hangar.onAuth(listener)", AUTH_CHANNEL, listener);
     },
   });
+
+  /** Subscribes `listener` to `channel` with the event stripped off; the returned function unsubscribes once. */
+  function listen<T>(call: string, channel: string, listener: (payload: T) => void): () => void {
+    if (typeof listener !== "function") {
+      throw new TypeError(`${call}: listener is a ${typeof listener}; pass a function (payload) => {}.`);
+    }
+    const wrapped = (_event: unknown, payload?: unknown): void => listener(payload as T);
+    ipcRenderer.on(channel, wrapped);
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      ipcRenderer.removeListener(channel, wrapped);
+    };
+  }
+}
+
+/** A HANGAR_IPC_CHANNEL error unless `pluginId` is a plugin.json id. */
+function checkPluginId(method: string, pluginId: unknown): void {
+  if (typeof pluginId !== "string" || !pluginIdPattern.test(pluginId)) {
+    throw new HangarError(
+      "HANGAR_IPC_CHANNEL",
+      `hangar.${method}(${show(pluginId)}): the plugin id must be a plugin.json id: lowercase letters, digits ` +
+        "and '-', starting with a letter or digit, at most 64 characters.",
+    );
+  }
 }
 
 /** `plugin:<id>:<channel>`, or a HANGAR_IPC_CHANNEL error that says what is wrong with the page's call. */
