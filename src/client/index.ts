@@ -85,7 +85,10 @@ function defaultUrl(): string {
  * which is also the origin the shell accepts without configuration. A `?token=` in `url` is kept for every
  * link and left out of `connection.url`.
  */
-export function connectHangar(url: string = defaultUrl(), options: ConnectHangarOptions = {}): HangarConnection {
+export function connectHangar(
+  url: string = defaultUrl(),
+  options: ConnectHangarOptions = {},
+): HangarConnection {
   const reconnect = options.reconnect ?? false;
   const maxDelayMs = typeof reconnect === "object" ? (reconnect.maxDelayMs ?? 5_000) : 5_000;
   const pending = new Map<number, Pending>();

@@ -104,7 +104,11 @@ export function createPluginBridge(ipcRenderer: PreloadIpcRenderer): HangarBridg
     },
 
     on(pluginId: string, channel: string, listener: (payload: unknown) => void): () => void {
-      return listen(`hangar.on('${pluginId}', '${channel}', listener)`, pluginChannel("on", pluginId, channel), listener);
+      return listen(
+        `hangar.on('${pluginId}', '${channel}', listener)`,
+        pluginChannel("on", pluginId, channel),
+        listener,
+      );
     },
 
     getConfig(pluginId: string): Promise<ConfigSnapshot> {
