@@ -75,6 +75,7 @@ const optionsSchema = z.object({
     })
     .optional(),
   inspect: z.unknown().optional(),
+  shellPage: z.boolean().optional(),
   log: z
     .object({
       format: z.enum(["pretty", "json"]).optional(),

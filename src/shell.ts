@@ -33,6 +33,7 @@ import { createOriginPolicy } from "./server/origin-policy.js";
 import type { PluginView } from "./server/plugin-view.js";
 import { RouteTable } from "./server/route-table.js";
 import { parseShellOptions } from "./shell-options.js";
+import { createShellPageRouter } from "./shell-page/routes.js";
 import type { ShellState, ShellStatus } from "./status.js";
 import { testHooksOf } from "./testing/shell-hooks.js";
 
@@ -67,6 +68,12 @@ export interface ShellOptions {
   inspector?: boolean | InspectorOptions;
   /** Log format, level and destination. Default: human-readable lines on stdout at level info. */
   log?: LogOptions;
+  /**
+   * Serve the shell page at `/`: every plugin with its live state, and each plugin's `ui.entry` mounted with
+   * its provider (docs/ui.md). Plugin UIs reach IPC through a WebSocket bridge, so pass `ipc:
+   * createWebSocketIpc()` too. Default: off (`hangar run` turns it on).
+   */
+  shellPage?: boolean;
 }
 
 /** A running (or runnable) shell. See SPEC §5. */
@@ -121,7 +128,9 @@ export function createShell(options: ShellOptions = {}): Shell {
       try {
         ipc.send(configEventChannel(change.pluginId), change);
       } catch (error) {
-        logger.forPlugin(change.pluginId).error("config", "telling the UI about a config change failed", error);
+        logger
+          .forPlugin(change.pluginId)
+          .error("config", "telling the UI about a config change failed", error);
       }
     },
   });
@@ -181,7 +190,21 @@ export function createShell(options: ShellOptions = {}): Shell {
     routes,
     pluginLogger: (id) => logger.forPlugin(id),
     shellLogger: log,
-    ...(inspector ? { extraRoutes: [inspector.router] } : {}),
+    extraRoutes: [
+      ...(inspector ? [inspector.router] : []),
+      ...(options.shellPage
+        ? [
+            createShellPageRouter({
+              plugins: () =>
+                [...runtimes.values()].map(({ discovered }) => ({
+                  id: discovered.id,
+                  folder: discovered.folder,
+                  ui: (discovered.manifest as { ui?: unknown } | null)?.ui,
+                })),
+            }),
+          ]
+        : []),
+    ],
   });
   const httpServer = createHttpServer(app, { host: settings.server.host, port: settings.server.port });
 
@@ -428,6 +451,14 @@ export function createShell(options: ShellOptions = {}): Shell {
     return new HangarError("HANGAR_INTERNAL", "The hangar shell actor stopped unexpectedly; see the log.");
   }
 
+  /** The page's address; with a session token, carried in the fragment (never sent to a server). */
+  function shellPageUrl(): string | null {
+    const base = httpServer.url();
+    if (base === null) return null;
+    const token = settings.server.token;
+    return `${base}/${token ? `#token=${encodeURIComponent(token)}` : ""}`;
+  }
+
   const shell: Shell = {
     actor: shellActor,
 
@@ -492,6 +523,7 @@ export function createShell(options: ShellOptions = {}): Shell {
         plugins: fleet.statuses(),
         server: { url: httpServer.url() },
         ...(inspector ? { inspector: { url: inspector.pageUrl(httpServer.url()) } } : {}),
+        ...(options.shellPage ? { shellPage: { url: shellPageUrl() } } : {}),
       };
     },
 

@@ -54,4 +54,6 @@ export interface ShellStatus {
   server: { url: string | null };
   /** Present when the shell serves the inspector: the page's URL with its session token (null until listening). */
   inspector?: { url: string | null };
+  /** Present when the shell serves the shell page (`shellPage: true`): its URL, with `#token=…` when `server.token` is set. */
+  shellPage?: { url: string | null };
 }

@@ -10,4 +10,6 @@ export default function setup(): void {
     cwd: root,
     stdio: "inherit",
   });
+  // The shell page and the example plugins' UI modules (esbuild): `hangar run` serves them.
+  execFileSync(process.execPath, ["scripts/build-ui.mjs"], { cwd: root, stdio: "inherit" });
 }

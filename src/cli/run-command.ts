@@ -1,5 +1,5 @@
 // `hangar run`: starts a shell on plugin folders, prints a summary, and shuts it down on SIGINT/SIGTERM.
-import { createShell } from "../index.js";
+import { createShell, createWebSocketIpc } from "../index.js";
 import { type ExitCode, ExitCodes, exitCodeOf, type Output } from "./output.js";
 import { formatSummary } from "./summary.js";
 
@@ -27,6 +27,9 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
     ...(token ? { auth: { init: async () => ({ token }) } } : {}),
     log: { format: options.json ? "json" : "pretty", level: "info", destination: process.stdout },
     ...(options.inspect ? { inspector: true } : {}),
+    // The shell page at / and the plugin UIs it mounts reach plugin IPC over the WebSocket bridge.
+    ipc: createWebSocketIpc(),
+    shellPage: true,
   });
 
   let beginStopping: (stopping: Promise<ExitCode>) => void = () => {};
@@ -75,6 +78,7 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
 
   const status = shell.status();
   const inspector = status.inspector?.url;
+  const shellPage = status.shellPage?.url;
   output.event(
     "summary",
     {
@@ -82,8 +86,10 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
       url: status.server.url,
       plugins: status.plugins,
       ...(inspector ? { inspector } : {}),
+      ...(shellPage ? { shellPage } : {}),
     },
     `\n${formatSummary(status)}\n\nListening on ${status.server.url} (Ctrl+C to stop)` +
+      (shellPage ? `\nShell page: ${shellPage}` : "") +
       (inspector ? `\nInspector: ${inspector}` : ""),
   );
   return stopped;

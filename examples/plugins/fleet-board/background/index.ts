@@ -32,13 +32,27 @@ async function loadFleet(ctx: PluginContext): Promise<Aircraft[]> {
   return (await response.json()) as Aircraft[];
 }
 
+/** Status changes reported through POST /fleet/:tail/status, over what the source says; per plugin instance. */
+const reported = new Map<string, Aircraft["status"]>();
+
 async function fleetResponse(ctx: PluginContext): Promise<FleetResponse<Aircraft[]>> {
   try {
-    return { success: true, data: await loadFleet(ctx) };
+    const fleet = await loadFleet(ctx);
+    return { success: true, data: fleet.map((a) => ({ ...a, status: reported.get(a.tail) ?? a.status })) };
   } catch (error) {
     ctx.logger.error("FleetBoard", "Failed to fetch fleet", error);
     return { success: false, error: "Failed to fetch fleet" };
   }
+}
+
+const statuses: readonly Aircraft["status"][] = ["available", "in-flight", "maintenance"];
+
+/** What the UI's StatusBanner shows; pushed on `status-update` whenever an aircraft's status changes. */
+interface StatusUpdate {
+  tail: string;
+  status: Aircraft["status"];
+  inFlight: number;
+  at: string;
 }
 
 function isUpstreamUrl(value: unknown): value is string | null {
@@ -83,6 +97,47 @@ export default createPlugin({
       res.json({ success: true, data: { upstreamUrl } });
     });
 
+    // A dispatcher reports an aircraft's new status; every open UI hears it at once over IPC.
+    router.post("/fleet/:tail/status", json(), async (req, res) => {
+      const status: unknown = req.body?.status;
+      if (!statuses.includes(status as Aircraft["status"])) {
+        res.status(400).json({ success: false, error: `Send { "status": "${statuses.join('" | "')}" }` });
+        return;
+      }
+      const result = await fleetResponse(ctx);
+      const tail = req.params.tail.toUpperCase();
+      if (!result.success || !result.data.some((a) => a.tail === tail)) {
+        res.status(404).json({ success: false, error: `No aircraft with tail ${tail} in the fleet` });
+        return;
+      }
+      reported.set(tail, status as Aircraft["status"]);
+      const fleet = (await fleetResponse(ctx)) as { success: true; data: Aircraft[] };
+      const update: StatusUpdate = {
+        tail,
+        status: status as Aircraft["status"],
+        inFlight: fleet.data.filter((a) => a.status === "in-flight").length,
+        at: new Date().toISOString(),
+      };
+      ctx.ipc.send("status-update", update);
+      res.json({ success: true, data: update });
+    });
+
+    // The base the board highlights: a setting the UI reads with usePluginContext().config.get, and sets too.
+    router.post("/settings", json(), async (req, res) => {
+      const highlightBase: unknown = req.body?.highlightBase;
+      if (
+        highlightBase !== null &&
+        (typeof highlightBase !== "string" || !/^[A-Z]{4}$/.test(highlightBase))
+      ) {
+        res
+          .status(400)
+          .json({ success: false, error: 'Send { "highlightBase": "EGLL" } (an ICAO code), or null' });
+        return;
+      }
+      await ctx.config.set("highlightBase", highlightBase);
+      res.json({ success: true, data: { highlightBase } });
+    });
+
     ctx.server.registerRouter("/api/fleet-board", router);
     // For renderers that prefer a request over HTTP; routes remain the better fit for TanStack Query.
     ctx.ipc.handle("get-fleet", () => fleetResponse(ctx));
@@ -90,6 +145,7 @@ export default createPlugin({
   },
 
   async onStop() {
-    // Nothing to release: the shell removes this plugin's routes and IPC handlers with its context.
+    // The shell removes this plugin's routes and IPC handlers with its context; reported statuses go with it.
+    reported.clear();
   },
 });
