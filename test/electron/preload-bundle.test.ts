@@ -98,7 +98,15 @@ it("builds the example with its build script into main, a self-contained preload
     const window = new electron.BrowserWindow({ url: "app://shell/index.html" });
     const preload = await readFile(path.join(outdir, "preload.cjs"), "utf8");
     expect(runSandboxedPreload(preload, window)).toEqual(["electron"]);
-    expect(Object.keys(window.page.hangar as object).sort()).toEqual(["invoke", "on"]);
+    expect(Object.keys(window.page.hangar as object).sort()).toEqual([
+      "getAuth",
+      "getConfig",
+      "invoke",
+      "on",
+      "onAuth",
+      "onConfig",
+      "setConfig",
+    ]);
   } finally {
     await rm(outdir, { recursive: true, force: true });
   }

@@ -137,8 +137,42 @@ describe("window.hangar", () => {
     expect(reachedMain).toEqual(["plugin:tower:echo"]);
   });
 
-  it("exposes only invoke and on, and refuses to be exposed twice under one name", () => {
-    expect(Object.keys(window.page.hangar as object).sort()).toEqual(["invoke", "on"]);
+  it("reads and writes only the named plugin's config, on hangar's own channels, checking the id first", async () => {
+    const reachedMain: string[] = [];
+    const dispatch = electron.ipcMain.dispatchInvoke.bind(electron.ipcMain);
+    electron.ipcMain.dispatchInvoke = (event, channel, args) => {
+      reachedMain.push(channel);
+      return dispatch(event, channel, args);
+    };
+    for (const id of ["Tower", "../tower", 7]) {
+      await expect(hangar.getConfig(id as string)).rejects.toThrow(/hangar\.getConfig.*plugin\.json id/);
+      await expect(hangar.setConfig(id as string, "k", 1)).rejects.toThrow(/hangar\.setConfig/);
+      expect(() => hangar.onConfig(id as string, () => {})).toThrow(/hangar\.onConfig/);
+    }
+    expect(reachedMain).toEqual([]);
+    const { listener, called } = nextCall();
+    const off = hangar.onConfig("tower", listener);
+    const change = await hangar.setConfig("tower", "runway", "27L");
+    expect(change).toMatchObject({ kind: "set", pluginId: "tower", key: "runway", value: "27L", revision: 1 });
+    expect(await called).toEqual([change]);
+    off();
+    expect(window.webContents.ipcRenderer.listenerCount("hangar:config:tower")).toBe(0);
+    expect(await hangar.getConfig("tower")).toMatchObject({ revision: 1, values: { runway: "27L" } });
+    expect(await hangar.getAuth()).toEqual({ authenticated: false });
+    expect(reachedMain).toEqual(["hangar:config", "hangar:config", "hangar:auth"]);
+    electron.ipcMain.dispatchInvoke = dispatch;
+  });
+
+  it("exposes only its methods, and refuses to be exposed twice under one name", () => {
+    expect(Object.keys(window.page.hangar as object).sort()).toEqual([
+      "getAuth",
+      "getConfig",
+      "invoke",
+      "on",
+      "onAuth",
+      "onConfig",
+      "setConfig",
+    ]);
     expect(() => window.runPreload(exposePluginBridge)).toThrow(
       "Cannot bind an API on top of an existing property",
     );
