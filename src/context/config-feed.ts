@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { ConfigChange, ConfigJson, ConfigSnapshot } from "../ipc/ui-protocol.js";
 import type { JsonValue, PluginConfigStore } from "../sdk/types.js";
 import type { ConfigBackend } from "./config-backend.js";
-import { copyConfigValue } from "./config-value.js";
+import { assertConfigKey, copyConfigValue } from "./config-value.js";
 
 /** The shell's config, observed: `backend` is what plugins and the shell use instead of the raw one. */
 export interface ConfigFeed {
@@ -65,20 +65,29 @@ export function createConfigFeed(backend: ConfigBackend, options: ConfigFeedOpti
       if (code !== "HANGAR_CONFIG_KEY" && code !== "HANGAR_CONFIG_VALUE") void resync().catch(() => {});
       throw error;
     };
+    // Published in the order the writes were called, whatever order their promises settle in: a UI that
+    // applied set(k) after delete(k) would show a value the disk does not hold.
+    let previous: Promise<unknown> = Promise.resolve();
+    const inOrder = <T>(write: Promise<void>, publish: () => T): Promise<T> => {
+      write.catch(() => {}); // handled below, once the writes before it are published
+      const result = previous.then(() => write).then(publish, afterFailure);
+      previous = result.catch(() => {});
+      return result;
+    };
     // The copy taken at the call is what gets published: the caller may change its object before the write ends.
-    const set = async (key: string, value: unknown): Promise<ConfigChange> => {
+    const set = (key: string, value: unknown): Promise<ConfigChange> => {
       let copy: ConfigJson;
       try {
+        assertConfigKey(pluginId, "set", key);
         copy = copyConfigValue(pluginId, key, value) as ConfigJson;
       } catch (error) {
-        // The store refuses it in its own words (it checks the key first); ours only if it did not.
-        await inner.set(key, value);
-        throw error;
+        return Promise.reject(error);
       }
-      await inner.set(key, copy).catch(afterFailure);
-      const change: ConfigChange = { kind: "set", pluginId, epoch, revision: next(), key, value: copy };
-      options.publish(change);
-      return change;
+      return inOrder(inner.set(key, copy), () => {
+        const change: ConfigChange = { kind: "set", pluginId, epoch, revision: next(), key, value: copy };
+        options.publish(change);
+        return change;
+      });
     };
     const store: PluginConfigStore = Object.freeze({
       get: <T = JsonValue>(key: string, defaultValue?: T) => inner.get<T>(key, defaultValue),
@@ -87,9 +96,9 @@ export function createConfigFeed(backend: ConfigBackend, options: ConfigFeedOpti
         await set(key, value);
       },
       delete(key: string): Promise<void> {
-        return inner.delete(key).then(() => {
+        return inOrder(inner.delete(key), () => {
           options.publish({ kind: "delete", pluginId, epoch, revision: next(), key });
-        }, afterFailure);
+        });
       },
     });
     return { store, set, revision: () => revision };
