@@ -58,7 +58,9 @@ function hangarRun(port: number): Promise<Run> {
         if (record.event === "summary" && record.shellPage) resolve({ child, url: record.shellPage, exited });
       }
     });
-    void exited.then((code) => reject(new Error(`hangar exited with ${code} before its summary:\n${stdout}\n${stderr}`)));
+    void exited.then((code) =>
+      reject(new Error(`hangar exited with ${code} before its summary:\n${stdout}\n${stderr}`)),
+    );
   });
 }
 
@@ -124,7 +126,9 @@ describeInChromium("the shell page of hangar run, in Chromium", () => {
       ["livery-gallery", "inactive"],
     ]) {
       await expect
-        .poll(() => page.locator(`[data-plugin="${id}"] [data-state]`).getAttribute("data-state"), { timeout: 10_000 })
+        .poll(() => page.locator(`[data-plugin="${id}"] [data-state]`).getAttribute("data-state"), {
+          timeout: 10_000,
+        })
         .toBe(state);
     }
 
@@ -135,7 +139,10 @@ describeInChromium("the shell page of hangar run, in Chromium", () => {
 
     // A background push (ctx.ipc.send) reaches usePluginIPC within one second of being sent.
     const banner = page.waitForFunction(
-      () => document.querySelector('[data-plugin="fleet-board"] .banner')?.textContent?.includes("G-HGRB is now in-flight"),
+      () =>
+        document
+          .querySelector('[data-plugin="fleet-board"] .banner')
+          ?.textContent?.includes("G-HGRB is now in-flight"),
       undefined,
       { polling: "raf", timeout: 10_000 },
     );

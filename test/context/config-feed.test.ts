@@ -31,7 +31,9 @@ describe("createConfigFeed", () => {
       expect(snapshot).toMatchObject({ revision: 3, values: { links: { runway: "27L" } } });
       expect(snapshot.epoch).toBe(published[0]?.epoch);
       // A UI's write goes through the same store and validation.
-      await expect(feed.set("radar", "f", () => 1)).rejects.toThrow(/not plain JSON data: value is a function/);
+      await expect(feed.set("radar", "f", () => 1)).rejects.toThrow(
+        /not plain JSON data: value is a function/,
+      );
       expect(await feed.set("radar", "range", 20)).toMatchObject({ kind: "set", revision: 4, value: 20 });
       expect(published).toHaveLength(4);
       // Another shell (a restart) has another epoch: a UI knows its revisions no longer count.
@@ -56,8 +58,8 @@ describe("createConfigFeed", () => {
     const published: ConfigChange[] = [];
     const feed = createConfigFeed(backend, { publish: (change) => published.push(change) });
     await expect(feed.backend.store("radar").set("range", 99)).rejects.toThrow("disk full");
-    await expect.poll(() => published).toEqual([
-      expect.objectContaining({ kind: "reset", revision: 1, values: { range: 10 } }),
-    ]);
+    await expect
+      .poll(() => published)
+      .toEqual([expect.objectContaining({ kind: "reset", revision: 1, values: { range: 10 } })]);
   });
 });

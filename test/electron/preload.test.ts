@@ -153,7 +153,13 @@ describe("window.hangar", () => {
     const { listener, called } = nextCall();
     const off = hangar.onConfig("tower", listener);
     const change = await hangar.setConfig("tower", "runway", "27L");
-    expect(change).toMatchObject({ kind: "set", pluginId: "tower", key: "runway", value: "27L", revision: 1 });
+    expect(change).toMatchObject({
+      kind: "set",
+      pluginId: "tower",
+      key: "runway",
+      value: "27L",
+      revision: 1,
+    });
     expect(await called).toEqual([change]);
     off();
     expect(window.webContents.ipcRenderer.listenerCount("hangar:config:tower")).toBe(0);
