@@ -200,7 +200,7 @@ describeInChromium("the shell page of hangar run, in Chromium", () => {
     expect(pageErrors).toEqual([]);
     await page.close();
     await stop(run);
-  });
+  }, 180_000); // three start-ups of the real CLI on a loaded machine
 });
 
 describeInChromium("the shell page with a session token (server.token)", () => {
@@ -250,5 +250,5 @@ describeInChromium("the shell page with a session token (server.token)", () => {
       .toContain("session token");
     await stranger.close();
     await page.close();
-  });
+  }, 60_000);
 });
