@@ -4,6 +4,7 @@ import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import Conf from "conf";
+import { createConfigFeed } from "../src/context/config-feed.js";
 import { createFileConfigBackend } from "../src/context/config-file.js";
 import type { JsonValue } from "../src/sdk/types.js";
 import { type BenchResult, quickMode } from "./types.js";
@@ -92,6 +93,24 @@ async function measureHangar(keys: number, concurrency: number): Promise<Measure
   });
 }
 
+/** The same store behind the UI feed, as the shell hands it to plugins: each durable set numbered and published. */
+async function measureFeed(keys: number, concurrency: number): Promise<Measured> {
+  return withDir(async (dataDir) => {
+    await writeInitial(path.join(dataDir, "config"), initialValues(keys));
+    let published = 0;
+    const feed = createConfigFeed(createFileConfigBackend({ dataDir }), {
+      publish: () => {
+        published++;
+      },
+    });
+    const store = feed.backend.store(pluginId);
+    const measured = await measure((key, value) => store.set(key, value), concurrency);
+    if (published < measured.sets)
+      throw new Error(`the feed published ${published} of ${measured.sets} sets`);
+    return measured;
+  });
+}
+
 async function measureConf(keys: number, concurrency: number): Promise<Measured> {
   return withDir(async (dir) => {
     await writeInitial(dir, initialValues(keys));
@@ -170,6 +189,38 @@ export async function run(): Promise<BenchResult[]> {
       ratio: many / one,
       better: "higher",
     });
+  }
+  // What keeping plugin UIs in sync costs a set: the feed (a copy, ordering, a publish) over the bare backend.
+  for (const concurrency of [1, 64]) {
+    const bare: Measured[] = [];
+    const fed: Measured[] = [];
+    for (let trial = 0; trial < trials; trial++) {
+      bare.push(await measureHangar(5, concurrency));
+      fed.push(await measureFeed(5, concurrency));
+    }
+    const base = summarise(bare);
+    const feed = summarise(fed);
+    const group = `config set through the UI feed, small file, concurrency ${concurrency}; baseline: the file backend alone`;
+    rows.push(
+      {
+        group,
+        name: "sets/s",
+        value: feed.rate,
+        unit: "sets/s",
+        baseline: base.rate,
+        ratio: feed.rate / base.rate,
+        better: "higher",
+      },
+      {
+        group,
+        name: "main-thread block per set",
+        value: feed.block,
+        unit: "µs",
+        baseline: base.block,
+        ratio: feed.block / base.block,
+        better: "lower",
+      },
+    );
   }
   const load = os.loadavg()[0] ?? 0;
   for (const row of [...rows, ...gains])

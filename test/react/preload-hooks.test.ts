@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { act, createElement, type ReactNode, useState } from "react";
 import { create, type ReactTestRenderer } from "react-test-renderer";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { electronIpc } from "../../src/electron/index.js";
 import type { HangarBridge } from "../../src/preload/index.js";
 import { exposePluginBridge } from "../../src/preload/index.js";
@@ -15,6 +15,18 @@ import { createFakeElectron, type FakeBrowserWindow } from "../support/fake-elec
 import { createWorkspace, testShell, type Workspace } from "../support/plugins.js";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+// React 19 announces react-test-renderer's deprecation on every render; everything else still reaches the log.
+const consoleError = console.error;
+beforeAll(() => {
+  console.error = (...args: unknown[]) => {
+    if (String(args[0]).includes("react-test-renderer is deprecated")) return;
+    consoleError(...args);
+  };
+});
+afterAll(() => {
+  console.error = consoleError;
+});
 
 const radarSource = `
 export async function onStart(ctx) {
