@@ -59,21 +59,57 @@ export function createConfigFeed(backend: ConfigBackend, options: ConfigFeedOpti
       const values = (await inner.getAll()) as Record<string, ConfigJson>;
       options.publish({ kind: "reset", pluginId, epoch, revision: next(), values });
     };
-    const afterFailure = (error: unknown): never => {
+    const isRefusal = (error: unknown): boolean => {
       // A bad key or value is refused before anything is queued: nothing to undo.
       const code = (error as { code?: unknown })?.code;
-      if (code !== "HANGAR_CONFIG_KEY" && code !== "HANGAR_CONFIG_VALUE") void resync().catch(() => {});
-      throw error;
+      return code === "HANGAR_CONFIG_KEY" || code === "HANGAR_CONFIG_VALUE";
     };
     // Published in the order the writes were called, whatever order their promises settle in: a UI that
-    // applied set(k) after delete(k) would show a value the disk does not hold.
-    let previous: Promise<unknown> = Promise.resolve();
-    const inOrder = <T>(write: Promise<void>, publish: () => T): Promise<T> => {
-      write.catch(() => {}); // handled below, once the writes before it are published
-      const result = previous.then(() => write).then(publish, afterFailure);
-      previous = result.catch(() => {});
-      return result;
+    // applied set(k) after delete(k) would show a value the disk does not hold. One slot per write, in call
+    // order; a settled slot is published once every slot before it is.
+    interface Slot {
+      settled: boolean;
+      failed: boolean;
+      error: unknown;
+      finish(): void;
+    }
+    const slots: Slot[] = [];
+    const drain = (): void => {
+      while (slots.length > 0 && slots[0]!.settled) slots.shift()!.finish();
     };
+    const inOrder = <T>(write: Promise<void>, publish: () => T): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        const slot: Slot = {
+          settled: false,
+          failed: false,
+          error: undefined,
+          finish() {
+            if (!slot.failed) {
+              try {
+                resolve(publish());
+              } catch (error) {
+                reject(error);
+              }
+              return;
+            }
+            if (!isRefusal(slot.error)) void resync().catch(() => {});
+            reject(slot.error);
+          },
+        };
+        slots.push(slot);
+        write.then(
+          () => {
+            slot.settled = true;
+            drain();
+          },
+          (error: unknown) => {
+            slot.settled = true;
+            slot.failed = true;
+            slot.error = error;
+            drain();
+          },
+        );
+      });
     // The copy taken at the call is what gets published: the caller may change its object before the write ends.
     const set = (key: string, value: unknown): Promise<ConfigChange> => {
       let copy: ConfigJson;
@@ -92,8 +128,8 @@ export function createConfigFeed(backend: ConfigBackend, options: ConfigFeedOpti
     const store: PluginConfigStore = Object.freeze({
       get: <T = JsonValue>(key: string, defaultValue?: T) => inner.get<T>(key, defaultValue),
       getAll: () => inner.getAll(),
-      async set(key: string, value: unknown): Promise<void> {
-        await set(key, value);
+      set(key: string, value: unknown): Promise<void> {
+        return set(key, value).then(nothing);
       },
       delete(key: string): Promise<void> {
         return inOrder(inner.delete(key), () => {
@@ -123,3 +159,5 @@ export function createConfigFeed(backend: ConfigBackend, options: ConfigFeedOpti
     },
   });
 }
+
+function nothing(): void {}
