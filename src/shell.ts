@@ -413,6 +413,11 @@ export function createShell(options: ShellOptions = {}): Shell {
   });
   // An error subscriber keeps a defect from being rethrown as an uncaughtException (it would kill Electron main).
   shellActor.subscribe({
+    // However the shell ends (stopped before it started, failed to listen), its UI channels go with it.
+    next: (snapshot) => {
+      const state = topState(snapshot.value);
+      if (state === "stopped" || state === "failed") uiChannels.dispose();
+    },
     error: (error) =>
       log.error(`hangar shell actor failed: ${messageOf(error)}`, { code: "HANGAR_INTERNAL" }),
   });

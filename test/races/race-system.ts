@@ -374,6 +374,8 @@ export class RaceSystem {
       }
     }
     for (const channel of this.handlers) {
+      // The shell's own UI channels (hangar:config, hangar:auth) live as long as the shell, not a context.
+      if (!channel.startsWith("plugin:")) continue;
       if (!expectedChannels.has(channel))
         problems.push(`IPC handler ${channel} is registered but held by no context`);
     }
@@ -428,6 +430,9 @@ export class RaceSystem {
       }
     }
     if (this.clock.pending > 0) problems.push(`${this.clock.pending} timers are still pending on the clock`);
+    // A stopped shell holds no handler at all, its own UI channels included (another shell may take them).
+    if (this.handlers.size > 0)
+      problems.push(`IPC handlers left after shutdown: ${[...this.handlers].join(", ")}`);
     for (const tracked of this.#promises) {
       if (!tracked.settled) problems.push(`${tracked.label} never settled`);
     }
