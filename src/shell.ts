@@ -1,7 +1,7 @@
 // The composition root: createShell wires the pure machines to the actors and services that do the I/O.
 import path from "node:path";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
-import { Fleet, isTransitional, statusOf, untilSnapshot } from "./actors/fleet.js";
+import { Fleet, isBusy, statusOf, untilSnapshot } from "./actors/fleet.js";
 import { loadPlugin } from "./actors/load-plugin.js";
 import { createAuthState } from "./context/auth-state.js";
 import type { ConfigBackend } from "./context/config-backend.js";
@@ -56,7 +56,10 @@ export interface ShellOptions {
   ipc?: IpcTransport;
   /** Default: JSON files under `<dataDir>/config`. */
   config?: ConfigBackend;
-  /** In ms. Defaults: start 10 000, stop 5 000, resume 10 000, auth 10 000, shutdown 15 000. */
+  /**
+   * In ms. Defaults: load 10 000, start 10 000, stop 5 000, resume 10 000, auth 10 000, shutdown 15 000.
+   * plugin.json's `background.loadTimeoutMs`/`startTimeoutMs`/… override them per plugin.
+   */
   timeouts?: Partial<PluginTimeouts & { auth: number; shutdown: number }>;
   /** An XState inspection observer: it sees the shell actor and every plugin actor. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -123,6 +126,10 @@ export function createShell(options: ShellOptions = {}): Shell {
       const actor = fleet.get(id);
       return actor ? statusOf(actor.getSnapshot()) : undefined;
     },
+    isBusy: (id) => {
+      const actor = fleet.get(id);
+      return actor ? isBusy(actor.getSnapshot()) : false;
+    },
     async waitUntilSettled(id, timeoutMs) {
       const actor = fleet.get(id);
       if (!actor) return undefined;
@@ -130,7 +137,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
       });
-      await Promise.race([untilSnapshot(actor, (s) => !isTransitional(s)), timeout]);
+      await Promise.race([untilSnapshot(actor, (s) => !isBusy(s)), timeout]);
       clearTimeout(timer);
       return statusOf(actor.getSnapshot());
     },
@@ -248,10 +255,13 @@ export function createShell(options: ShellOptions = {}): Shell {
       dependsOn: loaded.manifest.dependsOn ?? [],
       hasOnResume: typeof loaded.module?.onResume === "function",
       timeouts: {
+        ...(background?.loadTimeoutMs ? { load: background.loadTimeoutMs } : {}),
         ...(background?.startTimeoutMs ? { start: background.startTimeoutMs } : {}),
         ...(background?.stopTimeoutMs ? { stop: background.stopTimeoutMs } : {}),
         ...(background?.resumeTimeoutMs ? { resume: background.resumeTimeoutMs } : {}),
       },
+      ...(background?.restart ? { restart: background.restart } : {}),
+      ...(background?.entryModule ? { entry: background.entryModule } : {}),
       loadMs: loaded.loadMs,
     };
   }
@@ -288,6 +298,8 @@ export function createShell(options: ShellOptions = {}): Shell {
   }
 
   function addPlugin(discovered: DiscoveredPlugin): void {
+    const background = discovered.manifest?.background;
+    const loadTimeout = background?.loadTimeoutMs;
     runtimes.set(discovered.id, {
       discovered,
       module: null,
@@ -297,7 +309,13 @@ export function createShell(options: ShellOptions = {}): Shell {
     });
     const actor = createActor(runnablePluginMachine, {
       id: `plugin:${discovered.id}`,
-      input: { pluginId: discovered.id, timeouts: settings.pluginTimeouts, generation: 0 },
+      input: {
+        pluginId: discovered.id,
+        // The load timeout applies to the first import already: discovery has read plugin.json.
+        timeouts: { ...settings.pluginTimeouts, load: loadTimeout ?? settings.pluginTimeouts.load },
+        generation: 0,
+        ...(background?.entryModule ? { entry: background.entryModule } : {}),
+      },
       ...(inspect ? { inspect } : {}),
       ...(testHooks.clock ? { clock: testHooks.clock } : {}),
     });

@@ -3,17 +3,15 @@
 // so that start-up and shutdown stay linear in the number of plugins (statelyai/xstate#4990).
 import type { Actor, SnapshotFrom } from "xstate";
 import type { ErrorCode } from "../errors.js";
-import type { pluginMachine } from "../machines/plugin.machine.js";
+import { PLUGIN_TAGS, type pluginMachine, pluginStateOf } from "../machines/plugin.machine.js";
 import { analyseDependencies } from "../manifest/dependency-graph.js";
 import type { PluginState, PluginStatus } from "../status.js";
 
 export type PluginActor = Actor<typeof pluginMachine>;
 type PluginSnapshot = SnapshotFrom<typeof pluginMachine>;
 
-/** States in which a plugin is mid-step: something will happen without a new event. */
-const inFlight = new Set<PluginState>(["loading", "starting", "resuming", "stopping"]);
-/** States a plugin can rest in. */
-const atRest = (state: PluginState) => !inFlight.has(state);
+/** A plugin is at rest when no import or hook is in flight: nothing happens without a new event. */
+const atRest = (snapshot: PluginSnapshot) => !snapshot.hasTag(PLUGIN_TAGS.step);
 
 export interface FleetLogger {
   info(message: string, data?: Record<string, unknown>): void;
@@ -22,7 +20,7 @@ export interface FleetLogger {
 }
 
 export function stateOf(snapshot: PluginSnapshot): PluginState {
-  return snapshot.value as PluginState;
+  return pluginStateOf(snapshot.value);
 }
 
 /** Resolves with the first snapshot (the current one included) that satisfies `predicate`. */
@@ -66,15 +64,13 @@ export function statusOf(snapshot: PluginSnapshot): PluginStatus {
   if (context.error) status.error = context.error;
   if (context.warnings.length > 0) status.warnings = [...context.warnings];
   if (context.startedAt && status.state === "running") status.startedAt = context.startedAt;
+  if (context.restarts > 0) status.restarts = context.restarts;
   return status;
 }
 
-/** True while a request to the plugin should wait: it is loading, starting, resuming or restarting. */
-export function isTransitional(snapshot: PluginSnapshot): boolean {
-  const state = stateOf(snapshot);
-  if (state === "loading" || state === "starting" || state === "resuming" || state === "loaded") return true;
-  const { afterStop, stopRequested } = snapshot.context;
-  return state === "stopping" && (afterStop === "restart" || afterStop === "reload") && !stopRequested;
+/** True while a request to the plugin should wait: it is on its way to running by itself (tag `busy`). */
+export function isBusy(snapshot: PluginSnapshot): boolean {
+  return snapshot.status === "active" && snapshot.hasTag(PLUGIN_TAGS.busy);
 }
 
 export class Fleet {
@@ -117,9 +113,7 @@ export class Fleet {
 
   /** Resolves once every plugin has finished loading. */
   async loadAll(): Promise<void> {
-    await Promise.all(
-      [...this.#actors.values()].map((actor) => untilSnapshot(actor, (s) => atRest(stateOf(s)))),
-    );
+    await Promise.all([...this.#actors.values()].map((actor) => untilSnapshot(actor, atRest)));
   }
 
   /**
@@ -185,7 +179,7 @@ export class Fleet {
       }
     }
     actor.send({ type: "START" });
-    await untilSnapshot(actor, (s) => atRest(stateOf(s)));
+    await untilSnapshot(actor, atRest);
   }
 
   /**
@@ -199,10 +193,10 @@ export class Fleet {
     const changedIds = new Set(changed);
     const settling: Promise<unknown>[] = [];
     for (const [id, actor] of this.#actors) {
-      const state = stateOf(actor.getSnapshot());
-      if (state === "stopped" || inFlight.has(state)) continue;
+      const snapshot = actor.getSnapshot();
+      if (stateOf(snapshot) === "stopped" || !atRest(snapshot)) continue;
       actor.send({ type: "UPDATE", changed: changedIds.has(id), generation });
-      settling.push(untilSnapshot(actor, (s) => atRest(stateOf(s))));
+      settling.push(untilSnapshot(actor, atRest));
     }
     await Promise.all(settling);
     if (!signal.aborted) await this.startAll(signal);

@@ -53,16 +53,6 @@ export interface ShellAppOptions {
 
 /** How long a request to a plugin that is starting or resuming waits for it to run (SPEC §6). */
 const SETTLE_WAIT_MS = 5_000;
-/** States a plugin passes through on its way to `running`; a request may wait them out. */
-const TRANSITIONAL: ReadonlySet<PluginState> = new Set([
-  "loading",
-  "loaded",
-  "starting",
-  "resuming",
-  "stopping",
-]);
-/** States worth waiting on: the view resolves at once when `stopping` is not on its way back to `starting`. */
-const WAIT_FOR: ReadonlySet<PluginState> = new Set(["loading", "starting", "resuming", "stopping"]);
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 const ALL_STATES: readonly PluginState[] = [
   "loading",
@@ -71,6 +61,7 @@ const ALL_STATES: readonly PluginState[] = [
   "running",
   "resuming",
   "stopping",
+  "backoff",
   "stopped",
   "errored",
   "inactive",
@@ -283,7 +274,7 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     next: NextFunction,
   ): void => {
     if (status.state !== "running") {
-      res.setHeader("Retry-After", TRANSITIONAL.has(status.state) ? "1" : "5");
+      res.setHeader("Retry-After", plugins.isBusy(pluginId) ? "1" : "5");
       sendJson(res, 503, { success: false, error: notRunningMessage(status, waited), state: status.state });
       return;
     }
@@ -315,7 +306,8 @@ export function createShellApp(options: ShellAppOptions): express.Express {
       next();
       return;
     }
-    if (WAIT_FOR.has(status.state)) return waitThenAnswer(pluginId, req, res, next);
+    // Whether to wait is the plugin machine's `busy` tag, never a list of state names kept here.
+    if (plugins.isBusy(pluginId)) return waitThenAnswer(pluginId, req, res, next);
     answer(pluginId, status, false, req, res, next);
   };
 

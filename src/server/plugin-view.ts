@@ -6,9 +6,11 @@ export interface PluginView {
   /** Every plugin, in discovery order. */
   list(): PluginStatus[];
   get(pluginId: string): PluginStatus | undefined;
+  /** True while the plugin is on its way to running by itself (the machine's `busy` tag): a request waits. */
+  isBusy(pluginId: string): boolean;
   /**
-   * Resolves with the plugin's status once it is no longer `loading`, `starting` or `resuming`
-   * (or `stopping` on its way back to `starting`), or when `timeoutMs` passes, whichever is first.
+   * Resolves with the plugin's status once it is no longer busy (loading, loaded, starting, resuming,
+   * restarting or reloading in an update, waiting to restart after a crash), or when `timeoutMs` passes.
    */
   waitUntilSettled(pluginId: string, timeoutMs: number): Promise<PluginStatus | undefined>;
 }

@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import fc from "fast-check";
 import type { ProvidedPluginMachine } from "../../src/testing/shell-hooks.js";
-import { withoutDisposalOnRequestedStop } from "../model/plugin-mutants.js";
+import { withoutDisposalOnExit } from "../model/plugin-mutants.js";
 import { MAX_TICK, RACE_VARIANTS, RaceSystem, type RaceVariant } from "./race-system.js";
 
 /** One command of a race, as data: what replay files store. */
@@ -21,9 +21,12 @@ export type RaceMachine = "plugin" | "shell";
 
 /** Planted bugs the race runs must catch; enabled only by name, in tests. */
 export const MUTANTS = {
-  /** A STOP during start-up: onStop settles but the context is never disposed (its handlers survive). */
+  /**
+   * Leaving `active` never disposes the context, so after a STOP (during start-up or not) its handlers
+   * survive. The name is kept from when disposal sat on that one transition: stored replays use it.
+   */
   "skip-dispose-on-requested-stop": (machine: ProvidedPluginMachine) =>
-    withoutDisposalOnRequestedStop(machine) as ProvidedPluginMachine,
+    withoutDisposalOnExit(machine) as ProvidedPluginMachine,
 } as const;
 export type MutantName = keyof typeof MUTANTS;
 
