@@ -30,7 +30,7 @@ import { createOriginPolicy } from "./server/origin-policy.js";
 import type { PluginView } from "./server/plugin-view.js";
 import { RouteTable } from "./server/route-table.js";
 import { parseShellOptions } from "./shell-options.js";
-import type { ShellState, ShellStatus } from "./status.js";
+import type { PluginStatus, ShellState, ShellStatus } from "./status.js";
 import { testHooksOf } from "./testing/shell-hooks.js";
 
 /** Supplies the shell's initial auth state. Failure or timeout: the shell continues unauthenticated. */
@@ -80,6 +80,20 @@ export interface Shell {
   status(): ShellStatus;
   setAuth(auth: { token: string | null }): void;
   clearAuth(): void;
+  /**
+   * Restarts one plugin (SPEC §11): a running plugin runs onStop, then onStart with a fresh context; an
+   * errored, stopped or backing-off plugin starts again at once, its restart count reset. Resolves with its
+   * status once it settles (running, or errored with the cause). Rejects with `HANGAR_PLUGIN_UNKNOWN` for
+   * an id the shell does not have, `HANGAR_SHELL_STATE` unless the shell is running.
+   */
+  restartPlugin(id: string): Promise<PluginStatus>;
+  /** Stops one plugin, the plugins that depend on it first; it stays `stopped` until started. Errors as restartPlugin. */
+  stopPlugin(id: string): Promise<PluginStatus>;
+  /**
+   * Starts a stopped, loaded or errored plugin, the plugins it depends on first (`HANGAR_DEPENDENCY_FAILED`
+   * when one of them does not run). A running plugin is left as it is. Errors as restartPlugin.
+   */
+  startPlugin(id: string): Promise<PluginStatus>;
   /** The XState root actor of the shell (subscribe, inspect). */
   readonly actor: ReturnType<typeof createActor<typeof shellMachine>>;
 }
@@ -126,6 +140,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       const actor = fleet.get(id);
       return actor ? statusOf(actor.getSnapshot()) : undefined;
     },
+    restart: async (id) => (fleet.get(id) ? shell.restartPlugin(id) : undefined),
     isBusy: (id) => {
       const actor = fleet.get(id);
       return actor ? isBusy(actor.getSnapshot()) : false;
@@ -321,6 +336,8 @@ export function createShell(options: ShellOptions = {}): Shell {
     });
     fleet.add(actor);
     actor.start();
+    // Discovered after shell.stop() was called: not worth importing.
+    if (stopPromise) actor.send({ type: "STOP" });
   }
 
   const providedShellMachine = shellMachine.provide({
@@ -418,6 +435,31 @@ export function createShell(options: ShellOptions = {}): Shell {
     });
   }
 
+  /** Runs a manual control of one plugin (restart/stop/start) once the id and the shell state allow it. */
+  async function controlPlugin(
+    method: "restartPlugin" | "stopPlugin" | "startPlugin",
+    id: string,
+    run: () => Promise<void>,
+  ): Promise<PluginStatus> {
+    const state = topState(shellActor.getSnapshot().value);
+    if (state !== "running") {
+      throw new HangarError(
+        "HANGAR_SHELL_STATE",
+        `shell.${method}('${id}') was called while the shell is ${state}; call it once shell.start() has ` +
+          "resolved, between updates, and before shell.stop().",
+      );
+    }
+    const actor = fleet.get(id);
+    if (!actor) {
+      throw new HangarError(
+        "HANGAR_PLUGIN_UNKNOWN",
+        `No plugin '${id}' in this shell; known plugins: ${fleet.ids().join(", ") || "none"}.`,
+      );
+    }
+    await run();
+    return statusOf(actor.getSnapshot());
+  }
+
   function failureOf(): HangarError {
     const failure = shellActor.getSnapshot().context.failure;
     if (failure) return new HangarError(failure.code, failure.message);
@@ -452,6 +494,8 @@ export function createShell(options: ShellOptions = {}): Shell {
       if (!stopPromise) {
         stopPromise = (async () => {
           ensureActorStarted();
+          // Booting waits for every import; one that never settles must not hold the shutdown (SPEC §4).
+          fleet.abandonLoads();
           if (shellActor.getSnapshot().status === "active") shellActor.send({ type: "STOP" });
           await untilShell((s) => s === "stopped" || s === "failed");
           logger.flush();
@@ -501,6 +545,10 @@ export function createShell(options: ShellOptions = {}): Shell {
     clearAuth() {
       shell.setAuth({ token: null });
     },
+
+    restartPlugin: (id) => controlPlugin("restartPlugin", id, () => fleet.restartOne(id)),
+    stopPlugin: (id) => controlPlugin("stopPlugin", id, () => fleet.stopWithDependents(id)),
+    startPlugin: (id) => controlPlugin("startPlugin", id, () => fleet.startWithDependencies(id)),
   };
   return shell;
 }

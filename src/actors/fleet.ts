@@ -2,7 +2,7 @@
 // update, stop in reverse dependency order. Each plugin is its own root actor (not a child of the shell)
 // so that start-up and shutdown stay linear in the number of plugins (statelyai/xstate#4990).
 import type { Actor, SnapshotFrom } from "xstate";
-import type { ErrorCode } from "../errors.js";
+import { type ErrorCode, HangarError } from "../errors.js";
 import { PLUGIN_TAGS, type pluginMachine, pluginStateOf } from "../machines/plugin.machine.js";
 import { analyseDependencies } from "../manifest/dependency-graph.js";
 import type { PluginState, PluginStatus } from "../status.js";
@@ -237,6 +237,73 @@ export class Fleet {
     actor.send({ type: "STOP" });
     // A plugin stopped mid-reload may turn out UI-only (inactive): that is at rest too.
     await untilSnapshot(actor, (s) => ["stopped", "errored", "inactive"].includes(stateOf(s)));
+  }
+
+  /**
+   * `shell.restartPlugin(id)`: a running plugin runs onStop, then onStart with a fresh context; an errored,
+   * stopped or backing-off one starts again at once (a failed load is imported again first).
+   * Resolves once the plugin is at rest.
+   */
+  async restartOne(id: string): Promise<void> {
+    const actor = this.#actors.get(id)!;
+    await untilSnapshot(actor, atRest);
+    if (stateOf(actor.getSnapshot()) === "inactive") return;
+    actor.send({ type: "RESTART" });
+    await untilSnapshot(actor, atRest);
+    // A plugin whose load had failed was imported again: now start it.
+    if (stateOf(actor.getSnapshot()) === "loaded") {
+      actor.send({ type: "START" });
+      await untilSnapshot(actor, atRest);
+    }
+  }
+
+  /** `shell.stopPlugin(id)`: stops the plugins that depend on it (transitively) first, then the plugin. */
+  async stopWithDependents(id: string, visiting: ReadonlySet<string> = new Set()): Promise<void> {
+    const inner = new Set(visiting).add(id);
+    const dependents = [...this.#actors.entries()]
+      .filter(([other, actor]) => !inner.has(other) && actor.getSnapshot().context.dependsOn.includes(id))
+      .map(([other]) => other);
+    await Promise.all(dependents.map((dependent) => this.stopWithDependents(dependent, inner)));
+    const actor = this.#actors.get(id)!;
+    await untilSnapshot(actor, atRest);
+    await this.#stopOne(id);
+  }
+
+  /**
+   * `shell.startPlugin(id)`: starts what it depends on (transitively) first, then the plugin. A dependency
+   * that does not end up running leaves the plugin as it was and rejects with HANGAR_DEPENDENCY_FAILED.
+   */
+  async startWithDependencies(id: string, visiting: ReadonlySet<string> = new Set()): Promise<void> {
+    const actor = this.#actors.get(id)!;
+    const inner = new Set(visiting).add(id);
+    for (const dep of actor.getSnapshot().context.dependsOn) {
+      const depActor = this.#actors.get(dep);
+      if (!depActor || inner.has(dep)) continue;
+      await this.startWithDependencies(dep, inner);
+      const depSnapshot = depActor.getSnapshot();
+      if (stateOf(depSnapshot) !== "running") {
+        const reason = depSnapshot.context.error ? `: ${depSnapshot.context.error.message}` : "";
+        throw new HangarError(
+          "HANGAR_DEPENDENCY_FAILED",
+          `Plugin '${id}' was not started: it depends on '${dep}', which is ${stateOf(depSnapshot)}${reason}. ` +
+            `Fix '${dep}' first, then start '${id}' again.`,
+          { pluginId: id, phase: "dependency" },
+        );
+      }
+    }
+    await untilSnapshot(actor, atRest);
+    const state = stateOf(actor.getSnapshot());
+    if (state === "loaded" || state === "stopped") actor.send({ type: "START" });
+    else if (state === "errored" || state === "backoff") actor.send({ type: "RESTART" });
+    else return;
+    await untilSnapshot(actor, atRest);
+  }
+
+  /** Shutdown began: plugins still importing are abandoned now, so a hung import cannot hold up boot. */
+  abandonLoads(): void {
+    for (const actor of this.#actors.values()) {
+      if (actor.getSnapshot().matches("loading")) actor.send({ type: "STOP" });
+    }
   }
 
   /** The shutdown budget ran out: every plugin still in a hook is released now. */

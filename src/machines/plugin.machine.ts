@@ -362,11 +362,6 @@ export const pluginMachine = setup({
             target: "inactive",
             actions: { type: "assignLoaded", params: ({ event }) => event.output },
           },
-          {
-            guard: "stopRequested",
-            target: "stopped",
-            actions: { type: "assignLoaded", params: ({ event }) => event.output },
-          },
           { target: "loaded", actions: { type: "assignLoaded", params: ({ event }) => event.output } },
         ],
         onError: {
@@ -380,8 +375,9 @@ export const pluginMachine = setup({
       // An import that never settles cannot be cancelled, only abandoned: its result is ignored from here on.
       after: { loadTimeout: { target: "errored", actions: "assignLoadTimeout" } },
       on: {
-        STOP: { actions: "requestStop" },
-        // The shutdown budget ran out: nothing of this plugin runs yet, so it is released at once.
+        // Nothing of the plugin runs yet (onStop is only for a started plugin), and an import cannot be
+        // cancelled: a stop abandons it at once rather than wait on a top-level await that may never end.
+        STOP: "stopped",
         FORCE_STOP: "stopped",
         // Code of the module being evaluated failed (its timer, say): a load failure, re-imported on update.
         CRASH: {

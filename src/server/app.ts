@@ -2,7 +2,7 @@
 // per-request plugin dispatcher, JSON 404 and the error handler, in exactly that order.
 import { STATUS_CODES } from "node:http";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
-import { messageOf } from "../errors.js";
+import { hasHangarCode, messageOf } from "../errors.js";
 import type { PluginLogger } from "../sdk/types.js";
 import type { PluginState, PluginStatus } from "../status.js";
 import { createBodyLimit, DEFAULT_BODY_LIMIT, refuse } from "./body-policy.js";
@@ -104,6 +104,10 @@ function abandon(res: Response): void {
   res.destroy();
 }
 
+function unknownPlugin(id: string): string {
+  return `No plugin '${id}'. GET /api/_shell/plugins lists the known plugins.`;
+}
+
 function notRunningMessage(status: PluginStatus, waited: boolean): string {
   const id = status.id;
   switch (status.state) {
@@ -202,8 +206,8 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   };
 
   const shellRoutes = express.Router({ caseSensitive: true });
-  // Every shell route only reads. Anything else is refused before a body is read; a state-changing shell
-  // route, when one is added, goes behind shellJsonBody() (body-policy.ts) and above this guard.
+  // Every shell route but POST …/restart (which reads no body) only reads. Anything else is refused here,
+  // before a body is read; a state-changing route that reads a body goes behind shellJsonBody() (body-policy.ts).
   const shellMethods: RequestHandler = (req, res, next) => {
     const path = req.path;
     if ((path === "/api/_shell" || path.startsWith("/api/_shell/")) && !SAFE_METHODS.has(req.method)) {
@@ -225,6 +229,23 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   shellRoutes.get("/api/_shell/plugins", (_req, res) => {
     sendJson(res, 200, plugins.list());
   });
+  // The one state-changing shell route. It reads no body; the guards above already applied the Host and
+  // Origin rules of every state-changing request and, when server.token is set, the bearer token.
+  shellRoutes.post("/api/_shell/plugins/:id/restart", async (req, res) => {
+    const id = String(req.params.id);
+    try {
+      const status = await plugins.restart(id);
+      if (status) sendJson(res, 200, status);
+      else sendJson(res, 404, { success: false, code: "HANGAR_PLUGIN_UNKNOWN", error: unknownPlugin(id) });
+    } catch (error) {
+      const code = hasHangarCode(error) ? error.code : "HANGAR_INTERNAL";
+      sendJson(res, code === "HANGAR_SHELL_STATE" ? 409 : 500, {
+        success: false,
+        code,
+        error: messageOf(error),
+      });
+    }
+  });
   shellRoutes.get("/api/_shell/plugins/:id", (req, res) => {
     const id = String(req.params.id);
     const status = plugins.get(id);
@@ -232,10 +253,7 @@ export function createShellApp(options: ShellAppOptions): express.Express {
       sendJson(res, 200, status);
       return;
     }
-    sendJson(res, 404, {
-      success: false,
-      error: `No plugin '${id}'. GET /api/_shell/plugins lists the known plugins.`,
-    });
+    sendJson(res, 404, { success: false, error: unknownPlugin(id) });
   });
 
   const failInPlugin = (pluginId: string, err: unknown, req: Request, res: Response): void => {

@@ -6,6 +6,11 @@ export interface PluginView {
   /** Every plugin, in discovery order. */
   list(): PluginStatus[];
   get(pluginId: string): PluginStatus | undefined;
+  /**
+   * `POST /api/_shell/plugins/{id}/restart`: shell.restartPlugin. Resolves with the settled status, or
+   * undefined for an unknown id; rejects with a HangarError (e.g. HANGAR_SHELL_STATE).
+   */
+  restart(pluginId: string): Promise<PluginStatus | undefined>;
   /** True while the plugin is on its way to running by itself (the machine's `busy` tag): a request waits. */
   isBusy(pluginId: string): boolean;
   /**

@@ -52,6 +52,15 @@ export class FakePluginView implements PluginView {
     return this.#plugins.get(pluginId);
   }
 
+  /** Restarts recorded by the fake; the status is answered as it is. */
+  readonly restarts: string[] = [];
+
+  async restart(pluginId: string): Promise<PluginStatus | undefined> {
+    const status = this.#plugins.get(pluginId);
+    if (status) this.restarts.push(pluginId);
+    return status;
+  }
+
   isBusy(pluginId: string): boolean {
     const status = this.#plugins.get(pluginId);
     return status !== undefined && WAITABLE.has(status.state);
