@@ -495,9 +495,12 @@ export function createShell(options: ShellOptions = {}): Shell {
         stopPromise = (async () => {
           ensureActorStarted();
           // Booting waits for every import; one that never settles must not hold the shutdown (SPEC §4).
-          fleet.abandonLoads();
+          fleet.beginShutdown();
           if (shellActor.getSnapshot().status === "active") shellActor.send({ type: "STOP" });
           await untilShell((s) => s === "stopped" || s === "failed");
+          // `stopped` is not final for a plugin (startPlugin may leave it): end every actor now, so no
+          // timer of theirs (a restart window's expiry) outlives the shell. Their snapshots stay readable.
+          fleet.releaseAll();
           logger.flush();
         })();
       }

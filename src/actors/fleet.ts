@@ -76,6 +76,7 @@ export function isBusy(snapshot: PluginSnapshot): boolean {
 export class Fleet {
   readonly #actors = new Map<string, PluginActor>();
   readonly #log: FleetLogger;
+  #closing = false;
 
   constructor(log: FleetLogger) {
     this.#log = log;
@@ -247,11 +248,11 @@ export class Fleet {
   async restartOne(id: string): Promise<void> {
     const actor = this.#actors.get(id)!;
     await untilSnapshot(actor, atRest);
-    if (stateOf(actor.getSnapshot()) === "inactive") return;
+    if (this.#closing || stateOf(actor.getSnapshot()) === "inactive") return;
     actor.send({ type: "RESTART" });
     await untilSnapshot(actor, atRest);
     // A plugin whose load had failed was imported again: now start it.
-    if (stateOf(actor.getSnapshot()) === "loaded") {
+    if (!this.#closing && stateOf(actor.getSnapshot()) === "loaded") {
       actor.send({ type: "START" });
       await untilSnapshot(actor, atRest);
     }
@@ -292,6 +293,7 @@ export class Fleet {
       }
     }
     await untilSnapshot(actor, atRest);
+    if (this.#closing) return;
     const state = stateOf(actor.getSnapshot());
     if (state === "loaded" || state === "stopped") actor.send({ type: "START" });
     else if (state === "errored" || state === "backoff") actor.send({ type: "RESTART" });
@@ -299,8 +301,12 @@ export class Fleet {
     await untilSnapshot(actor, atRest);
   }
 
-  /** Shutdown began: plugins still importing are abandoned now, so a hung import cannot hold up boot. */
-  abandonLoads(): void {
+  /**
+   * Shutdown began: plugins still importing are abandoned now, so a hung import cannot hold up boot, and
+   * manual restarts/starts still waiting for their turn are dropped.
+   */
+  beginShutdown(): void {
+    this.#closing = true;
     for (const actor of this.#actors.values()) {
       if (actor.getSnapshot().matches("loading")) actor.send({ type: "STOP" });
     }

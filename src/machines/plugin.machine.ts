@@ -602,7 +602,8 @@ export const pluginMachine = setup({
             toRestart: { tags: ["busy"], on: { STOP: "toStopped" } },
             toReload: { tags: ["busy"], on: { STOP: "toStopped" } },
             // A shutdown that arrives while a crashed plugin stops wins too: it is not restarted.
-            afterCrash: { on: { STOP: "toStopped" } },
+            // Busy: the policy most likely restarts it, so a request waits rather than get a 503 at once.
+            afterCrash: { tags: ["busy"], on: { STOP: "toStopped" } },
           },
         },
       },
@@ -682,8 +683,10 @@ export const pluginMachine = setup({
       },
     },
 
-    // Not final: shell.startPlugin()/restartPlugin() may start a stopped plugin again.
+    // Not final: shell.startPlugin()/restartPlugin() may start a stopped plugin again. A stop ends the
+    // crash count (its pending expiries are cancelled): a later start begins a fresh window.
     stopped: {
+      entry: "resetRestarts",
       on: {
         START: { target: "active", actions: ["clearError", "forgetStopRequest"] },
         RESTART: { target: "active", actions: ["clearError", "forgetStopRequest"] },

@@ -14,7 +14,9 @@ export type CommandData =
   | { type: "update"; changed: string[] }
   | { type: "auth"; token: string | null }
   | { type: "settle"; plugin: string; outcome: "resolve" | "reject" }
-  | { type: "tick"; ms: number };
+  | { type: "tick"; ms: number }
+  | { type: "crash"; plugin: string }
+  | { type: "restart"; plugin: string };
 
 /** Which machine a property concentrates on: one plugin's lifecycle, or the shell over two dependent plugins. */
 export type RaceMachine = "plugin" | "shell";
@@ -71,6 +73,10 @@ class RaceCommand implements fc.AsyncCommand<Model, RaceSystem> {
         return system.settle(data.plugin, data.outcome);
       case "tick":
         return system.tick(data.ms);
+      case "crash":
+        return system.crash(data.plugin);
+      case "restart":
+        return system.restart(data.plugin);
     }
   }
 
@@ -85,6 +91,10 @@ class RaceCommand implements fc.AsyncCommand<Model, RaceSystem> {
         return `settle(${data.plugin}, ${data.outcome})`;
       case "tick":
         return `tick(${data.ms})`;
+      case "crash":
+        return `crash(${data.plugin})`;
+      case "restart":
+        return `restartPlugin(${data.plugin})`;
       default:
         return `${data.type}()`;
     }
@@ -118,6 +128,9 @@ function commandArbitraries(ids: string[], changedSets: string[][]): Array<fc.Ar
     ...settle,
     fc.integer({ min: 1, max: MAX_TICK }).map((ms) => command({ type: "tick", ms })),
     fc.integer({ min: 1, max: MAX_TICK }).map((ms) => command({ type: "tick", ms })),
+    // Supervision (SPEC §11): a crash in the plugin's own code, and the operator's restart.
+    fc.constantFrom(...ids).map((plugin) => command({ type: "crash", plugin })),
+    fc.constantFrom(...ids).map((plugin) => command({ type: "restart", plugin })),
   ];
 }
 
