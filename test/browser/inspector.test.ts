@@ -239,7 +239,9 @@ describeInChromium("the inspector page in Chromium", () => {
     const diff = page.locator("#detail table.diff");
     await diff.waitFor();
     expect(await diff.locator('tr.changed[data-path="value"] .before').textContent()).toBe('"loaded"');
-    expect(await diff.locator('tr.changed[data-path="value"] .after').textContent()).toBe('"running"');
+    expect(await diff.locator('tr.changed[data-path="value"] .after').textContent()).toBe(
+      '{"active":"running"}',
+    );
     // onStart's duration appeared between the two.
     expect(await diff.locator('tr[data-path="context.timings.startMs"]').count()).toBe(1);
   });
