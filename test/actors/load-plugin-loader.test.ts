@@ -80,7 +80,7 @@ export default createPlugin({
   async onStop() {},
 });
 `;
-const labelTs = "export const label = (n: number): string => `starts=${n}`;\n";
+const labelTs = "export const label = (n: number): string => \"starts=\" + n;\n";
 
 describe("TypeScript entries whatever the package type", () => {
   it.each([
