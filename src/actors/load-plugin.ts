@@ -66,7 +66,7 @@ async function importEntry(
     const fix =
       missing === null
         ? "Fix the module so it imports without throwing."
-        : `Package '${missing}' is not installed where the plugin can find it: run \`npm install ${missing}\` in ${folder}.`;
+        : `Package '${missing}' is not installed where the plugin can find it: run "npm install ${missing}" in ${folder}.`;
     throw new HangarError(
       "HANGAR_MODULE_IMPORT",
       `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${stripLoaderInternals(messageOf(error))}. ${fix}`,

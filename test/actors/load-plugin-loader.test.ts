@@ -80,7 +80,7 @@ export default createPlugin({
   async onStop() {},
 });
 `;
-const labelTs = "export const label = (n: number): string => \"starts=\" + n;\n";
+const labelTs = 'export const label = (n: number): string => "starts=" + n;\n';
 
 describe("TypeScript entries whatever the package type", () => {
   it.each([
@@ -184,7 +184,7 @@ describe("host-provided modules", () => {
     const error = await loadError(folder);
     expect(error.code).toBe("HANGAR_MODULE_IMPORT");
     const pkg = entry === "index.ts" ? "@scope/not-installed" : "left-pad-not-installed";
-    expect(error.message).toContain(`run \`npm install ${pkg}\` in ${folder}`);
+    expect(error.message).toContain(`run "npm install ${pkg}" in ${folder}`);
     expect(error.message).not.toContain("hangar-generation");
   });
 });
