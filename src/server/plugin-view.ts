@@ -7,6 +7,11 @@ export interface PluginView {
   list(): PluginStatus[];
   get(pluginId: string): PluginStatus | undefined;
   /**
+   * Just the plugin's state (undefined for an unknown id): what the request dispatcher reads per request,
+   * without building a whole PluginStatus. Optional; `get(id)?.state` is used when absent.
+   */
+  stateOf?(pluginId: string): PluginStatus["state"] | undefined;
+  /**
    * Resolves with the plugin's status once it is no longer `loading`, `starting` or `resuming`
    * (or `stopping` on its way back to `starting`), or when `timeoutMs` passes, whichever is first.
    */
