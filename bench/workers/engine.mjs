@@ -24,7 +24,9 @@ function settledHeap() {
 }
 
 async function createShell() {
-  const { createShell: create } = await import(pathToFileURL(path.join(repoRoot, "dist/index.js")).href);
+  // HANGAR_BENCH_DIST: another build of hangar (a folder inside the repo), to compare a change in one run.
+  const dist = process.env.HANGAR_BENCH_DIST ?? path.join(repoRoot, "dist");
+  const { createShell: create } = await import(pathToFileURL(path.join(dist, "index.js")).href);
   return (extra = {}) =>
     create({
       plugins: [pluginsDir],
@@ -119,9 +121,11 @@ async function reload() {
   const warmup = Math.max(1, Math.floor(count / 10));
   let heapAfterWarmup = 0;
   let rssAfterWarmup = 0;
+  // HANGAR_BENCH_RELOAD_NONE=1: updates that re-import nothing, to tell the engine's share from the loader's.
+  const changed = process.env.HANGAR_BENCH_RELOAD_NONE === "1" ? [] : ids;
   for (let i = 0; i < count; i += 1) {
     const t0 = performance.now();
-    await shell.update({ changed: ids });
+    await shell.update({ changed });
     times.push(performance.now() - t0);
     if (i + 1 === warmup) {
       heapAfterWarmup = settledHeap();

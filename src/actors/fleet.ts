@@ -150,9 +150,7 @@ export class Fleet {
 
   /** Resolves once every plugin has finished loading. */
   async loadAll(): Promise<void> {
-    await Promise.all(
-      [...this.#actors.keys()].map((id) => this.#until(id, (s) => atRest(stateOf(s)))),
-    );
+    await Promise.all([...this.#actors.keys()].map((id) => this.#until(id, (s) => atRest(stateOf(s)))));
   }
 
   /**

@@ -166,6 +166,9 @@ async function transform(file, fileUrl) {
   const output = await esbuild.transform(source, {
     loader: "ts",
     sourcemap: "inline",
+    // The map names the .ts file; the source itself is on disk. Node keeps every ES module's parsed map for
+    // the process's life, so embedding the source would be retained once per generation.
+    sourcesContent: false,
     sourcefile: fileUrl,
     target: "node20",
   });

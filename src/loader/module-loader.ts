@@ -133,6 +133,7 @@ function compileCommonJs(filename: string): string {
     format: "cjs",
     platform: "node",
     sourcemap: "inline",
+    sourcesContent: false,
     sourcefile: pathToFileURL(filename).href,
     target: "node20",
   }).code;
