@@ -75,7 +75,7 @@ export default createPlugin({
   async onStop() {},
 });
 `,
-      "background/greeting.ts": "export const greeting = (who: string): string => \"hello, \" + who;\n",
+      "background/greeting.ts": 'export const greeting = (who: string): string => "hello, " + who;\n',
     });
     const run = hangar(["run", "--port", "0", "--json", "--data-dir", path.join(dir, "data"), plugins]);
     let summary: { url?: string; plugins?: { id: string; state: string; error?: unknown }[] } | undefined;
