@@ -1,7 +1,7 @@
 // The composition root: createShell wires the pure machines to the actors and services that do the I/O.
 import path from "node:path";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
-import { Fleet, isBusy, statusOf, untilSnapshot } from "./actors/fleet.js";
+import { Fleet, isBusy, stateOf as pluginStateOf, statusOf, untilSnapshot } from "./actors/fleet.js";
 import { loadPlugin } from "./actors/load-plugin.js";
 import { createAuthState } from "./context/auth-state.js";
 import type { ConfigBackend } from "./context/config-backend.js";
@@ -144,6 +144,10 @@ export function createShell(options: ShellOptions = {}): Shell {
     isBusy: (id) => {
       const actor = fleet.get(id);
       return actor ? isBusy(actor.getSnapshot()) : false;
+    },
+    stateOf: (id) => {
+      const actor = fleet.get(id);
+      return actor ? pluginStateOf(actor.getSnapshot()) : undefined;
     },
     async waitUntilSettled(id, timeoutMs) {
       const actor = fleet.get(id);

@@ -77,6 +77,9 @@ export class Fleet {
   readonly #actors = new Map<string, PluginActor>();
   readonly #log: FleetLogger;
   #closing = false;
+  // Who waits for which plugin's snapshot: served by the one observer add() gives each actor, instead of an
+  // observer subscribed and unsubscribed per wait (each XState subscribe allocates an observer and a closure).
+  readonly #waiters = new Map<string, { predicate: (s: PluginSnapshot) => boolean; resolve: () => void }[]>();
 
   constructor(log: FleetLogger) {
     this.#log = log;
@@ -91,13 +94,43 @@ export class Fleet {
     actor.subscribe({
       next: (snapshot) => {
         const state = stateOf(snapshot);
-        if (state === last) return;
-        const previous = last;
-        last = state;
-        this.#logProgress(snapshot, previous);
+        if (state !== last) {
+          const previous = last;
+          last = state;
+          this.#logProgress(snapshot, previous);
+        }
+        this.#wake(id, snapshot, snapshot.status !== "active");
       },
-      error: (error) => this.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: id }),
+      error: (error) => {
+        this.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: id });
+        this.#wake(id, actor.getSnapshot(), true);
+      },
+      complete: () => this.#wake(id, actor.getSnapshot(), true),
     });
+  }
+
+  /** Resolves once plugin `id`'s snapshot satisfies `predicate`, or its actor is no longer active. */
+  #until(id: string, predicate: (snapshot: PluginSnapshot) => boolean): Promise<void> {
+    const actor = this.#actors.get(id)!;
+    const current = actor.getSnapshot();
+    if (predicate(current) || current.status !== "active") return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.#waiters.get(id);
+      if (list) list.push({ predicate, resolve });
+      else this.#waiters.set(id, [{ predicate, resolve }]);
+    });
+  }
+
+  #wake(id: string, snapshot: PluginSnapshot, all: boolean): void {
+    const list = this.#waiters.get(id);
+    if (list === undefined) return;
+    const waiting = list.filter((waiter) => {
+      if (!all && !waiter.predicate(snapshot)) return true;
+      waiter.resolve();
+      return false;
+    });
+    if (waiting.length === 0) this.#waiters.delete(id);
+    else this.#waiters.set(id, waiting);
   }
 
   get(id: string): PluginActor | undefined {
@@ -114,7 +147,7 @@ export class Fleet {
 
   /** Resolves once every plugin has finished loading. */
   async loadAll(): Promise<void> {
-    await Promise.all([...this.#actors.values()].map((actor) => untilSnapshot(actor, atRest)));
+    await Promise.all([...this.#actors.keys()].map((id) => this.#until(id, atRest)));
   }
 
   /**
@@ -180,7 +213,7 @@ export class Fleet {
       }
     }
     actor.send({ type: "START" });
-    await untilSnapshot(actor, atRest);
+    await this.#until(id, atRest);
   }
 
   /**
@@ -197,7 +230,7 @@ export class Fleet {
       const snapshot = actor.getSnapshot();
       if (stateOf(snapshot) === "stopped" || !atRest(snapshot)) continue;
       actor.send({ type: "UPDATE", changed: changedIds.has(id), generation });
-      settling.push(untilSnapshot(actor, atRest));
+      settling.push(this.#until(id, atRest));
     }
     await Promise.all(settling);
     if (!signal.aborted) await this.startAll(signal);
@@ -237,7 +270,7 @@ export class Fleet {
     if (state === "errored" || state === "inactive" || state === "stopped") return;
     actor.send({ type: "STOP" });
     // A plugin stopped mid-reload may turn out UI-only (inactive): that is at rest too.
-    await untilSnapshot(actor, (s) => ["stopped", "errored", "inactive"].includes(stateOf(s)));
+    await this.#until(id, (s) => ["stopped", "errored", "inactive"].includes(stateOf(s)));
   }
 
   /**

@@ -319,6 +319,11 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   // Synchronous unless the plugin is on its way to running: a running plugin's request costs no promise.
   const dispatcher: RequestHandler = (req, res, next) => {
     const pluginId = pluginIdOf(req.path);
+    // The common case reads the state alone; a whole PluginStatus is built only to explain a refusal or wait.
+    if (pluginId !== null && plugins.stateOf?.(pluginId) === "running") {
+      dispatchToPlugin(pluginId, req, res, next);
+      return;
+    }
     const status = pluginId === null ? undefined : plugins.get(pluginId);
     if (pluginId === null || !status) {
       next();

@@ -7,6 +7,11 @@ export interface PluginView {
   list(): PluginStatus[];
   get(pluginId: string): PluginStatus | undefined;
   /**
+   * Just the plugin's state (undefined for an unknown id): what the request dispatcher reads per request,
+   * without building a whole PluginStatus. Optional; `get(id)?.state` is used when absent.
+   */
+  stateOf?(pluginId: string): PluginStatus["state"] | undefined;
+  /**
    * `POST /api/_shell/plugins/{id}/restart`: shell.restartPlugin. Resolves with the settled status, or
    * undefined for an unknown id; rejects with a HangarError (e.g. HANGAR_SHELL_STATE).
    */
