@@ -241,9 +241,17 @@ export function createShell(options: ShellOptions = {}): Shell {
         runtime.hook = flow;
         try {
           const scope = containment.scope(input.pluginId, input.generation, null, flow);
+          const failed = flow.failed.catch((cause: unknown) => {
+            throw new HangarError(
+              hasHangarCode(cause) ? cause.code : "HANGAR_LOAD_FAILED",
+              `Plugin '${input.pluginId}' could not be loaded: while its module was evaluated, its code threw ` +
+                `or left a promise rejected without a handler: ${messageOf(cause)}. Fix the module's top-level code.`,
+              { pluginId: input.pluginId, phase: "load", cause },
+            );
+          });
           return await Promise.race([
             runInScope(scope, () => loadRuntime(runtime, input.generation)),
-            flow.failed,
+            failed,
           ]);
         } finally {
           flow.close();

@@ -25,6 +25,11 @@ export interface ShellContainmentDeps {
   stop(): Promise<void>;
 }
 
+/** States in which a fault of the plugin's live code makes it crash (at once, or once it settles into running). */
+const LIVE_STATES = new Set(["loading", "loaded", "starting", "resuming", "running"]);
+/** States a crash waits out before it is delivered. */
+const SETTLING_STATES = new Set(["loading", "loaded", "starting", "resuming"]);
+
 /** How many distinct leftover warnings one plugin may log; later ones are counted, not shown. */
 const WARNINGS_PER_PLUGIN = 20;
 
@@ -81,8 +86,11 @@ export class ShellContainment implements ContainmentOwner {
    */
   markStopped(): void {
     this.#stopped = true;
-    this.#release?.();
+    const release = this.#release;
     this.#release = null;
+    // A rejection left by the last onStop may still wait to be reported: Node reports pending rejections when
+    // a callback (this first immediate) ends, so the handlers go one immediate later.
+    if (release) setImmediate(() => setImmediate(release));
   }
 
   /** Set when the shell shut down because of an error no plugin owns. */
@@ -115,7 +123,8 @@ export class ShellContainment implements ContainmentOwner {
     const reason = this.#disposedBy.get(context) ?? "its plugin stopping";
     this.#warnOnce(
       pluginId,
-      `call ${call}`,
+      // Once more after the shell stopped: the call is then ignored rather than thrown, which is worth saying.
+      `call ${call} by ${reason}${this.#stopped ? " after stop" : ""}`,
       `Plugin '${pluginId}' called ctx.${call} after the context was disposed by ${reason}` +
         `${this.#stopped ? " (the shell has stopped; the call was ignored)" : ""}. A timer, listener or ` +
         "promise of an earlier context is still running: clear it in onStop or when ctx.signal aborts.",
@@ -163,32 +172,41 @@ export class ShellContainment implements ContainmentOwner {
     }
     // A hook of the plugin is in flight (say, a module-level timer threw during onStart): that hook fails.
     if (current.hook?.fail(error)) return;
+    const state = stateOf(actor.getSnapshot());
+    if (!LIVE_STATES.has(state)) {
+      this.#warnOnce(
+        pluginId,
+        `while ${state} ${messageOf(error)}`,
+        `Plugin '${pluginId}' is ${state}, but code it left behind still runs: ${cause}: ${messageOf(error)}. ` +
+          "Clear timers and listeners in onStop or when ctx.signal aborts.",
+        error,
+      );
+      return;
+    }
     const message =
       `Plugin '${pluginId}' crashed outside any hook: ${cause}: ${messageOf(error)}. hangar ran its onStop and ` +
       "disposed its context; the other plugins carry on. Catch errors in timers, listeners and promises the plugin starts.";
     const code: ErrorCode =
       hasHangarCode(error) && error.code !== "HANGAR_CONTEXT_DISPOSED" ? error.code : "HANGAR_PLUGIN_CRASHED";
     this.#deps.pluginLogger(pluginId).error("hangar", message, error);
-    this.#crash(actor, current.context, code, message);
+    this.#crash(actor, scope, code, message);
   }
 
-  /** Sends CRASH once the plugin is at rest in `running` with the same context (a hook may be settling). */
-  #crash(actor: PluginActor, context: object | null, code: ErrorCode, message: string): void {
+  /**
+   * Sends CRASH once the plugin is at rest (a hook may be settling, or it is loaded and about to start), if it
+   * is then `running` and the faulty code still belongs to its live context or module.
+   */
+  #crash(actor: PluginActor, scope: PluginScope, code: ErrorCode, message: string): void {
     const deliver = () =>
       runOutsideScope(() => {
         const snapshot = actor.getSnapshot();
-        const pluginId = snapshot.context.pluginId;
-        if (snapshot.status !== "active" || this.#deps.current(pluginId)?.context !== context) return;
+        const current = this.#deps.current(scope.pluginId);
+        if (snapshot.status !== "active" || !current || !this.#isCurrent(scope, current.context, actor))
+          return;
         if (stateOf(snapshot) === "running") actor.send({ type: "CRASH", code, message });
       });
-    const state = stateOf(actor.getSnapshot());
-    if (state === "starting" || state === "resuming" || state === "loading") {
-      void untilSnapshot(actor, (s) => !["starting", "resuming", "loading"].includes(stateOf(s))).then(
-        deliver,
-      );
-    } else {
-      deliver();
-    }
+    if (stateOf(actor.getSnapshot()) === "running") deliver();
+    else void untilSnapshot(actor, (s) => !SETTLING_STATES.has(stateOf(s))).then(deliver);
   }
 
   #isCurrent(scope: PluginScope, live: object | null, actor: PluginActor): boolean {
