@@ -271,11 +271,12 @@ export function createShell(options: ShellOptions = {}): Shell {
     actions: {
       createContext: ({ context }) =>
         guarded(context.pluginId, "createContext", () => openContext(context.pluginId)),
-      disposeContext: ({ context, event }) =>
+      disposeContext: ({ context, event, self }) =>
         guarded(context.pluginId, "disposeContext", () =>
+          // `self` still shows the state being left (which stop, which step), the event what ended it.
           closeContext(
             context.pluginId,
-            disposalReason(event.type, context.afterStop, context.stopRequested),
+            disposalReason(event.type, JSON.stringify(self.getSnapshot().value), context),
           ),
         ),
     },
@@ -636,18 +637,20 @@ function isString(value: unknown): value is string {
 }
 
 /** What disposed a plugin's context, in words that follow "disposed by" in a leftover's warning. */
-function disposalReason(eventType: string, afterStop: string, stopRequested: boolean): string {
+function disposalReason(eventType: string, leaving: string, context: object): string {
   if (eventType === "UPDATE") return "an update";
+  if (eventType === "CRASH") return "a crash";
   if (eventType === "FORCE_STOP") return "the forced shutdown (HANGAR_SHUTDOWN_TIMEOUT)";
   if (eventType.startsWith("xstate.after.")) {
-    const phase = ["start", "stop", "resume"].find((p) => eventType.includes(`${p}Timeout`));
+    const phase = ["load", "start", "stop", "resume"].find((p) => eventType.includes(`${p}Timeout`));
     return phase ? `a ${phase} timeout` : "a timeout";
   }
   if (eventType.startsWith("xstate.error.actor")) return "a failed hook";
-  if (eventType.startsWith("xstate.done.actor")) {
-    if (stopRequested || afterStop === "stopped") return "a stop (shell.stop() or the plugin stopping)";
-    if (afterStop === "crashed") return "a crash";
-    return "an update";
-  }
-  return "the plugin stopping";
+  // onStop settled: why the plugin was stopping is in the state left (or, in older machines, `afterStop`).
+  const { afterStop, stopRequested } = context as { afterStop?: string; stopRequested?: boolean };
+  if (stopRequested) return "a stop (shell.stop() or the plugin stopping)";
+  if (leaving.includes("afterCrash") || afterStop === "crashed") return "a crash";
+  if (leaving.includes("toReload") || afterStop === "reload") return "an update";
+  if (leaving.includes("toRestart") || afterStop === "restart") return "an update or restart";
+  return "a stop (shell.stop() or the plugin stopping)";
 }
