@@ -27,6 +27,25 @@ const entryModule = z
       `${JSON.stringify(issue.input)} has an extension hangar cannot load: use one of ${ENTRY_EXTENSIONS.join(" ")}`,
   });
 
+/** `background.restart` (SPEC §11): every field optional; hangar's defaults fill the rest. */
+const restartPolicy = z.strictObject(
+  {
+    policy: z.enum(["on-failure", "never"], { error: 'must be "on-failure" or "never"' }).optional(),
+    maxRestarts: z
+      .number({ error: "must be a number of restarts" })
+      .int({ error: "must be a whole number" })
+      .min(0, { error: "must be 0 or more" })
+      .optional(),
+    windowMs: timeoutMs.optional(),
+    backoffMs: z
+      .number({ error: "must be a number of milliseconds" })
+      .int({ error: "must be a whole number of milliseconds" })
+      .min(0, { error: "must be 0 or more" })
+      .optional(),
+  },
+  { error: (issue) => (issue.code === "unrecognized_keys" ? undefined : "must be an object") },
+);
+
 // `background` is strict, unlike the top level: it is hangar's own section, and a misspelt
 // `startTimeoutMS` silently ignored would be worse than an error that names it.
 const background = z.strictObject(
@@ -35,6 +54,8 @@ const background = z.strictObject(
     startTimeoutMs: timeoutMs.optional(),
     stopTimeoutMs: timeoutMs.optional(),
     resumeTimeoutMs: timeoutMs.optional(),
+    loadTimeoutMs: timeoutMs.optional(),
+    restart: restartPolicy.optional(),
   },
   { error: (issue) => (issue.code === "unrecognized_keys" ? undefined : "must be an object") },
 );
