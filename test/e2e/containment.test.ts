@@ -363,11 +363,14 @@ const ownerOf = (index: number) => {
   return "";
 };
 
+/** One answer line of the child: a status, an invoke's outcome, or the ready line. */
+type Answer = ShellStatus & { ok?: boolean; error?: string; value?: unknown; url: string; stopMs?: number };
+
 /** A child process running test/support/containment-run.mjs, answering one JSON line per command. */
 interface Child {
   process: ChildProcess;
   url: string;
-  send(command: Record<string, unknown>): Promise<any>;
+  send(command: Record<string, unknown>): Promise<Answer>;
   stderr(): string;
   exited: Promise<number | null>;
 }
@@ -385,9 +388,9 @@ async function startChild(ws: Workspace, transport: "memory" | "websocket"): Pro
   if (process.env.CONTAIN_DEBUG) child.stderr!.pipe(createWriteStream(`/tmp/contain-${transport}.log`));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const lines = createInterface({ input: child.stdout! });
-  const waiting: Array<(value: any) => void> = [];
+  const waiting: Array<(value: Answer) => void> = [];
   lines.on("line", (line) => waiting.shift()?.(JSON.parse(line)));
-  const next = () => new Promise<any>((resolve) => waiting.push(resolve));
+  const next = () => new Promise<Answer>((resolve) => waiting.push(resolve));
   const ready = await Promise.race([
     next(),
     exited.then((code) => {
