@@ -77,6 +77,7 @@ const optionsSchema = z.object({
     .optional(),
   inspect: z.unknown().optional(),
   shellPage: z.boolean().optional(),
+  containProcessErrors: z.boolean().optional(),
   log: z
     .object({
       format: z.enum(["pretty", "json"]).optional(),
@@ -127,5 +128,6 @@ export function parseShellOptions(options: ShellOptions) {
     /** In-flight HTTP requests get this long to finish once plugins have stopped. */
     closeGraceMs: Math.min(5_000, Math.max(100, Math.floor(timeouts.shutdown / 3))),
     log: options.log ?? {},
+    containProcessErrors: options.containProcessErrors ?? true,
   };
 }

@@ -1,8 +1,11 @@
 // The composition root: createShell wires the pure machines to the actors and services that do the I/O.
+import { realpathSync } from "node:fs";
 import path from "node:path";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
 import { Fleet, isBusy, stateOf as pluginStateOf, statusOf, untilSnapshot } from "./actors/fleet.js";
 import { loadPlugin } from "./actors/load-plugin.js";
+import { type PluginScope, registerPluginFolder, runInScope } from "./containment/attribution.js";
+import { type OpenFlow, openFlow, ShellContainment } from "./containment/shell-containment.js";
 import { createAuthState } from "./context/auth-state.js";
 import type { ConfigBackend } from "./context/config-backend.js";
 import { createConfigFeed } from "./context/config-feed.js";
@@ -77,6 +80,14 @@ export interface ShellOptions {
    * createWebSocketIpc()` too. Default: off (`hangar run` turns it on).
    */
   shellPage?: boolean;
+  /**
+   * Install process-level `uncaughtException`/`unhandledRejection` handlers and a guarded `process.exit`
+   * while the shell runs (SPEC §11, docs/lifecycle.md "Containment"). Errors from a plugin's code become that
+   * plugin's failure; errors from no plugin keep Node's meaning (logged, graceful shutdown, exit 1) unless
+   * the host has listeners of its own, which then decide. Default `true`; `false` for an embedder that owns
+   * the process's error handling (hooks, routes and IPC handlers are still contained).
+   */
+  containProcessErrors?: boolean;
 }
 
 /** A running (or runnable) shell. See SPEC §5. */
@@ -116,6 +127,10 @@ interface PluginRuntime {
   context: PluginContextHandle | null;
   /** Whether the module was loaded before (later loads re-read plugin.json). */
   loadedOnce: boolean;
+  /** The scope of code run under the live context (null while there is none). */
+  scope: PluginScope | null;
+  /** The hook (or load) in flight: an error escaping the plugin's code while it runs fails it. */
+  hook: OpenFlow | null;
 }
 
 const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as const;
@@ -161,6 +176,18 @@ export function createShell(options: ShellOptions = {}): Shell {
   const routes = new RouteTable();
   const runtimes = new Map<string, PluginRuntime>();
   const fleet = new Fleet(log);
+  const containment = new ShellContainment({
+    pluginLogger: (id) => logger.forPlugin(id),
+    shellLogger: log,
+    actor: (id) => fleet.get(id),
+    current: (id) => {
+      const runtime = runtimes.get(id);
+      return runtime ? { context: runtime.context, hook: runtime.hook } : undefined;
+    },
+    stop: () => shell.stop(),
+  });
+  /** Why the shutdown was not clean (budget overrun, or an error from no plugin); null while clean. */
+  let shutdownProblem: string | null = null;
 
   const pluginView: PluginView = {
     shellState: () => topState(shellActor.getSnapshot().value),
@@ -216,6 +243,11 @@ export function createShell(options: ShellOptions = {}): Shell {
     routes,
     pluginLogger: (id) => logger.forPlugin(id),
     shellLogger: log,
+    enterPlugin: (pluginId, flow, fn) => {
+      const scope = runtimes.get(pluginId)?.scope;
+      if (scope) runInScope({ ...scope, flow }, fn);
+      else fn();
+    },
     extraRoutes: [
       ...(inspector ? [inspector.router] : []),
       ...(options.shellPage
@@ -245,18 +277,26 @@ export function createShell(options: ShellOptions = {}): Shell {
     // Let the transition into starting/stopping/resuming be observed (and logged) before the hook runs.
     await Promise.resolve();
     const started = performance.now();
+    // The hook runs as the plugin's code: what it schedules inherits the scope, and an error escaping it
+    // while the hook is in flight fails the hook (SPEC §11).
+    const flow = openFlow();
+    runtime.hook = flow;
     try {
       if (!module) throw new Error("the plugin has no background module loaded");
-      if (phase === "stop") {
-        await module.onStop();
-      } else {
+      const scope = runtime.scope ?? containment.scope(pluginId, generationOf(pluginId), null);
+      const call = (): Promise<void> | void => {
+        if (phase === "stop") return module.onStop();
         const context = runtime.context?.context;
         if (!context) throw new Error("no plugin context was created");
-        if (phase === "start") await module.onStart(context);
-        else await module.onResume?.(context);
-      }
+        if (phase === "start") return module.onStart(context);
+        return module.onResume?.(context);
+      };
+      await Promise.race([runInScope({ ...scope, flow }, () => Promise.resolve().then(call)), flow.failed]);
     } catch (cause) {
       throw hookFailure(pluginId, phase, hook, runtime.entryFile, cause);
+    } finally {
+      flow.close();
+      if (runtime.hook === flow) runtime.hook = null;
     }
     return { startedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - started) };
   }
@@ -265,7 +305,27 @@ export function createShell(options: ShellOptions = {}): Shell {
     actors: {
       loadPlugin: fromPromise<PluginLoadOutput, PluginActorInput>(async ({ input }) => {
         const runtime = runtimes.get(input.pluginId)!;
-        return loadRuntime(runtime, input.generation);
+        // Module evaluation runs as the plugin's code (scope without a context): its top-level timers are its own.
+        const flow = openFlow();
+        runtime.hook = flow;
+        try {
+          const scope = containment.scope(input.pluginId, input.generation, null, flow);
+          const failed = flow.failed.catch((cause: unknown) => {
+            throw new HangarError(
+              hasHangarCode(cause) ? cause.code : "HANGAR_LOAD_FAILED",
+              `Plugin '${input.pluginId}' could not be loaded: while its module was evaluated, its code threw ` +
+                `or left a promise rejected without a handler: ${messageOf(cause)}. Fix the module's top-level code.`,
+              { pluginId: input.pluginId, phase: "load", cause },
+            );
+          });
+          return await Promise.race([
+            runInScope(scope, () => loadRuntime(runtime, input.generation)),
+            failed,
+          ]);
+        } finally {
+          flow.close();
+          if (runtime.hook === flow) runtime.hook = null;
+        }
       }),
       runOnStart: fromPromise<PluginRunOutput, PluginActorInput>(({ input }) =>
         runHook(input.pluginId, "start"),
@@ -280,8 +340,14 @@ export function createShell(options: ShellOptions = {}): Shell {
     actions: {
       createContext: ({ context }) =>
         guarded(context.pluginId, "createContext", () => openContext(context.pluginId)),
-      disposeContext: ({ context }) =>
-        guarded(context.pluginId, "disposeContext", () => closeContext(context.pluginId)),
+      disposeContext: ({ context, event, self }) =>
+        guarded(context.pluginId, "disposeContext", () =>
+          // `self` still shows the state being left (which stop, which step), the event what ended it.
+          closeContext(
+            context.pluginId,
+            disposalReason(event.type, JSON.stringify(self.getSnapshot().value), context),
+          ),
+        ),
     },
   });
 
@@ -330,8 +396,9 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   function openContext(pluginId: string): void {
     const runtime = runtimes.get(pluginId)!;
-    runtime.context?.dispose();
-    runtime.context = createPluginContext({
+    if (runtime.context) closeContext(pluginId, "a new context replacing it");
+    let scope: PluginScope | null = null;
+    const handle = createPluginContext({
       pluginId,
       logger: logger.forPlugin(pluginId),
       config: config.store(pluginId),
@@ -340,14 +407,25 @@ export function createShell(options: ShellOptions = {}): Shell {
       routes,
       onDisposeError: (error) =>
         logger.forPlugin(pluginId).error("hangar", "releasing a registration failed", error),
+      enter: (flow, fn) => (scope ? runInScope({ ...scope, flow }, fn) : fn()),
+      onLateCall: (call, error) => containment.lateCall(pluginId, handle, call, error),
     });
+    scope = containment.scope(pluginId, generationOf(pluginId), handle);
+    runtime.context = handle;
+    runtime.scope = scope;
   }
 
-  function closeContext(pluginId: string): void {
+  function closeContext(pluginId: string, reason: string): void {
     const runtime = runtimes.get(pluginId)!;
     const handle = runtime.context;
     runtime.context = null;
+    runtime.scope = null;
+    if (handle) containment.noteDisposed(handle, reason);
     handle?.dispose();
+  }
+
+  function generationOf(pluginId: string): number {
+    return fleet.get(pluginId)?.getSnapshot().context.generation ?? 0;
   }
 
   /** Actions must never throw: a throwing action would put the actor in error (and reach uncaughtException). */
@@ -368,7 +446,17 @@ export function createShell(options: ShellOptions = {}): Shell {
       entryFile: null,
       context: null,
       loadedOnce: false,
+      scope: null,
+      hook: null,
     });
+    // Stack attribution for code reached through shared emitters (SPEC §11): the folder, and its real path.
+    registerPluginFolder(discovered.folder, containment, discovered.id);
+    try {
+      const real = realpathSync(discovered.folder);
+      if (real !== discovered.folder) registerPluginFolder(real, containment, discovered.id);
+    } catch {
+      // A folder that vanished has nothing left to attribute.
+    }
     const actor = createActor(runnablePluginMachine, {
       id: `plugin:${discovered.id}`,
       input: {
@@ -434,6 +522,7 @@ export function createShell(options: ShellOptions = {}): Shell {
           `The whole shutdown exceeded its budget of ${settings.shutdownTimeout} ms; hangar released the ` +
           "plugin without waiting any longer. Make onStop settle sooner, or raise timeouts.shutdown.";
         log.error(`HANGAR_SHUTDOWN_TIMEOUT: ${message}`, { code: "HANGAR_SHUTDOWN_TIMEOUT" });
+        shutdownProblem ??= `the whole shutdown exceeded its budget of ${settings.shutdownTimeout} ms`;
         fleet.forceStop(message);
         uiChannels.dispose();
         if (ipcAttached) serverIpc.close?.();
@@ -468,6 +557,20 @@ export function createShell(options: ShellOptions = {}): Shell {
   function ensureActorStarted(): void {
     if (actorStarted) return;
     actorStarted = true;
+    if (settings.containProcessErrors) containment.install();
+    // Once the shell has stopped (or failed), the process handlers go and late calls are ignored.
+    const ended = (snapshot: { value: unknown; status: string }) =>
+      snapshot.status !== "active" || ["stopped", "failed"].includes(topState(snapshot.value));
+    const subscription = shellActor.subscribe({
+      next: (snapshot) => {
+        if (ended(snapshot)) {
+          containment.markStopped();
+          subscription.unsubscribe();
+        }
+      },
+      error: () => containment.markStopped(),
+      complete: () => containment.markStopped(),
+    });
     shellActor.start();
   }
 
@@ -592,8 +695,13 @@ export function createShell(options: ShellOptions = {}): Shell {
     },
 
     status() {
+      const state = topState(shellActor.getSnapshot().value);
+      const problem = shutdownProblem ?? containment.unattributedFailure;
       return {
-        state: topState(shellActor.getSnapshot().value),
+        state,
+        ...(state === "stopped" || state === "failed"
+          ? { shutdown: problem ? { clean: false, problem } : { clean: true } }
+          : {}),
         plugins: fleet.statuses(),
         server: { url: httpServer.url() },
         ...(inspector ? { inspector: { url: inspector.pageUrl(httpServer.url()) } } : {}),
@@ -658,4 +766,23 @@ function isFinal(state: ShellState): boolean {
 
 function isString(value: unknown): value is string {
   return typeof value === "string";
+}
+
+/** What disposed a plugin's context, in words that follow "disposed by" in a leftover's warning. */
+function disposalReason(eventType: string, leaving: string, context: object): string {
+  if (eventType === "UPDATE") return "an update";
+  if (eventType === "CRASH") return "a crash";
+  if (eventType === "FORCE_STOP") return "the forced shutdown (HANGAR_SHUTDOWN_TIMEOUT)";
+  if (eventType.startsWith("xstate.after.")) {
+    const phase = ["load", "start", "stop", "resume"].find((p) => eventType.includes(`${p}Timeout`));
+    return phase ? `a ${phase} timeout` : "a timeout";
+  }
+  if (eventType.startsWith("xstate.error.actor")) return "a failed hook";
+  // onStop settled: why the plugin was stopping is in the state left (or, in older machines, `afterStop`).
+  const { afterStop, stopRequested } = context as { afterStop?: string; stopRequested?: boolean };
+  if (stopRequested) return "a stop (shell.stop() or the plugin stopping)";
+  if (leaving.includes("afterCrash") || afterStop === "crashed") return "a crash";
+  if (leaving.includes("toReload") || afterStop === "reload") return "an update";
+  if (leaving.includes("toRestart") || afterStop === "restart") return "an update or restart";
+  return "a stop (shell.stop() or the plugin stopping)";
 }

@@ -56,6 +56,12 @@ export interface PluginStatus {
 
 export interface ShellStatus {
   state: ShellState;
+  /**
+   * Present once the shell is `stopped` or `failed`: whether the shutdown was clean. `clean: false` with a
+   * `problem` when the shutdown budget ran out (a plugin was released with HANGAR_SHUTDOWN_TIMEOUT) or an error
+   * from no plugin shut the shell down; the CLI then exits 1 and `attachToElectronApp` calls `app.exit(1)`.
+   */
+  shutdown?: { clean: true } | { clean: false; problem: string };
   plugins: PluginStatus[];
   server: { url: string | null };
   /** Present when the shell serves the inspector: the page's URL with its session token (null until listening). */

@@ -51,7 +51,17 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
     beginStopping(
       shell.stop().then(
         () => {
-          output.event("stopped", {}, "Stopped.");
+          // A shutdown that ran out of budget (a plugin released with HANGAR_SHUTDOWN_TIMEOUT) is not clean.
+          const shutdown = shell.status().shutdown;
+          if (shutdown && !shutdown.clean) {
+            output.event(
+              "stopped",
+              { clean: false, problem: shutdown.problem },
+              `Stopped, not cleanly: ${shutdown.problem}.`,
+            );
+            return ExitCodes.failure;
+          }
+          output.event("stopped", { clean: true }, "Stopped.");
           return ExitCodes.ok;
         },
         (error: unknown) => {

@@ -1,4 +1,5 @@
 // Builds the PluginContext a plugin receives, and owns everything registered through it until it is disposed.
+import type { PluginFlow } from "../containment/attribution.js";
 import { HangarError, messageOf } from "../errors.js";
 import type { IpcHandler, IpcTransport } from "../ipc/transport.js";
 import type {
@@ -29,6 +30,16 @@ export interface PluginContextDeps {
    * Default: the plugin's own logger, tag `hangar`.
    */
   onDisposeError?: (error: unknown) => void;
+  /**
+   * Runs plugin code (an IPC handler, a listener on `ctx.signal`) as this context's code, with the flow an
+   * escaped error should fail (the IPC invoke). Default: runs `fn` as it is.
+   */
+  enter?: <T>(flow: PluginFlow | null, fn: () => T) => T;
+  /**
+   * Told about a call on the disposed context (`call` is e.g. `ipc.send('tick')`); answers whether the call
+   * throws `error` (HANGAR_CONTEXT_DISPOSED) or is ignored. Default: it throws.
+   */
+  onLateCall?: (call: string, error: HangarError) => "throw" | "ignore";
 }
 
 /** The shell's grip on a context: the context itself, and the one call that ends it. */
@@ -58,7 +69,7 @@ export function createPluginContext(deps: PluginContextDeps): PluginContextHandl
       ));
   const registrations = new DisposableStore(onDisposeError);
   const controller = new AbortController();
-  guardAbortListeners(controller.signal, onDisposeError);
+  guardAbortListeners(controller.signal, onDisposeError, (fn) => (deps.enter ? deps.enter(null, fn) : fn()));
   let disposed = false;
 
   const disposedError = (call: string): HangarError =>
@@ -67,9 +78,14 @@ export function createPluginContext(deps: PluginContextDeps): PluginContextHandl
       `Plugin '${pluginId}' called ${call} after its context was disposed (its onStop ran, or its onStart failed or timed out). Stop timers and listeners when ctx.signal aborts.`,
       { pluginId },
     );
-  const assertLive = (call: string): void => {
-    if (disposed) throw disposedError(call);
+  /** True while the context is live; on a disposed one, throws or (as onLateCall decides) returns false. */
+  const assertLive = (call: string): boolean => {
+    if (!disposed) return true;
+    const error = disposedError(call);
+    if ((deps.onLateCall?.(call, error) ?? "throw") === "throw") throw error;
+    return false;
   };
+  const enter = deps.enter ?? (<T>(_flow: PluginFlow | null, fn: () => T): T => fn());
 
   const checkChannel = (method: string, channel: unknown): string => {
     const fail = (problem: string): never => {
@@ -102,7 +118,7 @@ export function createPluginContext(deps: PluginContextDeps): PluginContextHandl
 
   const ipc: PluginIPCRegistrar = Object.freeze({
     handle(channel: string, handler: PluginIpcHandler): void {
-      assertLive(`ipc.handle('${String(channel)}')`);
+      if (!assertLive(`ipc.handle('${String(channel)}')`)) return;
       const name = checkChannel("handle", channel);
       if (typeof handler !== "function") {
         throw new TypeError(
@@ -110,20 +126,49 @@ export function createPluginContext(deps: PluginContextDeps): PluginContextHandl
         );
       }
       const full = prefix + name;
-      // The transport sees only the payload; a failure is logged here (the renderer gets only its text).
-      const wrapped: IpcHandler = async (payload) => {
-        try {
-          return await handler(payload);
-        } catch (error) {
-          deps.logger.error("ipc", `The handler for '${name}' failed`, error);
-          throw error;
-        }
-      };
+      // The transport sees only the payload; a failure is logged here (the renderer gets only its text). The
+      // handler runs as this context's code: an error escaping its continuations (a throw in a timer it set, a
+      // promise it forgot) rejects the invoke, or is logged once the invoke has been answered.
+      const wrapped: IpcHandler = (payload) =>
+        new Promise((resolve, reject) => {
+          let settled = false;
+          let lateErrors = 0;
+          const fail = (error: unknown): void => {
+            if (settled) return;
+            settled = true;
+            deps.logger.error("ipc", `The handler for '${name}' failed`, error);
+            reject(error);
+          };
+          const flow: PluginFlow = {
+            fail(error) {
+              if (!settled) fail(error);
+              else if (++lateErrors === 1) {
+                deps.logger.error(
+                  "ipc",
+                  `The handler for '${name}' left code that failed after it answered`,
+                  error,
+                );
+              }
+              return true;
+            },
+          };
+          enter(flow, () => {
+            try {
+              Promise.resolve(handler(payload)).then((value) => {
+                if (settled) return;
+                settled = true;
+                resolve(value);
+              }, fail);
+            } catch (error) {
+              fail(error);
+            }
+          });
+        });
       deps.ipc.handle(full, wrapped); // a second handler throws Electron's own error: let it reach the plugin
       registrations.add(toDisposable(() => deps.ipc.removeHandler(full)));
     },
     send(channel: string, payload?: unknown): void {
-      assertLive(`ipc.send('${String(channel)}')`);
+      if (!assertLive(`ipc.send('${String(channel)}')`)) return;
       const name = checkChannel("send", channel);
       let copy: unknown;
       try {
@@ -141,19 +186,28 @@ export function createPluginContext(deps: PluginContextDeps): PluginContextHandl
 
   const server: PluginServerRegistrar = Object.freeze({
     registerRouter(path: string, router: PluginRouter): void {
-      assertLive(`server.registerRouter('${String(path)}')`);
+      if (!assertLive(`server.registerRouter('${String(path)}')`)) return;
       registrations.add(deps.routes.register(pluginId, path, router));
     },
   });
+
+  /** Undefined while live; on a disposed context, the rejected (or, when ignored, resolved) answer of a write. */
+  const lateWrite = (call: string): Promise<void> | undefined => {
+    if (!disposed) return undefined;
+    try {
+      return assertLive(call) ? undefined : Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
 
   // Reads keep working after dispose (onStop may have left something to read); writes do not.
   const config: PluginConfigStore = Object.freeze({
     get: <T = JsonValue>(key: string, defaultValue?: T) => deps.config.get<T>(key, defaultValue),
     getAll: () => deps.config.getAll(),
     set: (key: string, value: unknown) =>
-      disposed ? Promise.reject(disposedError(`config.set('${String(key)}')`)) : deps.config.set(key, value),
-    delete: (key: string) =>
-      disposed ? Promise.reject(disposedError(`config.delete('${String(key)}')`)) : deps.config.delete(key),
+      lateWrite(`config.set('${String(key)}')`) ?? deps.config.set(key, value),
+    delete: (key: string) => lateWrite(`config.delete('${String(key)}')`) ?? deps.config.delete(key),
   });
 
   // Own frozen wrappers: the plugin must not be able to replace a method on an object the shell shares.
@@ -198,19 +252,24 @@ export function createPluginContext(deps: PluginContextDeps): PluginContextHandl
  * plugin's cleanup code crash the shell. This wraps the listeners added to `signal` (addEventListener and
  * onabort) so that such an exception goes to `onError` instead.
  */
-function guardAbortListeners(signal: AbortSignal, onError: (error: unknown) => void): void {
+function guardAbortListeners(
+  signal: AbortSignal,
+  onError: (error: unknown) => void,
+  enter: (fn: () => void) => void,
+): void {
   const wrappers = new WeakMap<object, (event: Event) => void>();
   const wrap = (listener: EventListenerOrEventListenerObject): ((event: Event) => void) => {
     let wrapper = wrappers.get(listener);
     if (!wrapper) {
-      wrapper = (event: Event) => {
-        try {
-          if (typeof listener === "function") listener.call(signal, event);
-          else listener.handleEvent(event);
-        } catch (error) {
-          onError(error);
-        }
-      };
+      wrapper = (event: Event) =>
+        enter(() => {
+          try {
+            if (typeof listener === "function") listener.call(signal, event);
+            else listener.handleEvent(event);
+          } catch (error) {
+            onError(error);
+          }
+        });
       wrappers.set(listener, wrapper);
     }
     return wrapper;
@@ -246,13 +305,14 @@ function guardAbortListeners(signal: AbortSignal, onError: (error: unknown) => v
         abortHandler = typeof handler === "function" ? handler : null;
         const guarded =
           typeof handler === "function"
-            ? (event: Event) => {
-                try {
-                  (handler as (this: AbortSignal, event: Event) => unknown).call(signal, event);
-                } catch (error) {
-                  onError(error);
-                }
-              }
+            ? (event: Event) =>
+                enter(() => {
+                  try {
+                    (handler as (this: AbortSignal, event: Event) => unknown).call(signal, event);
+                  } catch (error) {
+                    onError(error);
+                  }
+                })
             : null;
         setHandler.call(signal, guarded);
       },

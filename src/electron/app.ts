@@ -83,6 +83,12 @@ export function attachToElectronApp(
         exit(ElectronExitCodes.forced);
         return;
       }
+      const shutdown = shell.status().shutdown;
+      if (shutdown && !shutdown.clean) {
+        logger.error(`hangar: the shutdown was not clean (${shutdown.problem}); exiting with code 1.`);
+        exit(ElectronExitCodes.forced);
+        return;
+      }
       exit(ElectronExitCodes.stopped);
     } catch (error) {
       if (phase !== "stopping") return;

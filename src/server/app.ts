@@ -49,6 +49,11 @@ export interface ShellAppOptions {
    * outside `/api/` (which belongs to the shell routes and the plugins). Default: none.
    */
   extraRoutes?: RequestHandler[];
+  /**
+   * Runs a plugin's request as that plugin's code (SPEC §11): `flow.fail` is what an error escaping the
+   * request's continuations (a throw in a timer the route set, a promise it forgot) calls. Default: runs `fn`.
+   */
+  enterPlugin?: (pluginId: string, flow: { fail(error: unknown): boolean }, fn: () => void) => void;
 }
 
 /** How long a request to a plugin that is starting or resuming waits for it to run (SPEC §6). */
@@ -275,12 +280,36 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     sendJson(res, 500, { success: false, error: `Internal error in plugin '${pluginId}' route` });
   };
 
-  const dispatchToPlugin = (pluginId: string, req: Request, res: Response, next: NextFunction): void => {
+  const dispatch = (pluginId: string, req: Request, res: Response, next: NextFunction): void => {
     routes.dispatch(pluginId, req, res, (err?: unknown) => {
       if (err !== undefined && err !== null) failInPlugin(pluginId, err, req, res);
       else next();
     });
   };
+  const { enterPlugin } = options;
+  const dispatchToPlugin = enterPlugin
+    ? (pluginId: string, req: Request, res: Response, next: NextFunction): void => {
+        let lateErrors = 0;
+        const flow = {
+          fail(error: unknown): boolean {
+            // After the answer, only the first escaped error is logged: an interval left behind must not flood the log.
+            if (res.headersSent || res.writableEnded) {
+              if (++lateErrors === 1) {
+                pluginLogger(pluginId).error(
+                  "http",
+                  `Route ${req.method} ${pathOf(req)} left code that failed after the response was sent: ${messageOf(error)}`,
+                  error,
+                );
+              }
+              return true;
+            }
+            failInPlugin(pluginId, error, req, res);
+            return true;
+          },
+        };
+        enterPlugin(pluginId, flow, () => dispatch(pluginId, req, res, next));
+      }
+    : dispatch;
 
   /** Answers for a plugin that is not running, or hands the request to its routers. */
   const answer = (

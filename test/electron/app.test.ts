@@ -129,6 +129,22 @@ describe("attachToElectronApp", () => {
     expect(shell.status().state).toBe("shuttingDown");
   });
 
+  it("exits with 1 when the shell's own shutdown ran out of budget and released a plugin", async () => {
+    await ws.write({
+      id: "stuck",
+      source: `export async function onStart() {} export async function onStop() { await new Promise(() => {}); }`,
+    });
+    // The stop timeout is longer than the whole budget: the shell forces the release (HANGAR_SHUTDOWN_TIMEOUT).
+    const { shell } = await startShell({ timeouts: { stop: 5_000, shutdown: 300 } });
+    const app = fakeApp();
+    const errors: string[] = [];
+    attachToElectronApp(app, shell, { logger: { info: () => {}, error: (m) => errors.push(m) } });
+    app.quit();
+    expect(await app.whenExited()).toBe(1);
+    expect(shell.status().shutdown).toMatchObject({ clean: false });
+    expect(errors.join("\n")).toContain("not clean");
+  });
+
   it("detaches: after dispose, quitting no longer stops the shell", async () => {
     await ws.write({ id: "slow", source: slowStop("slow", 10) });
     const { shell } = await startShell();

@@ -545,9 +545,12 @@ export class RaceSystem {
    */
   #registerLate(pluginId: string, serial: number, ctx: PluginContext): void {
     const disposed = ctx.signal.aborted;
+    // Once the shell has stopped, a late registration is ignored with a warning instead of throwing, so a
+    // leftover can never crash the host (SPEC §11, docs/lifecycle.md "Containment"); nothing is registered.
+    const shellStopped = ["stopped", "failed"].includes(this.shell.status().state);
     try {
       ctx.ipc.handle("late", () => ({ serial }));
-      if (disposed)
+      if (disposed && !shellStopped)
         this.#errors.push(`${pluginId}: a handler registered on disposed context #${serial} was accepted`);
     } catch (error) {
       if (!disposed || !isCode(error, "HANGAR_CONTEXT_DISPOSED")) {

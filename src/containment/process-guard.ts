@@ -1,0 +1,92 @@
+// The process-level half of containment (SPEC §11): uncaughtException and unhandledRejection handlers and a
+// guarded process.exit, installed while at least one shell runs (reference-counted) and removed with the last.
+import {
+  attributeError,
+  type ContainmentOwner,
+  currentScope,
+  type FaultOrigin,
+  wasReported,
+} from "./attribution.js";
+
+interface Installed {
+  readonly owners: Set<ContainmentOwner>;
+  readonly onException: (error: unknown) => void;
+  readonly onRejection: (reason: unknown) => void;
+  readonly guardedExit: (code?: number | string | null) => never;
+  readonly realExit: typeof process.exit;
+}
+
+let installed: Installed | null = null;
+let shuttingDown = false;
+
+/**
+ * Installs the handlers for `owner` (the first owner installs them, the last release removes them and
+ * restores process.exit). Returns the release function; calling it twice is harmless.
+ *
+ * - An error attributed to a plugin goes to its owner (`contain`), whatever other listeners exist.
+ * - An error no plugin owns keeps Node's meaning when hangar's are the only listeners: every owner logs it and
+ *   shuts down, then the process exits 1. When the host has listeners of its own (Electron main, a test
+ *   runner), hangar leaves those errors to them.
+ * - process.exit() called by plugin code throws the owner's `HANGAR_PROCESS_EXIT` at the call; any other
+ *   caller gets the real process.exit.
+ */
+export function installProcessGuard(owner: ContainmentOwner): () => void {
+  if (installed === null) installed = install();
+  const current = installed;
+  current.owners.add(owner);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    current.owners.delete(owner);
+    if (current.owners.size === 0 && installed === current) uninstall(current);
+  };
+}
+
+function install(): Installed {
+  const owners = new Set<ContainmentOwner>();
+  const realExit = process.exit;
+  const handle = (error: unknown, origin: FaultOrigin, listener: (...args: never[]) => void): void => {
+    if (wasReported(error)) return;
+    const scope = attributeError(error);
+    if (scope) {
+      scope.owner.contain(scope, error, origin);
+      return;
+    }
+    // Not a plugin's: the host's own listeners decide, if it has any.
+    if ((process.listeners as (event: string) => unknown[])(origin).some((other) => other !== listener))
+      return;
+    void failUnattributed(error, origin);
+  };
+  const onException = (error: unknown): void => handle(error, "uncaughtException", onException);
+  const onRejection = (reason: unknown): void => handle(reason, "unhandledRejection", onRejection);
+
+  const failUnattributed = async (error: unknown, origin: FaultOrigin): Promise<void> => {
+    if (shuttingDown) {
+      process.stderr.write(`hangar: another ${origin} while shutting down: ${String(error)}\n`);
+      return;
+    }
+    shuttingDown = true;
+    await Promise.allSettled([...owners].map((owner) => owner.failUnattributed(error, origin)));
+    realExit.call(process, 1);
+  };
+
+  const guardedExit = function exit(code?: number | string | null): never {
+    const scope = currentScope() ?? attributeError(new Error("process.exit() called"));
+    if (scope) throw scope.owner.refuseExit(scope, code);
+    return realExit.call(process, code as number | undefined);
+  } as typeof process.exit;
+
+  process.on("uncaughtException", onException);
+  process.on("unhandledRejection", onRejection);
+  process.exit = guardedExit;
+  return { owners, onException, onRejection, guardedExit, realExit };
+}
+
+function uninstall(current: Installed): void {
+  installed = null;
+  process.removeListener("uncaughtException", current.onException);
+  process.removeListener("unhandledRejection", current.onRejection);
+  // Someone patched process.exit after us: leave theirs in place rather than undo it.
+  if (process.exit === current.guardedExit) process.exit = current.realExit;
+}

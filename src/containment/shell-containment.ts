@@ -1,0 +1,267 @@
+// One shell's containment (SPEC §11): turns a fault attributed to one of its plugins into that plugin's failure
+// (the hook or request in flight fails, else a CRASH event), a leftover of an earlier context into a warning,
+// and a process.exit() from plugin code into HANGAR_PROCESS_EXIT.
+import { type PluginActor, stateOf, untilSnapshot } from "../actors/fleet.js";
+import { type ErrorCode, HangarError, hasHangarCode, messageOf } from "../errors.js";
+import type { PluginLogger } from "../sdk/types.js";
+import {
+  type ContainmentOwner,
+  type FaultOrigin,
+  markReported,
+  type PluginFlow,
+  type PluginScope,
+  runOutsideScope,
+} from "./attribution.js";
+import { installProcessGuard } from "./process-guard.js";
+
+/** What the containment needs from its shell. */
+export interface ShellContainmentDeps {
+  pluginLogger(pluginId: string): PluginLogger;
+  shellLogger: { error(message: string, data?: Record<string, unknown>): void };
+  actor(pluginId: string): PluginActor | undefined;
+  /** The plugin's live context handle (null when it has none) and the hook it is running, if any. */
+  current(pluginId: string): { context: object | null; hook: PluginFlow | null } | undefined;
+  /** Shuts the shell down (an error no plugin owns reached the process). */
+  stop(): Promise<void>;
+}
+
+/** States in which a fault of the plugin's live code makes it crash (at once, or once it settles into running). */
+const LIVE_STATES = new Set(["loading", "loaded", "starting", "resuming", "running"]);
+/** States a crash waits out before it is delivered. */
+const SETTLING_STATES = new Set(["loading", "loaded", "starting", "resuming"]);
+
+/** How many distinct leftover warnings one plugin may log; later ones are counted, not shown. */
+const WARNINGS_PER_PLUGIN = 20;
+
+/** A hook's (or load's) flow: `failed` rejects with the first escaped error while it is open. */
+export interface OpenFlow extends PluginFlow {
+  readonly failed: Promise<never>;
+  close(): void;
+}
+
+/** A flow that turns the first escaped error into a rejection of `failed`, until closed. */
+export function openFlow(): OpenFlow {
+  let open = true;
+  let reject: (error: unknown) => void = () => {};
+  const failed = new Promise<never>((_, rejectFailed) => {
+    reject = rejectFailed;
+  });
+  // Nobody may be racing it any more when it rejects; never let that become an unhandled rejection.
+  failed.catch(() => {});
+  return {
+    failed,
+    fail(error) {
+      if (!open) return false;
+      open = false;
+      reject(error);
+      return true;
+    },
+    close() {
+      open = false;
+    },
+  };
+}
+
+export class ShellContainment implements ContainmentOwner {
+  readonly #deps: ShellContainmentDeps;
+  /** Why each disposed context was disposed ("an update", "a start timeout", ...), for leftover warnings. */
+  readonly #disposedBy = new WeakMap<object, string>();
+  readonly #warned = new Map<string, { keys: Set<string>; suppressed: number }>();
+  #release: (() => void) | null = null;
+  #stopped = false;
+  #unattributed: string | null = null;
+
+  constructor(deps: ShellContainmentDeps) {
+    this.#deps = deps;
+  }
+
+  /** Installs the process-level handlers for this shell (until {@link markStopped}). */
+  install(): void {
+    this.#release ??= installProcessGuard(this);
+  }
+
+  /**
+   * The shell has stopped: the handlers go (when no other shell runs), and from now on a leftover calling
+   * its disposed context is ignored with one warning instead of throwing (nobody would catch it).
+   */
+  markStopped(): void {
+    this.#stopped = true;
+    const release = this.#release;
+    this.#release = null;
+    // A rejection left by the last onStop may still wait to be reported: Node reports pending rejections when
+    // a callback (this first immediate) ends, so the handlers go one immediate later.
+    if (release) setImmediate(() => setImmediate(release));
+  }
+
+  /** Set when the shell shut down because of an error no plugin owns. */
+  get unattributedFailure(): string | null {
+    return this.#unattributed;
+  }
+
+  /** The scope of code run under `context` (null: module evaluation) of `generation`. */
+  scope(
+    pluginId: string,
+    generation: number,
+    context: object | null,
+    flow: PluginFlow | null = null,
+  ): PluginScope {
+    return { owner: this, pluginId, generation, context, flow };
+  }
+
+  /** Records why `context` was disposed; later leftover warnings name it. */
+  noteDisposed(context: object, reason: string): void {
+    if (!this.#disposedBy.has(context)) this.#disposedBy.set(context, reason);
+  }
+
+  /**
+   * A call on a disposed context (`ipc.send('tick')`, ...): warns once per plugin and call, and says whether
+   * to throw HANGAR_CONTEXT_DISPOSED (while the shell runs: the caller may be inside a hook, and a throw in a
+   * leftover timer reaches the handlers, which know it is reported) or to ignore the call (after the shell
+   * stopped, a throw from a timer would crash the host).
+   */
+  lateCall(pluginId: string, context: object, call: string, error: Error): "throw" | "ignore" {
+    const reason = this.#disposedBy.get(context) ?? "its plugin stopping";
+    this.#warnOnce(
+      pluginId,
+      // Once more after the shell stopped: the call is then ignored rather than thrown, which is worth saying.
+      `call ${call} by ${reason}${this.#stopped ? " after stop" : ""}`,
+      `Plugin '${pluginId}' called ctx.${call} after the context was disposed by ${reason}` +
+        `${this.#stopped ? " (the shell has stopped; the call was ignored)" : ""}. A timer, listener or ` +
+        "promise of an earlier context is still running: clear it in onStop or when ctx.signal aborts.",
+    );
+    markReported(error);
+    return this.#stopped ? "ignore" : "throw";
+  }
+
+  contain(scope: PluginScope, error: unknown, origin: FaultOrigin): void {
+    try {
+      this.#contain(scope, error, origin);
+    } catch (defect) {
+      this.#deps.shellLogger.error(`hangar failed to contain a plugin fault: ${messageOf(defect)}`, {
+        code: "HANGAR_INTERNAL",
+        pluginId: scope.pluginId,
+      });
+    }
+  }
+
+  #contain(scope: PluginScope, error: unknown, origin: FaultOrigin): void {
+    if (scope.flow?.fail(error)) return;
+    const { pluginId } = scope;
+    const cause = origin === "unhandledRejection" ? "a promise it did not handle rejected" : "its code threw";
+    const actor = this.#deps.actor(pluginId);
+    const current = this.#deps.current(pluginId);
+    if (this.#stopped || !actor || !current || actor.getSnapshot().status !== "active") {
+      this.#warnOnce(
+        pluginId,
+        `after stop ${messageOf(error)}`,
+        `Plugin '${pluginId}': after the shell stopped, ${cause}: ${messageOf(error)}. Clear timers and listeners in onStop.`,
+        error,
+      );
+      return;
+    }
+    if (!this.#isCurrent(scope, current.context, actor)) {
+      const reason = (scope.context && this.#disposedBy.get(scope.context)) ?? "an earlier stop";
+      this.#warnOnce(
+        pluginId,
+        `stale ${messageOf(error)}`,
+        `Plugin '${pluginId}': code left over from a context disposed by ${reason} threw (${cause}): ` +
+          `${messageOf(error)}. The running plugin is not affected; clear the timer or listener in onStop or when ctx.signal aborts.`,
+        error,
+      );
+      return;
+    }
+    // A hook of the plugin is in flight (say, a module-level timer threw during onStart): that hook fails.
+    if (current.hook?.fail(error)) return;
+    const state = stateOf(actor.getSnapshot());
+    if (!LIVE_STATES.has(state)) {
+      this.#warnOnce(
+        pluginId,
+        `while ${state} ${messageOf(error)}`,
+        `Plugin '${pluginId}' is ${state}, but code it left behind still runs: ${cause}: ${messageOf(error)}. ` +
+          "Clear timers and listeners in onStop or when ctx.signal aborts.",
+        error,
+      );
+      return;
+    }
+    const message =
+      `Plugin '${pluginId}' crashed outside any hook: ${cause}: ${messageOf(error)}. hangar ran its onStop and ` +
+      "disposed its context; the other plugins carry on. Catch errors in timers, listeners and promises the plugin starts.";
+    const code: ErrorCode =
+      hasHangarCode(error) && error.code !== "HANGAR_CONTEXT_DISPOSED" ? error.code : "HANGAR_PLUGIN_CRASHED";
+    this.#deps.pluginLogger(pluginId).error("hangar", message, error);
+    this.#crash(actor, scope, code, message);
+  }
+
+  /**
+   * Sends CRASH once the plugin is at rest (a hook may be settling, or it is loaded and about to start), if it
+   * is then `running` and the faulty code still belongs to its live context or module.
+   */
+  #crash(actor: PluginActor, scope: PluginScope, code: ErrorCode, message: string): void {
+    const deliver = () =>
+      runOutsideScope(() => {
+        const snapshot = actor.getSnapshot();
+        const current = this.#deps.current(scope.pluginId);
+        if (snapshot.status !== "active" || !current || !this.#isCurrent(scope, current.context, actor))
+          return;
+        if (stateOf(snapshot) === "running") actor.send({ type: "CRASH", code, message });
+      });
+    if (stateOf(actor.getSnapshot()) === "running") deliver();
+    else void untilSnapshot(actor, (s) => !SETTLING_STATES.has(stateOf(s))).then(deliver);
+  }
+
+  #isCurrent(scope: PluginScope, live: object | null, actor: PluginActor): boolean {
+    const generation = actor.getSnapshot().context.generation;
+    if (scope.context === undefined) return scope.generation === -1 || scope.generation === generation;
+    if (scope.context === null) return scope.generation === generation;
+    return scope.context === live;
+  }
+
+  refuseExit(scope: PluginScope, code: unknown): Error {
+    const { pluginId } = scope;
+    const error = new HangarError(
+      "HANGAR_PROCESS_EXIT",
+      `Plugin '${pluginId}' called process.exit(${code === undefined ? "" : String(code)}); hangar refused it, ` +
+        "because a plugin cannot end the shell's process. Throw an error (or let onStart fail) instead.",
+      { pluginId },
+    );
+    this.#deps.pluginLogger(pluginId).error("hangar", error.message, error);
+    return error;
+  }
+
+  async failUnattributed(error: unknown, origin: FaultOrigin): Promise<void> {
+    this.#unattributed = `an ${origin} that no plugin raised: ${messageOf(error)}`;
+    this.#deps.shellLogger.error(
+      `${origin} from no plugin: ${messageOf(error)}. hangar shuts the shell down and exits 1, as Node would.`,
+      { code: "HANGAR_INTERNAL", error: error instanceof Error ? error.stack : messageOf(error) },
+    );
+    await this.#deps.stop();
+  }
+
+  /** One log line (and status warning while the actor runs) per plugin and key; bounded per plugin. */
+  #warnOnce(pluginId: string, key: string, message: string, error?: unknown): void {
+    let seen = this.#warned.get(pluginId);
+    if (!seen) {
+      seen = { keys: new Set(), suppressed: 0 };
+      this.#warned.set(pluginId, seen);
+    }
+    if (seen.keys.has(key)) return;
+    const logger = this.#deps.pluginLogger(pluginId);
+    if (seen.keys.size >= WARNINGS_PER_PLUGIN) {
+      seen.suppressed += 1;
+      if (seen.suppressed === 1) {
+        logger.warn(
+          "hangar",
+          `More leftover warnings from plugin '${pluginId}' are not shown (limit ${WARNINGS_PER_PLUGIN}).`,
+        );
+      }
+      return;
+    }
+    seen.keys.add(key);
+    if (error === undefined) logger.warn("hangar", message);
+    else logger.warn("hangar", message, error);
+    const actor = this.#deps.actor(pluginId);
+    if (actor && actor.getSnapshot().status === "active") {
+      runOutsideScope(() => actor.send({ type: "WARN", message }));
+    }
+  }
+}
