@@ -641,7 +641,9 @@ describe("restart policy, end to end", () => {
       let status: Answer | undefined;
       for (let i = 0; i < 50; i += 1) {
         status = await child.send({ cmd: "status" });
-        if (status.plugins.find((p) => p.id === "flaky")?.restarts === 1) break;
+        // restarts counts from the crash on (through backoff): wait for the restart itself to have run.
+        const flaky = status.plugins.find((p) => p.id === "flaky");
+        if (flaky?.restarts === 1 && flaky.state === "running") break;
         await pause(100);
       }
       const flaky = status?.plugins.find((p) => p.id === "flaky");
