@@ -2,8 +2,8 @@
 
 export type { ConfigBackend, ConfigWarningListener } from "./context/config-backend.js";
 export { createFileConfigBackend } from "./context/config-file.js";
-export type { Disposable } from "./context/disposable.js";
-export { DisposableStore, toDisposable } from "./context/disposable.js";
+export type { Disposable } from "./base/disposable.js";
+export { DisposableStore, toDisposable } from "./base/disposable.js";
 export type { ErrorCode, PluginPhase } from "./errors.js";
 export { ErrorCodes, HangarError } from "./errors.js";
 export type { InspectorJson, InspectorRecord, SessionHeader } from "./inspector/client/protocol.js";

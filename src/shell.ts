@@ -3,9 +3,12 @@ import path from "node:path";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
 import { Fleet, isTransitional, statusOf, untilSnapshot } from "./actors/fleet.js";
 import { loadPlugin } from "./actors/load-plugin.js";
+import { AsyncDisposableStore } from "./base/disposable.js";
 import { createAuthState } from "./context/auth-state.js";
 import type { ConfigBackend } from "./context/config-backend.js";
 import { createFileConfigBackend } from "./context/config-file.js";
+import { leaseConfigWriter } from "./context/config-writer.js";
+import { lockDataDir } from "./context/data-dir-lock.js";
 import { createLogger, type HangarLogger, type LogOptions } from "./context/logger.js";
 import { createPluginContext, type PluginContextHandle } from "./context/plugin-context.js";
 import { HangarError, hasHangarCode, messageOf, type PluginPhase } from "./errors.js";
@@ -112,6 +115,11 @@ export function createShell(options: ShellOptions = {}): Shell {
         fleet.get(pluginId)?.send({ type: "WARN", message });
       },
     });
+  // Everything the shell opens (the data-folder lock, the server, the IPC bridge, the inspector's feeds) is
+  // released by this one store, newest first, on every way out: shutdown, forced release, failed start-up.
+  const resources = new AsyncDisposableStore(({ name, error }) =>
+    log.error(`Releasing the shell's ${name} failed: ${messageOf(error)}`, { code: "HANGAR_INTERNAL" }),
+  );
   const routes = new RouteTable();
   const runtimes = new Map<string, PluginRuntime>();
   const fleet = new Fleet(log);
@@ -142,7 +150,6 @@ export function createShell(options: ShellOptions = {}): Shell {
     allowedOrigins: settings.server.allowedOrigins,
   });
   const serverIpc = ipc as IpcTransport & Partial<Pick<WebSocketIpc, "attach" | "close">>;
-  let ipcAttached = false;
   const inspector = options.inspector
     ? createInspector(options.inspector, {
         secrets,
@@ -164,6 +171,26 @@ export function createShell(options: ShellOptions = {}): Shell {
     ...(inspector ? { extraRoutes: [inspector.router] } : {}),
   });
   const httpServer = createHttpServer(app, { host: settings.server.host, port: settings.server.port });
+
+  /**
+   * Takes the data folder for this shell (HANGAR_DATA_DIR_LOCKED when another shell has it) and the config
+   * writer thread; both are released after the last write is flushed.
+   */
+  async function claimDataDir(): Promise<void> {
+    const lock = await lockDataDir(settings.dataDir, {
+      onCompromised: (error) =>
+        log.error(`The data-folder lock was lost: ${error.message}`, { code: "HANGAR_DATA_DIR_LOCKED" }),
+    });
+    const endLease = leaseConfigWriter();
+    resources.add("data folder", async (signal) => {
+      const flushed = config.flush().catch((error: unknown) => {
+        log.error(`config flush failed: ${messageOf(error)}`);
+      });
+      // Out of budget: the lock still waits for the writes (another shell must not read half of them).
+      if (signal.aborted) void flushed.then(endLease).then(lock.release);
+      else await flushed.then(endLease).then(lock.release);
+    });
+  }
 
   /** Runs one of a plugin's hooks, turning every failure into a HangarError that names plugin, phase and cause. */
   async function runHook(
@@ -313,14 +340,21 @@ export function createShell(options: ShellOptions = {}): Shell {
         if (!signal.aborted) auth.set(result?.token ?? null);
         return { authenticated: auth.token() !== null };
       }),
+      // Claims the data folder first (so the lock is released last), then listens.
       listen: fromPromise(async () => {
+        if (!options.config) await claimDataDir();
+        resources.add("HTTP server", (signal) => {
+          signal.addEventListener("abort", () => httpServer.forceClose(), { once: true });
+          return httpServer.close(settings.closeGraceMs);
+        });
         const { url } = await httpServer.listen();
         if (typeof serverIpc.attach === "function") {
           const { isAllowedHost, isAllowedOrigin } = originPolicy;
           const token = settings.server.token;
           serverIpc.attach(httpServer.nodeServer(), { isAllowedHost, isAllowedOrigin, token, logger: log });
-          ipcAttached = true;
+          resources.add("WebSocket IPC bridge", () => serverIpc.close?.());
         }
+        if (inspector) resources.add("inspector feeds", () => inspector.closeFeeds());
         return { url };
       }),
       loadPlugins: fromPromise(async () => {
@@ -333,11 +367,8 @@ export function createShell(options: ShellOptions = {}): Shell {
         fleet.updateAll(input.changed, input.generation, signal),
       ),
       stopPlugins: fromPromise(() => fleet.stopAll()),
-      closeServer: fromPromise(() => {
-        if (ipcAttached) serverIpc.close?.();
-        inspector?.closeFeeds();
-        return httpServer.close(settings.closeGraceMs);
-      }),
+      // The shutdown's own budget (the machine's `after`) cuts this short through forceRelease.
+      closeServer: fromPromise(() => resources.dispose()),
       flushConfig: fromPromise(() => config.flush()),
     },
     actions: {
@@ -352,11 +383,11 @@ export function createShell(options: ShellOptions = {}): Shell {
           "plugin without waiting any longer. Make onStop settle sooner, or raise timeouts.shutdown.";
         log.error(`HANGAR_SHUTDOWN_TIMEOUT: ${message}`, { code: "HANGAR_SHUTDOWN_TIMEOUT" });
         fleet.forceStop(message);
-        if (ipcAttached) serverIpc.close?.();
-        httpServer.forceClose();
+        void resources.abort();
         void config.flush().catch((error: unknown) => log.error(`config flush failed: ${messageOf(error)}`));
       },
       releasePlugins: () => fleet.releaseAll(),
+      releaseResources: () => void resources.dispose(settings.shutdownTimeout),
     },
   });
 
@@ -424,7 +455,11 @@ export function createShell(options: ShellOptions = {}): Shell {
           shellActor.send({ type: "START" });
           const state = await untilShell((s) => s === "running" || isFinal(s));
           // Only a shell failure rejects; a stop during start-up simply ends it (SPEC §5).
-          if (state === "failed" || shellActor.getSnapshot().context.failure) throw failureOf();
+          if (state === "failed" || shellActor.getSnapshot().context.failure) {
+            // The port and the data folder are free again when start() rejects: a new shell can take them.
+            await resources.dispose(settings.shutdownTimeout);
+            throw failureOf();
+          }
         })();
       }
       return startPromise;
@@ -436,6 +471,8 @@ export function createShell(options: ShellOptions = {}): Shell {
           ensureActorStarted();
           if (shellActor.getSnapshot().status === "active") shellActor.send({ type: "STOP" });
           await untilShell((s) => s === "stopped" || s === "failed");
+          // Whatever way the shell ended (stopped, failed start-up, forced release), nothing it opened stays open.
+          await resources.dispose(settings.shutdownTimeout);
           logger.flush();
         })();
       }

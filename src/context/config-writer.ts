@@ -237,6 +237,23 @@ export async function stopConfigWriter(): Promise<void> {
   await thread.terminate();
 }
 
+let leases = 0;
+
+/**
+ * Marks the writer thread as used by one owner (a shell). Ending the last lease stops the thread once no write
+ * is in flight, so a stopped shell leaves no thread behind; a later write starts a new one. Idempotent.
+ */
+export function leaseConfigWriter(): () => Promise<void> {
+  leases += 1;
+  let ended = false;
+  return async () => {
+    if (ended) return;
+    ended = true;
+    leases -= 1;
+    if (leases === 0 && inFlight.size === 0) await stopConfigWriter();
+  };
+}
+
 /** Lets the writer thread drop a store's entries (the store is gone). */
 export function forgetConfigStore(storeId: number): void {
   worker?.postMessage({ type: "forget", storeId });

@@ -13,7 +13,7 @@ import type {
   PluginServerRegistrar,
 } from "../sdk/types.js";
 import type { RouteRegistry } from "../server/route-registry.js";
-import { DisposableStore, toDisposable } from "./disposable.js";
+import { DisposableStore, toDisposable } from "../base/disposable.js";
 
 /** What the shell hands over to build one plugin's context. */
 export interface PluginContextDeps {

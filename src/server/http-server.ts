@@ -61,6 +61,8 @@ function listenError(error: NodeJS.ErrnoException, options: HttpServerOptions): 
   );
 }
 
+function noop(): void {}
+
 /** Wraps `app` in a Node HTTP server that is not listening yet. */
 export function createHttpServer(app: RequestListener, options: HttpServerOptions): ShellHttpServer {
   // Without a Host header the app's DNS-rebinding check answers (403 JSON) instead of Node's bare 400.
@@ -89,17 +91,22 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
 
   function close(graceMs: number): Promise<void> {
     if (closing) return closing;
-    closing = new Promise<void>((resolve) => {
-      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
-      server.close(() => {
-        if (graceTimer) clearTimeout(graceTimer);
-        graceTimer = null;
-        boundPort = null;
-        resolve();
-      });
-      server.closeIdleConnections();
-      graceTimer = setTimeout(() => server.closeAllConnections(), Math.max(0, graceMs));
-    });
+    // A listen still in progress would bind after a close called now: let it settle first.
+    const bound = listening ? listening.then(noop, noop) : Promise.resolve();
+    closing = bound.then(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+          server.close(() => {
+            if (graceTimer) clearTimeout(graceTimer);
+            graceTimer = null;
+            boundPort = null;
+            resolve();
+          });
+          server.closeIdleConnections();
+          graceTimer = setTimeout(() => server.closeAllConnections(), Math.max(0, graceMs));
+        }),
+    );
     return closing;
   }
 

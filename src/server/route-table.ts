@@ -2,8 +2,8 @@
 // Express 5 cannot unmount a router, so plugin routers never touch the app: the table strips the mount path
 // itself and calls the plugin's router directly, and disposing a registration simply drops it from the table.
 import type { NextFunction, Request, Response } from "express";
-import type { Disposable } from "../context/disposable.js";
-import { toDisposable } from "../context/disposable.js";
+import type { Disposable } from "../base/disposable.js";
+import { toDisposable } from "../base/disposable.js";
 import { HangarError } from "../errors.js";
 import type { PluginRouter } from "../sdk/types.js";
 import type { RouteRegistry } from "./route-registry.js";
