@@ -4,6 +4,7 @@ import { createActor, fromPromise, type InspectionEvent, type Observer } from "x
 import { Fleet, isTransitional, statusOf, untilSnapshot } from "./actors/fleet.js";
 import { loadPlugin } from "./actors/load-plugin.js";
 import { AsyncDisposableStore } from "./base/disposable.js";
+import { createSecretRegistry } from "./base/redact.js";
 import { createAuthState } from "./context/auth-state.js";
 import type { ConfigBackend } from "./context/config-backend.js";
 import { createFileConfigBackend } from "./context/config-file.js";
@@ -101,9 +102,14 @@ export function createShell(options: ShellOptions = {}): Shell {
   // Test-only seams (hangar/testing, race tests): a clock, a planted bug, a module observer. Empty in production.
   const testHooks = testHooksOf(options);
   const auth = createAuthState(null);
-  // Values that must never reach a log line or the inspector: the live auth token and the server's token.
-  const secrets = () => [auth.token(), settings.server.token].filter(isString);
-  const logger: HangarLogger = createLogger({ ...settings.log, secrets });
+  // Every token held this run (each auth token, current or earlier, and the server's) never leaves the shell:
+  // not in a log line, a status, the CLI's output, the inspector or an exported session.
+  const secrets = createSecretRegistry([settings.server.token]);
+  const setToken = (token: string | null): void => {
+    secrets.add(token);
+    auth.set(token);
+  };
+  const logger: HangarLogger = createLogger({ ...settings.log, secrets: secrets.list });
   const log = logger.shell;
   const ipc = options.ipc ?? createMemoryIpc();
   const config =
@@ -126,10 +132,10 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   const pluginView: PluginView = {
     shellState: () => topState(shellActor.getSnapshot().value),
-    list: () => fleet.statuses(),
+    list: () => secrets.redactData(fleet.statuses()),
     get: (id) => {
       const actor = fleet.get(id);
-      return actor ? statusOf(actor.getSnapshot()) : undefined;
+      return actor ? secrets.redactData(statusOf(actor.getSnapshot())) : undefined;
     },
     async waitUntilSettled(id, timeoutMs) {
       const actor = fleet.get(id);
@@ -140,7 +146,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       });
       await Promise.race([untilSnapshot(actor, (s) => !isTransitional(s)), timeout]);
       clearTimeout(timer);
-      return statusOf(actor.getSnapshot());
+      return secrets.redactData(statusOf(actor.getSnapshot()));
     },
   };
 
@@ -152,7 +158,7 @@ export function createShell(options: ShellOptions = {}): Shell {
   const serverIpc = ipc as IpcTransport & Partial<Pick<WebSocketIpc, "attach" | "close">>;
   const inspector = options.inspector
     ? createInspector(options.inspector, {
-        secrets,
+        secrets: secrets.list,
         update: (changed) => shell.update({ changed }),
         logger: log,
       })
@@ -186,9 +192,10 @@ export function createShell(options: ShellOptions = {}): Shell {
       const flushed = config.flush().catch((error: unknown) => {
         log.error(`config flush failed: ${messageOf(error)}`);
       });
-      // Out of budget: the lock still waits for the writes (another shell must not read half of them).
-      if (signal.aborted) void flushed.then(endLease).then(lock.release);
-      else await flushed.then(endLease).then(lock.release);
+      // Out of budget: the writes in flight still land, but the folder is free at once for the next shell.
+      if (signal.aborted) void flushed.then(endLease);
+      else await flushed.then(endLease);
+      await lock.release();
     });
   }
 
@@ -337,7 +344,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       initAuth: fromPromise(async ({ signal }) => {
         const result = await settings.auth.init();
         // A provider that answers after the auth timeout is ignored: the shell already went on without it.
-        if (!signal.aborted) auth.set(result?.token ?? null);
+        if (!signal.aborted) setToken(result?.token ?? null);
         return { authenticated: auth.token() !== null };
       }),
       // Claims the data folder first (so the lock is released last), then listens.
@@ -433,7 +440,7 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   function failureOf(): HangarError {
     const failure = shellActor.getSnapshot().context.failure;
-    if (failure) return new HangarError(failure.code, failure.message);
+    if (failure) return new HangarError(failure.code, secrets.redact(failure.message));
     return new HangarError("HANGAR_INTERNAL", "The hangar shell actor stopped unexpectedly; see the log.");
   }
 
@@ -504,14 +511,14 @@ export function createShell(options: ShellOptions = {}): Shell {
     status() {
       return {
         state: topState(shellActor.getSnapshot().value),
-        plugins: fleet.statuses(),
+        plugins: pluginView.list(),
         server: { url: httpServer.url() },
         ...(inspector ? { inspector: { url: inspector.pageUrl(httpServer.url()) } } : {}),
       };
     },
 
     setAuth({ token }) {
-      auth.set(token);
+      setToken(token);
       if (shellActor.getSnapshot().status === "active") {
         shellActor.send({ type: "AUTH.CHANGED", authenticated: auth.token() !== null });
       }
@@ -559,8 +566,4 @@ function topState(value: unknown): ShellState {
 
 function isFinal(state: ShellState): boolean {
   return state === "stopped" || state === "failed" || state === "shuttingDown";
-}
-
-function isString(value: unknown): value is string {
-  return typeof value === "string";
 }

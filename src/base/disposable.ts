@@ -75,11 +75,14 @@ export interface ReleaseFailure {
   error: unknown;
 }
 
+/** How long releases called after the budget ran out may take to finish at once, in ms. */
+const ABORT_GRACE_MS = 1_000;
+
 /**
  * Holds resources whose release is asynchronous and releases them newest first (the server before the lock
  * it was started under), one after another, within a time budget. When the budget runs out, or `abort()` is
  * called, every release still waiting sees its signal abort and the remaining ones are called with an aborted
- * signal and not awaited: nothing is skipped, nothing can hold the owner up. Disposing twice returns the same
+ * signal, all at once, and awaited for at most a second: nothing is skipped, nothing can hold the owner up. Disposing twice returns the same
  * promise; a resource added after disposal began is released at once.
  */
 export class AsyncDisposableStore {
@@ -147,14 +150,25 @@ export class AsyncDisposableStore {
       if (signal.aborted) resolve();
       else signal.addEventListener("abort", () => resolve(), { once: true });
     });
+    const cutShort: Promise<void>[] = [];
     try {
       while (this.#items.length > 0) {
         const item = this.#items.pop()!;
         const released = this.#run(item);
-        if (!signal.aborted) await Promise.race([released, spent]);
+        if (signal.aborted) cutShort.push(released);
+        else await Promise.race([released, spent]);
       }
     } finally {
       clearTimeout(timer);
+    }
+    // Told to finish at once, the rest get a moment to do so (a lock removed, a socket dropped), never more.
+    if (cutShort.length > 0) {
+      let grace: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<void>((resolve) => {
+        grace = setTimeout(resolve, ABORT_GRACE_MS);
+      });
+      await Promise.race([Promise.all(cutShort), graceOver]);
+      clearTimeout(grace);
     }
   }
 

@@ -44,6 +44,11 @@ export interface InspectorRouteOptions {
   assets: AssetStore;
   diagrams: () => Promise<MachineDiagram[]>;
   allowActions: boolean;
+  /**
+   * Applied to every record as it leaves (the feed, the session export): a record kept before a secret was
+   * known to the shell (an error quoting an auth token set later) is hidden too. Default: none.
+   */
+  redact?: (text: string) => string;
   /** Runs an allowed action; rejects with a HangarError when the shell cannot do it now. */
   act: (action: InspectorAction) => Promise<void>;
   logger: { warn(message: string, data?: object): void; error(message: string, data?: object): void };
@@ -63,6 +68,7 @@ function digest(value: string): Buffer {
 /** Builds the routes. They sit behind the server's Host and CORS checks. */
 export function createInspectorRoutes(options: InspectorRouteOptions): InspectorRoutes {
   const { recorder, assets } = options;
+  const redact = options.redact ?? ((text: string) => text);
   const expected = digest(options.token);
   const feeds = new Set<ServerResponse>();
   let refused = 0;
@@ -153,7 +159,7 @@ export function createInspectorRoutes(options: InspectorRouteOptions): Inspector
     };
     const { header, lines } = recorder.window();
     // Window and subscription are taken in the same tick, so no record falls between them.
-    const unsubscribe = recorder.subscribe((json) => send(`event: record\ndata: ${json}\n\n`));
+    const unsubscribe = recorder.subscribe((json) => send(`event: record\ndata: ${redact(json)}\n\n`));
     const ping = setInterval(() => send(": ping\n\n"), FEED_PING_MS);
     ping.unref();
     const cleanup = (): void => {
@@ -165,14 +171,14 @@ export function createInspectorRoutes(options: InspectorRouteOptions): Inspector
     // The response closes when the page goes away (or the feed is ended here): stop writing to it.
     raw.on("close", cleanup);
     send(`retry: ${FEED_RETRY_MS}\nevent: session\ndata: ${JSON.stringify(header)}\n\n`);
-    for (const line of lines) send(`event: record\ndata: ${line}\n\n`);
+    for (const line of lines) send(`event: record\ndata: ${redact(line)}\n\n`);
     send("event: ready\ndata: {}\n\n");
   });
 
   router.get(`${INSPECTOR_PATH}/api/session.jsonl`, requireToken("query-or-header", true), (_req, res) => {
     const name = `hangar-session-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`;
     res.setHeader("Content-Disposition", `attachment; filename="${name}"`);
-    res.type("application/x-ndjson; charset=utf-8").send(recorder.exportSession());
+    res.type("application/x-ndjson; charset=utf-8").send(redact(recorder.exportSession()));
   });
 
   router.get(

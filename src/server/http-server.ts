@@ -92,22 +92,25 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
   function close(graceMs: number): Promise<void> {
     if (closing) return closing;
     // A listen still in progress would bind after a close called now: let it settle first.
-    const bound = listening ? listening.then(noop, noop) : Promise.resolve();
-    closing = bound.then(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
-          server.close(() => {
-            if (graceTimer) clearTimeout(graceTimer);
-            graceTimer = null;
-            boundPort = null;
-            resolve();
-          });
-          server.closeIdleConnections();
-          graceTimer = setTimeout(() => server.closeAllConnections(), Math.max(0, graceMs));
-        }),
-    );
+    closing =
+      listening && boundPort === null
+        ? listening.then(noop, noop).then(() => closeNow(graceMs))
+        : closeNow(graceMs);
     return closing;
+  }
+
+  function closeNow(graceMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+      server.close(() => {
+        if (graceTimer) clearTimeout(graceTimer);
+        graceTimer = null;
+        boundPort = null;
+        resolve();
+      });
+      server.closeIdleConnections();
+      graceTimer = setTimeout(() => server.closeAllConnections(), Math.max(0, graceMs));
+    });
   }
 
   return {

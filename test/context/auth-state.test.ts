@@ -40,30 +40,4 @@ describe("auth state", () => {
     }).toThrow(TypeError);
     expect(auth.accessor.getToken()).toBe("t");
   });
-
-  it("tells listeners about changes only, until they unsubscribe", () => {
-    const auth = createAuthState(null);
-    const seen: (string | null)[] = [];
-    const unsubscribe = auth.onChange((token) => seen.push(token));
-    auth.set("a");
-    auth.set("a");
-    auth.set(null);
-    unsubscribe();
-    auth.set("b");
-    expect(seen).toEqual(["a", null]);
-  });
-
-  it("keeps notifying the other listeners when one throws, and reports the error", () => {
-    const errors: unknown[] = [];
-    const auth = createAuthState(null, { onListenerError: (error) => errors.push(error) });
-    const seen: (string | null)[] = [];
-    auth.onChange(() => {
-      throw new Error("listener broke");
-    });
-    auth.onChange((token) => seen.push(token));
-    expect(() => auth.set("t")).not.toThrow();
-    expect(seen).toEqual(["t"]);
-    expect(errors).toEqual([expect.objectContaining({ message: "listener broke" })]);
-    expect(auth.token()).toBe("t");
-  });
 });
