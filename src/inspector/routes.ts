@@ -1,8 +1,9 @@
 // The inspector's HTTP routes under /_hangar/inspect: the page, its assets, the live feed (Server-Sent
 // Events), the session export, the machine diagrams and, when enabled, actions.
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import express, { type Request, type RequestHandler, type Response } from "express";
+import { createRefusalLog } from "../base/refusal-log.js";
+import { createTokenMatcher } from "../base/token-match.js";
 import { hasHangarCode, messageOf } from "../errors.js";
 import type { AssetStore } from "./assets.js";
 import type { EventData, InspectorAction } from "./client/protocol.js";
@@ -61,33 +62,19 @@ export interface InspectorRoutes {
   closeFeeds(): void;
 }
 
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
-}
-
 /** Builds the routes. They sit behind the server's Host and CORS checks. */
 export function createInspectorRoutes(options: InspectorRouteOptions): InspectorRoutes {
   const { recorder, assets } = options;
   const redact = options.redact ?? ((text: string) => text);
-  const expected = digest(options.token);
+  const tokenMatches = createTokenMatcher(options.token);
   const feeds = new Set<ServerResponse>();
-  let refused = 0;
-  let nextLogged = 1;
-
-  /** Both sides hashed first, so timingSafeEqual compares 32 bytes and the time says nothing about the token. */
-  const tokenMatches = (presented: unknown): boolean =>
-    typeof presented === "string" && timingSafeEqual(digest(presented), expected);
+  const refusals = createRefusalLog((message, data) => options.logger.warn(message, data));
 
   const refuse = (req: Request, res: Response, asJson: boolean): void => {
-    refused += 1;
-    if (refused === nextLogged) {
-      nextLogged *= 10;
-      options.logger.warn("Refused an inspector request without the session token", {
-        method: req.method,
-        path: req.path,
-        refusedSoFar: refused,
-      });
-    }
+    refusals("inspector-token", "Refused an inspector request without the session token", {
+      method: req.method,
+      path: req.path,
+    });
     const message =
       "The hangar inspector needs this session's token. Open the URL the shell printed " +
       "(`hangar run --inspect` prints it; in code, shell.status().inspector.url).";
@@ -101,7 +88,7 @@ export function createInspectorRoutes(options: InspectorRouteOptions): Inspector
     (req, res, next) => {
       const header = req.headers[TOKEN_HEADER];
       const query = from === "query-or-header" ? tokenFromQuery(req) : null;
-      if (tokenMatches(header) || tokenMatches(query)) next();
+      if (tokenMatches(header, query)) next();
       else refuse(req, res, asJson);
     };
 

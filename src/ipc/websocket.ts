@@ -1,10 +1,11 @@
 // The WebSocket IPC bridge: plugin IPC for headless renderers (a browser page, any client) on the shell's own
 // server at ws://127.0.0.1:<port>/_hangar/ipc, guarded by the same Host and Origin rules as HTTP.
 
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { createRefusalLog } from "../base/refusal-log.js";
+import { bearerTokenOf, createTokenMatcher } from "../base/token-match.js";
 import { HangarError, messageOf } from "../errors.js";
 import { createHandlerRegistry } from "./handler-registry.js";
 import type { IpcTransport } from "./transport.js";
@@ -72,8 +73,6 @@ export interface WebSocketIpc extends IpcTransport {
 const MiB = 1024 * 1024;
 /** How long a closing client may take to answer the close frame before its socket is dropped. */
 const CLOSE_GRACE_MS = 1_000;
-/** Distinct refused Hosts/Origins logged per bridge: enough to diagnose, too few to flood the log. */
-const MAX_LOGGED_REFUSALS = 20;
 
 interface Client {
   readonly socket: WebSocket;
@@ -99,7 +98,8 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
   const hardLimit = softLimit * 2;
   const handlers = createHandlerRegistry();
   const clients = new Set<Client>();
-  const loggedRefusals = new Set<string>();
+  // Through the one limiter: each kind of refusal is logged on its 1st, 10th, 100th, ... occurrence.
+  const logRefusal = createRefusalLog((message, data) => log.warn(message, data));
   let log: WebSocketIpcLogger = options.logger ?? consoleLogger;
   let attached = false;
   let closed = false;
@@ -125,14 +125,8 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
     );
   }
 
-  function logRefusal(key: string, message: string, data: Record<string, unknown>): void {
-    if (loggedRefusals.size >= MAX_LOGGED_REFUSALS || loggedRefusals.has(key)) return;
-    loggedRefusals.add(key);
-    log.warn(message, data);
-  }
-
   function onUpgrade(security: IpcAttachOptions, server: Server) {
-    const tokenDigest = security.token ? digest(security.token) : null;
+    const tokenMatches = security.token ? createTokenMatcher(security.token) : null;
     return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const url = req.url ?? "/";
       const query = url.indexOf("?");
@@ -180,7 +174,7 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
         );
         return;
       }
-      if (tokenDigest && !carriesToken(req, url, tokenDigest)) {
+      if (tokenMatches && !carriesToken(req, url, tokenMatches)) {
         logRefusal("token", "Refused an IPC WebSocket without the session token (server.token)", {
           hasAuthorization: req.headers.authorization !== undefined,
         });
@@ -387,17 +381,14 @@ function positive(value: number | undefined, name: string): number | undefined {
   return value;
 }
 
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
-}
-
-/** Compares digests, so the time taken says nothing about the token, not even its length. */
-function carriesToken(req: IncomingMessage, url: string, expected: Buffer): boolean {
-  const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? "")?.[1];
+/** The token may come as a Bearer header or, since browsers cannot set headers on a WebSocket, in the query. */
+function carriesToken(
+  req: IncomingMessage,
+  url: string,
+  matches: (...presented: unknown[]) => boolean,
+): boolean {
   const query = new URL(url, "http://localhost").searchParams.get("token");
-  return [bearer, query].some(
-    (presented) => typeof presented === "string" && timingSafeEqual(digest(presented), expected),
-  );
+  return matches(bearerTokenOf(req.headers.authorization), query);
 }
 
 function textOf(data: RawData): string {
