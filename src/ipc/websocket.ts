@@ -73,6 +73,8 @@ export interface WebSocketIpc extends IpcTransport {
 const MiB = 1024 * 1024;
 /** How long a closing client may take to answer the close frame before its socket is dropped. */
 const CLOSE_GRACE_MS = 1_000;
+/** Invokes one connection may have waiting on handlers at once; more are answered with an error at once. */
+const MAX_PENDING_INVOKES = 256;
 
 interface Client {
   readonly socket: WebSocket;
@@ -81,6 +83,8 @@ interface Client {
   /** Events dropped in the current slow episode, and in total. */
   dropping: number;
   droppedTotal: number;
+  /** Invokes whose handler has not settled yet. */
+  pending: number;
 }
 
 const consoleLogger: WebSocketIpcLogger = {
@@ -202,6 +206,7 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
       remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
       dropping: 0,
       droppedTotal: 0,
+      pending: 0,
     };
     clients.add(client);
     const origin = req.headers.origin ?? null;
@@ -220,15 +225,17 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
       void invoke(client, decoded.frame.id, decoded.frame.channel, decoded.frame.payload);
     });
     socket.on("error", (error: Error & { code?: string }) => {
+      // A client can reconnect and misbehave at will: these go through the limiter, not one line per connection.
       if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
-        log.warn(
+        logRefusal(
+          "frame-too-large",
           `IPC client #${client.number} sent a frame larger than ${maxPayload} bytes; its connection was closed ` +
             "with code 1009. Send smaller messages, or raise maxPayloadBytes in createWebSocketIpc.",
           { remote: client.remote },
         );
         return;
       }
-      log.warn(`IPC client #${client.number} broke the WebSocket protocol: ${error.message}`, {
+      logRefusal("protocol", `IPC client #${client.number} broke the WebSocket protocol: ${error.message}`, {
         remote: client.remote,
         code: error.code,
       });
@@ -253,6 +260,18 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
       reply(client, encodeErrorResult(id, `No handler registered for '${channel}'`));
       return;
     }
+    // Each pending invoke holds its payload until the handler settles: a client may not pile them up.
+    if (client.pending >= MAX_PENDING_INVOKES) {
+      reply(
+        client,
+        encodeErrorResult(
+          id,
+          `Too many invokes in flight on this connection (at most ${MAX_PENDING_INVOKES}); wait for answers first.`,
+        ),
+      );
+      return;
+    }
+    client.pending += 1;
     let value: unknown;
     try {
       value = await handler(payload);
@@ -260,6 +279,8 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
       // Only the text crosses, as in Electron (main sends `error.toString()`); the plugin's logger has the rest.
       reply(client, encodeErrorResult(id, describe(error)));
       return;
+    } finally {
+      client.pending -= 1;
     }
     let text: string;
     try {

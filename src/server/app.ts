@@ -255,7 +255,15 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     const clientError = clientErrorOf(err);
     // A client error (say, a malformed JSON body refused by the plugin's own parser) is the caller's fault.
     if (clientError) {
-      logger.warn("http", `Route ${route} refused the request: ${clientError.message}`);
+      // The caller's doing, repeatable at will: logged through the limiter, not once per request.
+      refusals(
+        `client-error:${pluginId}`,
+        `Plugin '${pluginId}' route ${route} refused the request: ${clientError.message}`,
+        {
+          pluginId,
+          status: clientError.status,
+        },
+      );
       if (res.headersSent) abandon(res);
       else sendJson(res, clientError.status, { success: false, error: clientError.message });
       return;
