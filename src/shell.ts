@@ -12,7 +12,7 @@ import { leaseConfigWriter } from "./context/config-writer.js";
 import { lockDataDir } from "./context/data-dir-lock.js";
 import { createLogger, type HangarLogger, type LogOptions } from "./context/logger.js";
 import { createPluginContext, type PluginContextHandle } from "./context/plugin-context.js";
-import { HangarError, hasHangarCode, messageOf, type PluginPhase } from "./errors.js";
+import { HangarError, hasHangarCode, messageOf, type PluginPhase, phaseCodes } from "./errors.js";
 import { createInspector, type InspectorOptions } from "./inspector/inspector.js";
 import { combineObservers } from "./inspector/recorder.js";
 import { createMemoryIpc } from "./ipc/memory.js";
@@ -546,12 +546,7 @@ function hookFailure(
       cause,
     });
   }
-  const code =
-    phase === "start"
-      ? "HANGAR_START_FAILED"
-      : phase === "stop"
-        ? "HANGAR_STOP_FAILED"
-        : "HANGAR_RESUME_FAILED";
+  const code = phaseCodes[phase];
   return new HangarError(
     code,
     `Plugin '${pluginId}' failed in ${hook}${where}: ${messageOf(cause)}. Fix the error in the plugin's ${hook}; ` +

@@ -213,8 +213,7 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   };
 
   const shellRoutes = express.Router({ caseSensitive: true });
-  // Every shell route only reads. Anything else is refused before a body is read; a state-changing shell
-  // route, when one is added, goes behind shellJsonBody() (body-policy.ts) and above this guard.
+  // Every shell route only reads. Anything else is refused before a body is read.
   const shellMethods: RequestHandler = (req, res, next) => {
     const path = req.path;
     if ((path === "/api/_shell" || path.startsWith("/api/_shell/")) && !SAFE_METHODS.has(req.method)) {
