@@ -1,6 +1,6 @@
 // hangar's public API: the shell, its transports and backends, the machines, and every public type.
 
-export type { Disposable } from "./base/disposable.js";
+export type { Disposable, Subscription } from "./base/disposable.js";
 export type { ConfigBackend, ConfigWarningListener } from "./context/config-backend.js";
 export { createFileConfigBackend } from "./context/config-file.js";
 export type { ErrorCode, PluginPhase } from "./errors.js";

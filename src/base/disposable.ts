@@ -20,6 +20,18 @@ export function toDisposable(release: () => void): Disposable {
 }
 
 /**
+ * What `on`/`subscribe` return: a function that ends the subscription, which is also a {@link Disposable}, so
+ * callers may call it (as Node and DOM APIs do) or hand it to a store. Either, once or more, is harmless.
+ */
+export type Subscription = (() => void) & Disposable;
+
+/** Wraps an unsubscribe function as a {@link Subscription} that runs it at most once. */
+export function toSubscription(release: () => void): Subscription {
+  const disposable = toDisposable(release);
+  return Object.assign(() => disposable.dispose(), { dispose: () => disposable.dispose() });
+}
+
+/**
  * Holds disposables and releases them all, newest first. Errors thrown by one release do not stop the
  * others; they are collected and handed to `onError` so the owner can log them.
  */
