@@ -17,7 +17,11 @@ createHook({
   init(id, type) {
     if (!tracking || !WATCHED.has(type)) return;
     // Named by the first frame outside Node's internals, so a failure says where the resource was opened.
-    const frame = new Error().stack.split("\n").slice(2).find((line) => line.includes("file://")) ?? "";
+    const frame =
+      new Error().stack
+        .split("\n")
+        .slice(2)
+        .find((line) => line.includes("file://")) ?? "";
     live.set(id, `${type} ${frame.trim()}`);
   },
   destroy(id) {
