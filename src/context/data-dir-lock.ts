@@ -2,6 +2,7 @@
 // proper-lockfile does the locking (an atomic mkdir, kept fresh by its holder); the pid beside it names the holder.
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { isProcessAlive } from "../base/process-alive.js";
 import { HangarError } from "../errors.js";
 
 /** The lock folder inside the data folder; the holder's pid is in `<LOCK_NAME>.pid` beside it. */
@@ -45,7 +46,7 @@ export async function lockDataDir(dir: string, options: DataDirLockOptions = {})
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
     const holder = await readPid(pidFile);
-    if (holder === null || isRunning(holder)) throw lockedError(folder, holder, error);
+    if (holder === null || isProcessAlive(holder)) throw lockedError(folder, holder, error);
     // The holder died without releasing (killed, crashed): its lock is ours to take.
     await rm(lockPath, { recursive: true, force: true });
     try {
@@ -86,16 +87,5 @@ async function readPid(file: string): Promise<number | null> {
     return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
-  }
-}
-
-/** True when a process with this pid runs (EPERM: it runs, as another user). */
-function isRunning(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
