@@ -58,6 +58,7 @@ const optionsSchema = z.object({
     .optional(),
   timeouts: z
     .object({
+      load: positiveMs.optional(),
       start: positiveMs.optional(),
       stop: positiveMs.optional(),
       resume: positiveMs.optional(),
@@ -75,7 +76,14 @@ const optionsSchema = z.object({
     .optional(),
 });
 
-export const defaultTimeouts = { start: 10_000, stop: 5_000, resume: 10_000, auth: 10_000, shutdown: 15_000 };
+export const defaultTimeouts = {
+  load: 10_000,
+  start: 10_000,
+  stop: 5_000,
+  resume: 10_000,
+  auth: 10_000,
+  shutdown: 15_000,
+};
 
 /** createShell's options with every default applied. */
 export function parseShellOptions(options: ShellOptions) {
@@ -98,7 +106,12 @@ export function parseShellOptions(options: ShellOptions) {
       bodyLimit: options.server?.bodyLimit ?? DEFAULT_BODY_LIMIT,
     },
     auth: options.auth ?? { init: async () => ({ token: null }) },
-    pluginTimeouts: { start: timeouts.start, stop: timeouts.stop, resume: timeouts.resume },
+    pluginTimeouts: {
+      load: timeouts.load,
+      start: timeouts.start,
+      stop: timeouts.stop,
+      resume: timeouts.resume,
+    },
     authTimeout: timeouts.auth,
     shutdownTimeout: timeouts.shutdown,
     /** In-flight HTTP requests get this long to finish once plugins have stopped. */
