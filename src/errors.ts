@@ -45,6 +45,7 @@ export const ErrorCodes = {
   // shell
   HANGAR_PORT_IN_USE: "the server port is taken by another process",
   HANGAR_SERVER_LISTEN: "the server could not listen for another reason",
+  HANGAR_DATA_DIR_LOCKED: "another running shell holds the data folder",
   HANGAR_AUTH_FAILED: "the auth provider threw; the shell continues unauthenticated",
   HANGAR_AUTH_TIMEOUT: "the auth provider did not answer in time; the shell continues unauthenticated",
   HANGAR_SHELL_OPTIONS: "createShell was given invalid options",

@@ -1,9 +1,8 @@
 // hangar's public API: the shell, its transports and backends, the machines, and every public type.
 
+export type { Disposable, Subscription } from "./base/disposable.js";
 export type { ConfigBackend, ConfigWarningListener } from "./context/config-backend.js";
 export { createFileConfigBackend } from "./context/config-file.js";
-export type { Disposable } from "./context/disposable.js";
-export { DisposableStore, toDisposable } from "./context/disposable.js";
 export type { ErrorCode, PluginPhase } from "./errors.js";
 export { ErrorCodes, HangarError } from "./errors.js";
 export type { InspectorJson, InspectorRecord, SessionHeader } from "./inspector/client/protocol.js";

@@ -1,6 +1,7 @@
 // Validates createShell's options and fills in the defaults of SPEC §4–§5, with errors that name the field.
 import path from "node:path";
 import { z } from "zod";
+import { originOf } from "./base/origin.js";
 import { HangarError } from "./errors.js";
 import { DEFAULT_BODY_LIMIT } from "./server/body-policy.js";
 import { checkSessionToken } from "./server/session-token.js";
@@ -8,13 +9,8 @@ import type { ShellOptions } from "./shell.js";
 
 const positiveMs = z.number().int().positive();
 
-/** `scheme://host[:port]`. Custom schemes (Electron's `app://shell`) have no URL origin; browsers send them so. */
-function isOrigin(origin: string): boolean {
-  if (!URL.canParse(origin)) return false;
-  const url = new URL(origin);
-  if (url.origin !== "null") return url.origin === origin;
-  return url.host !== "" && origin === `${url.protocol}//${url.host}`;
-}
+/** Exactly an origin as browsers send it (the one origin validator: src/base/origin.ts), never `*` or `null`. */
+const isOrigin = (origin: string): boolean => origin !== "null" && originOf(origin) === origin;
 
 const optionsSchema = z.object({
   plugins: z.array(z.string().min(1)).optional(),
@@ -25,16 +21,11 @@ const optionsSchema = z.object({
       port: z.number().int().min(0).max(65535).optional(),
       allowedOrigins: z
         .array(
-          z
-            .string()
-            .refine(
-              (origin) => origin !== "*" && origin !== "null",
-              "must be a real origin, never '*' or 'null'",
-            )
-            .refine(isOrigin, {
-              message:
-                "must be an origin such as http://localhost:5173 or app://shell (scheme, host and port only)",
-            }),
+          z.string().refine(isOrigin, {
+            message:
+              "must be an origin such as http://localhost:5173 or app://shell (scheme, host and port only; " +
+              "never '*' or 'null')",
+          }),
         )
         .optional(),
       token: z.string().optional(),

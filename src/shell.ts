@@ -4,15 +4,19 @@ import path from "node:path";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
 import { Fleet, isBusy, stateOf as pluginStateOf, statusOf, untilSnapshot } from "./actors/fleet.js";
 import { loadPlugin } from "./actors/load-plugin.js";
+import { AsyncDisposableStore } from "./base/disposable.js";
+import { createSecretRegistry } from "./base/redact.js";
 import { type PluginScope, registerPluginFolder, runInScope } from "./containment/attribution.js";
 import { type OpenFlow, openFlow, ShellContainment } from "./containment/shell-containment.js";
 import { createAuthState } from "./context/auth-state.js";
 import type { ConfigBackend } from "./context/config-backend.js";
 import { createConfigFeed } from "./context/config-feed.js";
 import { createFileConfigBackend } from "./context/config-file.js";
+import { leaseConfigWriter } from "./context/config-writer.js";
+import { lockDataDir } from "./context/data-dir-lock.js";
 import { createLogger, type HangarLogger, type LogOptions } from "./context/logger.js";
 import { createPluginContext, type PluginContextHandle } from "./context/plugin-context.js";
-import { HangarError, hasHangarCode, messageOf, type PluginPhase } from "./errors.js";
+import { HangarError, hasHangarCode, messageOf, type PluginPhase, phaseCodes } from "./errors.js";
 import { createInspector, type InspectorOptions } from "./inspector/inspector.js";
 import { combineObservers } from "./inspector/recorder.js";
 import { createMemoryIpc } from "./ipc/memory.js";
@@ -140,9 +144,14 @@ export function createShell(options: ShellOptions = {}): Shell {
   // Test-only seams (hangar/testing, race tests): a clock, a planted bug, a module observer. Empty in production.
   const testHooks = testHooksOf(options);
   const auth = createAuthState(null);
-  // Values that must never reach a log line or the inspector: the live auth token and the server's token.
-  const secrets = () => [auth.token(), settings.server.token].filter(isString);
-  const logger: HangarLogger = createLogger({ ...settings.log, secrets });
+  // Every token held this run (each auth token, current or earlier, and the server's) never leaves the shell:
+  // not in a log line, a status, the CLI's output, the inspector or an exported session.
+  const secrets = createSecretRegistry([settings.server.token]);
+  const setToken = (token: string | null): void => {
+    secrets.add(token);
+    auth.set(token);
+  };
+  const logger: HangarLogger = createLogger({ ...settings.log, secrets: secrets.list });
   const log = logger.shell;
   const ipc = options.ipc ?? createMemoryIpc();
   const storedConfig =
@@ -154,6 +163,11 @@ export function createShell(options: ShellOptions = {}): Shell {
         fleet.get(pluginId)?.send({ type: "WARN", message });
       },
     });
+  // Everything the shell opens (the data-folder lock, the server, the IPC bridge, the inspector's feeds) is
+  // released by this one store, newest first, on every way out: shutdown, forced release, failed start-up.
+  const resources = new AsyncDisposableStore(({ name, error }) =>
+    log.error(`Releasing the shell's ${name} failed: ${messageOf(error)}`, { code: "HANGAR_INTERNAL" }),
+  );
   // Every config write, the background's or a UI's, goes through the feed, which tells the plugin's UIs.
   const configFeed = createConfigFeed(storedConfig, {
     publish: (change) => {
@@ -173,6 +187,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     authenticated: () => auth.token() !== null,
     onAuthChange: (listener) => auth.onChange(listener),
   });
+  resources.add("UI channels", () => uiChannels.dispose());
   const routes = new RouteTable();
   const runtimes = new Map<string, PluginRuntime>();
   const fleet = new Fleet(log);
@@ -191,10 +206,10 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   const pluginView: PluginView = {
     shellState: () => topState(shellActor.getSnapshot().value),
-    list: () => fleet.statuses(),
+    list: () => secrets.redactData(fleet.statuses()),
     get: (id) => {
       const actor = fleet.get(id);
-      return actor ? statusOf(actor.getSnapshot()) : undefined;
+      return actor ? secrets.redactData(statusOf(actor.getSnapshot())) : undefined;
     },
     restart: async (id) => (fleet.get(id) ? shell.restartPlugin(id) : undefined),
     isBusy: (id) => {
@@ -214,7 +229,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       });
       await Promise.race([untilSnapshot(actor, (s) => !isBusy(s)), timeout]);
       clearTimeout(timer);
-      return statusOf(actor.getSnapshot());
+      return secrets.redactData(statusOf(actor.getSnapshot()));
     },
   };
 
@@ -224,10 +239,9 @@ export function createShell(options: ShellOptions = {}): Shell {
     allowedOrigins: settings.server.allowedOrigins,
   });
   const serverIpc = ipc as IpcTransport & Partial<Pick<WebSocketIpc, "attach" | "close">>;
-  let ipcAttached = false;
   const inspector = options.inspector
     ? createInspector(options.inspector, {
-        secrets,
+        secrets: secrets.list,
         update: (changed) => shell.update({ changed }),
         logger: log,
       })
@@ -265,6 +279,27 @@ export function createShell(options: ShellOptions = {}): Shell {
     ],
   });
   const httpServer = createHttpServer(app, { host: settings.server.host, port: settings.server.port });
+
+  /**
+   * Takes the data folder for this shell (HANGAR_DATA_DIR_LOCKED when another shell has it) and the config
+   * writer thread; both are released after the last write is flushed.
+   */
+  async function claimDataDir(): Promise<void> {
+    const lock = await lockDataDir(settings.dataDir, {
+      onCompromised: (error) =>
+        log.error(`The data-folder lock was lost: ${error.message}`, { code: "HANGAR_DATA_DIR_LOCKED" }),
+    });
+    const endLease = leaseConfigWriter();
+    resources.add("data folder", async (signal) => {
+      const flushed = config.flush().catch((error: unknown) => {
+        log.error(`config flush failed: ${messageOf(error)}`);
+      });
+      // Out of budget: the writes in flight still land, but the folder is free at once for the next shell.
+      if (signal.aborted) void flushed.then(endLease);
+      else await flushed.then(endLease);
+      await lock.release();
+    });
+  }
 
   /** Runs one of a plugin's hooks, turning every failure into a HangarError that names plugin, phase and cause. */
   async function runHook(
@@ -480,17 +515,24 @@ export function createShell(options: ShellOptions = {}): Shell {
       initAuth: fromPromise(async ({ signal }) => {
         const result = await settings.auth.init();
         // A provider that answers after the auth timeout is ignored: the shell already went on without it.
-        if (!signal.aborted) auth.set(result?.token ?? null);
+        if (!signal.aborted) setToken(result?.token ?? null);
         return { authenticated: auth.token() !== null };
       }),
+      // Claims the data folder first (so the lock is released last), then listens.
       listen: fromPromise(async () => {
+        if (!options.config) await claimDataDir();
+        resources.add("HTTP server", (signal) => {
+          signal.addEventListener("abort", () => httpServer.forceClose(), { once: true });
+          return httpServer.close(settings.closeGraceMs);
+        });
         const { url } = await httpServer.listen();
         if (typeof serverIpc.attach === "function") {
           const { isAllowedHost, isAllowedOrigin } = originPolicy;
           const token = settings.server.token;
           serverIpc.attach(httpServer.nodeServer(), { isAllowedHost, isAllowedOrigin, token, logger: log });
-          ipcAttached = true;
+          resources.add("WebSocket IPC bridge", () => serverIpc.close?.());
         }
+        if (inspector) resources.add("inspector feeds", () => inspector.closeFeeds());
         return { url };
       }),
       loadPlugins: fromPromise(async () => {
@@ -503,12 +545,8 @@ export function createShell(options: ShellOptions = {}): Shell {
         fleet.updateAll(input.changed, input.generation, signal),
       ),
       stopPlugins: fromPromise(() => fleet.stopAll()),
-      closeServer: fromPromise(() => {
-        uiChannels.dispose();
-        if (ipcAttached) serverIpc.close?.();
-        inspector?.closeFeeds();
-        return httpServer.close(settings.closeGraceMs);
-      }),
+      // The shutdown's own budget (the machine's `after`) cuts this short through forceRelease.
+      closeServer: fromPromise(() => resources.dispose()),
       flushConfig: fromPromise(() => config.flush()),
     },
     actions: {
@@ -524,12 +562,11 @@ export function createShell(options: ShellOptions = {}): Shell {
         log.error(`HANGAR_SHUTDOWN_TIMEOUT: ${message}`, { code: "HANGAR_SHUTDOWN_TIMEOUT" });
         shutdownProblem ??= `the whole shutdown exceeded its budget of ${settings.shutdownTimeout} ms`;
         fleet.forceStop(message);
-        uiChannels.dispose();
-        if (ipcAttached) serverIpc.close?.();
-        httpServer.forceClose();
+        void resources.abort();
         void config.flush().catch((error: unknown) => log.error(`config flush failed: ${messageOf(error)}`));
       },
       releasePlugins: () => fleet.releaseAll(),
+      releaseResources: () => void resources.dispose(settings.shutdownTimeout),
     },
   });
 
@@ -619,7 +656,7 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   function failureOf(): HangarError {
     const failure = shellActor.getSnapshot().context.failure;
-    if (failure) return new HangarError(failure.code, failure.message);
+    if (failure) return new HangarError(failure.code, secrets.redact(failure.message));
     return new HangarError("HANGAR_INTERNAL", "The hangar shell actor stopped unexpectedly; see the log.");
   }
 
@@ -649,7 +686,11 @@ export function createShell(options: ShellOptions = {}): Shell {
           shellActor.send({ type: "START" });
           const state = await untilShell((s) => s === "running" || isFinal(s));
           // Only a shell failure rejects; a stop during start-up simply ends it (SPEC §5).
-          if (state === "failed" || shellActor.getSnapshot().context.failure) throw failureOf();
+          if (state === "failed" || shellActor.getSnapshot().context.failure) {
+            // The port and the data folder are free again when start() rejects: a new shell can take them.
+            await resources.dispose(settings.shutdownTimeout);
+            throw failureOf();
+          }
         })();
       }
       return startPromise;
@@ -666,6 +707,8 @@ export function createShell(options: ShellOptions = {}): Shell {
           // `stopped` is not final for a plugin (startPlugin may leave it): end every actor now, so no
           // timer of theirs (a restart window's expiry) outlives the shell. Their snapshots stay readable.
           fleet.releaseAll();
+          // Whatever way the shell ended (stopped, failed start-up, forced release), nothing it opened stays open.
+          await resources.dispose(settings.shutdownTimeout);
           logger.flush();
         })();
       }
@@ -702,7 +745,7 @@ export function createShell(options: ShellOptions = {}): Shell {
         ...(state === "stopped" || state === "failed"
           ? { shutdown: problem ? { clean: false, problem } : { clean: true } }
           : {}),
-        plugins: fleet.statuses(),
+        plugins: pluginView.list(),
         server: { url: httpServer.url() },
         ...(inspector ? { inspector: { url: inspector.pageUrl(httpServer.url()) } } : {}),
         ...(options.shellPage ? { shellPage: { url: shellPageUrl() } } : {}),
@@ -710,7 +753,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     },
 
     setAuth({ token }) {
-      auth.set(token);
+      setToken(token);
       if (shellActor.getSnapshot().status === "active") {
         shellActor.send({ type: "AUTH.CHANGED", authenticated: auth.token() !== null });
       }
@@ -742,12 +785,7 @@ function hookFailure(
       cause,
     });
   }
-  const code =
-    phase === "start"
-      ? "HANGAR_START_FAILED"
-      : phase === "stop"
-        ? "HANGAR_STOP_FAILED"
-        : "HANGAR_RESUME_FAILED";
+  const code = phaseCodes[phase];
   return new HangarError(
     code,
     `Plugin '${pluginId}' failed in ${hook}${where}: ${messageOf(cause)}. Fix the error in the plugin's ${hook}; ` +
@@ -762,10 +800,6 @@ function topState(value: unknown): ShellState {
 
 function isFinal(state: ShellState): boolean {
   return state === "stopped" || state === "failed" || state === "shuttingDown";
-}
-
-function isString(value: unknown): value is string {
-  return typeof value === "string";
 }
 
 /** What disposed a plugin's context, in words that follow "disposed by" in a leftover's warning. */

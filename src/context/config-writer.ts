@@ -1,5 +1,7 @@
 // Writes config files durably on a worker thread, so a set costs the main thread one message, not a dozen fs calls.
+
 import { Worker } from "node:worker_threads";
+import { isProcessAlive } from "../base/process-alive.js";
 
 /**
  * One durable write of one store's file. The writer thread keeps each store's last written entries, so a
@@ -237,6 +239,23 @@ export async function stopConfigWriter(): Promise<void> {
   await thread.terminate();
 }
 
+let leases = 0;
+
+/**
+ * Marks the writer thread as used by one owner (a shell). Ending the last lease stops the thread once no write
+ * is in flight, so a stopped shell leaves no thread behind; a later write starts a new one. Idempotent.
+ */
+export function leaseConfigWriter(): () => Promise<void> {
+  leases += 1;
+  let ended = false;
+  return async () => {
+    if (ended) return;
+    ended = true;
+    leases -= 1;
+    if (leases === 0 && inFlight.size === 0) await stopConfigWriter();
+  };
+}
+
 /** Lets the writer thread drop a store's entries (the store is gone). */
 export function forgetConfigStore(storeId: number): void {
   worker?.postMessage({ type: "forget", storeId });
@@ -250,12 +269,5 @@ export function isStaleConfigTempFile(name: string, base: string): boolean {
   if (!name.startsWith(`${base}.`) || !name.endsWith(".tmp")) return false;
   const match = /^(\d+)-\d+$/.exec(name.slice(base.length + 1, -".tmp".length));
   if (!match) return false;
-  const pid = Number(match[1]);
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  return !isProcessAlive(Number(match[1]));
 }

@@ -1,5 +1,6 @@
 // The shell's logger on pino: per-plugin loggers tagged with the plugin id, human or JSON lines, secrets redacted.
 import { type DestinationStream, pino } from "pino";
+import { redactSecrets } from "../base/redact.js";
 import type { PluginLogger } from "../sdk/types.js";
 
 /** How records are written: `pretty` for people (one line each, `[plugin-id]` prefix), `json` for machines. */
@@ -48,8 +49,6 @@ export interface HangarLogger {
 
 const levels = ["debug", "info", "warn", "error"] as const;
 type Method = (typeof levels)[number];
-
-const REDACTED = "[redacted]";
 
 /** Creates the shell's logger. Every line passes through secret redaction just before it is written. */
 export function createLogger(options: LogOptions = {}): HangarLogger {
@@ -139,28 +138,16 @@ function serializeErrors(value: unknown, seen: Set<object> = new Set()): unknown
   return copy;
 }
 
-/** Replaces each secret, raw and JSON-escaped (once and twice, as in a JSON string inside JSON), by `[redacted]`. */
+/** The line with every secret redacted (src/base/redact.ts), or a notice when the secrets cannot be read. */
 function redact(line: string, secrets: () => Iterable<string>): string {
-  let list: string[];
+  let list: Iterable<string>;
   try {
-    list = [...secrets()].filter((s): s is string => typeof s === "string" && s.length > 0);
+    list = [...secrets()];
   } catch {
     // Without the secrets we cannot know what to hide: write that a line was dropped, not the line.
     return `${JSON.stringify({ level: 50, time: Date.now(), msg: "log line dropped: the secrets callback threw" })}\n`;
   }
-  if (list.length === 0) return line;
-  const forms = new Set<string>();
-  for (const secret of list) {
-    let form = secret;
-    for (let depth = 0; depth < 3; depth++) {
-      forms.add(form);
-      form = JSON.stringify(form).slice(1, -1);
-    }
-  }
-  // Longest first, so a secret that contains another is replaced whole.
-  let out = line;
-  for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.replaceAll(form, REDACTED);
-  return out;
+  return redactSecrets(line, list);
 }
 
 // Plain ANSI foreground codes: we decide about colour ourselves (util.styleText would consult process.stdout).

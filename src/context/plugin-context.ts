@@ -1,4 +1,5 @@
 // Builds the PluginContext a plugin receives, and owns everything registered through it until it is disposed.
+import { DisposableStore, toDisposable } from "../base/disposable.js";
 import type { PluginFlow } from "../containment/attribution.js";
 import { HangarError, messageOf } from "../errors.js";
 import type { IpcHandler, IpcTransport } from "../ipc/transport.js";
@@ -14,7 +15,6 @@ import type {
   PluginServerRegistrar,
 } from "../sdk/types.js";
 import type { RouteRegistry } from "../server/route-registry.js";
-import { DisposableStore, toDisposable } from "./disposable.js";
 
 /** What the shell hands over to build one plugin's context. */
 export interface PluginContextDeps {

@@ -1,6 +1,6 @@
 // Ties a shell's shutdown to Electron's quit: hold the first quit until every plugin's onStop has run.
-import type { Disposable } from "../context/disposable.js";
-import { toDisposable } from "../context/disposable.js";
+import type { Disposable } from "../base/disposable.js";
+import { toDisposable } from "../base/disposable.js";
 import { HangarError, messageOf } from "../errors.js";
 import type { Shell } from "../shell.js";
 import type { ElectronApp, ElectronQuitEvent } from "./electron-types.js";

@@ -1,8 +1,9 @@
 // The Electron IPC transport: plugin handlers on ipcMain, plugin pushes to every live renderer.
+
+import { originOf, parseAllowedOrigins } from "../base/origin.js";
 import { HangarError, messageOf } from "../errors.js";
 import type { IpcHandler, IpcTransport } from "../ipc/transport.js";
 import type { ElectronInvokeEvent, ElectronIpcMain, ElectronWebContents } from "./electron-types.js";
-import { frameOrigin } from "./frame-origin.js";
 
 /** Options of {@link electronIpc}. */
 export interface ElectronIpcOptions {
@@ -48,7 +49,7 @@ export function electronIpc(options: ElectronIpcOptions): IpcTransport {
     } catch {
       // Electron throws on senderFrame when the frame is already disposed: treat it as gone.
     }
-    const origin = url === undefined ? null : frameOrigin(url);
+    const origin = url === undefined ? null : originOf(url);
     if (origin !== null && allowed.has(origin)) return;
     const who =
       url === undefined
@@ -104,18 +105,7 @@ function allowedOriginSet(entries: unknown): Set<string> {
       "allowedOrigins must be a non-empty array of origins such as 'app://shell'; omit it to accept invokes from every frame",
     );
   }
-  return new Set(
-    entries.map((entry) => {
-      const origin = typeof entry === "string" ? frameOrigin(entry) : null;
-      if (origin === null) {
-        throw optionsError(
-          `allowedOrigins contains ${JSON.stringify(entry)}, which is not an origin; list exact origins such as ` +
-            "'app://shell', 'http://localhost:5173' or 'file://' ('*' and 'null' are never accepted)",
-        );
-      }
-      return origin;
-    }),
-  );
+  return new Set(parseAllowedOrigins(entries, "electronIpc(): allowedOrigins"));
 }
 
 function optionsError(problem: string): HangarError {

@@ -16,6 +16,8 @@ export interface InspectorAsset {
 export interface AssetStore {
   /** The asset at `name` (`index.html`, `inspector.css`, `main.js`, `views/tree.js`), or null when there is none. */
   get(name: string): Promise<InspectorAsset | null>;
+  /** How many files are kept in memory: only files that exist, so no request can make it grow. */
+  readonly size: number;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -69,10 +71,19 @@ export function createAssetStore(): AssetStore {
       if (!asset) {
         asset = load(name);
         cache.set(name, asset);
-        // A failure (say, esbuild missing) is not remembered: the next request tries again.
-        asset.catch(() => cache.delete(name));
+        // Only files that exist are kept: names are free for anyone to make up (this route needs no token),
+        // and a failure (say, esbuild missing) is not remembered either: the next request tries again.
+        asset.then(
+          (found) => {
+            if (found === null) cache.delete(name);
+          },
+          () => cache.delete(name),
+        );
       }
       return asset;
+    },
+    get size() {
+      return cache.size;
     },
   };
 }

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type express from "express";
 import type { InspectionEvent, Observer } from "xstate";
+import { redactSecrets } from "../base/redact.js";
 import { HangarError } from "../errors.js";
 import { createAssetStore } from "./assets.js";
 import type { InspectorAction } from "./client/protocol.js";
@@ -100,6 +101,7 @@ export function createInspector(options: true | InspectorOptions, hooks: Inspect
     allowActions: settings.allowActions === true,
     act,
     logger: hooks.logger,
+    redact: (text) => redactSecrets(text, [...hooks.secrets(), token]),
   });
 
   return {

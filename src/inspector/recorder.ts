@@ -1,7 +1,9 @@
 // The flight recorder: an XState inspection observer that turns the shell's and every plugin's inspection
 // events into bounded, redacted records, keeps a window of them, and hands each new one to live listeners.
+
 import { randomUUID } from "node:crypto";
 import type { AnyActorRef, InspectionEvent, Observer } from "xstate";
+import { type Subscription, toSubscription } from "../base/disposable.js";
 import { BoundedHistory, type HistoryLimits } from "./client/history.js";
 import {
   type ActorInfo,
@@ -63,8 +65,8 @@ export interface FlightRecorder {
   header(): SessionHeader;
   /** The base and the kept history as JSON texts, in `seq` order: what a late page needs. */
   window(): { header: SessionHeader; lines: string[] };
-  /** Subscribes to every record from now on; returns the unsubscribe function. */
-  subscribe(listener: RecordListener): () => void;
+  /** Subscribes to every record from now on; call or dispose the returned Subscription to end it. */
+  subscribe(listener: RecordListener): Subscription;
   /** The whole window as a session file. */
   exportSession(): string;
   /** A root actor (the shell or a plugin) by id (`shell`, `plugin:<id>`) or key, for inspector actions. */
@@ -312,9 +314,9 @@ export function createFlightRecorder(options: FlightRecorderOptions): FlightReco
     window: () => ({ header: header(), lines: lines() }),
     subscribe(listener) {
       listeners.add(listener);
-      return () => {
+      return toSubscription(() => {
         listeners.delete(listener);
-      };
+      });
     },
     exportSession() {
       return formatSessionFile({ ...header(), exportedAt: new Date(now()).toISOString() }, [

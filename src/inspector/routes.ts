@@ -1,8 +1,9 @@
 // The inspector's HTTP routes under /_hangar/inspect: the page, its assets, the live feed (Server-Sent
 // Events), the session export, the machine diagrams and, when enabled, actions.
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import express, { type Request, type RequestHandler, type Response } from "express";
+import { createRefusalLog } from "../base/refusal-log.js";
+import { createTokenMatcher } from "../base/token-match.js";
 import { hasHangarCode, messageOf } from "../errors.js";
 import type { AssetStore } from "./assets.js";
 import type { EventData, InspectorAction } from "./client/protocol.js";
@@ -44,6 +45,11 @@ export interface InspectorRouteOptions {
   assets: AssetStore;
   diagrams: () => Promise<MachineDiagram[]>;
   allowActions: boolean;
+  /**
+   * Applied to every record as it leaves (the feed, the session export): a record kept before a secret was
+   * known to the shell (an error quoting an auth token set later) is hidden too. Default: none.
+   */
+  redact?: (text: string) => string;
   /** Runs an allowed action; rejects with a HangarError when the shell cannot do it now. */
   act: (action: InspectorAction) => Promise<void>;
   logger: { warn(message: string, data?: object): void; error(message: string, data?: object): void };
@@ -56,32 +62,19 @@ export interface InspectorRoutes {
   closeFeeds(): void;
 }
 
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
-}
-
 /** Builds the routes. They sit behind the server's Host and CORS checks. */
 export function createInspectorRoutes(options: InspectorRouteOptions): InspectorRoutes {
   const { recorder, assets } = options;
-  const expected = digest(options.token);
+  const redact = options.redact ?? ((text: string) => text);
+  const tokenMatches = createTokenMatcher(options.token);
   const feeds = new Set<ServerResponse>();
-  let refused = 0;
-  let nextLogged = 1;
-
-  /** Both sides hashed first, so timingSafeEqual compares 32 bytes and the time says nothing about the token. */
-  const tokenMatches = (presented: unknown): boolean =>
-    typeof presented === "string" && timingSafeEqual(digest(presented), expected);
+  const refusals = createRefusalLog((message, data) => options.logger.warn(message, data));
 
   const refuse = (req: Request, res: Response, asJson: boolean): void => {
-    refused += 1;
-    if (refused === nextLogged) {
-      nextLogged *= 10;
-      options.logger.warn("Refused an inspector request without the session token", {
-        method: req.method,
-        path: req.path,
-        refusedSoFar: refused,
-      });
-    }
+    refusals("inspector-token", "Refused an inspector request without the session token", {
+      method: req.method,
+      path: req.path,
+    });
     const message =
       "The hangar inspector needs this session's token. Open the URL the shell printed " +
       "(`hangar run --inspect` prints it; in code, shell.status().inspector.url).";
@@ -95,7 +88,7 @@ export function createInspectorRoutes(options: InspectorRouteOptions): Inspector
     (req, res, next) => {
       const header = req.headers[TOKEN_HEADER];
       const query = from === "query-or-header" ? tokenFromQuery(req) : null;
-      if (tokenMatches(header) || tokenMatches(query)) next();
+      if (tokenMatches(header, query)) next();
       else refuse(req, res, asJson);
     };
 
@@ -153,7 +146,7 @@ export function createInspectorRoutes(options: InspectorRouteOptions): Inspector
     };
     const { header, lines } = recorder.window();
     // Window and subscription are taken in the same tick, so no record falls between them.
-    const unsubscribe = recorder.subscribe((json) => send(`event: record\ndata: ${json}\n\n`));
+    const unsubscribe = recorder.subscribe((json) => send(`event: record\ndata: ${redact(json)}\n\n`));
     const ping = setInterval(() => send(": ping\n\n"), FEED_PING_MS);
     ping.unref();
     const cleanup = (): void => {
@@ -165,14 +158,14 @@ export function createInspectorRoutes(options: InspectorRouteOptions): Inspector
     // The response closes when the page goes away (or the feed is ended here): stop writing to it.
     raw.on("close", cleanup);
     send(`retry: ${FEED_RETRY_MS}\nevent: session\ndata: ${JSON.stringify(header)}\n\n`);
-    for (const line of lines) send(`event: record\ndata: ${line}\n\n`);
+    for (const line of lines) send(`event: record\ndata: ${redact(line)}\n\n`);
     send("event: ready\ndata: {}\n\n");
   });
 
   router.get(`${INSPECTOR_PATH}/api/session.jsonl`, requireToken("query-or-header", true), (_req, res) => {
     const name = `hangar-session-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`;
     res.setHeader("Content-Disposition", `attachment; filename="${name}"`);
-    res.type("application/x-ndjson; charset=utf-8").send(recorder.exportSession());
+    res.type("application/x-ndjson; charset=utf-8").send(redact(recorder.exportSession()));
   });
 
   router.get(

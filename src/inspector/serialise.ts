@@ -1,4 +1,5 @@
 // Turns anything an actor holds (contexts, events, outputs, errors) into bounded, redacted plain JSON for the inspector.
+import { REDACTED, redactSecrets } from "../base/redact.js";
 import type { Json } from "./client/protocol.js";
 
 /** How much of a value the serialiser keeps. Every bound exists so one odd value cannot flood the feed. */
@@ -23,8 +24,8 @@ export const defaultSerialiseLimits: SerialiseLimits = {
   maxNodes: 5_000,
 };
 
-/** What replaces a redacted value. */
-export const REDACTED = "[redacted]";
+/** What replaces a redacted value (the one redactor's marker). */
+export { REDACTED };
 
 /**
  * Keys whose values are never shown: auth tokens and their kin. Matches `token`, `authToken`,
@@ -46,13 +47,13 @@ export interface SerialiseOptions {
  */
 export function toJson(value: unknown, options: SerialiseOptions = {}): Json {
   const limits = { ...defaultSerialiseLimits, ...options.limits };
-  const secrets = (options.secrets ?? []).filter((secret) => secret.length > 0);
+  const secrets = options.secrets ?? [];
   const ancestors: object[] = [];
   let nodes = 0;
 
   const text = (input: string, max: number): string => {
     let result = input;
-    for (const secret of secrets) if (result.includes(secret)) result = result.split(secret).join(REDACTED);
+    if (secrets.length > 0) result = redactSecrets(result, secrets);
     if (result.length <= max) return result;
     return `${result.slice(0, max)}… (${result.length - max} more characters)`;
   };

@@ -1,4 +1,5 @@
 // The default IPC transport: in-process, behaving like Electron's ipcMain/ipcRenderer pair (same errors, cloned payloads).
+import { type Subscription, toSubscription } from "../base/disposable.js";
 import { createHandlerRegistry } from "./handler-registry.js";
 import type { IpcTransport } from "./transport.js";
 
@@ -11,9 +12,9 @@ export interface MemoryIpc extends IpcTransport {
   invoke(channel: string, payload?: unknown): Promise<unknown>;
   /**
    * Receives what the main side `send`s on `channel`. Each listener gets its own structured clone, delivered
-   * asynchronously (as across a process boundary). Returns the unsubscribe function.
+   * asynchronously (as across a process boundary). Returns a Subscription: call it, or dispose it, to unsubscribe.
    */
-  on(channel: string, listener: (payload: unknown) => void): () => void;
+  on(channel: string, listener: (payload: unknown) => void): Subscription;
 }
 
 export interface MemoryIpcOptions {
@@ -70,7 +71,7 @@ export function createMemoryIpc(options: MemoryIpcOptions = {}): MemoryIpc {
       return result;
     },
 
-    on(channel: string, listener: (payload: unknown) => void): () => void {
+    on(channel: string, listener: (payload: unknown) => void): Subscription {
       let entries = listeners.get(channel);
       if (!entries) {
         entries = new Set();
@@ -78,10 +79,10 @@ export function createMemoryIpc(options: MemoryIpcOptions = {}): MemoryIpc {
       }
       const entry = { listener };
       entries.add(entry);
-      return () => {
+      return toSubscription(() => {
         entries.delete(entry);
         if (entries.size === 0 && listeners.get(channel) === entries) listeners.delete(channel);
-      };
+      });
     },
   });
 }

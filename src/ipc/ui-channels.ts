@@ -1,8 +1,9 @@
 // The shell's side of the reserved UI channels (ui-protocol.ts): answers config snapshots and writes for a
 // known plugin, and the auth state, on whichever transport the shell uses (memory, Electron, WebSocket).
+
+import type { Disposable } from "../base/disposable.js";
+import { toDisposable } from "../base/disposable.js";
 import type { ConfigFeed } from "../context/config-feed.js";
-import type { Disposable } from "../context/disposable.js";
-import { toDisposable } from "../context/disposable.js";
 import type { IpcTransport } from "./transport.js";
 import {
   AUTH_CHANNEL,

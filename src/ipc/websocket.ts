@@ -1,10 +1,11 @@
 // The WebSocket IPC bridge: plugin IPC for headless renderers (a browser page, any client) on the shell's own
 // server at ws://127.0.0.1:<port>/_hangar/ipc, guarded by the same Host and Origin rules as HTTP.
 
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { createRefusalLog } from "../base/refusal-log.js";
+import { bearerTokenOf, createTokenMatcher } from "../base/token-match.js";
 import { HangarError, messageOf } from "../errors.js";
 import { createHandlerRegistry } from "./handler-registry.js";
 import type { IpcTransport } from "./transport.js";
@@ -72,8 +73,8 @@ export interface WebSocketIpc extends IpcTransport {
 const MiB = 1024 * 1024;
 /** How long a closing client may take to answer the close frame before its socket is dropped. */
 const CLOSE_GRACE_MS = 1_000;
-/** Distinct refused Hosts/Origins logged per bridge: enough to diagnose, too few to flood the log. */
-const MAX_LOGGED_REFUSALS = 20;
+/** Invokes one connection may have waiting on handlers at once; more are answered with an error at once. */
+const MAX_PENDING_INVOKES = 256;
 
 interface Client {
   readonly socket: WebSocket;
@@ -82,6 +83,8 @@ interface Client {
   /** Events dropped in the current slow episode, and in total. */
   dropping: number;
   droppedTotal: number;
+  /** Invokes whose handler has not settled yet. */
+  pending: number;
 }
 
 const consoleLogger: WebSocketIpcLogger = {
@@ -99,7 +102,8 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
   const hardLimit = softLimit * 2;
   const handlers = createHandlerRegistry();
   const clients = new Set<Client>();
-  const loggedRefusals = new Set<string>();
+  // Through the one limiter: each kind of refusal is logged on its 1st, 10th, 100th, ... occurrence.
+  const logRefusal = createRefusalLog((message, data) => log.warn(message, data));
   let log: WebSocketIpcLogger = options.logger ?? consoleLogger;
   let attached = false;
   let closed = false;
@@ -125,14 +129,8 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
     );
   }
 
-  function logRefusal(key: string, message: string, data: Record<string, unknown>): void {
-    if (loggedRefusals.size >= MAX_LOGGED_REFUSALS || loggedRefusals.has(key)) return;
-    loggedRefusals.add(key);
-    log.warn(message, data);
-  }
-
   function onUpgrade(security: IpcAttachOptions, server: Server) {
-    const tokenDigest = security.token ? digest(security.token) : null;
+    const tokenMatches = security.token ? createTokenMatcher(security.token) : null;
     return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const url = req.url ?? "/";
       const query = url.indexOf("?");
@@ -180,7 +178,7 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
         );
         return;
       }
-      if (tokenDigest && !carriesToken(req, url, tokenDigest)) {
+      if (tokenMatches && !carriesToken(req, url, tokenMatches)) {
         logRefusal("token", "Refused an IPC WebSocket without the session token (server.token)", {
           hasAuthorization: req.headers.authorization !== undefined,
         });
@@ -208,6 +206,7 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
       remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
       dropping: 0,
       droppedTotal: 0,
+      pending: 0,
     };
     clients.add(client);
     const origin = req.headers.origin ?? null;
@@ -226,15 +225,17 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
       void invoke(client, decoded.frame.id, decoded.frame.channel, decoded.frame.payload);
     });
     socket.on("error", (error: Error & { code?: string }) => {
+      // A client can reconnect and misbehave at will: these go through the limiter, not one line per connection.
       if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
-        log.warn(
+        logRefusal(
+          "frame-too-large",
           `IPC client #${client.number} sent a frame larger than ${maxPayload} bytes; its connection was closed ` +
             "with code 1009. Send smaller messages, or raise maxPayloadBytes in createWebSocketIpc.",
           { remote: client.remote },
         );
         return;
       }
-      log.warn(`IPC client #${client.number} broke the WebSocket protocol: ${error.message}`, {
+      logRefusal("protocol", `IPC client #${client.number} broke the WebSocket protocol: ${error.message}`, {
         remote: client.remote,
         code: error.code,
       });
@@ -259,6 +260,18 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
       reply(client, encodeErrorResult(id, `No handler registered for '${channel}'`));
       return;
     }
+    // Each pending invoke holds its payload until the handler settles: a client may not pile them up.
+    if (client.pending >= MAX_PENDING_INVOKES) {
+      reply(
+        client,
+        encodeErrorResult(
+          id,
+          `Too many invokes in flight on this connection (at most ${MAX_PENDING_INVOKES}); wait for answers first.`,
+        ),
+      );
+      return;
+    }
+    client.pending += 1;
     let value: unknown;
     try {
       value = await handler(payload);
@@ -266,6 +279,8 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
       // Only the text crosses, as in Electron (main sends `error.toString()`); the plugin's logger has the rest.
       reply(client, encodeErrorResult(id, describe(error)));
       return;
+    } finally {
+      client.pending -= 1;
     }
     let text: string;
     try {
@@ -387,17 +402,14 @@ function positive(value: number | undefined, name: string): number | undefined {
   return value;
 }
 
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
-}
-
-/** Compares digests, so the time taken says nothing about the token, not even its length. */
-function carriesToken(req: IncomingMessage, url: string, expected: Buffer): boolean {
-  const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? "")?.[1];
+/** The token may come as a Bearer header or, since browsers cannot set headers on a WebSocket, in the query. */
+function carriesToken(
+  req: IncomingMessage,
+  url: string,
+  matches: (...presented: unknown[]) => boolean,
+): boolean {
   const query = new URL(url, "http://localhost").searchParams.get("token");
-  return [bearer, query].some(
-    (presented) => typeof presented === "string" && timingSafeEqual(digest(presented), expected),
-  );
+  return matches(bearerTokenOf(req.headers.authorization), query);
 }
 
 function textOf(data: RawData): string {

@@ -75,6 +75,8 @@ export const shellMachine = setup({
     forceRelease: () => {},
     /** Start-up failed before any plugin started: release the loaded plugin actors (provided by the shell). */
     releasePlugins: () => {},
+    /** Start-up failed: release what the shell opened (server, bridge, data-folder lock; provided by the shell). */
+    releaseResources: () => {},
     requestStop: assign({ stopRequested: true }),
     queueUpdate: assign(({ context }, params: { changed: string[] }) => ({
       pendingUpdate: [...new Set([...(context.pendingUpdate ?? []), ...params.changed])],
@@ -343,7 +345,7 @@ export const shellMachine = setup({
 
     failed: {
       type: "final",
-      entry: "releasePlugins",
+      entry: ["releasePlugins", "releaseResources"],
     },
   },
 });

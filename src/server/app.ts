@@ -2,6 +2,7 @@
 // per-request plugin dispatcher, JSON 404 and the error handler, in exactly that order.
 import { STATUS_CODES } from "node:http";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
+import { createRefusalLog } from "../base/refusal-log.js";
 import { hasHangarCode, messageOf } from "../errors.js";
 import type { PluginLogger } from "../sdk/types.js";
 import type { PluginState, PluginStatus } from "../status.js";
@@ -71,8 +72,6 @@ const ALL_STATES: readonly PluginState[] = [
   "errored",
   "inactive",
 ];
-/** Distinct refused Hosts logged per app: enough to diagnose, too few to flood the log under attack. */
-const MAX_LOGGED_HOSTS = 20;
 
 function sendJson(res: Response, status: number, body: object): void {
   res.status(status).json(body);
@@ -145,20 +144,18 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
 
-  const loggedHosts = new Set<string>();
+  // Refusals are logged through the one limiter: a flood of them costs a few lines and a few bytes.
+  const refusals = createRefusalLog((message, data) => shellLogger.warn(message, data));
   const hostCheck: Guard = (req, res) => {
     const host = req.headers.host?.toLowerCase();
     if (policy.isAllowedHost(host)) return true;
     const port = options.port();
     const shown = host === undefined ? "(none)" : host;
-    if (loggedHosts.size < MAX_LOGGED_HOSTS && !loggedHosts.has(shown)) {
-      loggedHosts.add(shown);
-      shellLogger.warn("Refused a request with a foreign Host header (DNS-rebinding protection)", {
-        host: shown,
-        method: req.method,
-        path: pathOf(req),
-      });
-    }
+    refusals(`host:${shown}`, "Refused a request with a foreign Host header (DNS-rebinding protection)", {
+      host: shown,
+      method: req.method,
+      path: pathOf(req),
+    });
     sendJson(res, 403, {
       success: false,
       error:
@@ -181,6 +178,11 @@ export function createShellApp(options: ShellAppOptions): express.Express {
 
     if (!allowed) {
       if (preflight || !SAFE_METHODS.has(req.method)) {
+        refusals(`origin:${origin}`, "Refused a cross-origin request from an Origin not allowed", {
+          origin,
+          method: req.method,
+          path: pathOf(req),
+        });
         sendJson(res, 403, {
           success: false,
           error:
@@ -212,7 +214,7 @@ export function createShellApp(options: ShellAppOptions): express.Express {
 
   const shellRoutes = express.Router({ caseSensitive: true });
   // Every shell route but POST …/restart (which reads no body) only reads. Anything else is refused here,
-  // before a body is read; a state-changing route that reads a body goes behind shellJsonBody() (body-policy.ts).
+  // before a body is read.
   const shellMethods: RequestHandler = (req, res, next) => {
     const path = req.path;
     if ((path === "/api/_shell" || path.startsWith("/api/_shell/")) && !SAFE_METHODS.has(req.method)) {
@@ -267,7 +269,15 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     const clientError = clientErrorOf(err);
     // A client error (say, a malformed JSON body refused by the plugin's own parser) is the caller's fault.
     if (clientError) {
-      logger.warn("http", `Route ${route} refused the request: ${clientError.message}`);
+      // The caller's doing, repeatable at will: logged through the limiter, not once per request.
+      refusals(
+        `client-error:${pluginId}`,
+        `Plugin '${pluginId}' route ${route} refused the request: ${clientError.message}`,
+        {
+          pluginId,
+          status: clientError.status,
+        },
+      );
       if (res.headersSent) abandon(res);
       else sendJson(res, clientError.status, { success: false, error: clientError.message });
       return;

@@ -61,6 +61,8 @@ function listenError(error: NodeJS.ErrnoException, options: HttpServerOptions): 
   );
 }
 
+function noop(): void {}
+
 /** Wraps `app` in a Node HTTP server that is not listening yet. */
 export function createHttpServer(app: RequestListener, options: HttpServerOptions): ShellHttpServer {
   // Without a Host header the app's DNS-rebinding check answers (403 JSON) instead of Node's bare 400.
@@ -92,7 +94,16 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
 
   function close(graceMs: number): Promise<void> {
     if (closing) return closing;
-    closing = new Promise<void>((resolve) => {
+    // A listen still in progress would bind after a close called now: let it settle first.
+    closing =
+      listening && boundPort === null
+        ? listening.then(noop, noop).then(() => closeNow(graceMs))
+        : closeNow(graceMs);
+    return closing;
+  }
+
+  function closeNow(graceMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
       for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       server.close(() => {
         if (graceTimer) clearTimeout(graceTimer);
@@ -103,7 +114,6 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
       server.closeIdleConnections();
       graceTimer = setTimeout(() => server.closeAllConnections(), Math.max(0, graceMs));
     });
-    return closing;
   }
 
   return {

@@ -1,5 +1,5 @@
 // Which Host headers and browser Origins may reach the shell (SPEC §6): one implementation for HTTP and WebSocket.
-import { HangarError } from "../errors.js";
+import { parseAllowedOrigins } from "../base/origin.js";
 
 /** The Host and Origin rules of one shell server. Both the Express app and the IPC bridge ask the same instance. */
 export interface OriginPolicy {
@@ -19,40 +19,11 @@ export interface OriginPolicyOptions {
 }
 
 /**
- * The form browsers send in `Origin`: `new URL(x).origin` for http(s), the trimmed string otherwise
- * (custom Electron schemes such as `app://shell` have no URL origin but are sent verbatim).
- */
-function normaliseOrigin(entry: string): string {
-  const trimmed = entry.trim().replace(/\/+$/, "");
-  try {
-    const url = new URL(trimmed);
-    if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
-  } catch {
-    // Not a URL: kept verbatim and compared as a string; it simply never matches a real Origin.
-  }
-  return trimmed;
-}
-
-function checkAllowedOrigins(allowedOrigins: string[]): string[] {
-  return allowedOrigins.map((entry) => {
-    const origin = typeof entry === "string" ? normaliseOrigin(entry) : "";
-    if (origin === "" || origin === "*" || origin.toLowerCase() === "null") {
-      throw new HangarError(
-        "HANGAR_SHELL_OPTIONS",
-        `server.allowedOrigins contains ${JSON.stringify(entry)}, which would let any web page call the shell. ` +
-          "List exact origins instead, e.g. 'http://localhost:5173'.",
-      );
-    }
-    return origin;
-  });
-}
-
-/**
  * Builds the Host/Origin rules for a server on loopback.
  * @throws HangarError `HANGAR_SHELL_OPTIONS` when `allowedOrigins` contains `*`, `null` or an empty entry.
  */
 export function createOriginPolicy(options: OriginPolicyOptions): OriginPolicy {
-  const extraOrigins = checkAllowedOrigins(options.allowedOrigins);
+  const extraOrigins = parseAllowedOrigins(options.allowedOrigins, "server.allowedOrigins");
 
   const allowedHosts = (): string[] => {
     const port = options.port();

@@ -1,5 +1,5 @@
 // The seam between a plugin context's `server.registerRouter` and the shell's per-request dispatcher.
-import type { Disposable } from "../context/disposable.js";
+import type { Disposable } from "../base/disposable.js";
 import type { PluginRouter } from "../sdk/types.js";
 
 export interface RouteRegistry {

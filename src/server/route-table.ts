@@ -2,8 +2,8 @@
 // Express 5 cannot unmount a router, so plugin routers never touch the app: the table strips the mount path
 // itself and calls the plugin's router directly, and disposing a registration simply drops it from the table.
 import type { NextFunction, Request, Response } from "express";
-import type { Disposable } from "../context/disposable.js";
-import { toDisposable } from "../context/disposable.js";
+import type { Disposable } from "../base/disposable.js";
+import { toDisposable } from "../base/disposable.js";
 import { HangarError } from "../errors.js";
 import type { PluginRouter } from "../sdk/types.js";
 import type { RouteRegistry } from "./route-registry.js";
@@ -19,10 +19,22 @@ const LITERAL_SEGMENT = /^[A-Za-z0-9._~-]+$/;
 
 interface Mount {
   readonly path: string;
-  /** Number of path segments: a mount with more segments is more specific and is tried first. */
-  readonly depth: number;
   readonly router: PluginRouter;
-  active: boolean;
+  /** Registration order across the table: a request sees only mounts older than itself. */
+  readonly seq: number;
+}
+
+/**
+ * One plugin's mounts, grouped by depth (number of path segments): a deeper mount is more specific and is
+ * tried first; equal depths keep registration order. Each group is a Set, so registering and disposing are
+ * O(1) whatever the number of routes (a plugin may mount thousands), and a Set's iterator stays valid while
+ * entries are added or deleted, so a request in progress needs no copy of the list.
+ */
+interface PluginMounts {
+  /** Depths present, deepest first; changes only when a depth gains its first or loses its last mount. */
+  depths: number[];
+  readonly byDepth: Map<number, Set<Mount>>;
+  size: number;
 }
 
 /**
@@ -103,7 +115,8 @@ function checkMountPath(pluginId: string, path: unknown): { path: string } | { p
  * dispatcher calls once it has decided the request belongs to a running plugin.
  */
 export class RouteTable implements RouteRegistry {
-  readonly #mounts = new Map<string, Mount[]>();
+  readonly #mounts = new Map<string, PluginMounts>();
+  #seq = 0;
 
   /**
    * Mounts `router` at `path` for `pluginId`; disposing the result unmounts it for every later request.
@@ -136,22 +149,33 @@ export class RouteTable implements RouteRegistry {
       );
     }
 
-    const mount: Mount = { path: checked.path, depth: checked.path.split("/").length, router, active: true };
-
-    // Copy-on-write (here and in dispose): a request being dispatched keeps iterating the list it started with.
-    const list = [...(this.#mounts.get(pluginId) ?? [])];
-    // Keep the list sorted by depth, most specific first; equal depths keep registration order.
-    const at = list.findIndex((other) => other.depth < mount.depth);
-    list.splice(at === -1 ? list.length : at, 0, mount);
-    this.#mounts.set(pluginId, list);
+    const mount: Mount = { path: checked.path, router, seq: ++this.#seq };
+    const depth = checked.path.split("/").length;
+    let plugin = this.#mounts.get(pluginId);
+    if (!plugin) {
+      plugin = { depths: [], byDepth: new Map(), size: 0 };
+      this.#mounts.set(pluginId, plugin);
+    }
+    let group = plugin.byDepth.get(depth);
+    if (!group) {
+      group = new Set();
+      plugin.byDepth.set(depth, group);
+      // Replaced, not changed in place: a request in progress keeps the depths it started with.
+      plugin.depths = [...plugin.depths, depth].sort((a, b) => b - a);
+    }
+    group.add(mount);
+    plugin.size += 1;
+    const owner = plugin;
+    const members = group;
 
     return toDisposable(() => {
-      mount.active = false;
-      const current = this.#mounts.get(pluginId);
-      if (!current) return;
-      const remaining = current.filter((other) => other !== mount);
-      if (remaining.length === 0) this.#mounts.delete(pluginId);
-      else this.#mounts.set(pluginId, remaining);
+      if (!members.delete(mount)) return;
+      owner.size -= 1;
+      if (members.size === 0) {
+        owner.byDepth.delete(depth);
+        owner.depths = owner.depths.filter((other) => other !== depth);
+      }
+      if (owner.size === 0 && this.#mounts.get(pluginId) === owner) this.#mounts.delete(pluginId);
     });
   }
 
@@ -162,7 +186,7 @@ export class RouteTable implements RouteRegistry {
 
   /** How many routers `pluginId` has mounted. */
   count(pluginId: string): number {
-    return this.#mounts.get(pluginId)?.length ?? 0;
+    return this.#mounts.get(pluginId)?.size ?? 0;
   }
 
   /**
@@ -173,19 +197,34 @@ export class RouteTable implements RouteRegistry {
    * `done()` is called; an error from any mount, thrown, rejected or passed to next, goes to `done(err)`.
    */
   dispatch(pluginId: string, req: Request, res: Response, done: NextFunction): void {
-    const registered = this.#mounts.get(pluginId);
-    if (!registered) {
+    const plugin = this.#mounts.get(pluginId);
+    if (!plugin) {
       done();
       return;
     }
-    // Lists are replaced, never changed in place, so this one cannot shift under a request in progress.
-    const mounts = registered;
+    // Mounts registered after this request arrived are not offered to it; disposed ones leave their Set.
+    const newest = this.#seq;
+    const depths = plugin.depths;
+    let depthIndex = 0;
+    let group: Iterator<Mount> | null = null;
+    const nextMount = (): Mount | undefined => {
+      for (;;) {
+        if (group === null) {
+          const depth = depths[depthIndex++];
+          if (depth === undefined) return undefined;
+          group = plugin.byDepth.get(depth)?.values() ?? null;
+          continue;
+        }
+        const step = group.next();
+        if (step.done) group = null;
+        else if (step.value.seq <= newest) return step.value;
+      }
+    };
     const url = req.url;
     const baseUrl = req.baseUrl;
     const protohost = protohostOf(url);
     const query = url.indexOf("?");
     const pathname = url.slice(protohost.length, query === -1 ? url.length : query);
-    let index = 0;
 
     const tryNext = (err?: unknown): void => {
       req.url = url;
@@ -194,14 +233,8 @@ export class RouteTable implements RouteRegistry {
         done(err);
         return;
       }
-      let mount: Mount | undefined;
-      while (index < mounts.length) {
-        const candidate = mounts[index++]!;
-        if (candidate.active && mountMatches(candidate.path, pathname)) {
-          mount = candidate;
-          break;
-        }
-      }
+      let mount = nextMount();
+      while (mount !== undefined && !mountMatches(mount.path, pathname)) mount = nextMount();
       if (mount === undefined) {
         done();
         return;

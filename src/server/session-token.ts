@@ -1,5 +1,6 @@
 // The optional per-session token (`server.token`): every `/api/*` request must carry it as a Bearer token.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createRefusalLog } from "../base/refusal-log.js";
+import { bearerTokenOf, createTokenMatcher } from "../base/token-match.js";
 import { HangarError } from "../errors.js";
 import type { Guard, ShellLogger } from "./app.js";
 import { refuse } from "./body-policy.js";
@@ -9,8 +10,6 @@ import { refuse } from "./body-policy.js";
  * At least 16 characters, because the server answers guesses as fast as a local process can send them.
  */
 const TOKEN_SYNTAX = /^[A-Za-z0-9\-._~+/]{16,}=*$/;
-/** `Bearer` is case-insensitive (RFC 7235); the token is taken verbatim. */
-const BEARER = /^Bearer +(\S+) *$/i;
 
 /**
  * Checks a `server.token` value.
@@ -33,42 +32,31 @@ export function isApiPath(path: string): boolean {
   return lower === "/api" || lower.startsWith("/api/");
 }
 
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
-}
-
 /**
  * A guard that refuses any `/api/*` request without `Authorization: Bearer <token>` with a 401 JSON
- * answer. Both sides are hashed first, so `timingSafeEqual` always compares 32 bytes: the time taken says
- * nothing about the token, not even its length. Refusals are logged without the presented value, at
- * exponentially spaced counts (1st, 10th, 100th, ...) so a flood of guesses cannot flood the log.
+ * answer. The token is compared by the one matcher (constant time, src/base/token-match.ts); refusals are
+ * logged without the presented value through the one refusal-log limiter (1st, 10th, 100th, ...).
  */
 export function createSessionTokenCheck(token: string, shellLogger: ShellLogger): Guard {
-  const expected = digest(checkSessionToken(token));
-  let refused = 0;
-  let nextLogged = 1;
+  const matches = createTokenMatcher(checkSessionToken(token));
+  const refusals = createRefusalLog((message, data) => shellLogger.warn(message, data));
 
   return (req, res) => {
     if (!isApiPath(req.path)) return true;
     const header = req.headers.authorization;
-    const presented = header === undefined ? null : BEARER.exec(header)?.[1];
-    if (typeof presented === "string" && timingSafeEqual(digest(presented), expected)) return true;
+    const presented = bearerTokenOf(header);
+    if (matches(presented)) return true;
     const problem =
       header === undefined
         ? "has no Authorization header"
         : presented === undefined
           ? "has an Authorization header that is not 'Bearer <token>'"
           : "carries a token that does not match this session's";
-    refused += 1;
-    if (refused === nextLogged) {
-      nextLogged *= 10;
-      shellLogger.warn("Refused an /api request without the session token (server.token)", {
-        method: req.method,
-        path: req.path,
-        problem,
-        refusedSoFar: refused,
-      });
-    }
+    refusals("token", "Refused an /api request without the session token (server.token)", {
+      method: req.method,
+      path: req.path,
+      problem,
+    });
     // RFC 6750 §3: say which scheme is expected, and flag a wrong token as such.
     res.setHeader(
       "WWW-Authenticate",

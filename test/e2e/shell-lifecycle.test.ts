@@ -208,7 +208,8 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
     const first = start();
     await first.shell.start();
     const port = Number(new URL(first.shell.status().server.url!).port);
-    const second = start({ server: { port } });
+    // Its own data folder: on the same one, the data-folder lock would refuse it first (HANGAR_DATA_DIR_LOCKED).
+    const second = start({ server: { port }, dataDir: path.join(ws.root, "data-second") });
     await expect(second.shell.start()).rejects.toMatchObject({
       code: "HANGAR_PORT_IN_USE",
       message: expect.stringContaining(String(port)),
@@ -242,7 +243,8 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
     expect(globalThis.__hangarStops).toEqual(["slow"]); // restarted by the update
 
     closeGate();
-    const { shell: other } = start();
+    // The first shell still runs and holds the data folder: the second needs one of its own.
+    const { shell: other } = start({ dataDir: path.join(ws.root, "data-other") });
     const otherStart = other.start();
     await untilPluginState(other, "slow", "starting");
     const stopping = other.stop();

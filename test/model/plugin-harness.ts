@@ -1,7 +1,7 @@
 // The plugin machine's model (events, outcomes, abstract states) and a replay that checks the plugin's
 // ownership and hook rules after every step: contexts are real DisposableStores, hooks are controlled promises.
 import type { AnyMachineSnapshot } from "xstate";
-import { DisposableStore } from "../../src/context/disposable.js";
+import { DisposableStore } from "../../src/base/disposable.js";
 import {
   type PluginLoadOutput,
   type PluginMachineContext,

@@ -598,6 +598,8 @@ export class RaceSystem {
 
   #isQuiet(): boolean {
     if (SHELL_BUSY.has(this.#shellState())) return false;
+    // Once the actor has stopped, stop() still releases the shell's resources (real I/O: the data-folder lock).
+    if (!this.#busyActor() && this.#promises.some((p) => p.label === "stop()" && !p.settled)) return false;
     for (const [id, probe] of this.probes) {
       const state = this.#pluginState(id);
       if (AT_REST.has(state) || state === "unknown") continue;
@@ -607,6 +609,10 @@ export class RaceSystem {
       if (!last || HOOK_STATE[last.hook] !== state || last.delivered) return false;
     }
     return true;
+  }
+
+  #busyActor(): boolean {
+    return this.shell.actor.getSnapshot().status === "active";
   }
 
   #shellState(): string {

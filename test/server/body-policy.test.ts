@@ -1,11 +1,9 @@
 // Request bodies over real sockets: the size ceiling (413), declared lengths only (411), read-only shell routes
-// (405), and the JSON-only body handling for state-changing shell routes (415/413/400).
+// (405).
 import { Agent, request } from "node:http";
-import type { AddressInfo } from "node:net";
 import express from "express";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { PluginRouter } from "../../src/sdk/types.js";
-import { shellJsonBody } from "../../src/server/body-policy.js";
 import { startTestShell, type TestShell } from "./harness.js";
 
 const LIMIT = 1000;
@@ -144,82 +142,5 @@ describe("shell routes are read-only", () => {
   it("still answers HEAD", async () => {
     const res = await fetch(`${shell.url}/api/_shell/plugins`, { method: "HEAD" });
     expect(res.status).toBe(200);
-  });
-});
-
-describe("shellJsonBody (for state-changing shell routes)", () => {
-  let url: string;
-  let close: () => Promise<void>;
-
-  beforeEach(async () => {
-    const app = express();
-    app.post("/api/_shell/command", ...shellJsonBody(100), (req, res) => {
-      res.json({ got: req.body as unknown });
-    });
-    app.use(
-      (
-        err: { status?: number },
-        _req: express.Request,
-        res: express.Response,
-        _next: express.NextFunction,
-      ) => {
-        res.status(err.status ?? 500).json({ success: false });
-      },
-    );
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => new Promise((resolve) => server.close(() => resolve()));
-  });
-
-  afterEach(() => close());
-
-  it("parses a JSON body", async () => {
-    for (const type of [
-      "application/json",
-      "application/json; charset=utf-8",
-      "application/merge-patch+json",
-    ]) {
-      const res = await fetch(`${url}/api/_shell/command`, {
-        method: "POST",
-        headers: { "content-type": type },
-        body: JSON.stringify({ plugin: "x" }),
-      });
-      expect(await res.json(), type).toEqual({ got: { plugin: "x" } });
-    }
-  });
-
-  it.each([
-    ["text/plain", "text/plain"],
-    ["a form", "application/x-www-form-urlencoded"],
-    ["multipart", "multipart/form-data; boundary=x"],
-  ])("refuses %s, which a page can post cross-site without a preflight, with 415", async (_label, type) => {
-    const res = await fetch(`${url}/api/_shell/command`, {
-      method: "POST",
-      headers: { "content-type": type },
-      body: JSON.stringify({ plugin: "x" }),
-    });
-    expect(res.status).toBe(415);
-    expect(((await res.json()) as { error: string }).error).toContain("Content-Type: application/json");
-  });
-
-  it("refuses a request without a Content-Type with 415", async () => {
-    const res = await fetch(`${url}/api/_shell/command`, { method: "POST" });
-    expect(res.status).toBe(415);
-  });
-
-  it("answers 413 above its limit and 400 for malformed JSON", async () => {
-    const big = await fetch(`${url}/api/_shell/command`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ pad: "a".repeat(200) }),
-    });
-    expect(big.status).toBe(413);
-    const malformed = await fetch(`${url}/api/_shell/command`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: "{not json",
-    });
-    expect(malformed.status).toBe(400);
   });
 });

@@ -1,0 +1,76 @@
+// Two real `hangar run` processes on one data folder: the second refuses to start, naming the folder and the
+// first one's pid (HANGAR_DATA_DIR_LOCKED); a lock left by a killed process is taken over; stop releases it.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createWorkspace, goodPluginSource, type Workspace } from "../support/plugins.js";
+
+let ws: Workspace;
+const running: ChildProcess[] = [];
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function hangarRun(dataDir: string): Run {
+  const child = spawn(
+    process.execPath,
+    [path.resolve("bin/hangar.js"), "run", ws.pluginsDir, "--port", "0", "--data-dir", dataDir, "--json"],
+    { cwd: ws.root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  running.push(child);
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function untilSummary(run: Run): Promise<void> {
+  for (let i = 0; i < 600; i += 1) {
+    if (run.output().includes('"event":"summary"')) return;
+    if (run.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`hangar run did not reach its summary:\n${run.output()}`);
+}
+
+beforeAll(async () => {
+  ws = await createWorkspace();
+  await ws.write({ id: "good", source: goodPluginSource("good") });
+});
+
+afterAll(async () => {
+  for (const child of running) if (child.exitCode === null) child.kill("SIGKILL");
+  await ws.cleanup();
+});
+
+it("refuses a second shell on the same data folder, takes over a dead holder's lock, and releases it on stop", async () => {
+  const dataDir = path.join(ws.root, "shared-data");
+  const first = hangarRun(dataDir);
+  await untilSummary(first);
+
+  const second = hangarRun(dataDir);
+  expect(await second.exited).toBe(1);
+  expect(second.output()).toContain("HANGAR_DATA_DIR_LOCKED");
+  expect(second.output()).toContain(dataDir);
+  expect(second.output()).toContain(`pid ${first.child.pid}`);
+
+  // Killed: no chance to release. The next shell sees the holder is gone and takes the folder.
+  first.child.kill("SIGKILL");
+  await first.exited;
+  expect(existsSync(path.join(dataDir, "hangar.lock"))).toBe(true);
+  const third = hangarRun(dataDir);
+  await untilSummary(third);
+  third.child.kill("SIGINT");
+  expect(await third.exited).toBe(0);
+  expect(existsSync(path.join(dataDir, "hangar.lock"))).toBe(false);
+  expect(existsSync(path.join(dataDir, "hangar.lock.pid"))).toBe(false);
+});
