@@ -16,12 +16,12 @@ import { leaseConfigWriter } from "./context/config-writer.js";
 import { lockDataDir } from "./context/data-dir-lock.js";
 import { createLogger, type HangarLogger, type LogOptions } from "./context/logger.js";
 import { createPluginContext, type PluginContextHandle } from "./context/plugin-context.js";
+import { registerUiChannels } from "./context/ui-channels.js";
 import { HangarError, hasHangarCode, messageOf, type PluginPhase, phaseCodes } from "./errors.js";
 import { createInspector, type InspectorOptions } from "./inspector/inspector.js";
 import { combineObservers } from "./inspector/recorder.js";
 import { createMemoryIpc } from "./ipc/memory.js";
 import type { IpcTransport } from "./ipc/transport.js";
-import { registerUiChannels } from "./ipc/ui-channels.js";
 import { configEventChannel } from "./ipc/ui-protocol.js";
 import type { WebSocketIpc } from "./ipc/websocket.js";
 import {

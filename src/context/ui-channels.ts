@@ -3,15 +3,15 @@
 
 import type { Disposable } from "../base/disposable.js";
 import { toDisposable } from "../base/disposable.js";
-import type { ConfigFeed } from "../context/config-feed.js";
-import type { IpcTransport } from "./transport.js";
+import type { IpcTransport } from "../ipc/transport.js";
 import {
   AUTH_CHANNEL,
   type AuthState,
   CONFIG_CHANNEL,
   type ConfigChange,
   type ConfigSnapshot,
-} from "./ui-protocol.js";
+} from "../ipc/ui-protocol.js";
+import type { ConfigFeed } from "./config-feed.js";
 
 /** What the UI channels need from the shell. */
 export interface UiChannelOptions {
