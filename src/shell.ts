@@ -89,6 +89,8 @@ interface PluginRuntime {
   context: PluginContextHandle | null;
   /** Whether the module was loaded before (later loads re-read plugin.json). */
   loadedOnce: boolean;
+  /** What the plugin's code (or its import) threw in its latest failure: logged with its stack. */
+  lastFailure: unknown;
 }
 
 const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as const;
@@ -114,7 +116,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     });
   const routes = new RouteTable();
   const runtimes = new Map<string, PluginRuntime>();
-  const fleet = new Fleet(log);
+  const fleet = new Fleet(log, (id) => runtimes.get(id)?.lastFailure);
 
   const pluginView: PluginView = {
     shellState: () => topState(shellActor.getSnapshot().value),
@@ -162,6 +164,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     pluginLogger: (id) => logger.forPlugin(id),
     shellLogger: log,
     ...(inspector ? { extraRoutes: [inspector.router] } : {}),
+    update: (changed) => shell.update({ changed }),
   });
   const httpServer = createHttpServer(app, { host: settings.server.host, port: settings.server.port });
 
@@ -187,6 +190,7 @@ export function createShell(options: ShellOptions = {}): Shell {
         else await module.onResume?.(context);
       }
     } catch (cause) {
+      runtime.lastFailure = cause;
       throw hookFailure(pluginId, phase, hook, runtime.entryFile, cause);
     }
     return { startedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - started) };
@@ -196,7 +200,13 @@ export function createShell(options: ShellOptions = {}): Shell {
     actors: {
       loadPlugin: fromPromise<PluginLoadOutput, PluginActorInput>(async ({ input }) => {
         const runtime = runtimes.get(input.pluginId)!;
-        return loadRuntime(runtime, input.generation);
+        try {
+          return await loadRuntime(runtime, input.generation);
+        } catch (error) {
+          // An import failure wraps the module's own error: its stack points into the plugin.
+          runtime.lastFailure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+          throw error;
+        }
       }),
       runOnStart: fromPromise<PluginRunOutput, PluginActorInput>(({ input }) =>
         runHook(input.pluginId, "start"),
@@ -287,22 +297,67 @@ export function createShell(options: ShellOptions = {}): Shell {
     }
   }
 
-  function addPlugin(discovered: DiscoveredPlugin): void {
+  function addPlugin(discovered: DiscoveredPlugin, generation = 0): void {
     runtimes.set(discovered.id, {
       discovered,
       module: null,
       entryFile: null,
       context: null,
       loadedOnce: false,
+      lastFailure: undefined,
     });
     const actor = createActor(runnablePluginMachine, {
       id: `plugin:${discovered.id}`,
-      input: { pluginId: discovered.id, timeouts: settings.pluginTimeouts, generation: 0 },
+      input: {
+        pluginId: discovered.id,
+        timeouts: settings.pluginTimeouts,
+        generation,
+        // A valid plugin.json names the plugin even when its module then fails to import.
+        ...(discovered.manifest && !discovered.error
+          ? { version: discovered.manifest.version, name: discovered.manifest.name ?? discovered.manifest.id }
+          : {}),
+      },
       ...(inspect ? { inspect } : {}),
       ...(testHooks.clock ? { clock: testHooks.clock } : {}),
     });
     fleet.add(actor);
     actor.start();
+  }
+
+  /**
+   * An update rescans the plugin folders (SPEC §4): a plugin whose folder is gone is stopped and removed, a new
+   * folder is loaded (the update then starts it). A folder whose id is already taken by another folder waits
+   * until that one is gone. A rescan that cannot read a path is logged, and the update goes on without it.
+   */
+  async function rescanPlugins(generation: number): Promise<void> {
+    let found: DiscoveredPlugin[];
+    try {
+      found = await discoverPlugins(settings.plugins);
+    } catch (error) {
+      log.warn(`could not rescan the plugin folders, so none was added or removed: ${messageOf(error)}`);
+      return;
+    }
+    const folders = new Set(found.map((plugin) => plugin.folder));
+    for (const [id, runtime] of runtimes) {
+      if (folders.has(runtime.discovered.folder)) continue;
+      await fleet.remove(id);
+      closeContext(id);
+      runtimes.delete(id);
+    }
+    const known = new Set([...runtimes.values()].map((runtime) => runtime.discovered.folder));
+    for (const plugin of found) {
+      if (known.has(plugin.folder)) continue;
+      if (runtimes.has(plugin.id)) {
+        log.warn(
+          `found ${plugin.folder}, but its id '${plugin.id}' is taken by ${runtimes.get(plugin.id)!.discovered.folder}; ` +
+            "it is loaded once that folder is gone (or give it another id)",
+        );
+        continue;
+      }
+      // The update's generation: a folder that comes back at the same path gets a fresh module instance.
+      addPlugin(plugin, generation);
+    }
+    await fleet.loadAll();
   }
 
   const providedShellMachine = shellMachine.provide({
@@ -329,8 +384,11 @@ export function createShell(options: ShellOptions = {}): Shell {
         await fleet.loadAll();
       }),
       startPlugins: fromPromise(({ signal }) => fleet.startAll(signal)),
-      updatePlugins: fromPromise<void, { changed: string[]; generation: number }>(({ input, signal }) =>
-        fleet.updateAll(input.changed, input.generation, signal),
+      updatePlugins: fromPromise<void, { changed: string[]; generation: number }>(
+        async ({ input, signal }) => {
+          await rescanPlugins(input.generation);
+          await fleet.updateAll(input.changed, input.generation, signal);
+        },
       ),
       stopPlugins: fromPromise(() => fleet.stopAll()),
       closeServer: fromPromise(() => {
@@ -511,7 +569,9 @@ function hookFailure(
   return new HangarError(
     code,
     `Plugin '${pluginId}' failed in ${hook}${where}: ${messageOf(cause)}. Fix the error in the plugin's ${hook}; ` +
-      `it is retried on the next update.`,
+      (phase === "stop"
+        ? "the plugin starts again on the next update (after a shutdown, on the shell's next start)."
+        : "it is retried on the next update."),
     { pluginId, phase, cause },
   );
 }
