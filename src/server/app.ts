@@ -406,7 +406,8 @@ export function createShellApp(options: ShellAppOptions): express.Express {
 /** The `changed` ids of an update request's body, or a message saying what is wrong with it. */
 function changedOf(body: unknown): string[] | string {
   const usage = 'Send { "changed": ["plugin-id", ...] } (or {} to update without re-importing any plugin).';
-  if (body === null || typeof body !== "object" || Array.isArray(body)) return `The body must be a JSON object. ${usage}`;
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    return `The body must be a JSON object. ${usage}`;
   const changed = (body as { changed?: unknown }).changed;
   if (changed === undefined) return [];
   if (!Array.isArray(changed) || !changed.every((id) => typeof id === "string")) {
