@@ -23,6 +23,7 @@ import {
 } from "./machines/plugin.machine.js";
 import { shellMachine } from "./machines/shell.machine.js";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/discover.js";
+import { manifestWarnings } from "./manifest/schema.js";
 import type { PluginBackgroundModule } from "./sdk/types.js";
 import { createShellApp } from "./server/app.js";
 import { createHttpServer } from "./server/http-server.js";
@@ -322,6 +323,13 @@ export function createShell(options: ShellOptions = {}): Shell {
     });
     fleet.add(actor);
     actor.start();
+    // A misspelt key hangar would otherwise ignore in silence (`dependOn`): in the log and in status.
+    for (const warning of discovered.manifest && !discovered.error
+      ? manifestWarnings(discovered.manifest)
+      : []) {
+      logger.forPlugin(discovered.id).warn("manifest", warning);
+      actor.send({ type: "WARN", message: warning });
+    }
   }
 
   /**

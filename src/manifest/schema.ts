@@ -1,6 +1,7 @@
 // The zod schema of plugin.json (SPEC §1) and the readable error text it produces.
 import semver from "semver";
 import { z } from "zod";
+import { didYouMean, nearMiss } from "./near-miss.js";
 
 /** The pattern every plugin id matches: lowercase letters, digits and dashes, 1–64 characters. */
 export const PLUGIN_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -27,6 +28,10 @@ const entryModule = z
       `${JSON.stringify(issue.input)} has an extension hangar cannot load: use one of ${ENTRY_EXTENSIONS.join(" ")}`,
   });
 
+const BACKGROUND_KEYS = ["entryModule", "startTimeoutMs", "stopTimeoutMs", "resumeTimeoutMs"] as const;
+/** The top-level keys hangar reads; any other key is kept for the rest of the shell (a `ui` section). */
+export const MANIFEST_KEYS = ["id", "version", "name", "background", "dependsOn"] as const;
+
 // `background` is strict, unlike the top level: it is hangar's own section, and a misspelt
 // `startTimeoutMS` silently ignored would be worse than an error that names it.
 const background = z.strictObject(
@@ -36,7 +41,14 @@ const background = z.strictObject(
     stopTimeoutMs: timeoutMs.optional(),
     resumeTimeoutMs: timeoutMs.optional(),
   },
-  { error: (issue) => (issue.code === "unrecognized_keys" ? undefined : "must be an object") },
+  {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((key) => `"${key}"`).join(", ")}.` +
+          issue.keys.map((key) => didYouMean(key, BACKGROUND_KEYS)).join("") +
+          ` The background section takes ${BACKGROUND_KEYS.join(", ")}.`
+        : "must be an object",
+  },
 );
 
 /**
@@ -74,4 +86,21 @@ export type PluginBackgroundManifest = NonNullable<PluginManifest["background"]>
 /** The zod issues of a failed parse as readable lines, prefixed with the file they came from. */
 export function describeManifestIssues(file: string, error: z.ZodError): string {
   return `${file}:\n${z.prettifyError(error)}`;
+}
+
+/**
+ * Warnings for a valid manifest: a top-level key one edit away from a key hangar reads (`dependOn`,
+ * `backgroud`) is kept like any unknown key, so it would otherwise be ignored without a word.
+ */
+export function manifestWarnings(manifest: PluginManifest): string[] {
+  const warnings: string[] = [];
+  for (const key of Object.keys(manifest)) {
+    const match = nearMiss(key, MANIFEST_KEYS);
+    if (match !== undefined && !(match in manifest)) {
+      warnings.push(
+        `plugin.json has a key "${key}" that hangar does not read. Did you mean "${match}"? Rename it, or hangar ignores it.`,
+      );
+    }
+  }
+  return warnings;
 }
