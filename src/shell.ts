@@ -319,7 +319,7 @@ export function createShell(options: ShellOptions = {}): Shell {
           : {}),
       },
       ...(inspect ? { inspect } : {}),
-      ...(testHooks.clock ? { clock: testHooks.clock } : {}),
+      ...withClock(testHooks.pluginClock?.(discovered.id) ?? testHooks.clock),
     });
     fleet.add(actor);
     actor.start();
@@ -590,6 +590,10 @@ function topState(value: unknown): ShellState {
 
 function isFinal(state: ShellState): boolean {
   return state === "stopped" || state === "failed" || state === "shuttingDown";
+}
+
+function withClock<T>(clock: T | undefined): { clock?: T } {
+  return clock ? { clock } : {};
 }
 
 function isString(value: unknown): value is string {

@@ -369,7 +369,12 @@ class LifecycleRun {
             last = value;
           },
         },
-        { wrapModule: this.#observer.wrap, ...(clock ? { clock } : {}) },
+        {
+          wrapModule: this.#observer.wrap,
+          // Only the plugin under test runs on the fast-forward clock: firing "the latest timer" must never
+          // fire a dependency's timeout instead (its restart during an update sets timers after ours).
+          ...(clock ? { pluginClock: (id: string) => (id === this.#pluginId ? clock : undefined) } : {}),
+        },
       ),
     );
     try {
