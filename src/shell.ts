@@ -335,16 +335,9 @@ export function createShell(options: ShellOptions = {}): Shell {
   /**
    * An update rescans the plugin folders (SPEC §4): a plugin whose folder is gone is stopped and removed, a new
    * folder is loaded (the update then starts it). A folder whose id is already taken by another folder waits
-   * until that one is gone. A rescan that cannot read a path is logged, and the update goes on without it.
+   * until that one is gone. New plugins are loaded here; the caller starts them.
    */
-  async function rescanPlugins(generation: number): Promise<void> {
-    let found: DiscoveredPlugin[];
-    try {
-      found = await discoverPlugins(settings.plugins);
-    } catch (error) {
-      log.warn(`could not rescan the plugin folders, so none was added or removed: ${messageOf(error)}`);
-      return;
-    }
+  async function applyRescan(found: DiscoveredPlugin[], generation: number): Promise<void> {
     const folders = new Set(found.map((plugin) => plugin.folder));
     for (const [id, runtime] of runtimes) {
       if (folders.has(runtime.discovered.folder)) continue;
@@ -394,8 +387,26 @@ export function createShell(options: ShellOptions = {}): Shell {
       startPlugins: fromPromise(({ signal }) => fleet.startAll(signal)),
       updatePlugins: fromPromise<void, { changed: string[]; generation: number }>(
         async ({ input, signal }) => {
-          await rescanPlugins(input.generation);
-          await fleet.updateAll(input.changed, input.generation, signal);
+          // The folders are read while the known plugins update; what appeared or vanished is applied after.
+          const scanning = discoverPlugins(settings.plugins).then(
+            (found) => found,
+            (error: unknown) => {
+              log.warn(
+                `could not rescan the plugin folders, so none was added or removed: ${messageOf(error)}`,
+              );
+              return null;
+            },
+          );
+          const known = input.changed.filter((id) => fleet.get(id) !== undefined);
+          await fleet.updateAll(known, input.generation, signal);
+          const found = await scanning;
+          // Shutdown began meanwhile: nothing is added, as any update is dropped then.
+          if (found === null || signal.aborted) return;
+          await applyRescan(found, input.generation);
+          for (const id of input.changed) {
+            if (!fleet.get(id)) log.warn(`update names unknown plugin '${id}'; ignored`);
+          }
+          if (!signal.aborted) await fleet.startAll(signal);
         },
       ),
       stopPlugins: fromPromise(() => fleet.stopAll()),
