@@ -22,7 +22,7 @@ import {
   pluginMachine,
 } from "./machines/plugin.machine.js";
 import { shellMachine } from "./machines/shell.machine.js";
-import { type DiscoveredPlugin, discoverPlugins } from "./manifest/discover.js";
+import { type DiscoveredPlugin, discoverPlugins, listPluginFolders } from "./manifest/discover.js";
 import { manifestWarnings } from "./manifest/schema.js";
 import type { PluginBackgroundModule } from "./sdk/types.js";
 import { createShellApp } from "./server/app.js";
@@ -388,8 +388,13 @@ export function createShell(options: ShellOptions = {}): Shell {
       updatePlugins: fromPromise<void, { changed: string[]; generation: number }>(
         async ({ input, signal }) => {
           // The folders are read while the known plugins update; what appeared or vanished is applied after.
-          const scanning = discoverPlugins(settings.plugins).then(
-            (found) => found,
+          const scanning = listPluginFolders(settings.plugins).then(
+            (folders) => {
+              // Manifests are read only when the set of folders changed: most updates add and remove nothing.
+              const known = new Set([...runtimes.values()].map((runtime) => runtime.discovered.folder));
+              const same = folders.length === known.size && folders.every((folder) => known.has(folder));
+              return same ? null : discoverPlugins(settings.plugins);
+            },
             (error: unknown) => {
               log.warn(
                 `could not rescan the plugin folders, so none was added or removed: ${messageOf(error)}`,
