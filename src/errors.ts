@@ -49,6 +49,7 @@ export const ErrorCodes = {
   HANGAR_AUTH_TIMEOUT: "the auth provider did not answer in time; the shell continues unauthenticated",
   HANGAR_SHELL_OPTIONS: "createShell was given invalid options",
   HANGAR_SHELL_STATE: "a shell method was called in a state that does not allow it",
+  HANGAR_PLUGIN_UNKNOWN: "a shell method or route named a plugin id the shell does not have",
   HANGAR_INTERNAL: "a defect in hangar itself",
 } as const;
 

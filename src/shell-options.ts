@@ -68,6 +68,7 @@ const optionsSchema = z.object({
     .optional(),
   timeouts: z
     .object({
+      load: positiveMs.optional(),
       start: positiveMs.optional(),
       stop: positiveMs.optional(),
       resume: positiveMs.optional(),
@@ -85,7 +86,14 @@ const optionsSchema = z.object({
     .optional(),
 });
 
-export const defaultTimeouts = { start: 10_000, stop: 5_000, resume: 10_000, auth: 10_000, shutdown: 15_000 };
+export const defaultTimeouts = {
+  load: 10_000,
+  start: 10_000,
+  stop: 5_000,
+  resume: 10_000,
+  auth: 10_000,
+  shutdown: 15_000,
+};
 
 /** Option names createShell reads, per level, for a did-you-mean on a misspelt one (`plugin`, `allowedOrigin`). */
 const KNOWN_OPTIONS: Record<string, readonly string[]> = {
@@ -136,7 +144,12 @@ export function parseShellOptions(options: ShellOptions) {
       bodyLimit: options.server?.bodyLimit ?? DEFAULT_BODY_LIMIT,
     },
     auth: options.auth ?? { init: async () => ({ token: null }) },
-    pluginTimeouts: { start: timeouts.start, stop: timeouts.stop, resume: timeouts.resume },
+    pluginTimeouts: {
+      load: timeouts.load,
+      start: timeouts.start,
+      stop: timeouts.stop,
+      resume: timeouts.resume,
+    },
     authTimeout: timeouts.auth,
     shutdownTimeout: timeouts.shutdown,
     /** In-flight HTTP requests get this long to finish once plugins have stopped. */

@@ -1,7 +1,7 @@
 // The composition root: createShell wires the pure machines to the actors and services that do the I/O.
 import path from "node:path";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
-import { Fleet, isTransitional, statusOf, untilSnapshot } from "./actors/fleet.js";
+import { Fleet, isBusy, stateOf as pluginStateOf, statusOf, untilSnapshot } from "./actors/fleet.js";
 import { loadPlugin } from "./actors/load-plugin.js";
 import { createAuthState } from "./context/auth-state.js";
 import type { ConfigBackend } from "./context/config-backend.js";
@@ -31,7 +31,7 @@ import { createOriginPolicy } from "./server/origin-policy.js";
 import type { PluginView } from "./server/plugin-view.js";
 import { RouteTable } from "./server/route-table.js";
 import { parseShellOptions } from "./shell-options.js";
-import type { ShellState, ShellStatus } from "./status.js";
+import type { PluginStatus, ShellState, ShellStatus } from "./status.js";
 import { testHooksOf } from "./testing/shell-hooks.js";
 
 /** Supplies the shell's initial auth state. Failure or timeout: the shell continues unauthenticated. */
@@ -57,7 +57,10 @@ export interface ShellOptions {
   ipc?: IpcTransport;
   /** Default: JSON files under `<dataDir>/config`. */
   config?: ConfigBackend;
-  /** In ms. Defaults: start 10 000, stop 5 000, resume 10 000, auth 10 000, shutdown 15 000. */
+  /**
+   * In ms. Defaults: load 10 000, start 10 000, stop 5 000, resume 10 000, auth 10 000, shutdown 15 000.
+   * plugin.json's `background.loadTimeoutMs`/`startTimeoutMs`/… override them per plugin.
+   */
   timeouts?: Partial<PluginTimeouts & { auth: number; shutdown: number }>;
   /** An XState inspection observer: it sees the shell actor and every plugin actor. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -78,6 +81,20 @@ export interface Shell {
   status(): ShellStatus;
   setAuth(auth: { token: string | null }): void;
   clearAuth(): void;
+  /**
+   * Restarts one plugin (SPEC §11): a running plugin runs onStop, then onStart with a fresh context; an
+   * errored, stopped or backing-off plugin starts again at once, its restart count reset. Resolves with its
+   * status once it settles (running, or errored with the cause). Rejects with `HANGAR_PLUGIN_UNKNOWN` for
+   * an id the shell does not have, `HANGAR_SHELL_STATE` unless the shell is running.
+   */
+  restartPlugin(id: string): Promise<PluginStatus>;
+  /** Stops one plugin, the plugins that depend on it first; it stays `stopped` until started. Errors as restartPlugin. */
+  stopPlugin(id: string): Promise<PluginStatus>;
+  /**
+   * Starts a stopped, loaded or errored plugin, the plugins it depends on first (`HANGAR_DEPENDENCY_FAILED`
+   * when one of them does not run). A running plugin is left as it is. Errors as restartPlugin.
+   */
+  startPlugin(id: string): Promise<PluginStatus>;
   /** The XState root actor of the shell (subscribe, inspect). */
   readonly actor: ReturnType<typeof createActor<typeof shellMachine>>;
 }
@@ -126,6 +143,15 @@ export function createShell(options: ShellOptions = {}): Shell {
       const actor = fleet.get(id);
       return actor ? statusOf(actor.getSnapshot()) : undefined;
     },
+    restart: async (id) => (fleet.get(id) ? shell.restartPlugin(id) : undefined),
+    isBusy: (id) => {
+      const actor = fleet.get(id);
+      return actor ? isBusy(actor.getSnapshot()) : false;
+    },
+    stateOf: (id) => {
+      const actor = fleet.get(id);
+      return actor ? pluginStateOf(actor.getSnapshot()) : undefined;
+    },
     async waitUntilSettled(id, timeoutMs) {
       const actor = fleet.get(id);
       if (!actor) return undefined;
@@ -133,7 +159,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
       });
-      await Promise.race([untilSnapshot(actor, (s) => !isTransitional(s)), timeout]);
+      await Promise.race([untilSnapshot(actor, (s) => !isBusy(s)), timeout]);
       clearTimeout(timer);
       return statusOf(actor.getSnapshot());
     },
@@ -259,10 +285,13 @@ export function createShell(options: ShellOptions = {}): Shell {
       dependsOn: loaded.manifest.dependsOn ?? [],
       hasOnResume: typeof loaded.module?.onResume === "function",
       timeouts: {
+        ...(background?.loadTimeoutMs ? { load: background.loadTimeoutMs } : {}),
         ...(background?.startTimeoutMs ? { start: background.startTimeoutMs } : {}),
         ...(background?.stopTimeoutMs ? { stop: background.stopTimeoutMs } : {}),
         ...(background?.resumeTimeoutMs ? { resume: background.resumeTimeoutMs } : {}),
       },
+      ...(background?.restart ? { restart: background.restart } : {}),
+      ...(background?.entryModule ? { entry: background.entryModule } : {}),
       loadMs: loaded.loadMs,
     };
   }
@@ -299,6 +328,8 @@ export function createShell(options: ShellOptions = {}): Shell {
   }
 
   function addPlugin(discovered: DiscoveredPlugin, generation = 0): void {
+    const background = discovered.manifest?.background;
+    const loadTimeout = background?.loadTimeoutMs;
     runtimes.set(discovered.id, {
       discovered,
       module: null,
@@ -311,8 +342,10 @@ export function createShell(options: ShellOptions = {}): Shell {
       id: `plugin:${discovered.id}`,
       input: {
         pluginId: discovered.id,
-        timeouts: settings.pluginTimeouts,
+        // The load timeout applies to the first import already: discovery has read plugin.json.
+        timeouts: { ...settings.pluginTimeouts, load: loadTimeout ?? settings.pluginTimeouts.load },
         generation,
+        ...(background?.entryModule ? { entry: background.entryModule } : {}),
         // A valid plugin.json names the plugin even when its module then fails to import.
         ...(discovered.manifest && !discovered.error
           ? { version: discovered.manifest.version, name: discovered.manifest.name ?? discovered.manifest.id }
@@ -330,6 +363,8 @@ export function createShell(options: ShellOptions = {}): Shell {
       logger.forPlugin(discovered.id).warn("manifest", warning);
       actor.send({ type: "WARN", message: warning });
     }
+    // Discovered after shell.stop() was called: not worth importing.
+    if (stopPromise) actor.send({ type: "STOP" });
   }
 
   /**
@@ -482,6 +517,31 @@ export function createShell(options: ShellOptions = {}): Shell {
     });
   }
 
+  /** Runs a manual control of one plugin (restart/stop/start) once the id and the shell state allow it. */
+  async function controlPlugin(
+    method: "restartPlugin" | "stopPlugin" | "startPlugin",
+    id: string,
+    run: () => Promise<void>,
+  ): Promise<PluginStatus> {
+    const state = topState(shellActor.getSnapshot().value);
+    if (state !== "running") {
+      throw new HangarError(
+        "HANGAR_SHELL_STATE",
+        `shell.${method}('${id}') was called while the shell is ${state}; call it once shell.start() has ` +
+          "resolved, between updates, and before shell.stop().",
+      );
+    }
+    const actor = fleet.get(id);
+    if (!actor) {
+      throw new HangarError(
+        "HANGAR_PLUGIN_UNKNOWN",
+        `No plugin '${id}' in this shell; known plugins: ${fleet.ids().join(", ") || "none"}.`,
+      );
+    }
+    await run();
+    return statusOf(actor.getSnapshot());
+  }
+
   function failureOf(): HangarError {
     const failure = shellActor.getSnapshot().context.failure;
     if (failure) return new HangarError(failure.code, failure.message);
@@ -516,8 +576,13 @@ export function createShell(options: ShellOptions = {}): Shell {
       if (!stopPromise) {
         stopPromise = (async () => {
           ensureActorStarted();
+          // Booting waits for every import; one that never settles must not hold the shutdown (SPEC §4).
+          fleet.beginShutdown();
           if (shellActor.getSnapshot().status === "active") shellActor.send({ type: "STOP" });
           await untilShell((s) => s === "stopped" || s === "failed");
+          // `stopped` is not final for a plugin (startPlugin may leave it): end every actor now, so no
+          // timer of theirs (a restart window's expiry) outlives the shell. Their snapshots stay readable.
+          fleet.releaseAll();
           logger.flush();
         })();
       }
@@ -565,6 +630,10 @@ export function createShell(options: ShellOptions = {}): Shell {
     clearAuth() {
       shell.setAuth({ token: null });
     },
+
+    restartPlugin: (id) => controlPlugin("restartPlugin", id, () => fleet.restartOne(id)),
+    stopPlugin: (id) => controlPlugin("stopPlugin", id, () => fleet.stopWithDependents(id)),
+    startPlugin: (id) => controlPlugin("startPlugin", id, () => fleet.startWithDependencies(id)),
   };
   return shell;
 }

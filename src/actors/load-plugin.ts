@@ -1,14 +1,10 @@
 // Loads one plugin: reads its manifest, resolves its entry module and imports it as a fresh instance per generation.
 
 import { realpath } from "node:fs/promises";
-import { createRequire } from "node:module";
-import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { pathToFileURL } from "node:url";
-import { register as registerCjs } from "tsx/cjs/api";
-import { type NamespacedUnregister, register as registerEsm } from "tsx/esm/api";
 import { z } from "zod";
 import { HangarError, messageOf } from "../errors.js";
+import { importPluginEntry, missingPackageOf, stripLoaderInternals } from "../loader/module-loader.js";
 import { readManifest, resolveEntryModule } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
 import type { PluginBackgroundModule } from "../sdk/types.js";
@@ -37,11 +33,12 @@ export interface LoadPluginOptions {
 }
 
 /**
- * Reads `<folder>/plugin.json`, resolves the entry module inside the folder and imports it with tsx, so
- * TypeScript entries need no build step.
+ * Reads `<folder>/plugin.json`, resolves the entry module inside the folder and imports it through hangar's
+ * module loader (src/loader), so TypeScript entries need no build step and each generation is a fresh instance.
  *
  * @throws HangarError in phase `load`: the manifest and entry codes of readManifest/resolveEntryModule,
- *   `HANGAR_MODULE_IMPORT` when importing throws (a syntax error, a top-level throw, a missing import), and
+ *   `HANGAR_MODULE_IMPORT` when importing throws (a syntax error, a top-level throw, a missing import; a
+ *   missing package is named with the `npm install` that fixes it), and
  *   `HANGAR_MODULE_CONTRACT` when the module exports neither form of the contract.
  */
 export async function loadPlugin(folder: string, options: LoadPluginOptions): Promise<LoadedPlugin> {
@@ -56,53 +53,23 @@ export async function loadPlugin(folder: string, options: LoadPluginOptions): Pr
   return { manifest, module, entryFile, loadMs: performance.now() - started };
 }
 
-// One tsx ESM namespace per generation, shared by every plugin of that generation: each register() adds a
-// loader hook, so one per plugin would make every import walk a chain as long as the plugin list. Old
-// namespaces stay registered, because a running old-generation module may still import lazily through them.
-const namespaces = new Map<number, NamespacedUnregister>();
-// Plugin folders already imported in a generation (key `generation\0realFolder`), see importEntry.
-const importedFolders = new Set<string>();
-let cjsRegistered = false;
-
-function namespaceFor(generation: number): NamespacedUnregister {
-  if (!cjsRegistered) {
-    // Once per process: lets require() compile .ts/.cts files (a .ts entry inside a CommonJS package).
-    registerCjs();
-    cjsRegistered = true;
-  }
-  let api = namespaces.get(generation);
-  if (api === undefined) {
-    api = registerEsm({ namespace: `hangar-${generation}` });
-    namespaces.set(generation, api);
-  }
-  return api;
-}
-
-const requireCache = createRequire(import.meta.url).cache;
-
 async function importEntry(
   entryFile: string,
-  realFolder: string,
+  folder: string,
   pluginId: string,
   generation: number,
 ): Promise<unknown> {
-  const api = namespaceFor(generation);
-  // The namespace gives ESM files a fresh URL per generation, but Node caches CommonJS files by file name
-  // alone. On the first import of a generation, forget the plugin's CommonJS files so they are evaluated
-  // afresh too; modules outside the plugin folder (shared packages) keep their single instance.
-  const key = `${generation}\0${realFolder}`;
-  if (!importedFolders.has(key)) {
-    importedFolders.add(key);
-    const prefix = realFolder + path.sep;
-    for (const file of Object.keys(requireCache)) if (file.startsWith(prefix)) delete requireCache[file];
-  }
   try {
-    const exports: unknown = await api.import(pathToFileURL(entryFile).href, import.meta.url);
-    return exports;
+    return await importPluginEntry({ entryFile, folder, generation });
   } catch (error) {
+    const missing = missingPackageOf(error);
+    const fix =
+      missing === null
+        ? "Fix the module so it imports without throwing."
+        : `Package '${missing}' is not installed where the plugin can find it: run "npm install ${missing}" in ${folder}.`;
     throw new HangarError(
       "HANGAR_MODULE_IMPORT",
-      `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${messageOf(error)}. Fix the module so it imports without throwing.`,
+      `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${stripLoaderInternals(messageOf(error))}. ${fix}`,
       { pluginId, phase: "load", cause: error },
     );
   }
@@ -130,7 +97,11 @@ const contractFix =
  * (createPlugin's result, or a CommonJS module.exports); otherwise the named exports are used.
  */
 function toBackgroundModule(exports: unknown, entryFile: string, pluginId: string): PluginBackgroundModule {
-  const namespace = exports as Record<string, unknown>;
+  let namespace = exports as Record<string, unknown>;
+  // ESM compiled to CommonJS (a .ts file in a CommonJS package, or any transpiler's output): Node's default
+  // export is then module.exports itself, which carries the ESM exports and an __esModule mark.
+  const compiled = namespace.default as Record<string, unknown> | null | undefined;
+  if (typeof compiled === "object" && compiled !== null && compiled.__esModule === true) namespace = compiled;
   const fallback = namespace.default;
   const usesDefault =
     (typeof fallback === "object" || typeof fallback === "function") &&
