@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { originOf } from "./base/origin.js";
 import { HangarError } from "./errors.js";
+import { nearMiss } from "./manifest/near-miss.js";
 import { DEFAULT_BODY_LIMIT } from "./server/body-policy.js";
 import { checkSessionToken } from "./server/session-token.js";
 import type { ShellOptions } from "./shell.js";
@@ -87,8 +88,36 @@ export const defaultTimeouts = {
   shutdown: 15_000,
 };
 
+/** Option names createShell reads, per level, for a did-you-mean on a misspelt one (`plugin`, `allowedOrigin`). */
+const KNOWN_OPTIONS: Record<string, readonly string[]> = {
+  "": [...Object.keys(optionsSchema.shape), "inspector", "containProcessErrors", "isolation"],
+  server: ["host", "port", "allowedOrigins", "token", "bodyLimit"],
+  timeouts: ["load", "start", "stop", "resume", "auth", "shutdown", "unresponsive"],
+  log: ["format", "level", "destination", "secrets"],
+};
+
+/** A HANGAR_SHELL_OPTIONS error for the first option name one edit away from a known one. */
+function misspeltOption(options: ShellOptions): HangarError | null {
+  for (const [level, known] of Object.entries(KNOWN_OPTIONS)) {
+    const value = level === "" ? options : (options as Record<string, unknown>)[level];
+    if (typeof value !== "object" || value === null) continue;
+    for (const key of Object.keys(value)) {
+      const match = nearMiss(key, known);
+      if (match === undefined) continue;
+      const where = level === "" ? "" : `${level}.`;
+      return new HangarError(
+        "HANGAR_SHELL_OPTIONS",
+        `createShell was given an unknown option '${where}${key}'. Did you mean '${where}${match}'?`,
+      );
+    }
+  }
+  return null;
+}
+
 /** createShell's options with every default applied. */
 export function parseShellOptions(options: ShellOptions) {
+  const misspelt = misspeltOption(options);
+  if (misspelt) throw misspelt;
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
     throw new HangarError(

@@ -32,7 +32,8 @@ import {
   pluginMachine,
 } from "./machines/plugin.machine.js";
 import { shellMachine } from "./machines/shell.machine.js";
-import { type DiscoveredPlugin, discoverPlugins } from "./manifest/discover.js";
+import { type DiscoveredPlugin, discoverPlugins, listPluginFolders } from "./manifest/discover.js";
+import { manifestWarnings } from "./manifest/schema.js";
 import type { PluginBackgroundModule } from "./sdk/types.js";
 import { createShellApp } from "./server/app.js";
 import { createHttpServer } from "./server/http-server.js";
@@ -135,6 +136,8 @@ interface PluginRuntime {
   scope: PluginScope | null;
   /** The hook (or load) in flight: an error escaping the plugin's code while it runs fails it. */
   hook: OpenFlow | null;
+  /** What the plugin's code (or its import) threw in its latest failure: logged with its stack. */
+  lastFailure: unknown;
 }
 
 const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as const;
@@ -190,7 +193,7 @@ export function createShell(options: ShellOptions = {}): Shell {
   resources.add("UI channels", () => uiChannels.dispose());
   const routes = new RouteTable();
   const runtimes = new Map<string, PluginRuntime>();
-  const fleet = new Fleet(log);
+  const fleet = new Fleet(log, (id) => runtimes.get(id)?.lastFailure);
   const containment = new ShellContainment({
     pluginLogger: (id) => logger.forPlugin(id),
     shellLogger: log,
@@ -277,6 +280,7 @@ export function createShell(options: ShellOptions = {}): Shell {
           ]
         : []),
     ],
+    update: (changed) => shell.update({ changed }),
   });
   const httpServer = createHttpServer(app, { host: settings.server.host, port: settings.server.port });
 
@@ -328,6 +332,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       };
       await Promise.race([runInScope({ ...scope, flow }, () => Promise.resolve().then(call)), flow.failed]);
     } catch (cause) {
+      runtime.lastFailure = cause;
       throw hookFailure(pluginId, phase, hook, runtime.entryFile, cause);
     } finally {
       flow.close();
@@ -357,6 +362,10 @@ export function createShell(options: ShellOptions = {}): Shell {
             runInScope(scope, () => loadRuntime(runtime, input.generation)),
             failed,
           ]);
+        } catch (error) {
+          // An import failure wraps the module's own error: its stack points into the plugin.
+          runtime.lastFailure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+          throw error;
         } finally {
           flow.close();
           if (runtime.hook === flow) runtime.hook = null;
@@ -472,7 +481,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     }
   }
 
-  function addPlugin(discovered: DiscoveredPlugin): void {
+  function addPlugin(discovered: DiscoveredPlugin, generation = 0): void {
     const background = discovered.manifest?.background;
     const loadTimeout = background?.loadTimeoutMs;
     runtimes.set(discovered.id, {
@@ -483,6 +492,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       loadedOnce: false,
       scope: null,
       hook: null,
+      lastFailure: undefined,
     });
     // Stack attribution for code reached through shared emitters (SPEC §11): the folder, and its real path.
     registerPluginFolder(discovered.folder, containment, discovered.id);
@@ -498,16 +508,56 @@ export function createShell(options: ShellOptions = {}): Shell {
         pluginId: discovered.id,
         // The load timeout applies to the first import already: discovery has read plugin.json.
         timeouts: { ...settings.pluginTimeouts, load: loadTimeout ?? settings.pluginTimeouts.load },
-        generation: 0,
+        generation,
         ...(background?.entryModule ? { entry: background.entryModule } : {}),
+        // A valid plugin.json names the plugin even when its module then fails to import.
+        ...(discovered.manifest && !discovered.error
+          ? { version: discovered.manifest.version, name: discovered.manifest.name ?? discovered.manifest.id }
+          : {}),
       },
       ...(inspect ? { inspect } : {}),
-      ...(testHooks.clock ? { clock: testHooks.clock } : {}),
+      ...withClock(testHooks.pluginClock?.(discovered.id) ?? testHooks.clock),
     });
     fleet.add(actor);
     actor.start();
+    // A misspelt key hangar would otherwise ignore in silence (`dependOn`): in the log and in status.
+    for (const warning of discovered.manifest && !discovered.error
+      ? manifestWarnings(discovered.manifest)
+      : []) {
+      logger.forPlugin(discovered.id).warn("manifest", warning);
+      actor.send({ type: "WARN", message: warning });
+    }
     // Discovered after shell.stop() was called: not worth importing.
     if (stopPromise) actor.send({ type: "STOP" });
+  }
+
+  /**
+   * An update rescans the plugin folders (SPEC §4): a plugin whose folder is gone is stopped and removed, a new
+   * folder is loaded (the update then starts it). A folder whose id is already taken by another folder waits
+   * until that one is gone. New plugins are loaded here; the caller starts them.
+   */
+  async function applyRescan(found: DiscoveredPlugin[], generation: number): Promise<void> {
+    const folders = new Set(found.map((plugin) => plugin.folder));
+    for (const [id, runtime] of runtimes) {
+      if (folders.has(runtime.discovered.folder)) continue;
+      await fleet.remove(id);
+      closeContext(id, "its folder being removed");
+      runtimes.delete(id);
+    }
+    const known = new Set([...runtimes.values()].map((runtime) => runtime.discovered.folder));
+    for (const plugin of found) {
+      if (known.has(plugin.folder)) continue;
+      if (runtimes.has(plugin.id)) {
+        log.warn(
+          `found ${plugin.folder}, but its id '${plugin.id}' is taken by ${runtimes.get(plugin.id)!.discovered.folder}; ` +
+            "it is loaded once that folder is gone (or give it another id)",
+        );
+        continue;
+      }
+      // The update's generation: a folder that comes back at the same path gets a fresh module instance.
+      addPlugin(plugin, generation);
+    }
+    await fleet.loadAll();
   }
 
   const providedShellMachine = shellMachine.provide({
@@ -541,8 +591,34 @@ export function createShell(options: ShellOptions = {}): Shell {
         await fleet.loadAll();
       }),
       startPlugins: fromPromise(({ signal }) => fleet.startAll(signal)),
-      updatePlugins: fromPromise<void, { changed: string[]; generation: number }>(({ input, signal }) =>
-        fleet.updateAll(input.changed, input.generation, signal),
+      updatePlugins: fromPromise<void, { changed: string[]; generation: number }>(
+        async ({ input, signal }) => {
+          // The folders are read while the known plugins update; what appeared or vanished is applied after.
+          const scanning = listPluginFolders(settings.plugins).then(
+            (folders) => {
+              // Manifests are read only when the set of folders changed: most updates add and remove nothing.
+              const known = new Set([...runtimes.values()].map((runtime) => runtime.discovered.folder));
+              const same = folders.length === known.size && folders.every((folder) => known.has(folder));
+              return same ? null : discoverPlugins(settings.plugins);
+            },
+            (error: unknown) => {
+              log.warn(
+                `could not rescan the plugin folders, so none was added or removed: ${messageOf(error)}`,
+              );
+              return null;
+            },
+          );
+          const known = input.changed.filter((id) => fleet.get(id) !== undefined);
+          await fleet.updateAll(known, input.generation, signal);
+          const found = await scanning;
+          // Shutdown began meanwhile: nothing is added, as any update is dropped then.
+          if (found === null || signal.aborted) return;
+          await applyRescan(found, input.generation);
+          for (const id of input.changed) {
+            if (!fleet.get(id)) log.warn(`update names unknown plugin '${id}'; ignored`);
+          }
+          if (!signal.aborted) await fleet.startAll(signal);
+        },
       ),
       stopPlugins: fromPromise(() => fleet.stopAll()),
       // The shutdown's own budget (the machine's `after`) cuts this short through forceRelease.
@@ -789,7 +865,9 @@ function hookFailure(
   return new HangarError(
     code,
     `Plugin '${pluginId}' failed in ${hook}${where}: ${messageOf(cause)}. Fix the error in the plugin's ${hook}; ` +
-      `it is retried on the next update.`,
+      (phase === "stop"
+        ? "the plugin starts again on the next update (after a shutdown, on the shell's next start)."
+        : "it is retried on the next update."),
     { pluginId, phase, cause },
   );
 }
@@ -800,6 +878,10 @@ function topState(value: unknown): ShellState {
 
 function isFinal(state: ShellState): boolean {
   return state === "stopped" || state === "failed" || state === "shuttingDown";
+}
+
+function withClock<T>(clock: T | undefined): { clock?: T } {
+  return clock ? { clock } : {};
 }
 
 /** What disposed a plugin's context, in words that follow "disposed by" in a leftover's warning. */

@@ -73,16 +73,26 @@ export function isBusy(snapshot: PluginSnapshot): boolean {
   return snapshot.status === "active" && snapshot.hasTag(PLUGIN_TAGS.busy);
 }
 
+function errorField(cause: unknown): { err?: Error } {
+  return cause instanceof Error ? { err: cause } : {};
+}
+
 export class Fleet {
   readonly #actors = new Map<string, PluginActor>();
   readonly #log: FleetLogger;
+  readonly #causeOf: (id: string) => unknown;
   #closing = false;
   // Who waits for which plugin's snapshot: served by the one observer add() gives each actor, instead of an
   // observer subscribed and unsubscribed per wait (each XState subscribe allocates an observer and a closure).
   readonly #waiters = new Map<string, { predicate: (s: PluginSnapshot) => boolean; resolve: () => void }[]>();
 
-  constructor(log: FleetLogger) {
+  /**
+   * @param causeOf the error a plugin's own code raised for its latest failure (its stack goes into the log
+   *   line that reports the failure), or undefined when there is none.
+   */
+  constructor(log: FleetLogger, causeOf: (id: string) => unknown = () => undefined) {
     this.#log = log;
+    this.#causeOf = causeOf;
   }
 
   /** Adds a started plugin actor; the fleet logs its progress from here on. */
@@ -345,6 +355,19 @@ export class Fleet {
     }
   }
 
+  /**
+   * Stops one plugin (as at shutdown) and forgets it: its folder disappeared (SPEC §4, an update rescans).
+   * A plugin that depends on it keeps running; when it next starts, it is errored as a missing dependency.
+   */
+  async remove(id: string): Promise<void> {
+    const actor = this.#actors.get(id);
+    if (!actor) return;
+    await this.#stopOne(id);
+    this.#actors.delete(id);
+    actor.stop();
+    this.#log.info("removed: its folder is gone", { pluginId: id });
+  }
+
   /** The shutdown budget ran out: every plugin still in a hook is released now. */
   forceStop(message: string): void {
     for (const actor of this.#actors.values()) {
@@ -371,7 +394,14 @@ export class Fleet {
         );
         break;
       case "errored":
-        this.#log.error(`errored in phase ${error?.phase}: ${error?.code}: ${error?.message}`, { pluginId });
+        this.#log.error(`errored in phase ${error?.phase}: ${error?.code}: ${error?.message}`, {
+          pluginId,
+          state,
+          phase: error?.phase,
+          code: error?.code,
+          // The plugin's own error, whose stack says where in its code the failure came from.
+          ...errorField(this.#causeOf(pluginId)),
+        });
         break;
       case "inactive":
         this.#log.info("inactive: UI-only, no background module", { pluginId });

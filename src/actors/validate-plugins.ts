@@ -1,8 +1,10 @@
 // `hangar validate`: discovers plugins, loads each background module and checks dependsOn, without starting anything.
 
+import path from "node:path";
 import { HangarError, messageOf } from "../errors.js";
 import { analyseDependencies } from "../manifest/dependency-graph.js";
 import { discoverPlugins } from "../manifest/discover.js";
+import { manifestWarnings } from "../manifest/schema.js";
 import { loadPlugin } from "./load-plugin.js";
 
 /** One problem found in a plugin. */
@@ -22,6 +24,8 @@ export interface ValidationReport {
   /** True when the plugin has no problem. */
   ok: boolean;
   problems: ValidationProblem[];
+  /** Worth a look, but not a reason to fail: a misspelt manifest key, a dependency outside the checked folders. */
+  warnings: ValidationProblem[];
 }
 
 // Validation imports each module once; the generation only has to differ from none the process uses yet.
@@ -36,9 +40,16 @@ const VALIDATION_GENERATION = 0;
  */
 export async function validatePlugins(paths: readonly string[]): Promise<ValidationReport[]> {
   const discovered = await discoverPlugins(paths);
+  const givenDirectly = new Set(paths.map((given) => path.resolve(given)));
   const reports = await Promise.all(
     discovered.map(async (plugin): Promise<ValidationReport> => {
       const problems: ValidationProblem[] = [];
+      const warnings: ValidationProblem[] = plugin.manifest
+        ? manifestWarnings(plugin.manifest).map((message) => ({
+            code: "HANGAR_MANIFEST_INVALID",
+            message: `Plugin '${plugin.id}': ${message}`,
+          }))
+        : [];
       if (plugin.error !== null) {
         problems.push({ code: plugin.error.code, message: plugin.error.message });
       } else if (plugin.manifest?.background !== undefined) {
@@ -55,7 +66,7 @@ export async function validatePlugins(paths: readonly string[]): Promise<Validat
           );
         }
       }
-      return { folder: plugin.folder, id: plugin.id, ok: true, problems };
+      return { folder: plugin.folder, id: plugin.id, ok: true, problems, warnings };
     }),
   );
 
@@ -66,7 +77,18 @@ export async function validatePlugins(paths: readonly string[]): Promise<Validat
   );
   for (const report of reports) {
     const problem = dependencyProblems.get(report.id);
-    if (problem !== undefined) report.problems.push({ code: problem.code, message: problem.message });
+    if (problem !== undefined) {
+      // A plugin folder checked on its own cannot see its dependencies, which the real shell may well have:
+      // a warning. Within a folder of plugins, a missing one, a cycle or a broken one is a problem.
+      const unseen = problem.code === "HANGAR_DEPENDENCY_MISSING" && givenDirectly.has(report.folder);
+      const entry = unseen
+        ? {
+            code: problem.code,
+            message: `${problem.message} (not among the folders checked: pass its folder too, or make sure the shell gets it)`,
+          }
+        : { code: problem.code, message: problem.message };
+      (unseen ? report.warnings : report.problems).push(entry);
+    }
     report.ok = report.problems.length === 0;
   }
   return reports;

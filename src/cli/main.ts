@@ -3,9 +3,13 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DIAGRAM_FORMATS, type DiagramFormat } from "../graph/diagrams.js";
 import { DEFAULT_DIAGRAM_DIR, writeDiagrams } from "../graph/write-diagrams.js";
+import { type InitOptions, initCommand } from "./init-command.js";
 import { createOutput, type ExitCode, ExitCodes, exitCodeOf } from "./output.js";
 import { type RunOptions, runCommand } from "./run-command.js";
+import { type UpdateOptions, updateCommand } from "./update-command.js";
 import { validateCommand } from "./validate-command.js";
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -40,7 +44,20 @@ function createProgram(settle: (code: ExitCode) => void): Command {
       "--inspect",
       "serve the live inspector at /_hangar/inspect and print its URL (with its session token)",
     )
-    .addHelpText("after", "\nHANGAR_AUTH_TOKEN, when set, is the auth token plugins see.")
+    .option("--token <t>", "session token every /api request must carry (default: $HANGAR_SERVER_TOKEN)")
+    .option(
+      "--allow-origin <origin>",
+      "a browser origin allowed to call the server (repeatable)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .addOption(
+      new Option("--log-level <level>", "lowest log level shown").choices(LOG_LEVELS).default("info"),
+    )
+    .option("--watch", "update a plugin when its files change (new and removed plugin folders too)")
+    .addHelpText(
+      "after",
+      "\nHANGAR_AUTH_TOKEN, when set, is the auth token plugins see. HANGAR_SERVER_TOKEN is --token's default.",
+    )
     .action(async (dirs: string[], options: RunOptions) => {
       settle(await runCommand(dirs, options, createOutput(options.json === true)));
     });
@@ -52,6 +69,29 @@ function createProgram(settle: (code: ExitCode) => void): Command {
     .option("--json", "print the results as JSON")
     .action(async (dirs: string[], options: { json?: boolean }) => {
       settle(await validateCommand(dirs, createOutput(options.json === true)));
+    });
+
+  program
+    .command("update")
+    .description("Ask a running shell for an OTA update; the named plugins are re-imported.")
+    .argument("[ids...]", "plugins whose code changed")
+    .addOption(new Option("--port <n>", "the shell's HTTP port").default(2066).argParser(parsePort))
+    .option("--host <h>", "the shell's HTTP host", "127.0.0.1")
+    .option("--token <t>", "the shell's session token (default: $HANGAR_SERVER_TOKEN)")
+    .option("--json", "print the result as JSON")
+    .action(async (ids: string[], options: UpdateOptions) => {
+      settle(await updateCommand(ids, options, createOutput(options.json === true)));
+    });
+
+  program
+    .command("init")
+    .description(
+      "Write a new plugin folder: plugin.json, background/index.ts, a lifecycle test, tsconfig.json.",
+    )
+    .argument("<dir>", "the folder to create (or an empty one)")
+    .option("--id <id>", "the plugin's id (default: from the folder's name)")
+    .action(async (dir: string, options: InitOptions) => {
+      settle(await initCommand(dir, options, createOutput(false)));
     });
 
   program

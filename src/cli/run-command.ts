@@ -1,7 +1,10 @@
 // `hangar run`: starts a shell on plugin folders, prints a summary, and shuts it down on SIGINT/SIGTERM.
+import type { LogLevel } from "../context/logger.js";
 import { createShell, createWebSocketIpc } from "../index.js";
+import { IPC_PATH } from "../ipc/websocket.js";
 import { type ExitCode, ExitCodes, exitCodeOf, type Output } from "./output.js";
 import { formatSummary } from "./summary.js";
+import { type PluginWatcher, watchPlugins } from "./watch.js";
 
 /** Options of `hangar run`, as parsed by commander. */
 export interface RunOptions {
@@ -11,6 +14,14 @@ export interface RunOptions {
   json?: boolean;
   /** Serve the live inspector at /_hangar/inspect and print its URL. */
   inspect?: boolean;
+  /** The session token every /api request must carry (`server.token`). Default: HANGAR_SERVER_TOKEN. */
+  token?: string;
+  /** Browser origins allowed besides the server's own (`server.allowedOrigins`). */
+  allowOrigin?: string[];
+  /** Lowest log level written. Default `info`. */
+  logLevel?: LogLevel;
+  /** Update a plugin when its files change. */
+  watch?: boolean;
 }
 
 /**
@@ -19,18 +30,30 @@ export interface RunOptions {
  */
 export async function runCommand(dirs: string[], options: RunOptions, output: Output): Promise<ExitCode> {
   const token = process.env.HANGAR_AUTH_TOKEN;
+  const serverToken = options.token ?? (process.env.HANGAR_SERVER_TOKEN || undefined);
   const shell = createShell({
     // Relative paths are resolved against the working directory by the shell itself.
     plugins: dirs,
     dataDir: options.dataDir,
-    server: { host: options.host, port: options.port },
+    server: {
+      host: options.host,
+      port: options.port,
+      allowedOrigins: options.allowOrigin ?? [],
+      ...(serverToken ? { token: serverToken } : {}),
+    },
     ...(token ? { auth: { init: async () => ({ token }) } } : {}),
-    log: { format: options.json ? "json" : "pretty", level: "info", destination: process.stdout },
-    ...(options.inspect ? { inspector: true } : {}),
-    // The shell page at / and the plugin UIs it mounts reach plugin IPC over the WebSocket bridge.
+    // The WebSocket bridge, so a UI (the shell page, hangar/client) can reach the plugins' IPC channels.
     ipc: createWebSocketIpc(),
     shellPage: true,
+    log: {
+      format: options.json ? "json" : "pretty",
+      level: options.logLevel ?? "info",
+      destination: process.stdout,
+    },
+    // With a session token, only callers that hold it reach /api: the inspector may then act, not only watch.
+    ...(options.inspect ? { inspector: { allowActions: serverToken !== undefined } } : {}),
   });
+  let watcher: PluginWatcher | null = null;
 
   let beginStopping: (stopping: Promise<ExitCode>) => void = () => {};
   const stopped = new Promise<ExitCode>((settle) => {
@@ -49,26 +72,28 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
       `Received ${signal}: stopping plugins (press Ctrl+C again to force).`,
     );
     beginStopping(
-      shell.stop().then(
-        () => {
-          // A shutdown that ran out of budget (a plugin released with HANGAR_SHUTDOWN_TIMEOUT) is not clean.
-          const shutdown = shell.status().shutdown;
-          if (shutdown && !shutdown.clean) {
-            output.event(
-              "stopped",
-              { clean: false, problem: shutdown.problem },
-              `Stopped, not cleanly: ${shutdown.problem}.`,
-            );
+      Promise.resolve(watcher?.close())
+        .then(() => shell.stop())
+        .then(
+          () => {
+            // A shutdown that ran out of budget (a plugin released with HANGAR_SHUTDOWN_TIMEOUT) is not clean.
+            const shutdown = shell.status().shutdown;
+            if (shutdown && !shutdown.clean) {
+              output.event(
+                "stopped",
+                { clean: false, problem: shutdown.problem },
+                `Stopped, not cleanly: ${shutdown.problem}.`,
+              );
+              return ExitCodes.failure;
+            }
+            output.event("stopped", { clean: true }, "Stopped.");
+            return ExitCodes.ok;
+          },
+          (error: unknown) => {
+            output.error(error);
             return ExitCodes.failure;
-          }
-          output.event("stopped", { clean: true }, "Stopped.");
-          return ExitCodes.ok;
-        },
-        (error: unknown) => {
-          output.error(error);
-          return ExitCodes.failure;
-        },
-      ),
+          },
+        ),
     );
   };
   // Installed before start, so that a signal during start-up stops what has started (SPEC §4).
@@ -86,6 +111,23 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
   }
   if (signalled) return stopped;
 
+  if (options.watch) {
+    watcher = watchPlugins({
+      roots: dirs,
+      dataDir: options.dataDir,
+      update: async (changed) => {
+        output.event(
+          "watch",
+          { changed },
+          `Files changed${changed.length ? ` in ${changed.join(", ")}` : ""}: updating.`,
+        );
+        await shell.update({ changed });
+      },
+      onError: (error) => output.error(error),
+    });
+    await watcher.ready;
+  }
+
   const status = shell.status();
   const inspector = status.inspector?.url;
   const shellPage = status.shellPage?.url;
@@ -94,13 +136,21 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
     {
       state: status.state,
       url: status.server.url,
+      ipc: ipcUrl(status.server.url),
       plugins: status.plugins,
       ...(inspector ? { inspector } : {}),
       ...(shellPage ? { shellPage } : {}),
     },
     `\n${formatSummary(status)}\n\nListening on ${status.server.url} (Ctrl+C to stop)` +
       (shellPage ? `\nShell page: ${shellPage}` : "") +
+      `\nIPC bridge: ${ipcUrl(status.server.url)}` +
+      (options.watch ? "\nWatching the plugin folders for changes." : "") +
       (inspector ? `\nInspector: ${inspector}` : ""),
   );
   return stopped;
+}
+
+/** The WebSocket URL of the IPC bridge on a server at `serverUrl`. */
+function ipcUrl(serverUrl: string | null): string | null {
+  return serverUrl === null ? null : `${serverUrl.replace(/^http/, "ws")}${IPC_PATH}`;
 }

@@ -18,7 +18,8 @@ const GAP = "  ";
 export function formatTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string {
   const cells = [
     columns.map((column) => column.header),
-    ...rows.map((row) => columns.map((c) => c.cell(row))),
+    // A line break inside a cell would start a new row in the terminal: each cell is kept to one line.
+    ...rows.map((row) => columns.map((c) => c.cell(row).replace(/\s*[\r\n]+\s*/g, " "))),
   ];
   const widths = columns.map((_, i) => Math.max(...cells.map((line) => width(line[i] ?? ""))));
   const lines = cells.map((line) =>

@@ -23,6 +23,9 @@ export async function validateCommand(dirs: string[], output: Output): Promise<E
       // Indent every line of a multi-line message under its plugin.
       lines.push(`    ${problem.code}: ${problem.message.replaceAll("\n", "\n    ")}`);
     }
+    for (const warning of result.warnings) {
+      lines.push(`    warning ${warning.code}: ${warning.message.replaceAll("\n", "\n    ")}`);
+    }
   }
   if (results.length === 0) lines.push(`No plugins found in ${dirs.join(", ")}.`);
   else if (failed === 0) lines.push(`\nAll ${results.length} plugins are valid.`);

@@ -68,6 +68,9 @@ export interface PluginMachineInput {
   timeouts: PluginTimeouts;
   /** Import generation: a new generation gets a fresh module instance. */
   generation: number;
+  /** From a valid plugin.json read before loading, so status names the plugin even if its import fails. */
+  version?: string;
+  name?: string;
   /** The entry module as plugin.json names it, when discovery read it (for the load-timeout message). */
   entry?: string;
 }
@@ -327,8 +330,8 @@ export const pluginMachine = setup({
   id: "plugin",
   context: ({ input }) => ({
     pluginId: input.pluginId,
-    version: "0.0.0",
-    name: input.pluginId,
+    version: input.version ?? "0.0.0",
+    name: input.name ?? input.pluginId,
     background: true,
     dependsOn: [],
     hasOnResume: false,

@@ -32,14 +32,7 @@ export interface DiscoveredPlugin {
  * @throws HangarError `HANGAR_SHELL_OPTIONS` when a path does not exist or is not a folder.
  */
 export async function discoverPlugins(paths: readonly string[]): Promise<DiscoveredPlugin[]> {
-  const folders = new Map<string, string>(); // real path → absolute path as given: one folder listed once
-  for (const given of paths) {
-    for (const folder of await pluginFoldersIn(path.resolve(given))) {
-      const real = await realpath(folder);
-      if (!folders.has(real)) folders.set(real, folder);
-    }
-  }
-  const sorted = [...folders.values()].sort(compareCodeUnits);
+  const sorted = await listPluginFolders(paths);
   const read = await Promise.all(
     sorted.map(async (folder) => {
       try {
@@ -50,6 +43,22 @@ export async function discoverPlugins(paths: readonly string[]): Promise<Discove
     }),
   );
   return assignIds(read);
+}
+
+/**
+ * The plugin folders under `paths` (absolute, as given, each listed once, sorted) without reading their
+ * manifests: what an update checks first, to read manifests only when the set of folders changed.
+ * @throws HangarError `HANGAR_SHELL_OPTIONS` when a path does not exist or is not a folder.
+ */
+export async function listPluginFolders(paths: readonly string[]): Promise<string[]> {
+  const folders = new Map<string, string>(); // real path → absolute path as given: one folder listed once
+  for (const given of paths) {
+    for (const folder of await pluginFoldersIn(path.resolve(given))) {
+      const real = await realpath(folder);
+      if (!folders.has(real)) folders.set(real, folder);
+    }
+  }
+  return [...folders.values()].sort(compareCodeUnits);
 }
 
 /** The plugin folders `root` stands for: itself when it holds a plugin.json, else its direct subfolders that do. */

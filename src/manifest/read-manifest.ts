@@ -1,7 +1,8 @@
 // Reads and validates one plugin folder's plugin.json, and resolves its entry module safely inside the folder.
-import { readFile, realpath, stat } from "node:fs/promises";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { HangarError, messageOf } from "../errors.js";
+import { nearMiss } from "./near-miss.js";
 import {
   describeManifestIssues,
   ENTRY_EXTENSIONS,
@@ -104,9 +105,10 @@ export async function resolveEntryModule(folder: string, manifest: PluginManifes
   try {
     realEntry = await realpath(path.resolve(absoluteFolder, entry));
   } catch (error) {
+    const hint = await nearbyFile(absoluteFolder, entry);
     throw new HangarError(
       "HANGAR_ENTRY_NOT_FOUND",
-      `${label}: background.entryModule "${entry}" does not exist (${messageOf(error)}). Create the file or fix the path in plugin.json.`,
+      `${label}: background.entryModule "${entry}" does not exist (${messageOf(error)}).${hint} Create the file or fix the path in plugin.json.`,
       { ...options, cause: error },
     );
   }
@@ -140,4 +142,20 @@ function isInside(folder: string, candidate: string): boolean {
     relative !== ".." &&
     !path.isAbsolute(relative)
   );
+}
+
+/** ` Did you mean "background/index.ts"?` when a file beside the missing entry is one edit (or an extension) away. */
+async function nearbyFile(folder: string, entry: string): Promise<string> {
+  const dir = path.dirname(entry);
+  const names = await readdir(path.resolve(folder, dir)).catch(() => [] as string[]);
+  const wanted = path.basename(entry);
+  const stem = (name: string) => name.slice(0, name.length - path.extname(name).length);
+  // The same name with a loadable extension (index.js written, index.ts on disk) is the likeliest slip.
+  const sameStem = names.filter(
+    (name) => stem(name) === stem(wanted) && ENTRY_EXTENSIONS.some((extension) => name.endsWith(extension)),
+  );
+  const match = sameStem.length === 1 ? sameStem[0] : nearMiss(wanted, names);
+  return match === undefined
+    ? ""
+    : ` Did you mean "${path.posix.join(dir.split(path.sep).join("/"), match)}"?`;
 }

@@ -2,6 +2,7 @@
 // Only the one function: semver's index loads its whole tree (48 files) at start-up.
 import semverValid from "semver/functions/valid.js";
 import { z } from "zod";
+import { didYouMean, nearMiss } from "./near-miss.js";
 
 /** The pattern every plugin id matches: lowercase letters, digits and dashes, 1–64 characters. */
 export const PLUGIN_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -28,6 +29,18 @@ const entryModule = z
       `${JSON.stringify(issue.input)} has an extension hangar cannot load: use one of ${ENTRY_EXTENSIONS.join(" ")}`,
   });
 
+const BACKGROUND_KEYS = [
+  "entryModule",
+  "startTimeoutMs",
+  "stopTimeoutMs",
+  "resumeTimeoutMs",
+  "loadTimeoutMs",
+  "restart",
+  "isolation",
+  "memoryLimitMb",
+] as const;
+/** The top-level keys hangar reads; any other key is kept for the rest of the shell (a `ui` section). */
+export const MANIFEST_KEYS = ["id", "version", "name", "background", "dependsOn"] as const;
 /** `background.restart` (SPEC §11): every field optional; hangar's defaults fill the rest. */
 const restartPolicy = z.strictObject(
   {
@@ -58,7 +71,14 @@ const background = z.strictObject(
     loadTimeoutMs: timeoutMs.optional(),
     restart: restartPolicy.optional(),
   },
-  { error: (issue) => (issue.code === "unrecognized_keys" ? undefined : "must be an object") },
+  {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((key) => `"${key}"`).join(", ")}.` +
+          issue.keys.map((key) => didYouMean(key, BACKGROUND_KEYS)).join("") +
+          ` The background section takes ${BACKGROUND_KEYS.join(", ")}.`
+        : "must be an object",
+  },
 );
 
 /**
@@ -96,4 +116,21 @@ export type PluginBackgroundManifest = NonNullable<PluginManifest["background"]>
 /** The zod issues of a failed parse as readable lines, prefixed with the file they came from. */
 export function describeManifestIssues(file: string, error: z.ZodError): string {
   return `${file}:\n${z.prettifyError(error)}`;
+}
+
+/**
+ * Warnings for a valid manifest: a top-level key one edit away from a key hangar reads (`dependOn`,
+ * `backgroud`) is kept like any unknown key, so it would otherwise be ignored without a word.
+ */
+export function manifestWarnings(manifest: PluginManifest): string[] {
+  const warnings: string[] = [];
+  for (const key of Object.keys(manifest)) {
+    const match = nearMiss(key, MANIFEST_KEYS);
+    if (match !== undefined && !(match in manifest)) {
+      warnings.push(
+        `plugin.json has a key "${key}" that hangar does not read. Did you mean "${match}"? Rename it, or hangar ignores it.`,
+      );
+    }
+  }
+  return warnings;
 }

@@ -6,7 +6,7 @@ import { createRefusalLog } from "../base/refusal-log.js";
 import { hasHangarCode, messageOf } from "../errors.js";
 import type { PluginLogger } from "../sdk/types.js";
 import type { PluginState, PluginStatus } from "../status.js";
-import { createBodyLimit, DEFAULT_BODY_LIMIT, refuse } from "./body-policy.js";
+import { createBodyLimit, DEFAULT_BODY_LIMIT, refuse, shellJsonBody } from "./body-policy.js";
 import { createOriginPolicy, type OriginPolicy } from "./origin-policy.js";
 import type { PluginView } from "./plugin-view.js";
 import type { RouteTable } from "./route-table.js";
@@ -55,6 +55,11 @@ export interface ShellAppOptions {
    * request's continuations (a throw in a timer the route set, a promise it forgot) calls. Default: runs `fn`.
    */
   enterPlugin?: (pluginId: string, flow: { fail(error: unknown): boolean }, fn: () => void) => void;
+  /**
+   * Runs an OTA update (`shell.update({ changed })`) for `POST /api/_shell/update` and resolves once it has
+   * settled. Default: none, and that route answers 405 like any other state-changing shell request.
+   */
+  update?: (changed: string[]) => Promise<void>;
 }
 
 /** How long a request to a plugin that is starting or resuming waits for it to run (SPEC §6). */
@@ -116,6 +121,12 @@ function notRunningMessage(status: PluginStatus, waited: boolean): string {
   const id = status.id;
   switch (status.state) {
     case "errored":
+      if (status.error?.code === "HANGAR_MANIFEST_DUPLICATE_ID") {
+        return (
+          `Plugin '${id}' is errored: another folder declares the same id. Give one of them another id and ` +
+          "restart the shell (an update does not retry a duplicate id)."
+        );
+      }
       return (
         `Plugin '${id}' is errored (it failed in phase '${status.error?.phase ?? "unknown"}'), so its routes are ` +
         `unavailable. GET /api/_shell/plugins/${id} shows the cause; the shell retries it on the next update.`
@@ -213,8 +224,9 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   };
 
   const shellRoutes = express.Router({ caseSensitive: true });
-  // Every shell route but POST …/restart (which reads no body) only reads. Anything else is refused here,
-  // before a body is read.
+  // Every shell route but POST …/restart (which reads no body) and POST /api/_shell/update only reads. Anything
+  // else is refused here, before a body is read; a state-changing route that reads a body goes behind
+  // shellJsonBody() (body-policy.ts), above this guard.
   const shellMethods: RequestHandler = (req, res, next) => {
     const path = req.path;
     if ((path === "/api/_shell" || path.startsWith("/api/_shell/")) && !SAFE_METHODS.has(req.method)) {
@@ -262,6 +274,27 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     }
     sendJson(res, 404, { success: false, error: unknownPlugin(id) });
   });
+
+  const update = options.update;
+  if (update) {
+    // State-changing: the CORS guard has refused a foreign Origin and the token guard a missing token already.
+    shellRoutes.post("/api/_shell/update", ...shellJsonBody(), async (req, res, next) => {
+      const changed = changedOf(req.body);
+      if (typeof changed === "string") {
+        sendJson(res, 400, { success: false, error: changed });
+        return;
+      }
+      try {
+        await update(changed);
+      } catch (error) {
+        // The shell is not in a state to update (shutting down, not started): the caller's timing, not a defect.
+        if (hasHangarCode(error)) sendJson(res, 409, { success: false, error: messageOf(error) });
+        else next(error);
+        return;
+      }
+      sendJson(res, 200, plugins.list());
+    });
+  }
 
   const failInPlugin = (pluginId: string, err: unknown, req: Request, res: Response): void => {
     const logger = pluginLogger(pluginId);
@@ -423,6 +456,19 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   app.use(notFound);
   app.use(errorHandler);
   return app;
+}
+
+/** The `changed` ids of an update request's body, or a message saying what is wrong with it. */
+function changedOf(body: unknown): string[] | string {
+  const usage = 'Send { "changed": ["plugin-id", ...] } (or {} to update without re-importing any plugin).';
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    return `The body must be a JSON object. ${usage}`;
+  const changed = (body as { changed?: unknown }).changed;
+  if (changed === undefined) return [];
+  if (!Array.isArray(changed) || !changed.every((id) => typeof id === "string")) {
+    return `'changed' must be an array of plugin ids. ${usage}`;
+  }
+  return changed;
 }
 
 /**

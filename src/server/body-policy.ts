@@ -1,10 +1,12 @@
-// What request bodies the shell's server accepts: a size ceiling for every request, declared lengths only
-// (docs/server.md, "Request bodies").
-import type { Request, Response } from "express";
+// What request bodies the shell's server accepts: a size ceiling for every request, declared lengths only,
+// and JSON-only bodies for the shell's own state-changing routes (docs/server.md, "Request bodies").
+import express, { type Request, type RequestHandler, type Response } from "express";
 import type { Guard } from "./app.js";
 
 /** Default ceiling on any request body, in bytes (1 MiB). `server.bodyLimit` changes it. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Ceiling on the JSON body of a state-changing shell route: they take small commands, never uploads. */
+export const SHELL_JSON_LIMIT = 64 * 1024;
 
 /** True when the request announces a body (RFC 9112 §6.3: Transfer-Encoding, or a non-zero Content-Length). */
 function announcesBody(req: Request): boolean {
@@ -51,4 +53,37 @@ export function createBodyLimit(limit: number): Guard {
     }
     return true;
   };
+}
+
+/** True for `application/json` and `application/<x>+json`, with or without parameters such as charset. */
+function isJsonType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const type = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+  return type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+}
+
+/**
+ * The body handling every state-changing shell route (POST, PUT, PATCH, DELETE under `/api/_shell`) must be
+ * mounted behind: 415 unless the request says `Content-Type: application/json`, then `express.json` with a
+ * {@link SHELL_JSON_LIMIT} ceiling (413 above it, 400 for malformed JSON). Requiring JSON keeps out the
+ * `text/plain` and form posts a browser sends cross-site without a CORS preflight.
+ */
+export function shellJsonBody(limit: number = SHELL_JSON_LIMIT): RequestHandler[] {
+  const requireJson: RequestHandler = (req, res, next) => {
+    if (isJsonType(req.headers["content-type"])) {
+      next();
+      return;
+    }
+    refuse(req, res, 415, {
+      success: false,
+      error:
+        `${req.method} ${req.path} takes a JSON body, but the request's Content-Type is ` +
+        `${req.headers["content-type"] === undefined ? "missing" : `'${req.headers["content-type"]}'`}. ` +
+        "Send 'Content-Type: application/json' and a JSON body ({} when there is nothing to say).",
+    });
+  };
+  return [
+    requireJson,
+    express.json({ limit, type: (req) => isJsonType(req.headers["content-type"]), strict: true }),
+  ];
 }

@@ -30,8 +30,8 @@ export class FastForwardClock implements ActorClock {
   }
 
   /**
-   * Fires the most recently set timer now. While a plugin is in a hook, that is the hook's own timeout:
-   * the shell's timers (auth, whole shutdown) are set before any plugin enters a hook.
+   * Fires the most recently set timer now. Given to one plugin's actor only (ShellTestHooks.pluginClock),
+   * while that plugin is in a hook this is the hook's own timeout.
    * @returns false when no timer is pending.
    */
   fireLatest(): boolean {

@@ -14,6 +14,7 @@ import { createShell, type Shell } from "../shell.js";
 import { defaultTimeouts } from "../shell-options.js";
 import type { PluginStatus } from "../status.js";
 import { FastForwardClock } from "./clock.js";
+import { type HookResource, HookResources } from "./hook-resources.js";
 import { type ContextRecord, type HookName, type HookRecord, PluginObserver } from "./observer.js";
 import {
   createReport,
@@ -69,6 +70,8 @@ interface TrackedIpc extends MemoryIpc {
   readonly channels: ReadonlySet<string>;
 }
 
+/** How long the start-stop path lets the plugin run before stopping it, in ms. */
+const RUN_GRACE_MS = 50;
 const HOOK_PHASE: Record<HookName, PluginPhase> = { onStart: "start", onStop: "stop", onResume: "resume" };
 const TIMEOUT_CODES: Record<"start" | "stop" | "resume", ErrorCode> = {
   start: "HANGAR_START_TIMEOUT",
@@ -91,6 +94,10 @@ class LifecycleRun {
   #root = "";
   /** The plugin's state changes in the current test shell. */
   #states: string[] = [];
+  /** The leftover problem of each path, and after how many of its shells it was found. */
+  readonly #leftovers = new Map<LifecyclePath, { problem: LifecycleProblem; count: number }>();
+  /** What the plugin's hooks created and did not release (timers, servers, sockets). */
+  #resources: HookResources | null = null;
   /** Set when the plugin does not start at all: the other paths would only repeat that problem. */
   #cannotStart = false;
 
@@ -117,6 +124,9 @@ class LifecycleRun {
       this.#options.dependencies?.map((folder) => path.resolve(folder)) ??
       (await findDependencies(this.#folder, this.#manifest));
     this.#root = await mkdtemp(path.join(os.tmpdir(), "hangar-lifecycle-"));
+    const resources = new HookResources();
+    this.#resources = resources;
+    this.#observer.scope = (hook, call) => resources.run(hook, call);
     try {
       for (const name of LIFECYCLE_PATHS) {
         if (!selected.has(name)) continue;
@@ -135,6 +145,8 @@ class LifecycleRun {
       this.#collectLateCalls();
     } finally {
       this.#observer.path = "";
+      resources.release();
+      resources.close();
       await rm(this.#root, { recursive: true, force: true });
     }
     return this.#report(selected, null);
@@ -180,6 +192,9 @@ class LifecycleRun {
         this.#cannotStart = true;
         return;
       }
+      // A moment of running, so that a timer or listener that throws soon after onStart crashes it here
+      // (phase run) rather than on its way out; #withShell reports it.
+      await delay(RUN_GRACE_MS);
       await this.#stop(shell, "start-stop");
     });
   }
@@ -270,7 +285,7 @@ class LifecycleRun {
   async #cycles(): Promise<void> {
     const name = "cycles";
     const rounds = Math.max(2, this.#options.cycles ?? 3);
-    const counts: Array<Map<string, number>> = [];
+    // What each cycle leaves behind is reported after every shell stop (#checkLeftovers).
     for (let round = 1; round <= rounds; round += 1) {
       const completed = await this.#withShell(name, undefined, async (shell) => {
         if (!(await this.#start(shell, name, `In start/stop cycle ${round}: `))) return false;
@@ -278,25 +293,6 @@ class LifecycleRun {
         return true;
       });
       if (!completed) return;
-      await idle();
-      counts.push(activeResources());
-    }
-    const growing = [...counts.at(-1)!.keys()].filter((type) =>
-      counts.every(
-        (count, index) => index === 0 || (count.get(type) ?? 0) > (counts[index - 1]!.get(type) ?? 0),
-      ),
-    );
-    if (growing.length > 0) {
-      const detail = growing.map(
-        (type) => `${type}: ${counts.map((count) => count.get(type) ?? 0).join(" → ")}`,
-      );
-      this.#problem(
-        name,
-        "stop",
-        "HANGAR_TEST_RESOURCES_LEAKED",
-        `Plugin '${this.#pluginId}' leaves more resources alive after each start/stop cycle (${detail.join(", ")} ` +
-          `over ${rounds} cycles): onStop does not release something onStart created.`,
-      );
     }
   }
 
@@ -371,7 +367,12 @@ class LifecycleRun {
             last = value;
           },
         },
-        { wrapModule: this.#observer.wrap, ...(clock ? { clock } : {}) },
+        {
+          wrapModule: this.#observer.wrap,
+          // Only the plugin under test runs on the fast-forward clock: firing "the latest timer" must never
+          // fire a dependency's timeout instead (its restart during an update sets timers after ours).
+          ...(clock ? { pluginClock: (id: string) => (id === this.#pluginId ? clock : undefined) } : {}),
+        },
       ),
     );
     try {
@@ -380,8 +381,10 @@ class LifecycleRun {
       this.#problems.push(this.#problemFromError(name, "start", error));
       return undefined;
     } finally {
+      this.#checkCrashed(name, shell);
       await shell.stop();
       this.#checkLeftBehind(name, ipc);
+      await this.#checkLeftovers(name);
     }
   }
 
@@ -518,6 +521,52 @@ class LifecycleRun {
         `${live.length} plugin context(s) were not disposed when the shell stopped (their signal never aborted).`,
       );
     }
+  }
+
+  /** A plugin errored in phase `run` crashed outside its hooks (a throwing timer, a forgotten rejection). */
+  #checkCrashed(name: LifecyclePath, shell: Shell): void {
+    const status = this.#status(shell);
+    if (status?.state !== "errored" || status.error?.phase !== "run") return;
+    if (this.#problems.some((problem) => problem.path === name && problem.phase === "run")) return;
+    this.#problemFromStatus(name, status, "run");
+  }
+
+  /**
+   * After a shell stopped: anything the plugin's hooks created that still runs (a timer, a server) is a leak. It
+   * is reported, then released (timers cleared, handles unref'd) so that it cannot keep the test runner alive
+   * or act in the next path. Hooks still running (one the harness timed out) get a moment to finish first.
+   */
+  async #checkLeftovers(name: LifecyclePath): Promise<void> {
+    const resources = this.#resources;
+    if (!resources) return;
+    const pending = this.#observer.pending().map((record) => record.settled);
+    if (pending.length > 0) await Promise.race([Promise.all(pending), delay(1_000)]);
+    await idle();
+    const left = resources.release();
+    if (left.length === 0) return;
+    // One problem per path: a path that runs several shells (cycles, restart) says how many leaked.
+    const earlier = this.#leftovers.get(name);
+    if (earlier) {
+      earlier.count += 1;
+      earlier.problem.message = earlier.problem.message.replace(
+        / \(after \d+ shell stops\)$|$/,
+        ` (after ${earlier.count} shell stops)`,
+      );
+      return;
+    }
+    const problem: LifecycleProblem = {
+      path: name,
+      phase: "stop",
+      code: "HANGAR_TEST_RESOURCES_LEAKED",
+      message:
+        `Plugin '${this.#pluginId}' left ${describeResources(left)} running after the shell stopped it: onStop ` +
+        "(or the context's signal) must release what onStart and onResume started. hangar/testing released " +
+        "it after this report, so it cannot keep the test process alive.",
+      fix: fixFor("HANGAR_TEST_RESOURCES_LEAKED"),
+      ...(left[0]?.at ? { at: left[0].at } : {}),
+    };
+    this.#leftovers.set(name, { problem, count: 1 });
+    this.#problems.push(problem);
   }
 
   /** onStop only after an accepted onStart/onResume, once; never onStart twice without onStop between. */
@@ -714,11 +763,31 @@ function trackedIpc(): TrackedIpc {
   };
 }
 
-/** Counts of what keeps the event loop alive, by type (Timeout, TCPSocketWrap, ...). */
-function activeResources(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1);
-  return counts;
+/** "2 timers (created at file:3:17 in onStart), 1 server (…)": what a plugin left running, by kind and place. */
+function describeResources(resources: HookResource[]): string {
+  const names: Record<string, [string, string]> = {
+    Timeout: ["timer", "timers"],
+    TCPSERVERWRAP: ["server", "servers"],
+    PIPESERVERWRAP: ["server", "servers"],
+    TCPWRAP: ["socket", "sockets"],
+    PIPEWRAP: ["socket", "sockets"],
+    UDPWRAP: ["UDP socket", "UDP sockets"],
+    FSEVENTWRAP: ["file watcher", "file watchers"],
+    STATWATCHER: ["file watcher", "file watchers"],
+  };
+  const groups = new Map<string, number>();
+  for (const resource of resources) {
+    const [one] = names[resource.type] ?? [resource.type];
+    const key = `${one}\0${resource.hook}\0${resource.at ?? "an unknown place"}`;
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  return [...groups]
+    .map(([key, count]) => {
+      const [one, hook, at] = key.split("\0") as [string, string, string];
+      const noun = count === 1 ? one : (Object.values(names).find(([single]) => single === one)?.[1] ?? one);
+      return `${count} ${noun} created in ${hook} at ${at}`;
+    })
+    .join(", ");
 }
 
 /** Lets pending callbacks (promise reactions, immediates, I/O completions) run. */

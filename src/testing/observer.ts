@@ -75,6 +75,8 @@ export class PluginObserver {
   imports = 0;
   /** Whether the plugin's module defines onResume. */
   hasOnResume = false;
+  /** Runs each hook call, so that what it creates can be attributed to it (HookResources.run). */
+  scope: (<T>(hook: HookName, call: () => T) => T) | null = null;
   readonly #pluginId: string;
 
   constructor(pluginId: string) {
@@ -133,7 +135,8 @@ export class PluginObserver {
     this.hooks.push(record);
     let result: Promise<void>;
     try {
-      result = Promise.resolve(call(context ? this.#proxy(ctx!, context) : undefined));
+      const proxy = context ? this.#proxy(ctx!, context) : undefined;
+      result = Promise.resolve(this.scope ? this.scope(hook, () => call(proxy)) : call(proxy));
     } catch (error) {
       result = Promise.reject(error);
     }

@@ -15,6 +15,11 @@ export interface ShellTestHooks {
   /** The clock of the shell actor and of every plugin actor, so tests decide when timeouts fire. */
   clock?: ActorClock;
   /**
+   * The clock of one plugin's actor, overriding `clock` for it (undefined: `clock`, else real timers). The
+   * lifecycle harness times out the plugin under test without touching the timers of its dependencies.
+   */
+  pluginClock?: (pluginId: string) => ActorClock | undefined;
+  /**
    * Replaces the plugin machine the shell runs, given the one with the shell's implementations. Used to
    * plant a bug (a mutant) that a test suite must catch.
    */

@@ -66,3 +66,27 @@ describe("formatSummary", () => {
     expect(lines.at(-1)).toBe("1 running, 1 errored, 1 inactive");
   });
 });
+
+describe("a multi-line error", () => {
+  it("stays on its plugin's row: the first line, marked, and never a line that looks like another row", () => {
+    const text = formatSummary({
+      plugins: [
+        plugin({
+          id: "zod-victim",
+          state: "errored",
+          error: { phase: "load", code: "HANGAR_MANIFEST_INVALID", message: "plugin.json:\n✖ id\n  → at id" },
+        }),
+        plugin({ id: "fine", state: "running" }),
+      ],
+    });
+    const rows = text.split("\n").slice(1, 3);
+    expect(rows[0]).toMatch(/^zod-victim .* HANGAR_MANIFEST_INVALID: plugin\.json: … \(more in the log\)$/);
+    expect(rows[1]).toMatch(/^fine /);
+    expect(text).not.toContain("✖");
+  });
+
+  it("formatTable keeps any cell on one line", () => {
+    const text = formatTable([{ header: "A", cell: (row: string) => row }], ["one\ntwo\r\nthree"]);
+    expect(text).toBe("A\none two three\n");
+  });
+});

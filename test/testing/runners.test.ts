@@ -35,7 +35,8 @@ test("the plugin's lifecycle", async () => {
     execFile(
       process.execPath,
       ["--import", "tsx", "--test", "--test-reporter=spec", file],
-      { cwd: root, env: { ...process.env, NO_COLOR: "1" } },
+      // Killed after 60 s, so a child kept alive by a leftover timer fails the test instead of hanging it.
+      { cwd: root, env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 },
       (error, stdout, stderr) => {
         resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` });
       },
@@ -65,5 +66,33 @@ describe("hangar/testing under node:test", () => {
     expect(result.code).toBe(1);
     expect(result.output).toContain("Lifecycle test of plugin 'bad'");
     expect(result.output).toContain("HANGAR_START_FAILED in phase start, path start-stop");
+  });
+
+  it("reports a timer the plugin leaves running, and node --test still exits on its own", async () => {
+    const folder = await ws.write({
+      id: "ticker",
+      source:
+        "export async function onStart() { setInterval(() => {}, 1_000); }\nexport async function onStop() {}\n",
+    });
+    // No timeout of our own beyond execFile's: a leftover interval would keep the child alive forever.
+    const result = await nodeTest(folder);
+    expect(result.code).toBe(1);
+    expect(result.output).toContain("HANGAR_TEST_RESOURCES_LEAKED in phase stop, path start-stop");
+    expect(result.output).toMatch(/left 1 timer created in onStart at .*index\.mjs:1:\d+/);
+  });
+
+  // Needs the shell's containment (process handlers turning a plugin's uncaught error into HANGAR_PLUGIN_CRASHED,
+  // phase run): until that is merged, the throw below ends the child with an uncaught exception instead.
+  it("reports a plugin that crashes outside its hooks (phase run, HANGAR_PLUGIN_CRASHED)", async () => {
+    const folder = await ws.write({
+      id: "crasher",
+      source:
+        "export async function onStart() { setTimeout(() => { throw new Error('tick failed'); }, 0); }\n" +
+        "export async function onStop() {}\n",
+    });
+    const result = await nodeTest(folder);
+    expect(result.code).toBe(1);
+    expect(result.output).toContain("HANGAR_PLUGIN_CRASHED in phase run, path start-stop");
+    expect(result.output).toContain("tick failed");
   });
 });

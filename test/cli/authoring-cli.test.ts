@@ -1,0 +1,224 @@
+// What `hangar run`, `hangar update` and `hangar validate` tell a plugin author, through the real CLI in child
+// processes: stacks and fields of every plugin failure, names kept, a table that survives multi-line errors,
+// did-you-mean for near-miss names, the session token, allowed origins, the log level and POST /api/_shell/update.
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createWorkspace, type Workspace } from "../support/plugins.js";
+import { type Running, records, run, start, waitForEvent } from "../support/processes.js";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const bin = path.join(repo, "bin/hangar.js");
+const TOKEN = "test-session-token-0123456789";
+
+let ws: Workspace;
+let running: Running[] = [];
+beforeEach(async () => {
+  ws = await createWorkspace();
+});
+afterEach(async () => {
+  for (const child of running) child.child.kill("SIGKILL");
+  running = [];
+  await ws.cleanup();
+});
+
+function hangar(args: string[], env: Record<string, string | undefined> = {}): Running {
+  const child = start(process.execPath, [bin, ...args], { cwd: ws.root, env });
+  running.push(child);
+  return child;
+}
+
+const hangarRun = (args: string[], env: Record<string, string | undefined> = {}) =>
+  run(process.execPath, [bin, ...args], { cwd: ws.root, env });
+
+type Summary = { url: string; plugins: Array<Record<string, unknown>> };
+
+const good = (id: string) =>
+  `export async function onStart(ctx) {
+  ctx.logger.debug("probe", "debug line of ${id}");
+  ctx.server.registerRouter("/api/${id}", (req, res, next) => (req.url === "/hi" ? res.json({ id: "${id}" }) : next()));
+}
+export async function onStop() {}`;
+
+/** Plugins with the faults a new author meets. */
+async function writeFaultyPlugins(): Promise<void> {
+  await ws.write({
+    id: "thrower",
+    source: `function explode() {
+  throw new Error("first line of the failure\\nsecond line of the failure");
+}
+export async function onStart() { explode(); }
+export async function onStop() {}`,
+  });
+  await ws.write({
+    id: "broken-import",
+    version: "2.3.4",
+    manifest: { name: "Broken Import" },
+    source: `throw new Error("top-level failure");\nexport async function onStart() {}\nexport async function onStop() {}`,
+  });
+  await ws.write({ id: "typo", manifest: { dependOn: ["thrower"] }, source: good("typo") });
+}
+
+describe("hangar run: plugin failures a person can act on", () => {
+  it("--json: each failure has state, phase, code and the plugin's stack; status keeps a valid manifest's name", async () => {
+    await writeFaultyPlugins();
+    const shell = hangar(["run", "plugins", "--port", "0", "--json"]);
+    const summary = (await waitForEvent(shell, "summary")) as Summary;
+    const failure = records(shell.stdout()).find(
+      (record) => record.pluginId === "thrower" && record.state === "errored",
+    ) as { phase: string; code: string; err: { stack: string } };
+    expect(failure).toMatchObject({ phase: "start", code: "HANGAR_START_FAILED" });
+    expect(failure.err.stack).toMatch(/at explode \(.*thrower[/\\]background[/\\]index\.mjs(\?[^:]*)?:2:9\)/);
+
+    const imported = records(shell.stdout()).find(
+      (record) => record.pluginId === "broken-import" && record.state === "errored",
+    ) as { phase: string; err: { stack: string } };
+    expect(imported.phase).toBe("load");
+    expect(imported.err.stack).toContain("top-level failure");
+    expect(summary.plugins.find((plugin) => plugin.id === "broken-import")).toMatchObject({
+      version: "2.3.4",
+      name: "Broken Import",
+      state: "errored",
+    });
+  });
+
+  it("pretty: the stack follows the failure line; the table keeps one row per plugin; a misspelt key gets a did-you-mean", async () => {
+    await writeFaultyPlugins();
+    const shell = hangar(["run", "plugins", "--port", "0"]);
+    const out = await (async () => {
+      for (;;) {
+        if (shell.stdout().includes("Listening on")) return shell.stdout();
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    })();
+    expect(out).toMatch(/\[thrower\] errored in phase start:[^\n]*first line[\s\S]*?\n\s+at explode \(/);
+    const table = out.slice(out.indexOf("ID  "), out.indexOf("\n\n", out.indexOf("ID  ")));
+    const rows = table.split("\n").slice(1).filter(Boolean);
+    expect(rows.map((row) => row.split(/\s+/)[0])).toEqual(["broken-import", "thrower", "typo"]);
+    expect(rows[1]).toContain("first line of the failure … (more in the log)");
+    expect(out).toMatch(
+      /WARN\s+\[typo\] manifest: plugin.json has a key "dependOn" .*Did you mean "dependsOn"\?/,
+    );
+  });
+
+  it("--log-level debug shows ctx.logger.debug; the default (info) does not", async () => {
+    await ws.write({ id: "chatty", source: good("chatty") });
+    const debug = hangar(["run", "plugins", "--port", "0", "--log-level", "debug"]);
+    const quiet = hangar(["run", "plugins", "--port", "0", "--data-dir", "quiet-data"]);
+    for (const shell of [debug, quiet]) {
+      for (let i = 0; i < 400 && !shell.stdout().includes("Listening on"); i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+    expect(debug.stdout()).toContain("debug line of chatty");
+    expect(quiet.stdout()).toContain("Listening on");
+    expect(quiet.stdout()).not.toContain("debug line of chatty");
+  });
+});
+
+describe("hangar update and POST /api/_shell/update", () => {
+  it("needs the token when the shell has one; honours --allow-origin; refuses a foreign Origin; reports no shell", async () => {
+    await ws.write({ id: "alpha", source: good("alpha") });
+    const shell = hangar([
+      "run",
+      "plugins",
+      "--port",
+      "0",
+      "--json",
+      "--token",
+      TOKEN,
+      "--allow-origin",
+      "http://localhost:5173",
+    ]);
+    const summary = (await waitForEvent(shell, "summary")) as Summary;
+    const port = new URL(summary.url).port;
+
+    const refused = await hangarRun(["update", "--port", port], { HANGAR_SERVER_TOKEN: undefined });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/refused the update \(HTTP 401\).*pass --token/);
+
+    const updated = await hangarRun(["update", "alpha", "--port", port, "--json"], {
+      HANGAR_SERVER_TOKEN: TOKEN,
+    });
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(records(updated.stdout)[0]).toMatchObject({
+      event: "updated",
+      changed: ["alpha"],
+      plugins: [expect.objectContaining({ id: "alpha", state: "running" })],
+    });
+
+    const post = (headers: Record<string, string>, body = "{}") =>
+      fetch(`${summary.url}/api/_shell/update`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...headers },
+        body,
+      });
+    const allowed = await post({ origin: "http://localhost:5173" });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    expect(((await allowed.json()) as Array<{ id: string }>).map((plugin) => plugin.id)).toEqual(["alpha"]);
+    expect((await post({ origin: "http://evil.example" })).status).toBe(403);
+    expect((await post({ "content-type": "text/plain" })).status).toBe(415);
+    const bad = await post({}, JSON.stringify({ changed: "alpha" }));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain("'changed' must be an array");
+
+    shell.child.kill("SIGINT");
+    expect(await shell.exited).toBe(0);
+    const gone = await hangarRun(["update", "--port", port]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/No hangar shell answers at .*Start one with 'hangar run'/);
+  });
+
+  it("run --inspect with a token lets the inspector act", async () => {
+    await ws.write({ id: "alpha", source: good("alpha") });
+    const shell = hangar(["run", "plugins", "--port", "0", "--json", "--inspect", "--token", TOKEN]);
+    const summary = (await waitForEvent(shell, "summary")) as Summary & { inspector: string };
+    const page = new URL(summary.inspector);
+    const action = await fetch(`${page.origin}${page.pathname}/api/actions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-hangar-inspector-token": page.searchParams.get("token")!,
+      },
+      body: JSON.stringify({ type: "update" }),
+    });
+    expect(await action.json()).toEqual({ success: true });
+  });
+});
+
+describe("hangar validate and near-miss names", () => {
+  it("a single plugin folder with a dependency it cannot see passes with a warning; a folder of plugins fails", async () => {
+    const folder = await ws.write({
+      id: "needy",
+      manifest: { dependsOn: ["elsewhere"] },
+      source: good("needy"),
+    });
+    const one = await hangarRun(["validate", folder]);
+    expect(one.stdout).toContain("warning HANGAR_DEPENDENCY_MISSING");
+    expect(one.code).toBe(0);
+    const all = await hangarRun(["validate", "plugins"]);
+    expect(all.stdout).toContain("    HANGAR_DEPENDENCY_MISSING");
+    expect(all.code).toBe(1);
+  });
+
+  it("names the near-miss: a background key, an entry file", async () => {
+    await ws.write({
+      id: "timed",
+      manifest: { background: { startTimeoutMS: 100 } },
+      source: good("timed"),
+    });
+    const entry = await ws.write({ id: "entry", entry: "background/index.mjs", source: good("entry") });
+    const manifest = path.join(entry, "plugin.json");
+    await writeFile(
+      manifest,
+      JSON.stringify({ id: "entry", version: "1.0.0", background: { entryModule: "background/index.js" } }),
+    );
+    const result = await hangarRun(["validate", "plugins"]);
+    expect(result.stdout).toMatch(/unknown key "startTimeoutMS"\. Did you mean "startTimeoutMs"\?/);
+    expect(result.stdout).toMatch(
+      /"background\/index\.js" does not exist .*Did you mean "background\/index\.mjs"\?/,
+    );
+  });
+});
