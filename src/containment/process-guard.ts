@@ -90,3 +90,18 @@ function uninstall(current: Installed): void {
   // Someone patched process.exit after us: leave theirs in place rather than undo it.
   if (process.exit === current.guardedExit) process.exit = current.realExit;
 }
+
+/**
+ * True when the process guard is installed and will handle `error` itself: hangar already reported it, or it
+ * is attributed to a plugin (and so becomes that plugin's failure, crash or warning). Side-effect free, so a
+ * host listener that runs before the guard's may ask it: hangar/testing forwards to the test runner only the
+ * errors for which this is false.
+ */
+export function isContainedByGuard(error: unknown): boolean {
+  return installed !== null && (wasReported(error) || attributeError(error) !== undefined);
+}
+
+/** True for the guard's own uncaughtException/unhandledRejection listeners (a host must leave them in place). */
+export function isGuardListener(listener: unknown): boolean {
+  return installed !== null && (listener === installed.onException || listener === installed.onRejection);
+}

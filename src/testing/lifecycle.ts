@@ -12,7 +12,7 @@ import { readManifest } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
 import { createShell, type Shell } from "../shell.js";
 import { defaultTimeouts } from "../shell-options.js";
-import type { PluginStatus } from "../status.js";
+import type { PluginErrorInfo, PluginStatus } from "../status.js";
 import { FastForwardClock } from "./clock.js";
 import { type HookResource, HookResources } from "./hook-resources.js";
 import { type ContextRecord, type HookName, type HookRecord, PluginObserver } from "./observer.js";
@@ -27,6 +27,7 @@ import {
   type LifecycleTestCode,
   PATH_TITLES,
 } from "./report.js";
+import { setRunnerListenersAside } from "./runner-handlers.js";
 import { withShellTestHooks } from "./shell-hooks.js";
 
 /** Options of {@link testPluginLifecycle}. Every field has a default. */
@@ -62,7 +63,14 @@ export async function testPluginLifecycle(
   pluginFolder: string,
   options: LifecycleTestOptions = {},
 ): Promise<LifecycleReport> {
-  return new LifecycleRun(path.resolve(pluginFolder), options).run();
+  // The runner's own uncaughtException/unhandledRejection listeners would fail the test with a plugin crash
+  // that the report already holds: they only see errors hangar's containment does not attribute to a plugin.
+  const restore = setRunnerListenersAside();
+  try {
+    return await new LifecycleRun(path.resolve(pluginFolder), options).run();
+  } finally {
+    restore();
+  }
 }
 
 /** An in-memory IPC transport that knows which channels have a handler. */
@@ -94,6 +102,11 @@ class LifecycleRun {
   #root = "";
   /** The plugin's state changes in the current test shell. */
   #states: string[] = [];
+  /**
+   * The plugin's first crash (phase run) in the current test shell, as it happened: the restart policy may
+   * have put it in backoff and the stop ended it `stopped` since, so the final status no longer shows it.
+   */
+  #crash: PluginErrorInfo | null = null;
   /** The leftover problem of each path, and after how many of its shells it was found. */
   readonly #leftovers = new Map<LifecyclePath, { problem: LifecycleProblem; count: number }>();
   /** What the plugin's hooks created and did not release (timers, servers, sockets). */
@@ -345,6 +358,7 @@ class LifecycleRun {
   ): Promise<T | undefined> {
     const ipc = trackedIpc();
     this.#states = [];
+    this.#crash = null;
     let last: unknown = null;
     const actorId = `plugin:${this.#pluginId}`;
     const shell = createShell(
@@ -365,6 +379,8 @@ class LifecycleRun {
             const value = pluginStateOf((event.snapshot as { value?: unknown }).value);
             if (value !== last) this.#states.push(`${String(last)} → ${value}`);
             last = value;
+            const error = (event.snapshot as { context?: { error?: PluginErrorInfo | null } }).context?.error;
+            if (error?.phase === "run") this.#crash ??= error;
           },
         },
         {
@@ -523,12 +539,17 @@ class LifecycleRun {
     }
   }
 
-  /** A plugin errored in phase `run` crashed outside its hooks (a throwing timer, a forgotten rejection). */
+  /**
+   * A plugin that crashed outside its hooks (a throwing timer, a forgotten rejection): errored in phase `run`,
+   * or seen crashing while the shell ran (the restart policy then moves it to backoff, and a stop to `stopped`).
+   */
   #checkCrashed(name: LifecyclePath, shell: Shell): void {
     const status = this.#status(shell);
-    if (status?.state !== "errored" || status.error?.phase !== "run") return;
+    const crash = status?.state === "errored" && status.error?.phase === "run" ? status.error : this.#crash;
+    if (!crash) return;
     if (this.#problems.some((problem) => problem.path === name && problem.phase === "run")) return;
-    this.#problemFromStatus(name, status, "run");
+    const { phase, code, message } = crash;
+    this.#problems.push({ path: name, phase, code, message, fix: fixFor(code) });
   }
 
   /**

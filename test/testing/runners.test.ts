@@ -16,19 +16,23 @@ beforeEach(async () => {
 });
 afterEach(() => ws.cleanup());
 
-/** Runs `node --test` on a file that checks `folder` with testPluginLifecycle. */
-async function nodeTest(folder: string): Promise<{ code: number; output: string }> {
+/** Runs `node --test` on a file that checks `folder` with testPluginLifecycle (or runs `tests`, given). */
+async function nodeTest(folder: string, tests?: string): Promise<{ code: number; output: string }> {
   const file = path.join(ws.root, "lifecycle.test.mjs");
   await writeFile(
     file,
     `import assert from "node:assert/strict";
 import { test } from "node:test";
 import { testPluginLifecycle } from ${JSON.stringify(harness)};
+const folder = ${JSON.stringify(folder)};
 
-test("the plugin's lifecycle", async () => {
-  const report = await testPluginLifecycle(${JSON.stringify(folder)}, { paths: ["start-stop", "restart"] });
+${
+  tests ??
+  `test("the plugin's lifecycle", async () => {
+  const report = await testPluginLifecycle(folder, { paths: ["start-stop", "restart"] });
   assert.ok(report.ok, report.format());
-});
+});`
+}
 `,
   );
   return new Promise((resolve) => {
@@ -94,5 +98,39 @@ describe("hangar/testing under node:test", () => {
     expect(result.code).toBe(1);
     expect(result.output).toContain("HANGAR_PLUGIN_CRASHED in phase run, path start-stop");
     expect(result.output).toContain("tick failed");
+  });
+
+  // hangar/testing sets node:test's process listeners aside while it runs (so a plugin crash is a report
+  // problem, not an uncaught exception): they must come back exactly, and still see an error no plugin raised.
+  it("gives node:test back its process listeners, and forwards an error that is not a plugin's", async () => {
+    const folder = await ws.write({
+      id: "calm",
+      source: "export async function onStart() {}\nexport async function onStop() {}\n",
+    });
+    const result = await nodeTest(
+      folder,
+      `const listeners = () => ["uncaughtException", "unhandledRejection"].map((e) => process.rawListeners(e));
+
+test("listeners restored", async () => {
+  const before = listeners();
+  assert.ok(before.flat().length > 0, "node:test has process listeners");
+  const report = await testPluginLifecycle(folder, { paths: ["start-stop"] });
+  assert.ok(report.ok, report.format());
+  const after = listeners();
+  assert.deepEqual(after[0], before[0]);
+  assert.deepEqual(after[1], before[1]);
+});
+
+test("a failure of the test itself", async () => {
+  const running = testPluginLifecycle(folder, { paths: ["start-stop", "restart"] });
+  setTimeout(() => { throw new Error("the test's own timer failed"); }, 0);
+  await running;
+});`,
+    );
+    expect(result.output).toMatch(/✔ listeners restored/);
+    expect(result.output).toMatch(/✖ a failure of the test itself/);
+    expect(result.output).toContain("the test's own timer failed");
+    expect(result.output).toMatch(/pass 1/);
+    expect(result.code).toBe(1);
   });
 });
