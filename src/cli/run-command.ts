@@ -1,7 +1,7 @@
 // `hangar run`: starts a shell on plugin folders, prints a summary, and shuts it down on SIGINT/SIGTERM.
-import type { LogLevel } from "../context/logger.js";
+import type { LogLevel } from "../index.js";
 import { createShell, createWebSocketIpc } from "../index.js";
-import { IPC_PATH } from "../ipc/websocket.js";
+import { IPC_PATH } from "../ipc/ws-protocol.js";
 import { type ExitCode, ExitCodes, exitCodeOf, type Output } from "./output.js";
 import { formatSummary } from "./summary.js";
 import { type PluginWatcher, watchPlugins } from "./watch.js";
