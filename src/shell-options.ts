@@ -72,8 +72,10 @@ const optionsSchema = z.object({
       resume: positiveMs.optional(),
       auth: positiveMs.optional(),
       shutdown: positiveMs.optional(),
+      unresponsive: positiveMs.optional(),
     })
     .optional(),
+  isolation: z.enum(["none", "worker"]).optional(),
   inspect: z.unknown().optional(),
   log: z
     .object({
@@ -84,7 +86,14 @@ const optionsSchema = z.object({
     .optional(),
 });
 
-export const defaultTimeouts = { start: 10_000, stop: 5_000, resume: 10_000, auth: 10_000, shutdown: 15_000 };
+export const defaultTimeouts = {
+  start: 10_000,
+  stop: 5_000,
+  resume: 10_000,
+  auth: 10_000,
+  shutdown: 15_000,
+  unresponsive: 5_000,
+};
 
 /** createShell's options with every default applied. */
 export function parseShellOptions(options: ShellOptions) {
@@ -110,6 +119,10 @@ export function parseShellOptions(options: ShellOptions) {
     pluginTimeouts: { start: timeouts.start, stop: timeouts.stop, resume: timeouts.resume },
     authTimeout: timeouts.auth,
     shutdownTimeout: timeouts.shutdown,
+    /** How long an isolated plugin's event loop may stay silent before its worker is ended (SPEC §12). */
+    unresponsiveTimeout: timeouts.unresponsive,
+    /** Where plugins run unless their plugin.json says otherwise (SPEC §12). */
+    isolation: options.isolation ?? "none",
     /** In-flight HTTP requests get this long to finish once plugins have stopped. */
     closeGraceMs: Math.min(5_000, Math.max(100, Math.floor(timeouts.shutdown / 3))),
     log: options.log ?? {},

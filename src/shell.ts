@@ -2,12 +2,13 @@
 import path from "node:path";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
 import { Fleet, isTransitional, statusOf, untilSnapshot } from "./actors/fleet.js";
-import { loadPlugin } from "./actors/load-plugin.js";
+import { type LoadedPlugin, loadPlugin } from "./actors/load-plugin.js";
 import { createAuthState } from "./context/auth-state.js";
 import type { ConfigBackend } from "./context/config-backend.js";
 import { createFileConfigBackend } from "./context/config-file.js";
 import { createLogger, type HangarLogger, type LogOptions } from "./context/logger.js";
 import { createPluginContext, type PluginContextHandle } from "./context/plugin-context.js";
+import { PluginWorker } from "./isolation/plugin-worker.js";
 import { HangarError, hasHangarCode, messageOf, type PluginPhase } from "./errors.js";
 import { createInspector, type InspectorOptions } from "./inspector/inspector.js";
 import { combineObservers } from "./inspector/recorder.js";
@@ -23,6 +24,8 @@ import {
 } from "./machines/plugin.machine.js";
 import { shellMachine } from "./machines/shell.machine.js";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/discover.js";
+import { readManifest } from "./manifest/read-manifest.js";
+import type { PluginManifest } from "./manifest/schema.js";
 import type { PluginBackgroundModule } from "./sdk/types.js";
 import { createShellApp } from "./server/app.js";
 import { createHttpServer } from "./server/http-server.js";
@@ -30,7 +33,7 @@ import { createOriginPolicy } from "./server/origin-policy.js";
 import type { PluginView } from "./server/plugin-view.js";
 import { RouteTable } from "./server/route-table.js";
 import { parseShellOptions } from "./shell-options.js";
-import type { ShellState, ShellStatus } from "./status.js";
+import type { PluginStatus, ShellState, ShellStatus } from "./status.js";
 import { testHooksOf } from "./testing/shell-hooks.js";
 
 /** Supplies the shell's initial auth state. Failure or timeout: the shell continues unauthenticated. */
@@ -56,8 +59,16 @@ export interface ShellOptions {
   ipc?: IpcTransport;
   /** Default: JSON files under `<dataDir>/config`. */
   config?: ConfigBackend;
-  /** In ms. Defaults: start 10 000, stop 5 000, resume 10 000, auth 10 000, shutdown 15 000. */
-  timeouts?: Partial<PluginTimeouts & { auth: number; shutdown: number }>;
+  /**
+   * In ms. Defaults: start 10 000, stop 5 000, resume 10 000, auth 10 000, shutdown 15 000, unresponsive 5 000
+   * (how long an isolated plugin's event loop may stay silent before its worker is ended, docs/isolation.md).
+   */
+  timeouts?: Partial<PluginTimeouts & { auth: number; shutdown: number; unresponsive: number }>;
+  /**
+   * Where plugins run unless their plugin.json sets `background.isolation`: `"none"` (default) in the shell's
+   * thread, `"worker"` each in its own worker thread with a heap limit and a watchdog (docs/isolation.md).
+   */
+  isolation?: "none" | "worker";
   /** An XState inspection observer: it sees the shell actor and every plugin actor. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Serve the offline live inspector at `/_hangar/inspect` (docs/inspector.md). Default: off. */
@@ -89,6 +100,8 @@ interface PluginRuntime {
   context: PluginContextHandle | null;
   /** Whether the module was loaded before (later loads re-read plugin.json). */
   loadedOnce: boolean;
+  /** The plugin's worker thread when it runs isolated (docs/isolation.md); null in-process. */
+  worker: PluginWorker | null;
 }
 
 const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as const;
@@ -115,13 +128,25 @@ export function createShell(options: ShellOptions = {}): Shell {
   const routes = new RouteTable();
   const runtimes = new Map<string, PluginRuntime>();
   const fleet = new Fleet(log);
+  // Isolated plugins see auth changes as in-process ones do: pushed to every worker.
+  auth.onChange((token) => {
+    for (const runtime of runtimes.values()) runtime.worker?.setToken(token);
+  });
+  /** Ends every plugin worker: on stop, forced release and failed start no worker survives the shell. */
+  const terminateWorkers = () =>
+    Promise.all([...runtimes.values()].map((runtime) => runtime.worker?.terminate())).then(() => {});
+  /** A status with the plugin's worker, when it has a running one. */
+  const withWorker = (status: PluginStatus): PluginStatus => {
+    const worker = runtimes.get(status.id)?.worker?.status();
+    return worker ? { ...status, worker } : status;
+  };
 
   const pluginView: PluginView = {
     shellState: () => topState(shellActor.getSnapshot().value),
-    list: () => fleet.statuses(),
+    list: () => fleet.statuses().map(withWorker),
     get: (id) => {
       const actor = fleet.get(id);
-      return actor ? statusOf(actor.getSnapshot()) : undefined;
+      return actor ? withWorker(statusOf(actor.getSnapshot())) : undefined;
     },
     async waitUntilSettled(id, timeoutMs) {
       const actor = fleet.get(id);
@@ -169,6 +194,7 @@ export function createShell(options: ShellOptions = {}): Shell {
   async function runHook(
     pluginId: string,
     phase: "start" | "stop" | "resume",
+    signal: AbortSignal,
   ): Promise<{ startedAt: string; durationMs: number }> {
     const runtime = runtimes.get(pluginId)!;
     const module = runtime.module;
@@ -178,7 +204,10 @@ export function createShell(options: ShellOptions = {}): Shell {
     const started = performance.now();
     try {
       if (!module) throw new Error("the plugin has no background module loaded");
-      if (phase === "stop") {
+      if (runtime.worker) {
+        // Isolated: the signal aborts when the hook times out, and the worker is ended (a busy loop included).
+        await runtime.worker.runHook(phase, runtime.context?.context ?? null, signal);
+      } else if (phase === "stop") {
         await module.onStop();
       } else {
         const context = runtime.context?.context;
@@ -194,18 +223,18 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   const providedPluginMachine = pluginMachine.provide({
     actors: {
-      loadPlugin: fromPromise<PluginLoadOutput, PluginActorInput>(async ({ input }) => {
+      loadPlugin: fromPromise<PluginLoadOutput, PluginActorInput>(async ({ input, signal }) => {
         const runtime = runtimes.get(input.pluginId)!;
-        return loadRuntime(runtime, input.generation);
+        return loadRuntime(runtime, input.generation, signal);
       }),
-      runOnStart: fromPromise<PluginRunOutput, PluginActorInput>(({ input }) =>
-        runHook(input.pluginId, "start"),
+      runOnStart: fromPromise<PluginRunOutput, PluginActorInput>(({ input, signal }) =>
+        runHook(input.pluginId, "start", signal),
       ),
-      runOnResume: fromPromise<PluginRunOutput, PluginActorInput>(({ input }) =>
-        runHook(input.pluginId, "resume"),
+      runOnResume: fromPromise<PluginRunOutput, PluginActorInput>(({ input, signal }) =>
+        runHook(input.pluginId, "resume", signal),
       ),
-      runOnStop: fromPromise<{ durationMs: number }, PluginActorInput>(({ input }) =>
-        runHook(input.pluginId, "stop"),
+      runOnStop: fromPromise<{ durationMs: number }, PluginActorInput>(({ input, signal }) =>
+        runHook(input.pluginId, "stop", signal),
       ),
     },
     actions: {
@@ -218,15 +247,26 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   const runnablePluginMachine = testHooks.pluginMachine?.(providedPluginMachine) ?? providedPluginMachine;
 
-  async function loadRuntime(runtime: PluginRuntime, generation: number): Promise<PluginLoadOutput> {
+  async function loadRuntime(
+    runtime: PluginRuntime,
+    generation: number,
+    signal: AbortSignal,
+  ): Promise<PluginLoadOutput> {
     const { discovered } = runtime;
     // A duplicate id stays an error until the shell restarts: the first folder owns the id.
     if (discovered.error?.code === "HANGAR_MANIFEST_DUPLICATE_ID") throw discovered.error;
     // The first load uses the manifest discovery has just read; every later one (an update) reads it again.
-    const manifest = runtime.loadedOnce ? null : discovered.manifest;
+    const manifest = (runtime.loadedOnce ? null : discovered.manifest) ?? (await readManifest(discovered.folder));
     runtime.loadedOnce = true;
     runtime.module = null;
-    const loaded = await loadPlugin(discovered.folder, { generation, ...(manifest ? { manifest } : {}) });
+    // A reload replaces the worker: the new generation is imported in a fresh thread.
+    await runtime.worker?.terminate();
+    runtime.worker = null;
+    const isolation = manifest.background?.isolation ?? settings.isolation;
+    const loaded =
+      isolation === "worker" && manifest.background
+        ? await loadIsolated(runtime, manifest, generation, signal)
+        : await loadPlugin(discovered.folder, { generation, manifest });
     if (loaded.manifest.id !== discovered.id) {
       throw new HangarError(
         "HANGAR_MANIFEST_INVALID",
@@ -254,6 +294,37 @@ export function createShell(options: ShellOptions = {}): Shell {
       },
       loadMs: loaded.loadMs,
     };
+  }
+
+  /** Loads a plugin in its own worker thread; its module here is a proxy whose hooks run in the worker. */
+  async function loadIsolated(
+    runtime: PluginRuntime,
+    manifest: PluginManifest,
+    generation: number,
+    signal: AbortSignal,
+  ): Promise<LoadedPlugin> {
+    const started = performance.now();
+    const pluginId = runtime.discovered.id;
+    const pluginLogger = logger.forPlugin(pluginId);
+    const worker = new PluginWorker({
+      pluginId,
+      folder: runtime.discovered.folder,
+      manifest,
+      generation,
+      unresponsiveMs: settings.unresponsiveTimeout,
+      ipc,
+      logger: pluginLogger,
+      token: () => auth.token(),
+      onCrash: (code, message) => fleet.get(pluginId)?.send({ type: "CRASH", code, message }),
+    });
+    runtime.worker = worker;
+    const result = await worker.load(signal);
+    const unreachable = () => {
+      throw new Error("an isolated plugin's hooks run in its worker");
+    };
+    const module: PluginBackgroundModule = { onStart: unreachable, onStop: unreachable };
+    if (result.hasOnResume) module.onResume = unreachable;
+    return { manifest, module, entryFile: result.entryFile, loadMs: performance.now() - started };
   }
 
   function openContext(pluginId: string): void {
@@ -294,6 +365,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       entryFile: null,
       context: null,
       loadedOnce: false,
+      worker: null,
     });
     const actor = createActor(runnablePluginMachine, {
       id: `plugin:${discovered.id}`,
@@ -333,10 +405,10 @@ export function createShell(options: ShellOptions = {}): Shell {
         fleet.updateAll(input.changed, input.generation, signal),
       ),
       stopPlugins: fromPromise(() => fleet.stopAll()),
-      closeServer: fromPromise(() => {
+      closeServer: fromPromise(async () => {
         if (ipcAttached) serverIpc.close?.();
         inspector?.closeFeeds();
-        return httpServer.close(settings.closeGraceMs);
+        await Promise.all([httpServer.close(settings.closeGraceMs), terminateWorkers()]);
       }),
       flushConfig: fromPromise(() => config.flush()),
     },
@@ -352,11 +424,15 @@ export function createShell(options: ShellOptions = {}): Shell {
           "plugin without waiting any longer. Make onStop settle sooner, or raise timeouts.shutdown.";
         log.error(`HANGAR_SHUTDOWN_TIMEOUT: ${message}`, { code: "HANGAR_SHUTDOWN_TIMEOUT" });
         fleet.forceStop(message);
+        void terminateWorkers();
         if (ipcAttached) serverIpc.close?.();
         httpServer.forceClose();
         void config.flush().catch((error: unknown) => log.error(`config flush failed: ${messageOf(error)}`));
       },
-      releasePlugins: () => fleet.releaseAll(),
+      releasePlugins: () => {
+        fleet.releaseAll();
+        void terminateWorkers();
+      },
     },
   });
 
@@ -467,7 +543,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     status() {
       return {
         state: topState(shellActor.getSnapshot().value),
-        plugins: fleet.statuses(),
+        plugins: fleet.statuses().map(withWorker),
         server: { url: httpServer.url() },
         ...(inspector ? { inspector: { url: inspector.pageUrl(httpServer.url()) } } : {}),
       };

@@ -11,6 +11,8 @@ export interface RunOptions {
   json?: boolean;
   /** Serve the live inspector at /_hangar/inspect and print its URL. */
   inspect?: boolean;
+  /** Where plugins run unless their plugin.json says otherwise (docs/isolation.md). */
+  isolation?: "none" | "worker";
 }
 
 /**
@@ -27,6 +29,7 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
     ...(token ? { auth: { init: async () => ({ token }) } } : {}),
     log: { format: options.json ? "json" : "pretty", level: "info", destination: process.stdout },
     ...(options.inspect ? { inspector: true } : {}),
+    ...(options.isolation ? { isolation: options.isolation } : {}),
   });
 
   let beginStopping: (stopping: Promise<ExitCode>) => void = () => {};
