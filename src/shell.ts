@@ -106,6 +106,9 @@ interface PluginRuntime {
 
 const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as const;
 
+/** How long a plugin worker gets, once the shell is done with it, to run its abort listeners and exit. */
+const WORKER_EXIT_GRACE_MS = 250;
+
 export function createShell(options: ShellOptions = {}): Shell {
   const settings = parseShellOptions(options);
   // Test-only seams (hangar/testing, race tests): a clock, a planted bug, a module observer. Empty in production.
@@ -132,9 +135,12 @@ export function createShell(options: ShellOptions = {}): Shell {
   auth.onChange((token) => {
     for (const runtime of runtimes.values()) runtime.worker?.setToken(token);
   });
-  /** Ends every plugin worker: on stop, forced release and failed start no worker survives the shell. */
-  const terminateWorkers = () =>
-    Promise.all([...runtimes.values()].map((runtime) => runtime.worker?.terminate())).then(() => {});
+  /**
+   * Ends every plugin worker: on stop, forced release and failed start no worker survives the shell. On a graceful
+   * stop each gets a moment to run its abort listeners; a hung one is terminated regardless.
+   */
+  const terminateWorkers = (graceMs = 0) =>
+    Promise.all([...runtimes.values()].map((runtime) => runtime.worker?.terminate(graceMs))).then(() => {});
   /** A status with the plugin's worker, when it has a running one. */
   const withWorker = (status: PluginStatus): PluginStatus => {
     const worker = runtimes.get(status.id)?.worker?.status();
@@ -408,7 +414,9 @@ export function createShell(options: ShellOptions = {}): Shell {
       closeServer: fromPromise(async () => {
         if (ipcAttached) serverIpc.close?.();
         inspector?.closeFeeds();
-        await Promise.all([httpServer.close(settings.closeGraceMs), terminateWorkers()]);
+        // Workers go after the server: a request still in flight during the close grace is answered.
+        await httpServer.close(settings.closeGraceMs);
+        await terminateWorkers(WORKER_EXIT_GRACE_MS);
       }),
       flushConfig: fromPromise(() => config.flush()),
     },

@@ -162,11 +162,21 @@ export class PluginWorker {
     if (this.#alive) this.#post({ t: "auth", token });
   }
 
-  /** Ends the worker now (a busy loop included) and forgets everything in flight. Harmless twice. */
-  async terminate(): Promise<void> {
+  /**
+   * Ends the worker and forgets everything in flight. Harmless twice. With `graceMs`, the worker first gets that
+   * long to dispose its contexts (abort listeners run) and exit; a busy or hung worker is then terminated.
+   */
+  async terminate(graceMs = 0): Promise<void> {
     const worker = this.#worker;
     if (!worker || !this.#alive) return;
     this.#ending = true;
+    if (graceMs > 0) {
+      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      this.#post({ t: "close" });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
     await worker.terminate();
   }
 
@@ -250,6 +260,9 @@ export class PluginWorker {
       sentAt.set(seq, now);
       worker.postMessage({ t: "ping", seq } satisfies ToWorker);
       if (answered < seq - 1) silentSince ??= sentAt.get(answered + 1) ?? now;
+      // Loading is not judged: booting a worker, its TypeScript loader and the plugin's imports keep its thread
+      // busy for a while on a loaded machine; the load timeout bounds it, as it does in-process.
+      if (this.#phase === "load") silentSince = null;
       if (shellWasBlocked || silentSince === null) return;
       const silentMs = Math.round(now - silentSince);
       if (silentMs >= limit) this.#unresponsive(worker, silentMs);

@@ -34,6 +34,8 @@ export type ToWorker =
   | { t: "hook"; id: number; hook: HookName; contextId: number }
   | { t: "dispose"; contextId: number }
   | { t: "auth"; token: string | null }
+  /** The shell is done with the worker: dispose every context (signals abort), close the server, exit. */
+  | { t: "close" }
   | { t: "invoke"; id: number; channel: string; payload: unknown }
   | { t: "reply"; id: number; ok: true; value: unknown }
   | { t: "reply"; id: number; ok: false; error: SerialisedError };

@@ -146,8 +146,7 @@ const listening = new Set<Promise<unknown>>();
 
 function startServer(): Promise<string> {
   server ??= (async () => {
-    const { default: express } = await import("express");
-    const app = express();
+    const app = (await expressReady)();
     app.disable("x-powered-by");
     app.use((req, res) => {
       const mountId = Number(req.headers[MOUNT_HEADER]);
@@ -260,6 +259,12 @@ port.on("message", (message: ToWorker) => {
     case "auth":
       token = message.token;
       return;
+    case "close":
+      for (const handle of contexts.values()) handle.dispose();
+      contexts.clear();
+      // A macrotask later, so that abort listeners' own promise jobs run first.
+      setImmediate(() => process.exit(0));
+      return;
     case "invoke": {
       const handler = handlers.get(message.channel);
       Promise.resolve()
@@ -289,7 +294,13 @@ port.on("message", (message: ToWorker) => {
 
 process.on("exit", () => rmSync(path.join(boot.socketDir, "http.sock"), { force: true }));
 
+// Express is imported while the plugin loads, not at its first registerRouter: importing it blocks the thread
+// (a tree of CommonJS files), which in a hook would count against the watchdog's unresponsive timeout.
+const expressReady = import("express").then((imported) => imported.default);
+expressReady.catch(() => {});
+
 try {
+  await expressReady;
   const loaded = await loadPlugin(boot.folder, { generation: boot.generation, manifest: boot.manifest });
   module = loaded.module;
   post({
