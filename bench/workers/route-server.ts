@@ -1,5 +1,6 @@
 // A server for the route benches, in its own process so the load generator does not share its CPU.
 // `shell`: a shell over the workspace's plugins (plugin `bench` serves the bench router at /api/bench);
+// `isolated`: the same shell with the plugin in a worker thread (docs/isolation.md);
 // `bare`: the same router on a bare Express app at the same path. Driven over the fork IPC channel.
 // Usage: fork("bench/workers/route-server.ts", [mode, root], { execArgv: ["--import", "tsx"] })
 import type { Server } from "node:http";
@@ -19,20 +20,21 @@ export type FromRouteServer =
   | { type: "closed" };
 
 const [mode, root] = process.argv.slice(2);
-if ((mode !== "shell" && mode !== "bare") || !root)
-  throw new Error("usage: route-server.ts <shell|bare> <root>");
+if ((mode !== "shell" && mode !== "bare" && mode !== "isolated") || !root)
+  throw new Error("usage: route-server.ts <shell|isolated|bare> <root>");
 const send = (message: FromRouteServer) => process.send?.(message);
 
 let shell: Shell | null = null;
 let server: Server | null = null;
 let url: string;
 
-if (mode === "shell") {
+if (mode === "shell" || mode === "isolated") {
   shell = createShell({
     plugins: [path.join(root, "plugins")],
     dataDir: path.join(root, "data"),
     server: { port: 0 },
     log: { level: "silent" },
+    isolation: mode === "isolated" ? "worker" : "none",
   });
   await shell.start();
   url = shell.status().server.url!;

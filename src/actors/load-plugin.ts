@@ -5,8 +5,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import { register as registerCjs } from "tsx/cjs/api";
-import { type NamespacedUnregister, register as registerEsm } from "tsx/esm/api";
+import type { NamespacedUnregister } from "tsx/esm/api";
 import { z } from "zod";
 import { HangarError, messageOf } from "../errors.js";
 import { readManifest, resolveEntryModule } from "../manifest/read-manifest.js";
@@ -34,6 +33,11 @@ export interface LoadPluginOptions {
   generation: number;
   /** A manifest read moments ago (by discovery): used instead of reading plugin.json again. */
   manifest?: PluginManifest;
+  /**
+   * Import `.js`/`.mjs`/`.cjs` entries with Node's own `import()` instead of tsx. An isolated plugin's worker
+   * loads one generation only, so it needs no namespace, and skipping tsx spares it a loader thread.
+   */
+  nativeJs?: boolean;
 }
 
 /**
@@ -51,7 +55,10 @@ export async function loadPlugin(folder: string, options: LoadPluginOptions): Pr
     return { manifest, module: null, entryFile: null, loadMs: performance.now() - started };
   }
   const entryFile = await resolveEntryModule(folder, manifest);
-  const exports = await importEntry(entryFile, await realpath(folder), manifest.id, options.generation);
+  const exports =
+    options.nativeJs && /\.[mc]?js$/.test(entryFile)
+      ? await importNatively(entryFile, manifest.id)
+      : await importEntry(entryFile, await realpath(folder), manifest.id, options.generation);
   const module = toBackgroundModule(exports, entryFile, manifest.id);
   return { manifest, module, entryFile, loadMs: performance.now() - started };
 }
@@ -64,15 +71,18 @@ const namespaces = new Map<number, NamespacedUnregister>();
 const importedFolders = new Set<string>();
 let cjsRegistered = false;
 
-function namespaceFor(generation: number): NamespacedUnregister {
+// tsx is imported on first use: an isolated plugin's worker with a JavaScript entry never needs it (~14 MB).
+async function namespaceFor(generation: number): Promise<NamespacedUnregister> {
   if (!cjsRegistered) {
     // Once per process: lets require() compile .ts/.cts files (a .ts entry inside a CommonJS package).
-    registerCjs();
+    const { register: registerCjs } = await import("tsx/cjs/api");
+    if (!cjsRegistered) registerCjs();
     cjsRegistered = true;
   }
   let api = namespaces.get(generation);
   if (api === undefined) {
-    api = registerEsm({ namespace: `hangar-${generation}` });
+    const { register: registerEsm } = await import("tsx/esm/api");
+    api = namespaces.get(generation) ?? registerEsm({ namespace: `hangar-${generation}` });
     namespaces.set(generation, api);
   }
   return api;
@@ -86,7 +96,7 @@ async function importEntry(
   pluginId: string,
   generation: number,
 ): Promise<unknown> {
-  const api = namespaceFor(generation);
+  const api = await namespaceFor(generation);
   // The namespace gives ESM files a fresh URL per generation, but Node caches CommonJS files by file name
   // alone. On the first import of a generation, forget the plugin's CommonJS files so they are evaluated
   // afresh too; modules outside the plugin folder (shared packages) keep their single instance.
@@ -100,12 +110,24 @@ async function importEntry(
     const exports: unknown = await api.import(pathToFileURL(entryFile).href, import.meta.url);
     return exports;
   } catch (error) {
-    throw new HangarError(
-      "HANGAR_MODULE_IMPORT",
-      `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${messageOf(error)}. Fix the module so it imports without throwing.`,
-      { pluginId, phase: "load", cause: error },
-    );
+    throw importFailure(entryFile, pluginId, error);
   }
+}
+
+async function importNatively(entryFile: string, pluginId: string): Promise<unknown> {
+  try {
+    return await import(pathToFileURL(entryFile).href);
+  } catch (error) {
+    throw importFailure(entryFile, pluginId, error);
+  }
+}
+
+function importFailure(entryFile: string, pluginId: string, error: unknown): HangarError {
+  return new HangarError(
+    "HANGAR_MODULE_IMPORT",
+    `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${messageOf(error)}. Fix the module so it imports without throwing.`,
+    { pluginId, phase: "load", cause: error },
+  );
 }
 
 const lifecycleFunction = (name: string) =>

@@ -301,7 +301,11 @@ expressReady.catch(() => {});
 
 try {
   await expressReady;
-  const loaded = await loadPlugin(boot.folder, { generation: boot.generation, manifest: boot.manifest });
+  const loaded = await loadPlugin(boot.folder, {
+    generation: boot.generation,
+    manifest: boot.manifest,
+    nativeJs: true,
+  });
   module = loaded.module;
   post({
     t: "loaded",
