@@ -8,13 +8,13 @@ import type { ConfigBackend } from "./context/config-backend.js";
 import { createFileConfigBackend } from "./context/config-file.js";
 import { createLogger, type HangarLogger, type LogOptions } from "./context/logger.js";
 import { createPluginContext, type PluginContextHandle } from "./context/plugin-context.js";
-import { PluginWorker } from "./isolation/plugin-worker.js";
 import { HangarError, hasHangarCode, messageOf, type PluginPhase } from "./errors.js";
 import { createInspector, type InspectorOptions } from "./inspector/inspector.js";
 import { combineObservers } from "./inspector/recorder.js";
 import { createMemoryIpc } from "./ipc/memory.js";
 import type { IpcTransport } from "./ipc/transport.js";
 import type { WebSocketIpc } from "./ipc/websocket.js";
+import { PluginWorker } from "./isolation/plugin-worker.js";
 import {
   type PluginActorInput,
   type PluginLoadOutput,
@@ -262,7 +262,8 @@ export function createShell(options: ShellOptions = {}): Shell {
     // A duplicate id stays an error until the shell restarts: the first folder owns the id.
     if (discovered.error?.code === "HANGAR_MANIFEST_DUPLICATE_ID") throw discovered.error;
     // The first load uses the manifest discovery has just read; every later one (an update) reads it again.
-    const manifest = (runtime.loadedOnce ? null : discovered.manifest) ?? (await readManifest(discovered.folder));
+    const manifest =
+      (runtime.loadedOnce ? null : discovered.manifest) ?? (await readManifest(discovered.folder));
     runtime.loadedOnce = true;
     runtime.module = null;
     // A reload replaces the worker: the new generation is imported in a fresh thread.

@@ -39,7 +39,10 @@ function next<T extends FromRouteServer["type"]>(
   });
 }
 
-export async function startRouteServer(mode: "shell" | "isolated" | "bare", root: string): Promise<RouteServer> {
+export async function startRouteServer(
+  mode: "shell" | "isolated" | "bare",
+  root: string,
+): Promise<RouteServer> {
   const child = fork(path.join(repoRoot, "bench", "workers", "route-server.ts"), [mode, root], {
     cwd: repoRoot,
     execArgv: ["--import", "tsx"],

@@ -3,8 +3,8 @@
 // It runs the built dist/ (`npm run build` first), as users do: from source, every worker would also boot tsx
 // for hangar's own TypeScript, a cost no user pays.
 // Usage: node --import tsx bench/workers/isolation-startup.ts <pluginsDir> <dataDir> <none|worker>
-// @ts-ignore dist/ is built before the bench runs
-import { createShell } from "../../dist/index.js";
+const distIndex = new URL("../../dist/index.js", import.meta.url).href;
+const { createShell } = (await import(distIndex)) as typeof import("../../src/index.js");
 
 const [pluginsDir, dataDir, isolation] = process.argv.slice(2);
 if (!pluginsDir || !dataDir || (isolation !== "none" && isolation !== "worker")) {

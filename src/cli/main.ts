@@ -37,7 +37,10 @@ function createProgram(settle: (code: ExitCode) => void): Command {
     .option("--data-dir <dir>", "where plugin config is kept", "./.hangar")
     .option("--json", "JSON log lines and a JSON summary instead of the table")
     .addOption(
-      new Option("--isolation <mode>", "where plugins run unless plugin.json says: none (in-process) or worker")
+      new Option(
+        "--isolation <mode>",
+        "where plugins run unless plugin.json says: none (in-process) or worker",
+      )
         .choices(["none", "worker"])
         .default("none"),
     )

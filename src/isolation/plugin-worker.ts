@@ -11,6 +11,7 @@ import type { PluginManifest } from "../manifest/schema.js";
 import type { PluginContext, PluginLogger } from "../sdk/types.js";
 import type { WorkerStatus } from "../status.js";
 import {
+  type ConfigOp,
   ERROR_MARK,
   type FromWorker,
   type HookName,
@@ -274,7 +275,10 @@ export class PluginWorker {
   #unresponsive(worker: Worker, silentMs: number): void {
     const { pluginId, unresponsiveMs } = this.#options;
     const phase = this.#phase;
-    const where = phase === "run" ? "while running (outside any hook)" : `in ${phase === "load" ? "loading" : hookNames[phase]}`;
+    const where =
+      phase === "run"
+        ? "while running (outside any hook)"
+        : `in ${phase === "load" ? "loading" : hookNames[phase]}`;
     const message =
       `Plugin '${pluginId}' stopped answering: its worker's event loop was blocked for ${silentMs} ms ${where} ` +
       `(phase ${phase}), longer than timeouts.unresponsive (${unresponsiveMs} ms); hangar ended the worker. ` +
@@ -298,9 +302,13 @@ export class PluginWorker {
     if (!this.#alive) return;
     if (this.#ending) {
       this.#settleDeath(
-        new HangarError("HANGAR_PLUGIN_CRASHED", `Plugin '${this.#options.pluginId}'s worker was ended by hangar.`, {
-          pluginId: this.#options.pluginId,
-        }),
+        new HangarError(
+          "HANGAR_PLUGIN_CRASHED",
+          `Plugin '${this.#options.pluginId}'s worker was ended by hangar.`,
+          {
+            pluginId: this.#options.pluginId,
+          },
+        ),
         false,
       );
       return;
@@ -322,7 +330,11 @@ export class PluginWorker {
         `Plugin '${pluginId}' ended its worker with exit code ${exitCode} ${during}, e.g. by calling process.exit(). ` +
         "A plugin must not exit: return from onStop and let hangar end the worker.";
     }
-    const crash = new HangarError("HANGAR_PLUGIN_CRASHED", message, { pluginId, phase, cause: error ?? undefined });
+    const crash = new HangarError("HANGAR_PLUGIN_CRASHED", message, {
+      pluginId,
+      phase,
+      cause: error ?? undefined,
+    });
     if (error) crash.stack = `${crash.name}: ${message}\n${error.stack ?? ""}`;
     this.#options.logger.error("hangar", message, ...(error ? [error] : []));
     this.#settleDeath(crash, true);
@@ -358,7 +370,11 @@ export class PluginWorker {
         this.#phase = "run";
         const load = this.#load;
         this.#load = null;
-        load?.resolve({ hasOnResume: message.hasOnResume, entryFile: message.entryFile, loadMs: message.loadMs });
+        load?.resolve({
+          hasOnResume: message.hasOnResume,
+          entryFile: message.entryFile,
+          loadMs: message.loadMs,
+        });
         return;
       }
       case "load-failed": {
@@ -407,7 +423,11 @@ export class PluginWorker {
             this.#forwarder.forwarderFor(message.socketPath, message.mountId),
           );
         } catch (error) {
-          this.#options.logger.error("hangar", `Mounting the plugin's router at '${message.path}' failed`, error);
+          this.#options.logger.error(
+            "hangar",
+            `Mounting the plugin's router at '${message.path}' failed`,
+            error,
+          );
         }
         return;
       }
@@ -416,7 +436,7 @@ export class PluginWorker {
     }
   }
 
-  #config(id: number, contextId: number, op: FromWorker & { t: "config" } extends { op: infer O } ? O : never, args: unknown[]): void {
+  #config(id: number, contextId: number, op: ConfigOp, args: unknown[]): void {
     const context = this.#contexts.get(contextId);
     const reply = (result: Promise<unknown>) =>
       result.then(
@@ -464,7 +484,9 @@ export class PluginWorker {
 
   #invoke(channel: string, payload: unknown): Promise<unknown> {
     if (!this.#alive) {
-      return Promise.reject(new Error(`Plugin '${this.#options.pluginId}' is not running (its worker ended).`));
+      return Promise.reject(
+        new Error(`Plugin '${this.#options.pluginId}' is not running (its worker ended).`),
+      );
     }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {

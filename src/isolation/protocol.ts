@@ -69,7 +69,12 @@ export const BASE_HEADER = "x-hangar-base";
 
 export function serialiseError(error: unknown): SerialisedError {
   if (error instanceof Error) {
-    const extra = error as Error & { code?: unknown; status?: unknown; statusCode?: unknown; expose?: unknown };
+    const extra = error as Error & {
+      code?: unknown;
+      status?: unknown;
+      statusCode?: unknown;
+      expose?: unknown;
+    };
     const status = typeof extra.status === "number" ? extra.status : extra.statusCode;
     return {
       name: error.name,
@@ -96,7 +101,8 @@ export function reviveError(serialised: SerialisedError): Error {
     if (serialised.stack) error.stack = serialised.stack;
     return error;
   }
-  const error = serialised.name === "TypeError" ? new TypeError(serialised.message) : new Error(serialised.message);
+  const error =
+    serialised.name === "TypeError" ? new TypeError(serialised.message) : new Error(serialised.message);
   if (serialised.name !== "TypeError" && serialised.name !== "Error") error.name = serialised.name;
   if (serialised.stack) error.stack = serialised.stack;
   const extra = error as Error & { code?: string; status?: number; statusCode?: number; expose?: boolean };

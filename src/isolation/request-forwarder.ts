@@ -6,7 +6,15 @@ import type { PluginRouter } from "../sdk/types.js";
 import { BASE_HEADER, MOUNT_HEADER, OUTCOME_HEADER, reviveError, type SerialisedError } from "./protocol.js";
 
 /** Connection-level headers (RFC 9110 §7.6.1): they describe one hop, never the request itself. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+]);
 
 /** The worker ended while the request was in flight: answered like any plugin that is not running (SPEC §6). */
 function answerGone(pluginId: string, res: Response): void {
@@ -26,7 +34,6 @@ function answerGone(pluginId: string, res: Response): void {
 export class RequestForwarder {
   readonly #pluginId: string;
   #agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  #closed = false;
 
   constructor(pluginId: string) {
     this.#pluginId = pluginId;
@@ -34,17 +41,16 @@ export class RequestForwarder {
 
   /** Ends every connection to the worker: requests in flight answer 503. Later requests use a fresh agent. */
   close(): void {
-    this.#closed = true;
     this.#agent.destroy();
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   }
 
   /** The handler the shell's route table mounts in place of the plugin's router at one mount path. */
   forwarderFor(socketPath: string, mountId: number): PluginRouter {
-    this.#closed = false;
     const handler = (req: Request, res: Response, next: NextFunction): void => {
       const headers: http.OutgoingHttpHeaders = {};
-      for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
+      for (const [name, value] of Object.entries(req.headers))
+        if (!HOP_BY_HOP.has(name)) headers[name] = value;
       headers[MOUNT_HEADER] = String(mountId);
       headers[BASE_HEADER] = req.baseUrl;
       const agent = this.#agent;

@@ -7,9 +7,9 @@ import path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { loadPlugin } from "../actors/load-plugin.js";
 import { assertConfigKey, copyConfigValue } from "../context/config-value.js";
-import { createPluginContext, type PluginContextHandle } from "../context/plugin-context.js";
 import type { Disposable } from "../context/disposable.js";
 import { toDisposable } from "../context/disposable.js";
+import { createPluginContext, type PluginContextHandle } from "../context/plugin-context.js";
 import { createHandlerRegistry } from "../ipc/handler-registry.js";
 import type { IpcTransport } from "../ipc/transport.js";
 import type {
@@ -49,11 +49,9 @@ const post = (message: FromWorker): void => port.postMessage(message);
 
 // ---- services the worker's PluginContext forwards to the shell ----
 
-/** Errors keep their class, code and stack across the clone; anything uncloneable is described instead. */
-function cloneable(value: unknown, depth = 0): unknown {
-  if (value instanceof Error) return { [ERROR_MARK]: serialiseError(value) };
-  if (depth > 0 || typeof value !== "object" || value === null) return value;
-  return value;
+/** Errors keep their class, code and stack across the clone (a structured clone would drop the code). */
+function cloneable(value: unknown): unknown {
+  return value instanceof Error ? { [ERROR_MARK]: serialiseError(value) } : value;
 }
 
 function describe(value: unknown): unknown {
@@ -103,7 +101,8 @@ function configFor(contextId: number): PluginConfigStore {
       assertConfigKey(pluginId, "get", key);
       return (await callShell(contextId, "get", [key, defaultValue])) as T | undefined;
     },
-    getAll: async () => (await callShell(contextId, "getAll", [])) as Awaited<ReturnType<PluginConfigStore["getAll"]>>,
+    getAll: async () =>
+      (await callShell(contextId, "getAll", [])) as Awaited<ReturnType<PluginConfigStore["getAll"]>>,
     set: async (key: string, value: unknown) => {
       assertConfigKey(pluginId, "set", key);
       await callShell(contextId, "set", [key, copyConfigValue(pluginId, key, value)]);
@@ -274,7 +273,8 @@ port.on("message", (message: ToWorker) => {
         })
         .then(
           (value) => post({ t: "invoke-done", id: message.id, ok: true, value }),
-          (error: unknown) => post({ t: "invoke-done", id: message.id, ok: false, error: serialiseError(error) }),
+          (error: unknown) =>
+            post({ t: "invoke-done", id: message.id, ok: false, error: serialiseError(error) }),
         )
         .catch((error: unknown) =>
           // The handler's answer cannot be cloned: the caller gets that as the failure.

@@ -36,7 +36,9 @@ const background = z.strictObject(
     stopTimeoutMs: timeoutMs.optional(),
     resumeTimeoutMs: timeoutMs.optional(),
     isolation: z
-      .enum(["none", "worker"], { error: 'must be "none" (in the shell\'s thread) or "worker" (its own thread)' })
+      .enum(["none", "worker"], {
+        error: 'must be "none" (in the shell\'s thread) or "worker" (its own thread)',
+      })
       .optional(),
     memoryLimitMb: z
       .number({ error: "must be a number of megabytes" })

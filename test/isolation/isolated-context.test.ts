@@ -48,7 +48,11 @@ export async function onStop() {}
 it("serves, invokes, stores, follows auth and aborts its signal across the worker boundary", async () => {
   await ws.write({ id: "iso", source });
   const ipc = createMemoryIpc();
-  const { shell, log } = testShell(ws, { isolation: "worker", ipc, server: { port: 0, bodyLimit: 16 * 1024 * 1024 } });
+  const { shell, log } = testShell(ws, {
+    isolation: "worker",
+    ipc,
+    server: { port: 0, bodyLimit: 16 * 1024 * 1024 },
+  });
   shells.push(shell);
   await shell.start();
   const base = shell.status().server.url!;

@@ -38,7 +38,9 @@ beforeAll(async () => {
   await ws.write({ id: "stop-spin", source: plugin("", spin) });
   // Each fault is armed by a request, so that it strikes while the test watches: from a timer, not the route.
   const armed = (id: string, fault: string) =>
-    plugin(`ctx.server.registerRouter("/api/${id}", (req, res) => { setTimeout(() => { ${fault} }, 100); res.json({ armed: true }); });`);
+    plugin(
+      `ctx.server.registerRouter("/api/${id}", (req, res) => { setTimeout(() => { ${fault} }, 100); res.json({ armed: true }); });`,
+    );
   await ws.write({ id: "timer-spin", source: armed("timer-spin", spin) });
   await ws.write({
     id: "heap-hog",
@@ -59,9 +61,13 @@ beforeAll(async () => {
   });
 
   const script = path.resolve("test/support/isolation-run.mjs");
-  child = spawn(process.execPath, [script, ws.pluginsDir, ws.dataDir, String(UNRESPONSIVE_MS), String(SHUTDOWN_MS)], {
-    cwd: ws.root,
-  });
+  child = spawn(
+    process.execPath,
+    [script, ws.pluginsDir, ws.dataDir, String(UNRESPONSIVE_MS), String(SHUTDOWN_MS)],
+    {
+      cwd: ws.root,
+    },
+  );
   child.stderr.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
   });
@@ -97,7 +103,10 @@ it("keeps serving while isolated plugins spin, exhaust their heap, exit and patc
   // start-spin was errored during start-up, before the shell was up: by the watchdog, not the 8 s start timeout.
   const atStart = await statuses();
   expect(atStart["start-spin"]?.state, stderr + JSON.stringify(atStart, null, 1)).toBe("errored");
-  expect(atStart["start-spin"]?.error, JSON.stringify(atStart)).toMatchObject({ phase: "start", code: "HANGAR_PLUGIN_UNRESPONSIVE" });
+  expect(atStart["start-spin"]?.error, JSON.stringify(atStart)).toMatchObject({
+    phase: "start",
+    code: "HANGAR_PLUGIN_UNRESPONSIVE",
+  });
   expect(atStart["start-spin"]?.error?.message).toMatch(/blocked for \d+ ms in onStart/);
 
   // The same route while nothing misbehaves: the yardstick for "the shell stays responsive" on this machine.
@@ -124,7 +133,9 @@ it("keeps serving while isolated plugins spin, exhaust their heap, exit and patc
     // The spinning route's own request answers 503 once its worker is ended; the others were armed at once.
     expect((await armed).status).toBe(id === "route-spin" ? 503 : 200);
   }
-  const all = Object.values(latencies).flat().sort((a, b) => a - b);
+  const all = Object.values(latencies)
+    .flat()
+    .sort((a, b) => a - b);
   // The goal is 100 ms throughout. This shared machine itself delays single answers by up to a few hundred ms
   // (see the quiet figures), so the median must stay under 100 ms and no answer may take as long as the
   // unresponsive timeout: a shell blocked by a faulty plugin would answer nothing for at least that long.
@@ -154,7 +165,10 @@ it("keeps serving while isolated plugins spin, exhaust their heap, exit and patc
   // stop-spin's onStop never returns: the watchdog ends it, and the shutdown finishes within budget.
   child.stdin.write("stop\n");
   const last = await lines.next();
-  const { stopMs, status } = JSON.parse(last.value) as { stopMs: number; status: { state: string; plugins: PluginStatus[] } };
+  const { stopMs, status } = JSON.parse(last.value) as {
+    stopMs: number;
+    status: { state: string; plugins: PluginStatus[] };
+  };
   expect(status.state).toBe("stopped");
   expect(stopMs).toBeLessThan(SHUTDOWN_MS);
   const stopSpin = status.plugins.find((p) => p.id === "stop-spin")!;
