@@ -322,7 +322,11 @@ export function createShell(options: ShellOptions = {}): Shell {
       ipc,
       logger: pluginLogger,
       token: () => auth.token(),
-      onCrash: (code, message) => fleet.get(pluginId)?.send({ type: "CRASH", code, message }),
+      onCrash: (code, message) => {
+        // A worker can outlive its plugin's actor briefly (a stopped plugin's worker ends with the shell).
+        const actor = fleet.get(pluginId);
+        if (actor?.getSnapshot().status === "active") actor.send({ type: "CRASH", code, message });
+      },
     });
     runtime.worker = worker;
     const result = await worker.load(signal);
