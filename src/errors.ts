@@ -27,7 +27,8 @@ export const ErrorCodes = {
   HANGAR_SHUTDOWN_TIMEOUT: "the whole shutdown exceeded its budget",
   // supervision and containment (phase `run`, SPEC §11–§12)
   HANGAR_PLUGIN_CRASHED: "the plugin's code threw or rejected outside any hook, or its worker died",
-  HANGAR_PLUGIN_UNRESPONSIVE: "an isolated plugin's event loop did not answer within the unresponsive timeout",
+  HANGAR_PLUGIN_UNRESPONSIVE:
+    "an isolated plugin's event loop did not answer within the unresponsive timeout",
   HANGAR_PROCESS_EXIT: "plugin code called process.exit(); it was refused",
   HANGAR_RESTART_LIMIT: "the plugin crashed more often than its restart policy allows",
   // context services
@@ -48,6 +49,7 @@ export const ErrorCodes = {
   HANGAR_AUTH_TIMEOUT: "the auth provider did not answer in time; the shell continues unauthenticated",
   HANGAR_SHELL_OPTIONS: "createShell was given invalid options",
   HANGAR_SHELL_STATE: "a shell method was called in a state that does not allow it",
+  HANGAR_PLUGIN_UNKNOWN: "a shell method or route named a plugin id the shell does not have",
   HANGAR_INTERNAL: "a defect in hangar itself",
 } as const;
 

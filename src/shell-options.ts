@@ -67,6 +67,7 @@ const optionsSchema = z.object({
     .optional(),
   timeouts: z
     .object({
+      load: positiveMs.optional(),
       start: positiveMs.optional(),
       stop: positiveMs.optional(),
       resume: positiveMs.optional(),
@@ -87,6 +88,7 @@ const optionsSchema = z.object({
 });
 
 export const defaultTimeouts = {
+  load: 10_000,
   start: 10_000,
   stop: 5_000,
   resume: 10_000,
@@ -116,7 +118,12 @@ export function parseShellOptions(options: ShellOptions) {
       bodyLimit: options.server?.bodyLimit ?? DEFAULT_BODY_LIMIT,
     },
     auth: options.auth ?? { init: async () => ({ token: null }) },
-    pluginTimeouts: { start: timeouts.start, stop: timeouts.stop, resume: timeouts.resume },
+    pluginTimeouts: {
+      load: timeouts.load,
+      start: timeouts.start,
+      stop: timeouts.stop,
+      resume: timeouts.resume,
+    },
     authTimeout: timeouts.auth,
     shutdownTimeout: timeouts.shutdown,
     /** How long an isolated plugin's event loop may stay silent before its worker is ended (SPEC §12). */

@@ -1,7 +1,7 @@
 // The composition root: createShell wires the pure machines to the actors and services that do the I/O.
 import path from "node:path";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
-import { Fleet, isTransitional, statusOf, untilSnapshot } from "./actors/fleet.js";
+import { Fleet, isBusy, stateOf as pluginStateOf, statusOf, untilSnapshot } from "./actors/fleet.js";
 import { type LoadedPlugin, loadPlugin } from "./actors/load-plugin.js";
 import { createAuthState } from "./context/auth-state.js";
 import type { ConfigBackend } from "./context/config-backend.js";
@@ -60,8 +60,9 @@ export interface ShellOptions {
   /** Default: JSON files under `<dataDir>/config`. */
   config?: ConfigBackend;
   /**
-   * In ms. Defaults: start 10 000, stop 5 000, resume 10 000, auth 10 000, shutdown 15 000, unresponsive 5 000
-   * (how long an isolated plugin's event loop may stay silent before its worker is ended, docs/isolation.md).
+   * In ms. Defaults: load 10 000, start 10 000, stop 5 000, resume 10 000, auth 10 000, shutdown 15 000,
+   * unresponsive 5 000 (how long an isolated plugin's event loop may stay silent before its worker is ended,
+   * docs/isolation.md). plugin.json's `background.loadTimeoutMs`/`startTimeoutMs`/… override them per plugin.
    */
   timeouts?: Partial<PluginTimeouts & { auth: number; shutdown: number; unresponsive: number }>;
   /**
@@ -88,6 +89,20 @@ export interface Shell {
   status(): ShellStatus;
   setAuth(auth: { token: string | null }): void;
   clearAuth(): void;
+  /**
+   * Restarts one plugin (SPEC §11): a running plugin runs onStop, then onStart with a fresh context; an
+   * errored, stopped or backing-off plugin starts again at once, its restart count reset. Resolves with its
+   * status once it settles (running, or errored with the cause). Rejects with `HANGAR_PLUGIN_UNKNOWN` for
+   * an id the shell does not have, `HANGAR_SHELL_STATE` unless the shell is running.
+   */
+  restartPlugin(id: string): Promise<PluginStatus>;
+  /** Stops one plugin, the plugins that depend on it first; it stays `stopped` until started. Errors as restartPlugin. */
+  stopPlugin(id: string): Promise<PluginStatus>;
+  /**
+   * Starts a stopped, loaded or errored plugin, the plugins it depends on first (`HANGAR_DEPENDENCY_FAILED`
+   * when one of them does not run). A running plugin is left as it is. Errors as restartPlugin.
+   */
+  startPlugin(id: string): Promise<PluginStatus>;
   /** The XState root actor of the shell (subscribe, inspect). */
   readonly actor: ReturnType<typeof createActor<typeof shellMachine>>;
 }
@@ -154,6 +169,15 @@ export function createShell(options: ShellOptions = {}): Shell {
       const actor = fleet.get(id);
       return actor ? withWorker(statusOf(actor.getSnapshot())) : undefined;
     },
+    restart: async (id) => (fleet.get(id) ? shell.restartPlugin(id) : undefined),
+    isBusy: (id) => {
+      const actor = fleet.get(id);
+      return actor ? isBusy(actor.getSnapshot()) : false;
+    },
+    stateOf: (id) => {
+      const actor = fleet.get(id);
+      return actor ? pluginStateOf(actor.getSnapshot()) : undefined;
+    },
     async waitUntilSettled(id, timeoutMs) {
       const actor = fleet.get(id);
       if (!actor) return undefined;
@@ -161,7 +185,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
       });
-      await Promise.race([untilSnapshot(actor, (s) => !isTransitional(s)), timeout]);
+      await Promise.race([untilSnapshot(actor, (s) => !isBusy(s)), timeout]);
       clearTimeout(timer);
       return statusOf(actor.getSnapshot());
     },
@@ -295,10 +319,13 @@ export function createShell(options: ShellOptions = {}): Shell {
       dependsOn: loaded.manifest.dependsOn ?? [],
       hasOnResume: typeof loaded.module?.onResume === "function",
       timeouts: {
+        ...(background?.loadTimeoutMs ? { load: background.loadTimeoutMs } : {}),
         ...(background?.startTimeoutMs ? { start: background.startTimeoutMs } : {}),
         ...(background?.stopTimeoutMs ? { stop: background.stopTimeoutMs } : {}),
         ...(background?.resumeTimeoutMs ? { resume: background.resumeTimeoutMs } : {}),
       },
+      ...(background?.restart ? { restart: background.restart } : {}),
+      ...(background?.entryModule ? { entry: background.entryModule } : {}),
       loadMs: loaded.loadMs,
     };
   }
@@ -370,6 +397,8 @@ export function createShell(options: ShellOptions = {}): Shell {
   }
 
   function addPlugin(discovered: DiscoveredPlugin): void {
+    const background = discovered.manifest?.background;
+    const loadTimeout = background?.loadTimeoutMs;
     runtimes.set(discovered.id, {
       discovered,
       module: null,
@@ -380,12 +409,20 @@ export function createShell(options: ShellOptions = {}): Shell {
     });
     const actor = createActor(runnablePluginMachine, {
       id: `plugin:${discovered.id}`,
-      input: { pluginId: discovered.id, timeouts: settings.pluginTimeouts, generation: 0 },
+      input: {
+        pluginId: discovered.id,
+        // The load timeout applies to the first import already: discovery has read plugin.json.
+        timeouts: { ...settings.pluginTimeouts, load: loadTimeout ?? settings.pluginTimeouts.load },
+        generation: 0,
+        ...(background?.entryModule ? { entry: background.entryModule } : {}),
+      },
       ...(inspect ? { inspect } : {}),
       ...(testHooks.clock ? { clock: testHooks.clock } : {}),
     });
     fleet.add(actor);
     actor.start();
+    // Discovered after shell.stop() was called: not worth importing.
+    if (stopPromise) actor.send({ type: "STOP" });
   }
 
   const providedShellMachine = shellMachine.provide({
@@ -489,6 +526,31 @@ export function createShell(options: ShellOptions = {}): Shell {
     });
   }
 
+  /** Runs a manual control of one plugin (restart/stop/start) once the id and the shell state allow it. */
+  async function controlPlugin(
+    method: "restartPlugin" | "stopPlugin" | "startPlugin",
+    id: string,
+    run: () => Promise<void>,
+  ): Promise<PluginStatus> {
+    const state = topState(shellActor.getSnapshot().value);
+    if (state !== "running") {
+      throw new HangarError(
+        "HANGAR_SHELL_STATE",
+        `shell.${method}('${id}') was called while the shell is ${state}; call it once shell.start() has ` +
+          "resolved, between updates, and before shell.stop().",
+      );
+    }
+    const actor = fleet.get(id);
+    if (!actor) {
+      throw new HangarError(
+        "HANGAR_PLUGIN_UNKNOWN",
+        `No plugin '${id}' in this shell; known plugins: ${fleet.ids().join(", ") || "none"}.`,
+      );
+    }
+    await run();
+    return statusOf(actor.getSnapshot());
+  }
+
   function failureOf(): HangarError {
     const failure = shellActor.getSnapshot().context.failure;
     if (failure) return new HangarError(failure.code, failure.message);
@@ -523,8 +585,13 @@ export function createShell(options: ShellOptions = {}): Shell {
       if (!stopPromise) {
         stopPromise = (async () => {
           ensureActorStarted();
+          // Booting waits for every import; one that never settles must not hold the shutdown (SPEC §4).
+          fleet.beginShutdown();
           if (shellActor.getSnapshot().status === "active") shellActor.send({ type: "STOP" });
           await untilShell((s) => s === "stopped" || s === "failed");
+          // `stopped` is not final for a plugin (startPlugin may leave it): end every actor now, so no
+          // timer of theirs (a restart window's expiry) outlives the shell. Their snapshots stay readable.
+          fleet.releaseAll();
           logger.flush();
         })();
       }
@@ -572,6 +639,10 @@ export function createShell(options: ShellOptions = {}): Shell {
     clearAuth() {
       shell.setAuth({ token: null });
     },
+
+    restartPlugin: (id) => controlPlugin("restartPlugin", id, () => fleet.restartOne(id)),
+    stopPlugin: (id) => controlPlugin("stopPlugin", id, () => fleet.stopWithDependents(id)),
+    startPlugin: (id) => controlPlugin("startPlugin", id, () => fleet.startWithDependencies(id)),
   };
   return shell;
 }

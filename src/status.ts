@@ -1,7 +1,10 @@
 // The public shape of what `shell.status()` and the shell's HTTP routes report (SPEC §4–§5).
 import type { ErrorCode, PluginPhase } from "./errors.js";
 
-/** States of a plugin actor (SPEC §4), plus `inactive` for UI-only plugins. */
+/**
+ * States of a plugin actor (SPEC §4), plus `inactive` for UI-only plugins and `backoff` (waiting to be
+ * restarted after a crash, SPEC §11).
+ */
 export type PluginState =
   | "loading"
   | "loaded"
@@ -9,6 +12,7 @@ export type PluginState =
   | "running"
   | "resuming"
   | "stopping"
+  | "backoff"
   | "stopped"
   | "errored"
   | "inactive";
@@ -45,6 +49,8 @@ export interface PluginStatus {
   warnings?: string[];
   /** ISO time at which onStart (or onResume) last succeeded. */
   startedAt?: string;
+  /** Restarts after crashes within the restart policy's current window (SPEC §11); absent when 0. */
+  restarts?: number;
   timings: { loadMs: number | null; startMs: number | null };
   /** Present while an isolated plugin's worker thread runs (`background.isolation: "worker"`, docs/isolation.md). */
   worker?: WorkerStatus;

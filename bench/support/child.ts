@@ -28,3 +28,19 @@ export function median(values: number[]): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
+
+/**
+ * `node --expose-gc bench/workers/<worker> ...args` with no loader at all: for the fair yardstick, workers that
+ * measure hangar are plain JavaScript running dist/, as `hangar run` does. Resolves with the last line, parsed.
+ */
+export async function runPlainWorker<T>(worker: string, args: string[], timeoutMs = 600_000): Promise<T> {
+  const file = path.join(repoRoot, "bench", "workers", worker);
+  const { stdout } = await run(process.execPath, ["--expose-gc", file, ...args], {
+    cwd: repoRoot,
+    timeout: timeoutMs,
+    maxBuffer: 16 * 2 ** 20,
+  });
+  const last = stdout.trim().split("\n").at(-1);
+  if (!last) throw new Error(`bench worker ${worker} printed nothing`);
+  return JSON.parse(last) as T;
+}

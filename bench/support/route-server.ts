@@ -1,8 +1,16 @@
 // Parent side of bench/workers/route-server.ts: fork it, wait for its URL, drive updates, close it.
 import { type ChildProcess, fork } from "node:child_process";
 import path from "node:path";
-import type { FromRouteServer, ToRouteServer } from "../workers/route-server.js";
 import { repoRoot } from "./child.js";
+
+/** Messages the parent sends to bench/workers/route-server.mjs. */
+export type ToRouteServer = { type: "updates"; on: boolean } | { type: "cpu" } | { type: "close" };
+/** Messages the worker sends. */
+export type FromRouteServer =
+  | { type: "ready"; url: string }
+  | { type: "updates"; completed: number; failed: number }
+  | { type: "cpu"; micros: number }
+  | { type: "closed" };
 
 /** A route-bench server running in its own process. */
 export interface RouteServer {
@@ -43,9 +51,9 @@ export async function startRouteServer(
   mode: "shell" | "isolated" | "bare",
   root: string,
 ): Promise<RouteServer> {
-  const child = fork(path.join(repoRoot, "bench", "workers", "route-server.ts"), [mode, root], {
+  const child = fork(path.join(repoRoot, "bench", "workers", "route-server.mjs"), [mode, root], {
     cwd: repoRoot,
-    execArgv: ["--import", "tsx"],
+    execArgv: [],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const { url } = await next(child, "ready");

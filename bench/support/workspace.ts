@@ -62,6 +62,49 @@ export async function onStop() { running = false; }
   }
 }
 
+/**
+ * Writes `n` plugins, every other one TypeScript: `background/index.ts` importing `./state.ts` (as `./state.js`,
+ * TypeScript's convention), the others `background/index.mjs` importing `./state.mjs`. Each plugin's own
+ * relative import is what a reload must evaluate afresh.
+ */
+export async function writeMixedPlugins(pluginsDir: string, n: number): Promise<void> {
+  const write = async (i: number) => {
+    const id = lifecyclePluginId(i);
+    const folder = path.join(pluginsDir, id);
+    const ts = i % 2 === 0;
+    await mkdir(path.join(folder, "background"), { recursive: true });
+    const entry = ts ? "background/index.ts" : "background/index.mjs";
+    await writeFile(
+      path.join(folder, entry),
+      ts
+        ? `import { bump, reset } from "./state.js";
+interface Ctx { pluginId: string }
+export async function onStart(ctx: Ctx): Promise<void> { bump(ctx.pluginId.length); }
+export async function onStop(): Promise<void> { reset(); }
+`
+        : `import { bump, reset } from "./state.mjs";
+export async function onStart(ctx) { bump(ctx.pluginId.length); }
+export async function onStop() { reset(); }
+`,
+    );
+    await writeFile(
+      path.join(folder, "background", ts ? "state.ts" : "state.mjs"),
+      ts
+        ? "let total: number = 0;\nexport function bump(by: number): void { total += by; }\nexport function reset(): void { total = 0; }\n"
+        : "let total = 0;\nexport function bump(by) { total += by; }\nexport function reset() { total = 0; }\n",
+    );
+    await writeFile(
+      path.join(folder, "plugin.json"),
+      JSON.stringify({ id, version: "1.0.0", background: { entryModule: entry } }),
+    );
+  };
+  for (let from = 0; from < n; from += 256) {
+    const batch = [];
+    for (let i = from; i < Math.min(n, from + 256); i += 1) batch.push(write(i));
+    await Promise.all(batch);
+  }
+}
+
 /** The file URL of the repo's express, so generated modules outside the repo import the very same package. */
 function expressUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve("express")).href;

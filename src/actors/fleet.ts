@@ -2,18 +2,16 @@
 // update, stop in reverse dependency order. Each plugin is its own root actor (not a child of the shell)
 // so that start-up and shutdown stay linear in the number of plugins (statelyai/xstate#4990).
 import type { Actor, SnapshotFrom } from "xstate";
-import type { ErrorCode } from "../errors.js";
-import type { pluginMachine } from "../machines/plugin.machine.js";
+import { type ErrorCode, HangarError } from "../errors.js";
+import { PLUGIN_TAGS, type pluginMachine, pluginStateOf } from "../machines/plugin.machine.js";
 import { analyseDependencies } from "../manifest/dependency-graph.js";
 import type { PluginState, PluginStatus } from "../status.js";
 
 export type PluginActor = Actor<typeof pluginMachine>;
 type PluginSnapshot = SnapshotFrom<typeof pluginMachine>;
 
-/** States in which a plugin is mid-step: something will happen without a new event. */
-const inFlight = new Set<PluginState>(["loading", "starting", "resuming", "stopping"]);
-/** States a plugin can rest in. */
-const atRest = (state: PluginState) => !inFlight.has(state);
+/** A plugin is at rest when no import or hook is in flight: nothing happens without a new event. */
+const atRest = (snapshot: PluginSnapshot) => !snapshot.hasTag(PLUGIN_TAGS.step);
 
 export interface FleetLogger {
   info(message: string, data?: Record<string, unknown>): void;
@@ -22,7 +20,7 @@ export interface FleetLogger {
 }
 
 export function stateOf(snapshot: PluginSnapshot): PluginState {
-  return snapshot.value as PluginState;
+  return pluginStateOf(snapshot.value);
 }
 
 /** Resolves with the first snapshot (the current one included) that satisfies `predicate`. */
@@ -66,20 +64,22 @@ export function statusOf(snapshot: PluginSnapshot): PluginStatus {
   if (context.error) status.error = context.error;
   if (context.warnings.length > 0) status.warnings = [...context.warnings];
   if (context.startedAt && status.state === "running") status.startedAt = context.startedAt;
+  if (context.restarts > 0) status.restarts = context.restarts;
   return status;
 }
 
-/** True while a request to the plugin should wait: it is loading, starting, resuming or restarting. */
-export function isTransitional(snapshot: PluginSnapshot): boolean {
-  const state = stateOf(snapshot);
-  if (state === "loading" || state === "starting" || state === "resuming" || state === "loaded") return true;
-  const { afterStop, stopRequested } = snapshot.context;
-  return state === "stopping" && (afterStop === "restart" || afterStop === "reload") && !stopRequested;
+/** True while a request to the plugin should wait: it is on its way to running by itself (tag `busy`). */
+export function isBusy(snapshot: PluginSnapshot): boolean {
+  return snapshot.status === "active" && snapshot.hasTag(PLUGIN_TAGS.busy);
 }
 
 export class Fleet {
   readonly #actors = new Map<string, PluginActor>();
   readonly #log: FleetLogger;
+  #closing = false;
+  // Who waits for which plugin's snapshot: served by the one observer add() gives each actor, instead of an
+  // observer subscribed and unsubscribed per wait (each XState subscribe allocates an observer and a closure).
+  readonly #waiters = new Map<string, { predicate: (s: PluginSnapshot) => boolean; resolve: () => void }[]>();
 
   constructor(log: FleetLogger) {
     this.#log = log;
@@ -94,13 +94,43 @@ export class Fleet {
     actor.subscribe({
       next: (snapshot) => {
         const state = stateOf(snapshot);
-        if (state === last) return;
-        const previous = last;
-        last = state;
-        this.#logProgress(snapshot, previous);
+        if (state !== last) {
+          const previous = last;
+          last = state;
+          this.#logProgress(snapshot, previous);
+        }
+        this.#wake(id, snapshot, snapshot.status !== "active");
       },
-      error: (error) => this.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: id }),
+      error: (error) => {
+        this.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: id });
+        this.#wake(id, actor.getSnapshot(), true);
+      },
+      complete: () => this.#wake(id, actor.getSnapshot(), true),
     });
+  }
+
+  /** Resolves once plugin `id`'s snapshot satisfies `predicate`, or its actor is no longer active. */
+  #until(id: string, predicate: (snapshot: PluginSnapshot) => boolean): Promise<void> {
+    const actor = this.#actors.get(id)!;
+    const current = actor.getSnapshot();
+    if (predicate(current) || current.status !== "active") return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.#waiters.get(id);
+      if (list) list.push({ predicate, resolve });
+      else this.#waiters.set(id, [{ predicate, resolve }]);
+    });
+  }
+
+  #wake(id: string, snapshot: PluginSnapshot, all: boolean): void {
+    const list = this.#waiters.get(id);
+    if (list === undefined) return;
+    const waiting = list.filter((waiter) => {
+      if (!all && !waiter.predicate(snapshot)) return true;
+      waiter.resolve();
+      return false;
+    });
+    if (waiting.length === 0) this.#waiters.delete(id);
+    else this.#waiters.set(id, waiting);
   }
 
   get(id: string): PluginActor | undefined {
@@ -117,9 +147,7 @@ export class Fleet {
 
   /** Resolves once every plugin has finished loading. */
   async loadAll(): Promise<void> {
-    await Promise.all(
-      [...this.#actors.values()].map((actor) => untilSnapshot(actor, (s) => atRest(stateOf(s)))),
-    );
+    await Promise.all([...this.#actors.keys()].map((id) => this.#until(id, atRest)));
   }
 
   /**
@@ -185,7 +213,7 @@ export class Fleet {
       }
     }
     actor.send({ type: "START" });
-    await untilSnapshot(actor, (s) => atRest(stateOf(s)));
+    await this.#until(id, atRest);
   }
 
   /**
@@ -199,10 +227,10 @@ export class Fleet {
     const changedIds = new Set(changed);
     const settling: Promise<unknown>[] = [];
     for (const [id, actor] of this.#actors) {
-      const state = stateOf(actor.getSnapshot());
-      if (state === "stopped" || inFlight.has(state)) continue;
+      const snapshot = actor.getSnapshot();
+      if (stateOf(snapshot) === "stopped" || !atRest(snapshot)) continue;
       actor.send({ type: "UPDATE", changed: changedIds.has(id), generation });
-      settling.push(untilSnapshot(actor, (s) => atRest(stateOf(s))));
+      settling.push(this.#until(id, atRest));
     }
     await Promise.all(settling);
     if (!signal.aborted) await this.startAll(signal);
@@ -242,7 +270,79 @@ export class Fleet {
     if (state === "errored" || state === "inactive" || state === "stopped") return;
     actor.send({ type: "STOP" });
     // A plugin stopped mid-reload may turn out UI-only (inactive): that is at rest too.
-    await untilSnapshot(actor, (s) => ["stopped", "errored", "inactive"].includes(stateOf(s)));
+    await this.#until(id, (s) => ["stopped", "errored", "inactive"].includes(stateOf(s)));
+  }
+
+  /**
+   * `shell.restartPlugin(id)`: a running plugin runs onStop, then onStart with a fresh context; an errored,
+   * stopped or backing-off one starts again at once (a failed load is imported again first).
+   * Resolves once the plugin is at rest.
+   */
+  async restartOne(id: string): Promise<void> {
+    const actor = this.#actors.get(id)!;
+    await untilSnapshot(actor, atRest);
+    if (this.#closing || stateOf(actor.getSnapshot()) === "inactive") return;
+    actor.send({ type: "RESTART" });
+    await untilSnapshot(actor, atRest);
+    // A plugin whose load had failed was imported again: now start it.
+    if (!this.#closing && stateOf(actor.getSnapshot()) === "loaded") {
+      actor.send({ type: "START" });
+      await untilSnapshot(actor, atRest);
+    }
+  }
+
+  /** `shell.stopPlugin(id)`: stops the plugins that depend on it (transitively) first, then the plugin. */
+  async stopWithDependents(id: string, visiting: ReadonlySet<string> = new Set()): Promise<void> {
+    const inner = new Set(visiting).add(id);
+    const dependents = [...this.#actors.entries()]
+      .filter(([other, actor]) => !inner.has(other) && actor.getSnapshot().context.dependsOn.includes(id))
+      .map(([other]) => other);
+    await Promise.all(dependents.map((dependent) => this.stopWithDependents(dependent, inner)));
+    const actor = this.#actors.get(id)!;
+    await untilSnapshot(actor, atRest);
+    await this.#stopOne(id);
+  }
+
+  /**
+   * `shell.startPlugin(id)`: starts what it depends on (transitively) first, then the plugin. A dependency
+   * that does not end up running leaves the plugin as it was and rejects with HANGAR_DEPENDENCY_FAILED.
+   */
+  async startWithDependencies(id: string, visiting: ReadonlySet<string> = new Set()): Promise<void> {
+    const actor = this.#actors.get(id)!;
+    const inner = new Set(visiting).add(id);
+    for (const dep of actor.getSnapshot().context.dependsOn) {
+      const depActor = this.#actors.get(dep);
+      if (!depActor || inner.has(dep)) continue;
+      await this.startWithDependencies(dep, inner);
+      const depSnapshot = depActor.getSnapshot();
+      if (stateOf(depSnapshot) !== "running") {
+        const reason = depSnapshot.context.error ? `: ${depSnapshot.context.error.message}` : "";
+        throw new HangarError(
+          "HANGAR_DEPENDENCY_FAILED",
+          `Plugin '${id}' was not started: it depends on '${dep}', which is ${stateOf(depSnapshot)}${reason}. ` +
+            `Fix '${dep}' first, then start '${id}' again.`,
+          { pluginId: id, phase: "dependency" },
+        );
+      }
+    }
+    await untilSnapshot(actor, atRest);
+    if (this.#closing) return;
+    const state = stateOf(actor.getSnapshot());
+    if (state === "loaded" || state === "stopped") actor.send({ type: "START" });
+    else if (state === "errored" || state === "backoff") actor.send({ type: "RESTART" });
+    else return;
+    await untilSnapshot(actor, atRest);
+  }
+
+  /**
+   * Shutdown began: plugins still importing are abandoned now, so a hung import cannot hold up boot, and
+   * manual restarts/starts still waiting for their turn are dropped.
+   */
+  beginShutdown(): void {
+    this.#closing = true;
+    for (const actor of this.#actors.values()) {
+      if (actor.getSnapshot().matches("loading")) actor.send({ type: "STOP" });
+    }
   }
 
   /** The shutdown budget ran out: every plugin still in a hook is released now. */

@@ -1,13 +1,10 @@
 // Loads one plugin: reads its manifest, resolves its entry module and imports it as a fresh instance per generation.
 
 import { realpath } from "node:fs/promises";
-import { createRequire } from "node:module";
-import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { pathToFileURL } from "node:url";
-import type { NamespacedUnregister } from "tsx/esm/api";
 import { z } from "zod";
 import { HangarError, messageOf } from "../errors.js";
+import { importPluginEntry, missingPackageOf, stripLoaderInternals } from "../loader/module-loader.js";
 import { readManifest, resolveEntryModule } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
 import type { PluginBackgroundModule } from "../sdk/types.js";
@@ -33,19 +30,15 @@ export interface LoadPluginOptions {
   generation: number;
   /** A manifest read moments ago (by discovery): used instead of reading plugin.json again. */
   manifest?: PluginManifest;
-  /**
-   * Import `.js`/`.mjs`/`.cjs` entries with Node's own `import()` instead of tsx. An isolated plugin's worker
-   * loads one generation only, so it needs no namespace, and skipping tsx spares it a loader thread.
-   */
-  nativeJs?: boolean;
 }
 
 /**
- * Reads `<folder>/plugin.json`, resolves the entry module inside the folder and imports it with tsx, so
- * TypeScript entries need no build step.
+ * Reads `<folder>/plugin.json`, resolves the entry module inside the folder and imports it through hangar's
+ * module loader (src/loader), so TypeScript entries need no build step and each generation is a fresh instance.
  *
  * @throws HangarError in phase `load`: the manifest and entry codes of readManifest/resolveEntryModule,
- *   `HANGAR_MODULE_IMPORT` when importing throws (a syntax error, a top-level throw, a missing import), and
+ *   `HANGAR_MODULE_IMPORT` when importing throws (a syntax error, a top-level throw, a missing import; a
+ *   missing package is named with the `npm install` that fixes it), and
  *   `HANGAR_MODULE_CONTRACT` when the module exports neither form of the contract.
  */
 export async function loadPlugin(folder: string, options: LoadPluginOptions): Promise<LoadedPlugin> {
@@ -55,79 +48,31 @@ export async function loadPlugin(folder: string, options: LoadPluginOptions): Pr
     return { manifest, module: null, entryFile: null, loadMs: performance.now() - started };
   }
   const entryFile = await resolveEntryModule(folder, manifest);
-  const exports =
-    options.nativeJs && /\.[mc]?js$/.test(entryFile)
-      ? await importNatively(entryFile, manifest.id)
-      : await importEntry(entryFile, await realpath(folder), manifest.id, options.generation);
+  const exports = await importEntry(entryFile, await realpath(folder), manifest.id, options.generation);
   const module = toBackgroundModule(exports, entryFile, manifest.id);
   return { manifest, module, entryFile, loadMs: performance.now() - started };
 }
 
-// One tsx ESM namespace per generation, shared by every plugin of that generation: each register() adds a
-// loader hook, so one per plugin would make every import walk a chain as long as the plugin list. Old
-// namespaces stay registered, because a running old-generation module may still import lazily through them.
-const namespaces = new Map<number, NamespacedUnregister>();
-// Plugin folders already imported in a generation (key `generation\0realFolder`), see importEntry.
-const importedFolders = new Set<string>();
-let cjsRegistered = false;
-
-// tsx is imported on first use: an isolated plugin's worker with a JavaScript entry never needs it (~14 MB).
-async function namespaceFor(generation: number): Promise<NamespacedUnregister> {
-  if (!cjsRegistered) {
-    // Once per process: lets require() compile .ts/.cts files (a .ts entry inside a CommonJS package).
-    const { register: registerCjs } = await import("tsx/cjs/api");
-    if (!cjsRegistered) registerCjs();
-    cjsRegistered = true;
-  }
-  let api = namespaces.get(generation);
-  if (api === undefined) {
-    const { register: registerEsm } = await import("tsx/esm/api");
-    api = namespaces.get(generation) ?? registerEsm({ namespace: `hangar-${generation}` });
-    namespaces.set(generation, api);
-  }
-  return api;
-}
-
-const requireCache = createRequire(import.meta.url).cache;
-
 async function importEntry(
   entryFile: string,
-  realFolder: string,
+  folder: string,
   pluginId: string,
   generation: number,
 ): Promise<unknown> {
-  const api = await namespaceFor(generation);
-  // The namespace gives ESM files a fresh URL per generation, but Node caches CommonJS files by file name
-  // alone. On the first import of a generation, forget the plugin's CommonJS files so they are evaluated
-  // afresh too; modules outside the plugin folder (shared packages) keep their single instance.
-  const key = `${generation}\0${realFolder}`;
-  if (!importedFolders.has(key)) {
-    importedFolders.add(key);
-    const prefix = realFolder + path.sep;
-    for (const file of Object.keys(requireCache)) if (file.startsWith(prefix)) delete requireCache[file];
-  }
   try {
-    const exports: unknown = await api.import(pathToFileURL(entryFile).href, import.meta.url);
-    return exports;
+    return await importPluginEntry({ entryFile, folder, generation });
   } catch (error) {
-    throw importFailure(entryFile, pluginId, error);
+    const missing = missingPackageOf(error);
+    const fix =
+      missing === null
+        ? "Fix the module so it imports without throwing."
+        : `Package '${missing}' is not installed where the plugin can find it: run "npm install ${missing}" in ${folder}.`;
+    throw new HangarError(
+      "HANGAR_MODULE_IMPORT",
+      `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${stripLoaderInternals(messageOf(error))}. ${fix}`,
+      { pluginId, phase: "load", cause: error },
+    );
   }
-}
-
-async function importNatively(entryFile: string, pluginId: string): Promise<unknown> {
-  try {
-    return await import(pathToFileURL(entryFile).href);
-  } catch (error) {
-    throw importFailure(entryFile, pluginId, error);
-  }
-}
-
-function importFailure(entryFile: string, pluginId: string, error: unknown): HangarError {
-  return new HangarError(
-    "HANGAR_MODULE_IMPORT",
-    `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${messageOf(error)}. Fix the module so it imports without throwing.`,
-    { pluginId, phase: "load", cause: error },
-  );
 }
 
 const lifecycleFunction = (name: string) =>
@@ -152,7 +97,11 @@ const contractFix =
  * (createPlugin's result, or a CommonJS module.exports); otherwise the named exports are used.
  */
 function toBackgroundModule(exports: unknown, entryFile: string, pluginId: string): PluginBackgroundModule {
-  const namespace = exports as Record<string, unknown>;
+  let namespace = exports as Record<string, unknown>;
+  // ESM compiled to CommonJS (a .ts file in a CommonJS package, or any transpiler's output): Node's default
+  // export is then module.exports itself, which carries the ESM exports and an __esModule mark.
+  const compiled = namespace.default as Record<string, unknown> | null | undefined;
+  if (typeof compiled === "object" && compiled !== null && compiled.__esModule === true) namespace = compiled;
   const fallback = namespace.default;
   const usesDefault =
     (typeof fallback === "object" || typeof fallback === "function") &&

@@ -124,7 +124,11 @@ function guardLabel(guard: unknown): string {
     if (Array.isArray(inner) && ["and", "or", "not"].includes(guard.name)) {
       return `${guard.name}(${inner.map(guardLabel).join(", ")})`;
     }
-    if (guard.name === "stateIn") return "stateIn";
+    if (guard.name === "stateIn") {
+      // `stateIn("#plugin.active.stopping.toRestart")` reads as `in toRestart`.
+      const value = (guard as { stateValue?: unknown }).stateValue;
+      return typeof value === "string" ? `in ${value.split(".").at(-1)}` : "stateIn";
+    }
     return "inline";
   }
   const type = (guard as { type?: unknown } | null)?.type;

@@ -1,5 +1,6 @@
 // Renders DOT to SVG offline with Graphviz compiled to WebAssembly (@viz-js/viz): no browser, no binary.
-import { instance, type Viz } from "@viz-js/viz";
+// Imported on first use: Graphviz's WASM bundle is large, and only the diagrams command and inspector need it.
+import type { Viz } from "@viz-js/viz";
 import { HangarError } from "../errors.js";
 
 /** Renders DOT sources to SVG; create one with {@link createSvgRenderer} and reuse it. */
@@ -10,6 +11,7 @@ export interface SvgRenderer {
 
 /** Loads Graphviz (WASM, shipped inside the npm package) once and returns a renderer. */
 export async function createSvgRenderer(): Promise<SvgRenderer> {
+  const { instance } = await import("@viz-js/viz");
   const viz: Viz = await instance();
   return {
     render(dot: string): string {

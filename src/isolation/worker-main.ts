@@ -304,7 +304,6 @@ try {
   const loaded = await loadPlugin(boot.folder, {
     generation: boot.generation,
     manifest: boot.manifest,
-    nativeJs: true,
   });
   module = loaded.module;
   post({

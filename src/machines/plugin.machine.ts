@@ -1,16 +1,44 @@
-// The lifecycle of one plugin's background module (SPEC §4), as a pure statechart.
+// The lifecycle of one plugin's background module (SPEC §4, §11), as a pure statechart.
 // All I/O (importing the module, calling onStart/onStop/onResume, creating and disposing its context)
 // is provided by the shell through named actors and actions, so tests and diagrams use this same machine.
-import { assign, fromPromise, setup } from "xstate";
+import { and, assign, enqueueActions, fromPromise, not, setup, stateIn } from "xstate";
 import type { ErrorCode, PluginPhase } from "../errors.js";
-import type { PluginErrorInfo } from "../status.js";
+import type { PluginErrorInfo, PluginState } from "../status.js";
 
 /** Per-plugin timeouts in ms. */
 export interface PluginTimeouts {
+  /** Importing the entry module (SPEC §4: a top-level `await` that never settles). */
+  load: number;
   start: number;
   stop: number;
   resume: number;
 }
+
+/**
+ * What hangar does after a plugin crashes while running (SPEC §11, plugin.json `background.restart`).
+ * The intensity rule is OTP's: at most `maxRestarts` restarts within any `windowMs`.
+ */
+export interface RestartPolicy {
+  /** `"on-failure"` restarts after a crash in phase `run`; `"never"` leaves the plugin errored. */
+  policy: "on-failure" | "never";
+  /** Restarts allowed within `windowMs`; one more crash errors the plugin with `HANGAR_RESTART_LIMIT`. */
+  maxRestarts: number;
+  /** The sliding window, in ms, in which restarts are counted. */
+  windowMs: number;
+  /** The first restart's wait in ms; the n-th restart in the window waits backoffMs × 2^(n−1). */
+  backoffMs: number;
+}
+
+/** SPEC §11's defaults. */
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  policy: "on-failure",
+  maxRestarts: 3,
+  windowMs: 300_000,
+  backoffMs: 1_000,
+};
+
+/** No restart waits longer than this, whatever backoffMs and the count say (SPEC §11). */
+export const MAX_BACKOFF_MS = 30_000;
 
 /** What loading a plugin tells the machine (no functions: snapshots must serialise). */
 export interface PluginLoadOutput {
@@ -21,6 +49,10 @@ export interface PluginLoadOutput {
   hasOnResume: boolean;
   /** Overrides from plugin.json; missing ones keep the shell's defaults. */
   timeouts: Partial<PluginTimeouts>;
+  /** `background.restart` from plugin.json; missing fields keep {@link DEFAULT_RESTART_POLICY}. */
+  restart?: Partial<RestartPolicy>;
+  /** The entry module's path relative to the plugin folder (for messages). */
+  entry?: string;
   loadMs: number;
 }
 
@@ -32,10 +64,12 @@ export interface PluginRunOutput {
 
 export interface PluginMachineInput {
   pluginId: string;
-  /** The shell's default timeouts; plugin.json may override them. */
+  /** The shell's default timeouts, with plugin.json's load timeout when discovery read one. */
   timeouts: PluginTimeouts;
   /** Import generation: a new generation gets a fresh module instance. */
   generation: number;
+  /** The entry module as plugin.json names it, when discovery read it (for the load-timeout message). */
+  entry?: string;
 }
 
 export interface PluginMachineContext {
@@ -45,8 +79,14 @@ export interface PluginMachineContext {
   background: boolean;
   dependsOn: string[];
   hasOnResume: boolean;
+  entry: string | null;
   defaultTimeouts: PluginTimeouts;
   timeouts: PluginTimeouts;
+  restartPolicy: RestartPolicy;
+  /** Restarts in the current window (SPEC §11: status `restarts`). Each one expires windowMs after it. */
+  restarts: number;
+  /** Restarts ever scheduled: names the delayed expiry of each, so a reset can cancel the live ones. */
+  restartSerial: number;
   generation: number;
   error: PluginErrorInfo | null;
   warnings: string[];
@@ -54,8 +94,6 @@ export interface PluginMachineContext {
   timings: { loadMs: number | null; startMs: number | null; resumeMs: number | null };
   /** A STOP arrived while a step was in flight: honour it once the step settles. */
   stopRequested: boolean;
-  /** Where `stopping` goes when onStop settles: an update restarts or reloads, a shutdown stops. */
-  afterStop: "stopped" | "restart" | "reload" | "crashed";
 }
 
 export type PluginMachineEvent =
@@ -66,12 +104,32 @@ export type PluginMachineEvent =
   | { type: "WARN"; message: string }
   | { type: "FORCE_STOP"; message: string }
   /** The plugin's code failed outside any hook (SPEC §11): a throw in its timer, a rejection it never handled. */
-  | { type: "CRASH"; code: ErrorCode; message: string };
+  | { type: "CRASH"; code: ErrorCode; message: string }
+  /** `shell.restartPlugin(id)`: stop (when running) and start again with a fresh context. */
+  | { type: "RESTART" }
+  /** Internal: one restart left the sliding window (raised by the machine itself, windowMs after it). */
+  | { type: "RESTART_EXPIRED" };
 
 /** Input every plugin actor (load, onStart, onStop, onResume) receives. */
 export interface PluginActorInput {
   pluginId: string;
   generation: number;
+}
+
+/**
+ * Tags of the plugin machine's states, read by the shell and the server instead of lists of state names.
+ * `busy`: on its way to running by itself — a request to the plugin waits (SPEC §6). `serving`: running.
+ * `step`: an import or a hook is in flight, so the plugin moves on without a new event (the fleet waits).
+ */
+export const PLUGIN_TAGS = { busy: "busy", serving: "serving", step: "step" } as const;
+
+/** The state a user sees (status.state): the top-level state, or the step inside `active`. */
+export function pluginStateOf(value: unknown): PluginState {
+  if (typeof value === "string") return value as PluginState;
+  const active = (value as { active?: unknown }).active;
+  if (typeof active === "string") return active as PluginState;
+  if (active && typeof active === "object") return Object.keys(active)[0] as PluginState;
+  return Object.keys(value as object)[0] as PluginState;
 }
 
 /** A placeholder the shell replaces through `.provide()`; tests provide their own. */
@@ -117,22 +175,65 @@ function timeoutInfo(
   };
 }
 
+function loadTimeoutInfo(context: PluginMachineContext): PluginErrorInfo {
+  const file = context.entry ? ` '${context.entry}'` : "";
+  return {
+    phase: "load",
+    code: "HANGAR_LOAD_TIMEOUT",
+    message:
+      `Plugin '${context.pluginId}': importing its entry module${file} did not settle within ` +
+      `${context.timeouts.load} ms (phase load). A top-level await that never ends hangs the import: move ` +
+      "slow work into onStart, or raise background.loadTimeoutMs in plugin.json (timeouts.load for every " +
+      "plugin). The other plugins start regardless; this one is retried on the next update.",
+  };
+}
+
+function restartLimitInfo(context: PluginMachineContext): PluginErrorInfo {
+  const { maxRestarts, windowMs } = context.restartPolicy;
+  const cause = context.error?.message ?? "unknown cause";
+  return {
+    phase: "run",
+    code: "HANGAR_RESTART_LIMIT",
+    message:
+      `Plugin '${context.pluginId}' crashed again after ${context.restarts} restart(s) within ${windowMs} ms ` +
+      `(background.restart.maxRestarts is ${maxRestarts}), so hangar stopped restarting it. ` +
+      `Last cause: ${cause} Fix the crash; the plugin is retried on the next update or by shell.restartPlugin().`,
+  };
+}
+
+/** The wait before the n-th restart in the window: backoffMs × 2^(n−1), at most {@link MAX_BACKOFF_MS}. */
+export function backoffDelay(policy: RestartPolicy, restart: number): number {
+  return Math.min(MAX_BACKOFF_MS, policy.backoffMs * 2 ** Math.max(0, restart - 1));
+}
+
 const actorInput = ({ context }: { context: PluginMachineContext }): PluginActorInput => ({
   pluginId: context.pluginId,
   generation: context.generation,
 });
 
-/** The shutdown budget ran out while this plugin was still in a hook: release it and record why. */
-const forceStop = {
-  target: "errored",
-  actions: [
-    "disposeContext",
-    {
-      type: "assignForced",
-      params: ({ event }: { event: { message?: string } }) => ({ message: event.message ?? "" }),
-    },
-  ],
-} as const;
+const expiryId = (serial: number) => `restart-expiry-${serial}`;
+
+// Typed outside setup(): an enqueueActions inside setup's action map cannot infer the map it belongs to.
+type Enqueue = typeof enqueueActions<
+  PluginMachineContext,
+  PluginMachineEvent,
+  undefined,
+  PluginMachineEvent,
+  never,
+  never,
+  never,
+  never,
+  never
+>;
+const countRestart = (enqueueActions as Enqueue)(({ context, enqueue }) => {
+  const serial = context.restartSerial + 1;
+  enqueue.assign({ restarts: context.restarts + 1, restartSerial: serial });
+  enqueue.raise({ type: "RESTART_EXPIRED" }, { delay: context.restartPolicy.windowMs, id: expiryId(serial) });
+});
+const resetRestarts = (enqueueActions as Enqueue)(({ context, enqueue }) => {
+  for (let i = 0; i < context.restarts; i += 1) enqueue.cancel(expiryId(context.restartSerial - i));
+  enqueue.assign({ restarts: 0 });
+});
 
 export const pluginMachine = setup({
   types: {
@@ -153,7 +254,7 @@ export const pluginMachine = setup({
     disposeContext: () => {},
     clearError: assign({ error: null }),
     requestStop: assign({ stopRequested: true }),
-    /** A retry on update starts afresh: a STOP recorded before the failure no longer applies. */
+    /** A start afresh (update, manual start): a STOP recorded before no longer applies. */
     forgetStopRequest: assign({ stopRequested: false }),
     addWarning: assign({
       warnings: ({ context }, params: { message: string }) =>
@@ -165,7 +266,9 @@ export const pluginMachine = setup({
       background: output.background,
       dependsOn: output.dependsOn,
       hasOnResume: output.hasOnResume,
+      entry: output.entry ?? context.entry,
       timeouts: { ...context.defaultTimeouts, ...output.timeouts },
+      restartPolicy: { ...DEFAULT_RESTART_POLICY, ...output.restart },
       timings: { ...context.timings, loadMs: output.loadMs },
     })),
     assignStarted: assign(({ context }, output: PluginRunOutput) => ({
@@ -185,6 +288,11 @@ export const pluginMachine = setup({
     assignTimeout: assign(({ context }, params: { phase: "start" | "stop" | "resume"; code: ErrorCode }) => ({
       error: timeoutInfo(context, params.phase, params.code),
     })),
+    assignLoadTimeout: assign(({ context }) => ({ error: loadTimeoutInfo(context) })),
+    assignCrash: assign((_, params: { phase: PluginPhase; code: ErrorCode; message: string }) => ({
+      error: { phase: params.phase, code: params.code, message: params.message },
+    })),
+    assignRestartLimit: assign(({ context }) => ({ error: restartLimitInfo(context) })),
     assignForced: assign((_, params: { message: string }) => ({
       error: {
         phase: "stop" as const,
@@ -192,6 +300,11 @@ export const pluginMachine = setup({
         message: params.message,
       },
     })),
+    /** Counts a restart and schedules its expiry windowMs later on the actor's clock (OTP's sliding window). */
+    countRestart: countRestart,
+    expireRestart: assign(({ context }) => ({ restarts: Math.max(0, context.restarts - 1) })),
+    /** An update or a manual restart starts the count afresh: the live expiries are cancelled with it. */
+    resetRestarts: resetRestarts,
   },
   guards: {
     uiOnly: (_, params: { background: boolean }) => !params.background,
@@ -199,14 +312,16 @@ export const pluginMachine = setup({
     hasOnResume: ({ context }) => context.hasOnResume,
     codeChanged: ({ event }) => event.type === "UPDATE" && event.changed,
     failedToLoad: ({ context }) => context.error?.phase === "load",
-    restartAfterStop: ({ context }) => context.afterStop === "restart",
-    reloadAfterStop: ({ context }) => context.afterStop === "reload",
-    crashed: ({ context }) => context.afterStop === "crashed",
+    restartNever: ({ context }) => context.restartPolicy.policy === "never",
+    restartLimitReached: ({ context }) => context.restarts >= context.restartPolicy.maxRestarts,
+    hasRestarts: ({ context }) => context.restarts > 0,
   },
   delays: {
+    loadTimeout: ({ context }) => context.timeouts.load,
     startTimeout: ({ context }) => context.timeouts.start,
     stopTimeout: ({ context }) => context.timeouts.stop,
     resumeTimeout: ({ context }) => context.timeouts.resume,
+    restartBackoff: ({ context }) => backoffDelay(context.restartPolicy, context.restarts),
   },
 }).createMachine({
   id: "plugin",
@@ -217,22 +332,27 @@ export const pluginMachine = setup({
     background: true,
     dependsOn: [],
     hasOnResume: false,
+    entry: input.entry ?? null,
     defaultTimeouts: input.timeouts,
     timeouts: input.timeouts,
+    restartPolicy: DEFAULT_RESTART_POLICY,
+    restarts: 0,
+    restartSerial: 0,
     generation: input.generation,
     error: null,
     warnings: [],
     startedAt: null,
     timings: { loadMs: null, startMs: null, resumeMs: null },
     stopRequested: false,
-    afterStop: "stopped",
   }),
   initial: "loading",
   on: {
     WARN: { actions: { type: "addWarning", params: ({ event }) => ({ message: event.message }) } },
+    RESTART_EXPIRED: { guard: "hasRestarts", actions: "expireRestart" },
   },
   states: {
     loading: {
+      tags: ["busy", "step"],
       invoke: {
         src: "loadPlugin",
         input: actorInput,
@@ -240,11 +360,6 @@ export const pluginMachine = setup({
           {
             guard: { type: "uiOnly", params: ({ event }) => event.output },
             target: "inactive",
-            actions: { type: "assignLoaded", params: ({ event }) => event.output },
-          },
-          {
-            guard: "stopRequested",
-            target: "stopped",
             actions: { type: "assignLoaded", params: ({ event }) => event.output },
           },
           { target: "loaded", actions: { type: "assignLoaded", params: ({ event }) => event.output } },
@@ -257,12 +372,26 @@ export const pluginMachine = setup({
           },
         },
       },
-      on: { STOP: { actions: "requestStop" } },
+      // An import that never settles cannot be cancelled, only abandoned: its result is ignored from here on.
+      after: { loadTimeout: { target: "errored", actions: "assignLoadTimeout" } },
+      on: {
+        // Nothing of the plugin runs yet (onStop is only for a started plugin), and an import cannot be
+        // cancelled: a stop abandons it at once rather than wait on a top-level await that may never end.
+        STOP: "stopped",
+        FORCE_STOP: "stopped",
+        // Code of the module being evaluated failed (its timer, say): a load failure, re-imported on update.
+        CRASH: {
+          target: "errored",
+          actions: { type: "assignCrash", params: ({ event }) => ({ ...event, phase: "load" as const }) },
+        },
+      },
     },
 
     loaded: {
+      tags: ["busy"],
       on: {
-        START: "starting",
+        START: "active",
+        RESTART: "active",
         STOP: "stopped",
         FORCE_STOP: "stopped",
         DEPENDENCY_FAILED: {
@@ -280,165 +409,235 @@ export const pluginMachine = setup({
           target: "loading",
           actions: { type: "assignGeneration", params: ({ event }) => event },
         },
-      },
-    },
-
-    starting: {
-      entry: "createContext",
-      invoke: {
-        src: "runOnStart",
-        input: actorInput,
-        onDone: [
-          {
-            guard: "stopRequested",
-            target: "stopping",
-            actions: { type: "assignStarted", params: ({ event }) => event.output },
-          },
-          { target: "running", actions: { type: "assignStarted", params: ({ event }) => event.output } },
-        ],
-        onError: {
-          target: "errored",
-          actions: [
-            "disposeContext",
-            {
-              type: "assignFailure",
-              params: ({ event }) => ({
-                phase: "start",
-                fallback: "HANGAR_START_FAILED",
-                cause: event.error,
-              }),
-            },
-          ],
-        },
-      },
-      after: {
-        startTimeout: {
-          target: "errored",
-          actions: [
-            "disposeContext",
-            { type: "assignTimeout", params: { phase: "start", code: "HANGAR_START_TIMEOUT" } },
-          ],
-        },
-      },
-      on: {
-        STOP: { actions: "requestStop" },
-        FORCE_STOP: forceStop,
-      },
-    },
-
-    running: {
-      on: {
-        STOP: { target: "stopping", actions: assign({ afterStop: "stopped" }) },
-        // The plugin failed outside any hook: onStop still runs (bounded) so it can release what it holds.
+        // Imported, not started: the crash (a leftover of the module's top level) is not restarted.
         CRASH: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "crashed" as const,
-            error: ({ event }) => ({ phase: "run" as const, code: event.code, message: event.message }),
-          }),
+          target: "errored",
+          actions: { type: "assignCrash", params: ({ event }) => ({ ...event, phase: "run" as const }) },
         },
-        // The shutdown budget ran out before this plugin's turn to stop: release its context now.
-        FORCE_STOP: forceStop,
+      },
+    },
+
+    // The plugin holds exactly one context while in here: entry creates it, exit disposes it (SPEC §3).
+    // A transition that must hand the plugin a fresh context leaves and re-enters this state.
+    active: {
+      entry: "createContext",
+      exit: "disposeContext",
+      initial: "starting",
+      on: {
+        // The shutdown budget ran out while this plugin was still in a hook: release it and record why.
+        FORCE_STOP: {
+          target: "errored",
+          actions: { type: "assignForced", params: ({ event }) => ({ message: event.message }) },
+        },
+        // A running plugin with onResume and unchanged code resumes with a fresh context: declared here,
+        // and re-entering, so the old context is disposed before the new one is created.
+        UPDATE: {
+          guard: and([stateIn("#plugin.active.running"), "hasOnResume"]),
+          target: ".resuming",
+          reenter: true,
+        },
+      },
+      states: {
+        starting: {
+          tags: ["busy", "step"],
+          invoke: {
+            src: "runOnStart",
+            input: actorInput,
+            onDone: [
+              {
+                guard: "stopRequested",
+                target: "stopping",
+                actions: { type: "assignStarted", params: ({ event }) => event.output },
+              },
+              { target: "running", actions: { type: "assignStarted", params: ({ event }) => event.output } },
+            ],
+            onError: {
+              target: "#plugin.errored",
+              actions: {
+                type: "assignFailure",
+                params: ({ event }) => ({
+                  phase: "start",
+                  fallback: "HANGAR_START_FAILED",
+                  cause: event.error,
+                }),
+              },
+            },
+          },
+          after: {
+            startTimeout: {
+              target: "#plugin.errored",
+              actions: { type: "assignTimeout", params: { phase: "start", code: "HANGAR_START_TIMEOUT" } },
+            },
+          },
+          on: {
+            STOP: { actions: "requestStop" },
+            // onStart never succeeded, so onStop does not run and the crash is not restarted (a start failure).
+            CRASH: {
+              target: "#plugin.errored",
+              actions: { type: "assignCrash", params: ({ event }) => ({ ...event, phase: "run" as const }) },
+            },
+          },
+        },
+
+        running: {
+          tags: ["serving"],
+          on: {
+            STOP: "stopping",
+            // The plugin failed outside any hook: onStop still runs (bounded) so it can release what it holds.
+            CRASH: {
+              target: "stopping.afterCrash",
+              actions: { type: "assignCrash", params: ({ event }) => ({ ...event, phase: "run" as const }) },
+            },
+            RESTART: "stopping.toRestart",
+            // With onResume and unchanged code, `active` handles UPDATE (a fresh context, see above).
+            UPDATE: [
+              {
+                guard: "codeChanged",
+                target: "stopping.toReload",
+                actions: { type: "assignGeneration", params: ({ event }) => event },
+              },
+              { guard: not("hasOnResume"), target: "stopping.toRestart" },
+            ],
+          },
+        },
+
+        resuming: {
+          tags: ["busy", "step"],
+          invoke: {
+            src: "runOnResume",
+            input: actorInput,
+            onDone: [
+              {
+                guard: "stopRequested",
+                target: "stopping",
+                actions: { type: "assignResumed", params: ({ event }) => event.output },
+              },
+              { target: "running", actions: { type: "assignResumed", params: ({ event }) => event.output } },
+            ],
+            onError: {
+              target: "#plugin.errored",
+              actions: {
+                type: "assignFailure",
+                params: ({ event }) => ({
+                  phase: "resume",
+                  fallback: "HANGAR_RESUME_FAILED",
+                  cause: event.error,
+                }),
+              },
+            },
+          },
+          after: {
+            resumeTimeout: {
+              target: "#plugin.errored",
+              actions: { type: "assignTimeout", params: { phase: "resume", code: "HANGAR_RESUME_TIMEOUT" } },
+            },
+          },
+          on: {
+            STOP: { actions: "requestStop" },
+            CRASH: {
+              target: "#plugin.errored",
+              actions: { type: "assignCrash", params: ({ event }) => ({ ...event, phase: "run" as const }) },
+            },
+          },
+        },
+
+        // onStop runs once, bounded. The substate says why the plugin is stopping, and so where it goes
+        // when onStop settles: the branches of onDone read it with stateIn.
+        stopping: {
+          tags: ["step"],
+          invoke: {
+            src: "runOnStop",
+            input: actorInput,
+            onDone: [
+              // An update without onResume, or shell.restartPlugin(): start again with a fresh context.
+              {
+                guard: stateIn("#plugin.active.stopping.toRestart"),
+                target: "#plugin.active",
+                reenter: true,
+              },
+              // An update that changed the plugin's code: import it again (a new module instance).
+              { guard: stateIn("#plugin.active.stopping.toReload"), target: "#plugin.loading" },
+              // After a crash the restart policy decides (SPEC §11).
+              {
+                guard: and([stateIn("#plugin.active.stopping.afterCrash"), "restartNever"]),
+                target: "#plugin.errored",
+              },
+              {
+                guard: and([stateIn("#plugin.active.stopping.afterCrash"), "restartLimitReached"]),
+                target: "#plugin.errored",
+                actions: "assignRestartLimit",
+              },
+              {
+                guard: stateIn("#plugin.active.stopping.afterCrash"),
+                target: "#plugin.backoff",
+                actions: "countRestart",
+              },
+              { target: "#plugin.stopped" },
+            ],
+            onError: {
+              target: "#plugin.errored",
+              actions: {
+                type: "assignFailure",
+                params: ({ event }) => ({
+                  phase: "stop",
+                  fallback: "HANGAR_STOP_FAILED",
+                  cause: event.error,
+                }),
+              },
+            },
+          },
+          after: {
+            stopTimeout: {
+              target: "#plugin.errored",
+              actions: { type: "assignTimeout", params: { phase: "stop", code: "HANGAR_STOP_TIMEOUT" } },
+            },
+          },
+          on: {
+            // Already on its way out: the crash is kept as a warning, the stop goes on.
+            CRASH: { actions: { type: "addWarning", params: ({ event }) => ({ message: event.message }) } },
+          },
+          initial: "toStopped",
+          states: {
+            toStopped: {},
+            toRestart: { tags: ["busy"], on: { STOP: "toStopped" } },
+            toReload: { tags: ["busy"], on: { STOP: "toStopped" } },
+            // A shutdown that arrives while a crashed plugin stops wins too: it is not restarted.
+            // Busy: the policy most likely restarts it, so a request waits rather than get a 503 at once.
+            afterCrash: { tags: ["busy"], on: { STOP: "toStopped" } },
+          },
+        },
+      },
+    },
+
+    // Waiting to restart after a crash; the wait is an XState delay, so a simulated clock drives it.
+    backoff: {
+      tags: ["busy"],
+      after: { restartBackoff: { target: "active", actions: "clearError" } },
+      on: {
+        RESTART: { target: "active", actions: "clearError" },
+        STOP: "stopped",
+        FORCE_STOP: "stopped",
+        // A leftover of the crashed generation: its context is gone; noted, not counted.
+        CRASH: { actions: { type: "addWarning", params: ({ event }) => ({ message: event.message }) } },
         UPDATE: [
           {
             guard: "codeChanged",
-            target: "stopping",
+            target: "loading",
             actions: [
-              assign({ afterStop: "reload" }),
+              "clearError",
+              "resetRestarts",
               { type: "assignGeneration", params: ({ event }) => event },
             ],
           },
-          { guard: "hasOnResume", target: "resuming" },
-          { target: "stopping", actions: assign({ afterStop: "restart" }) },
+          { target: "loaded", actions: ["clearError", "resetRestarts"] },
         ],
-      },
-    },
-
-    resuming: {
-      // The old context goes before onResume receives a fresh one (SPEC §3).
-      entry: ["disposeContext", "createContext"],
-      invoke: {
-        src: "runOnResume",
-        input: actorInput,
-        onDone: [
-          {
-            guard: "stopRequested",
-            target: "stopping",
-            actions: { type: "assignResumed", params: ({ event }) => event.output },
-          },
-          { target: "running", actions: { type: "assignResumed", params: ({ event }) => event.output } },
-        ],
-        onError: {
-          target: "errored",
-          actions: [
-            "disposeContext",
-            {
-              type: "assignFailure",
-              params: ({ event }) => ({
-                phase: "resume",
-                fallback: "HANGAR_RESUME_FAILED",
-                cause: event.error,
-              }),
-            },
-          ],
-        },
-      },
-      after: {
-        resumeTimeout: {
-          target: "errored",
-          actions: [
-            "disposeContext",
-            { type: "assignTimeout", params: { phase: "resume", code: "HANGAR_RESUME_TIMEOUT" } },
-          ],
-        },
-      },
-      on: {
-        STOP: { actions: "requestStop" },
-        FORCE_STOP: forceStop,
-      },
-    },
-
-    stopping: {
-      invoke: {
-        src: "runOnStop",
-        input: actorInput,
-        onDone: [
-          // A shutdown that arrived during an update's stop wins: do not restart afterwards.
-          { guard: "stopRequested", target: "stopped", actions: "disposeContext" },
-          { guard: "crashed", target: "errored", actions: "disposeContext" },
-          { guard: "reloadAfterStop", target: "loading", actions: "disposeContext" },
-          { guard: "restartAfterStop", target: "starting", actions: "disposeContext" },
-          { target: "stopped", actions: "disposeContext" },
-        ],
-        onError: {
-          target: "errored",
-          actions: [
-            "disposeContext",
-            {
-              type: "assignFailure",
-              params: ({ event }) => ({ phase: "stop", fallback: "HANGAR_STOP_FAILED", cause: event.error }),
-            },
-          ],
-        },
-      },
-      after: {
-        stopTimeout: {
-          target: "errored",
-          actions: [
-            "disposeContext",
-            { type: "assignTimeout", params: { phase: "stop", code: "HANGAR_STOP_TIMEOUT" } },
-          ],
-        },
-      },
-      on: {
-        STOP: { actions: "requestStop" },
-        FORCE_STOP: forceStop,
       },
     },
 
     errored: {
       on: {
-        // Errored plugins are retried on update; a failed load is read and imported again.
+        // Errored plugins are retried on update; a failed load is read and imported again. The restart
+        // count starts afresh, so an update clears HANGAR_RESTART_LIMIT.
         UPDATE: [
           {
             guard: "failedToLoad",
@@ -446,6 +645,7 @@ export const pluginMachine = setup({
             actions: [
               "clearError",
               "forgetStopRequest",
+              "resetRestarts",
               { type: "assignGeneration", params: ({ event }) => event },
             ],
           },
@@ -455,10 +655,20 @@ export const pluginMachine = setup({
             actions: [
               "clearError",
               "forgetStopRequest",
+              "resetRestarts",
               { type: "assignGeneration", params: ({ event }) => event },
             ],
           },
-          { target: "loaded", actions: ["clearError", "forgetStopRequest"] },
+          { target: "loaded", actions: ["clearError", "forgetStopRequest", "resetRestarts"] },
+        ],
+        // shell.restartPlugin(): a plugin whose module never loaded is imported again first.
+        RESTART: [
+          {
+            guard: "failedToLoad",
+            target: "loading",
+            actions: ["clearError", "forgetStopRequest", "resetRestarts"],
+          },
+          { target: "active", actions: ["clearError", "forgetStopRequest", "resetRestarts"] },
         ],
       },
     },
@@ -473,6 +683,14 @@ export const pluginMachine = setup({
       },
     },
 
-    stopped: { type: "final" },
+    // Not final: shell.startPlugin()/restartPlugin() may start a stopped plugin again. A stop ends the
+    // crash count (its pending expiries are cancelled): a later start begins a fresh window.
+    stopped: {
+      entry: "resetRestarts",
+      on: {
+        START: { target: "active", actions: ["clearError", "forgetStopRequest"] },
+        RESTART: { target: "active", actions: ["clearError", "forgetStopRequest"] },
+      },
+    },
   },
 });

@@ -1,11 +1,12 @@
 // The zod schema of plugin.json (SPEC §1) and the readable error text it produces.
-import semver from "semver";
+// Only the one function: semver's index loads its whole tree (48 files) at start-up.
+import semverValid from "semver/functions/valid.js";
 import { z } from "zod";
 
 /** The pattern every plugin id matches: lowercase letters, digits and dashes, 1–64 characters. */
 export const PLUGIN_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
-/** File extensions an entry module may have; tsx compiles the TypeScript ones on import. */
+/** File extensions an entry module may have; hangar's loader (src/loader) transforms the TypeScript ones on import. */
 export const ENTRY_EXTENSIONS = [".ts", ".js", ".mjs", ".cjs", ".mts", ".cts"] as const;
 
 const idRule = "lowercase letters, digits and dashes, starting with a letter or digit, at most 64 characters";
@@ -27,6 +28,25 @@ const entryModule = z
       `${JSON.stringify(issue.input)} has an extension hangar cannot load: use one of ${ENTRY_EXTENSIONS.join(" ")}`,
   });
 
+/** `background.restart` (SPEC §11): every field optional; hangar's defaults fill the rest. */
+const restartPolicy = z.strictObject(
+  {
+    policy: z.enum(["on-failure", "never"], { error: 'must be "on-failure" or "never"' }).optional(),
+    maxRestarts: z
+      .number({ error: "must be a number of restarts" })
+      .int({ error: "must be a whole number" })
+      .min(0, { error: "must be 0 or more" })
+      .optional(),
+    windowMs: timeoutMs.optional(),
+    backoffMs: z
+      .number({ error: "must be a number of milliseconds" })
+      .int({ error: "must be a whole number of milliseconds" })
+      .min(0, { error: "must be 0 or more" })
+      .optional(),
+  },
+  { error: (issue) => (issue.code === "unrecognized_keys" ? undefined : "must be an object") },
+);
+
 // `background` is strict, unlike the top level: it is hangar's own section, and a misspelt
 // `startTimeoutMS` silently ignored would be worse than an error that names it.
 const background = z.strictObject(
@@ -35,6 +55,8 @@ const background = z.strictObject(
     startTimeoutMs: timeoutMs.optional(),
     stopTimeoutMs: timeoutMs.optional(),
     resumeTimeoutMs: timeoutMs.optional(),
+    loadTimeoutMs: timeoutMs.optional(),
+    restart: restartPolicy.optional(),
     isolation: z
       .enum(["none", "worker"], {
         error: 'must be "none" (in the shell\'s thread) or "worker" (its own thread)',
@@ -56,7 +78,7 @@ const background = z.strictObject(
 export const pluginManifestSchema = z
   .looseObject({
     id: pluginId,
-    version: z.string({ error: "must be a string" }).refine((version) => semver.valid(version) !== null, {
+    version: z.string({ error: "must be a string" }).refine((version) => semverValid(version) !== null, {
       error: (issue) => `${JSON.stringify(issue.input)} is not a semver version such as "1.0.0"`,
     }),
     name: z.string({ error: "must be a string" }).optional(),

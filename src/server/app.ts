@@ -2,7 +2,7 @@
 // per-request plugin dispatcher, JSON 404 and the error handler, in exactly that order.
 import { STATUS_CODES } from "node:http";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
-import { messageOf } from "../errors.js";
+import { hasHangarCode, messageOf } from "../errors.js";
 import type { PluginLogger } from "../sdk/types.js";
 import type { PluginState, PluginStatus } from "../status.js";
 import { createBodyLimit, DEFAULT_BODY_LIMIT, refuse } from "./body-policy.js";
@@ -53,16 +53,6 @@ export interface ShellAppOptions {
 
 /** How long a request to a plugin that is starting or resuming waits for it to run (SPEC §6). */
 const SETTLE_WAIT_MS = 5_000;
-/** States a plugin passes through on its way to `running`; a request may wait them out. */
-const TRANSITIONAL: ReadonlySet<PluginState> = new Set([
-  "loading",
-  "loaded",
-  "starting",
-  "resuming",
-  "stopping",
-]);
-/** States worth waiting on: the view resolves at once when `stopping` is not on its way back to `starting`. */
-const WAIT_FOR: ReadonlySet<PluginState> = new Set(["loading", "starting", "resuming", "stopping"]);
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 const ALL_STATES: readonly PluginState[] = [
   "loading",
@@ -71,6 +61,7 @@ const ALL_STATES: readonly PluginState[] = [
   "running",
   "resuming",
   "stopping",
+  "backoff",
   "stopped",
   "errored",
   "inactive",
@@ -111,6 +102,10 @@ function clientErrorOf(err: unknown): { status: number; message: string } | null
 function abandon(res: Response): void {
   if (res.writableEnded) return;
   res.destroy();
+}
+
+function unknownPlugin(id: string): string {
+  return `No plugin '${id}'. GET /api/_shell/plugins lists the known plugins.`;
 }
 
 function notRunningMessage(status: PluginStatus, waited: boolean): string {
@@ -211,8 +206,8 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   };
 
   const shellRoutes = express.Router({ caseSensitive: true });
-  // Every shell route only reads. Anything else is refused before a body is read; a state-changing shell
-  // route, when one is added, goes behind shellJsonBody() (body-policy.ts) and above this guard.
+  // Every shell route but POST …/restart (which reads no body) only reads. Anything else is refused here,
+  // before a body is read; a state-changing route that reads a body goes behind shellJsonBody() (body-policy.ts).
   const shellMethods: RequestHandler = (req, res, next) => {
     const path = req.path;
     if ((path === "/api/_shell" || path.startsWith("/api/_shell/")) && !SAFE_METHODS.has(req.method)) {
@@ -234,6 +229,23 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   shellRoutes.get("/api/_shell/plugins", (_req, res) => {
     sendJson(res, 200, plugins.list());
   });
+  // The one state-changing shell route. It reads no body; the guards above already applied the Host and
+  // Origin rules of every state-changing request and, when server.token is set, the bearer token.
+  shellRoutes.post("/api/_shell/plugins/:id/restart", async (req, res) => {
+    const id = String(req.params.id);
+    try {
+      const status = await plugins.restart(id);
+      if (status) sendJson(res, 200, status);
+      else sendJson(res, 404, { success: false, code: "HANGAR_PLUGIN_UNKNOWN", error: unknownPlugin(id) });
+    } catch (error) {
+      const code = hasHangarCode(error) ? error.code : "HANGAR_INTERNAL";
+      sendJson(res, code === "HANGAR_SHELL_STATE" ? 409 : 500, {
+        success: false,
+        code,
+        error: messageOf(error),
+      });
+    }
+  });
   shellRoutes.get("/api/_shell/plugins/:id", (req, res) => {
     const id = String(req.params.id);
     const status = plugins.get(id);
@@ -241,10 +253,7 @@ export function createShellApp(options: ShellAppOptions): express.Express {
       sendJson(res, 200, status);
       return;
     }
-    sendJson(res, 404, {
-      success: false,
-      error: `No plugin '${id}'. GET /api/_shell/plugins lists the known plugins.`,
-    });
+    sendJson(res, 404, { success: false, error: unknownPlugin(id) });
   });
 
   const failInPlugin = (pluginId: string, err: unknown, req: Request, res: Response): void => {
@@ -283,7 +292,7 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     next: NextFunction,
   ): void => {
     if (status.state !== "running") {
-      res.setHeader("Retry-After", TRANSITIONAL.has(status.state) ? "1" : "5");
+      res.setHeader("Retry-After", plugins.isBusy(pluginId) ? "1" : "5");
       sendJson(res, 503, { success: false, error: notRunningMessage(status, waited), state: status.state });
       return;
     }
@@ -310,12 +319,18 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   // Synchronous unless the plugin is on its way to running: a running plugin's request costs no promise.
   const dispatcher: RequestHandler = (req, res, next) => {
     const pluginId = pluginIdOf(req.path);
+    // The common case reads the state alone; a whole PluginStatus is built only to explain a refusal or wait.
+    if (pluginId !== null && plugins.stateOf?.(pluginId) === "running") {
+      dispatchToPlugin(pluginId, req, res, next);
+      return;
+    }
     const status = pluginId === null ? undefined : plugins.get(pluginId);
     if (pluginId === null || !status) {
       next();
       return;
     }
-    if (WAIT_FOR.has(status.state)) return waitThenAnswer(pluginId, req, res, next);
+    // Whether to wait is the plugin machine's `busy` tag, never a list of state names kept here.
+    if (plugins.isBusy(pluginId)) return waitThenAnswer(pluginId, req, res, next);
     answer(pluginId, status, false, req, res, next);
   };
 

@@ -75,13 +75,16 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
   // later would linger until its keep-alive timeout. So while closing, every response says
   // `Connection: close`, and each finished one triggers another sweep of idle sockets.
   // Prepended so it runs before the app, which may answer synchronously.
+  // One shared listener (`this` is the response), not a closure per request.
+  const sweepIdle = () => server.closeIdleConnections();
+  function onResponseClose(this: ServerResponse): void {
+    inFlight.delete(this);
+    if (closing) setImmediate(sweepIdle);
+  }
   server.prependListener("request", (_req, res: ServerResponse) => {
     inFlight.add(res);
     if (closing) res.shouldKeepAlive = false;
-    res.on("close", () => {
-      inFlight.delete(res);
-      if (closing) setImmediate(() => server.closeIdleConnections());
-    });
+    res.on("close", onResponseClose);
   });
 
   const url = (): string | null =>

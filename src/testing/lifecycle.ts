@@ -7,6 +7,7 @@ import type { InspectionEvent } from "xstate";
 import type { LogOptions } from "../context/logger.js";
 import { type ErrorCode, hasHangarCode, messageOf, type PluginPhase } from "../errors.js";
 import { createMemoryIpc, type MemoryIpc } from "../ipc/memory.js";
+import { pluginStateOf } from "../machines/plugin.machine.js";
 import { readManifest } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
 import { createShell, type Shell } from "../shell.js";
@@ -364,8 +365,9 @@ class LifecycleRun {
           inspect: (event: InspectionEvent) => {
             if (event.type !== "@xstate.snapshot" || (event.actorRef as { id?: string }).id !== actorId)
               return;
-            const value = (event.snapshot as { value?: unknown }).value;
-            if (value !== last) this.#states.push(`${String(last)} → ${String(value)}`);
+            // As status shows it: `stopping`, not `{ active: { stopping: "toStopped" } }`.
+            const value = pluginStateOf((event.snapshot as { value?: unknown }).value);
+            if (value !== last) this.#states.push(`${String(last)} → ${value}`);
             last = value;
           },
         },

@@ -18,6 +18,9 @@ describe("npm run bench, quick mode", () => {
         "route-throughput.bench.ts",
         "load-during-update.bench.ts",
         "ipc.bench.ts",
+        "block.bench.ts",
+        "reload.bench.ts",
+        "cold-start.bench.ts",
       ]),
     );
   });

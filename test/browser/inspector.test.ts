@@ -113,25 +113,31 @@ describeInChromium("the inspector page in Chromium", () => {
   it("highlights the new state within a second of an update, and the old one again when it settles", async () => {
     await page.locator('#tree [data-actor="plugin:alpha"] > .row').click();
     await page
-      .locator('#chart svg[data-machine="plugin"][data-actor="plugin:alpha"] g.active[data-path="running"]')
+      .locator(
+        '#chart svg[data-machine="plugin"][data-actor="plugin:alpha"] g.active[data-path="active.running"]',
+      )
       .waitFor();
 
     globalThis.__inspectorGate = gate();
     const updated = shell.update();
     await page
-      .locator('#chart svg[data-actor="plugin:alpha"] g.active[data-path="resuming"]')
+      .locator('#chart svg[data-actor="plugin:alpha"] g.active[data-path="active.resuming"]')
       .waitFor({ timeout: LIVE_UPDATE_BUDGET_MS });
     expect(await badge("plugin:alpha").getAttribute("data-state")).toBe("resuming");
-    // Only the state it is in is highlighted.
-    expect(await page.locator('#chart svg[data-actor="plugin:alpha"] g.active').count()).toBe(1);
+    // Only the state it is in is highlighted: the step and `active`, the state that holds its context.
+    expect(
+      await page
+        .locator('#chart svg[data-actor="plugin:alpha"] g.active')
+        .evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-path")).sort()),
+    ).toEqual(["active", "active.resuming"]);
 
     globalThis.__inspectorGate.open();
     await updated;
     await page
-      .locator('#chart svg[data-actor="plugin:alpha"] g.active[data-path="running"]')
+      .locator('#chart svg[data-actor="plugin:alpha"] g.active[data-path="active.running"]')
       .waitFor({ timeout: LIVE_UPDATE_BUDGET_MS });
     expect(await page.locator("#chart-caption .last-transition").textContent()).toContain(
-      "resuming → running",
+      "active.resuming → active.running",
     );
 
     // The README's screenshot: a live session with a plugin's statechart, errors, sequence and log.
@@ -140,7 +146,7 @@ describeInChromium("the inspector page in Chromium", () => {
       exists = false;
     });
     if (!exists || process.env.HANGAR_UPDATE_SCREENSHOT === "1") {
-      await page.locator("#log .record.kind-snapshot", { hasText: "→ running" }).last().click();
+      await page.locator("#log .record.kind-snapshot", { hasText: "→ active: running" }).last().click();
       await page.screenshot({ path: screenshotFile, fullPage: true });
     }
   });
@@ -154,9 +160,15 @@ describeInChromium("the inspector page in Chromium", () => {
     await expect.poll(() => badge("plugin:beta").getAttribute("data-state")).toBe("running");
     await page.locator("#search").fill("plugin:beta");
     // The restart went through stopping and a fresh load (the code was re-imported).
-    expect(await page.locator("#log .record.kind-transition .what").allTextContents()).toEqual(
-      expect.arrayContaining(["running → stopping on UPDATE", "stopping → loading on done: runOnStop"]),
-    );
+    const transitions = await page.locator("#log .record.kind-transition .what").allTextContents();
+    expect(
+      transitions.some((text) => /running → .*toReload on UPDATE/.test(text)),
+      transitions.join("\n"),
+    ).toBe(true);
+    expect(
+      transitions.some((text) => /stopping → loading on done: runOnStop/.test(text)),
+      transitions.join("\n"),
+    ).toBe(true);
   });
 
   it("shows the system as it was at an earlier event when the scrubber moves, read-only", async () => {
@@ -168,7 +180,7 @@ describeInChromium("the inspector page in Chromium", () => {
       (record) =>
         record.kind === "snapshot" &&
         record.actor === (alpha?.kind === "actor" ? alpha.actor.key : "") &&
-        record.snapshot.value === "starting",
+        JSON.stringify(record.snapshot.value) === '{"active":"starting"}',
     );
     expect(starting).toBeDefined();
     // Nothing was dropped, so a record's index in the page is its seq.
@@ -191,7 +203,9 @@ describeInChromium("the inspector page in Chromium", () => {
     expect(await page.locator("#tree button", { hasText: "Restart" }).count()).toBe(0);
 
     await page.locator('#tree [data-actor="plugin:alpha"] > .row').click();
-    await page.locator('#chart svg[data-actor="plugin:alpha"] g.active[data-path="starting"]').waitFor();
+    await page
+      .locator('#chart svg[data-actor="plugin:alpha"] g.active[data-path="active.starting"]')
+      .waitFor();
     // One step back is the record before it.
     await page.locator("#step-back").click();
     await expect
@@ -219,13 +233,15 @@ describeInChromium("the inspector page in Chromium", () => {
 
     await page.locator("#search").fill("plugin:alpha");
     const loaded = page.locator("#log .record.kind-snapshot", { hasText: "→ loaded" }).first();
-    const running = page.locator("#log .record.kind-snapshot", { hasText: "→ running" }).first();
+    const running = page.locator("#log .record.kind-snapshot", { hasText: "→ active: running" }).first();
     await loaded.locator("input.pick").check();
     await running.locator("input.pick").check();
     const diff = page.locator("#detail table.diff");
     await diff.waitFor();
     expect(await diff.locator('tr.changed[data-path="value"] .before').textContent()).toBe('"loaded"');
-    expect(await diff.locator('tr.changed[data-path="value"] .after').textContent()).toBe('"running"');
+    expect(await diff.locator('tr.changed[data-path="value"] .after').textContent()).toBe(
+      '{"active":"running"}',
+    );
     // onStart's duration appeared between the two.
     expect(await diff.locator('tr[data-path="context.timings.startMs"]').count()).toBe(1);
   });

@@ -36,7 +36,12 @@ function expectBalancedXml(xml: string): void {
 describe("Mermaid of the plugin machine", () => {
   it("declares every state of the machine", () => {
     const declared = new Set(
-      pluginMermaid.split("\n").map((line) => line.trim().replace(/^state "(\w+)" as /, "")),
+      pluginMermaid.split("\n").map((line) =>
+        line
+          .trim()
+          .replace(/^state "(\w+)" as /, "")
+          .replace(/^state (\w+) \{$/, "$1"),
+      ),
     );
     for (const state of Object.keys(pluginMachine.root.states)) expect(declared).toContain(state);
     expect(pluginMermaid.startsWith("stateDiagram-v2\n")).toBe(true);
@@ -44,29 +49,28 @@ describe("Mermaid of the plugin machine", () => {
 
   it("labels transitions with the event, the guard and the actions", () => {
     expect(pluginMermaid).toContain("[*] --> loading\n");
-    expect(pluginMermaid).toContain(
-      "starting --> errored: after startTimeout / disposeContext, assignTimeout\n",
-    );
-    expect(pluginMermaid).toContain(
-      "starting --> errored: error: runOnStart / disposeContext, assignFailure\n",
-    );
+    expect(pluginMermaid).toContain("active_starting --> errored: after startTimeout / assignTimeout\n");
+    expect(pluginMermaid).toContain("active_starting --> errored: error: runOnStart / assignFailure\n");
     expect(pluginMermaid).toContain("loading --> loaded: done: loadPlugin / assignLoaded\n");
-    expect(pluginMermaid).toContain("running --> resuming: UPDATE [hasOnResume]\n");
-    expect(pluginMermaid).toContain("running --> stopping: UPDATE / assign(afterStop)\n");
+    expect(pluginMermaid).toContain("active --> active_resuming: UPDATE [and(in running, hasOnResume)]\n");
     expect(pluginMermaid).toContain(
-      "stopping --> starting: done: runOnStop [restartAfterStop] / disposeContext\n",
+      "active_running --> active_stopping_toRestart: UPDATE [not(hasOnResume)]\n",
     );
-    expect(pluginMermaid).toContain("stopped --> [*]\n");
+    expect(pluginMermaid).toContain("active_stopping --> active: done: runOnStop [in toRestart]\n");
+    expect(pluginMermaid).toContain("backoff --> active: after restartBackoff / clearError\n");
   });
 
   it("lists what a state does while active, and what every state handles", () => {
-    expect(pluginMermaid).toContain("starting : entry / createContext\n");
-    expect(pluginMermaid).toContain("starting : invoke runOnStart\n");
-    expect(pluginMermaid).toContain("starting : STOP / requestStop\n");
+    // The context is the `active` state's resource: created on entry, disposed on exit.
+    expect(pluginMermaid).toMatch(
+      /note right of active\n\s+entry \/ createContext\n\s+exit \/ disposeContext\n/,
+    );
+    expect(pluginMermaid).toContain("active_starting : invoke runOnStart\n");
+    expect(pluginMermaid).toContain("active_starting : STOP / requestStop\n");
     // The automatic scheduling of `after` delays is XState's, not the machine author's: not drawn.
     expect(pluginMermaid).not.toMatch(/raise|cancel/);
     expect(pluginMermaid).toMatch(
-      /note left of loading\n\s+in every state:\n\s+WARN \/ addWarning\n\s+end note/,
+      /note left of loading\n\s+in every state:\n\s+WARN \/ addWarning\n\s+RESTART_EXPIRED \[hasRestarts\] \/ expireRestart\n\s+end note/,
     );
   });
 });
@@ -132,8 +136,8 @@ describe("DOT and SVG", () => {
   it("merges transitions between the same two states into one edge with a line each", () => {
     const dot = toDot(describeMachine(pluginMachine));
     expect(dot).toContain(
-      '"starting" -> "errored" [label="FORCE_STOP / disposeContext, assignForced\\l' +
-        'error: runOnStart / disposeContext, assignFailure\\lafter startTimeout / disposeContext, assignTimeout\\l"];',
+      '"active.starting" -> "errored" [label="CRASH / assignCrash\\l' +
+        'error: runOnStart / assignFailure\\lafter startTimeout / assignTimeout\\l"];',
     );
   });
 
@@ -168,7 +172,7 @@ describe("DOT and SVG", () => {
     ]) {
       expect(shell).toContain(`>${state}</text>`);
     }
-    expect(plugin).toContain("after startTimeout / disposeContext, assignTimeout");
+    expect(plugin).toContain("after restartBackoff / clearError");
   });
 });
 

@@ -61,8 +61,13 @@ describe("the flight recorder", () => {
         .map(({ event, source, targets }) => ({ event, source, targets }));
     expect(of("plugin:alpha")).toEqual([
       { event: "xstate.done.actor.0.plugin.loading", source: "loading", targets: ["loaded"] },
-      { event: "START", source: "loaded", targets: ["starting"] },
-      { event: "xstate.done.actor.0.plugin.starting", source: "starting", targets: ["running"] },
+      // START enters `active` (the state that owns the context), which starts in `starting`.
+      { event: "START", source: "loaded", targets: ["active"] },
+      {
+        event: "xstate.done.actor.0.plugin.active.starting",
+        source: "active.starting",
+        targets: ["active.running"],
+      },
     ]);
     expect(of("shell")[0]).toEqual({ event: "START", source: "idle", targets: ["booting"] });
     expect(of("shell")).toContainEqual({
@@ -73,7 +78,8 @@ describe("the flight recorder", () => {
 
     // gamma's failure is recorded with the plugin's own stack inside the cause.
     const failure = records.find(
-      (record) => record.kind === "event" && record.event.type === "xstate.error.actor.0.plugin.starting",
+      (record) =>
+        record.kind === "event" && record.event.type === "xstate.error.actor.0.plugin.active.starting",
     );
     expect(JSON.stringify(failure)).toContain("checkRunway");
     // Named actions are recorded; XState's own bookkeeping is not.

@@ -107,8 +107,8 @@ describe("SessionModel", () => {
   it("names steps and labels their events readably", () => {
     const model = modelOf(records);
     const alphaKey = model.byId("plugin:alpha")?.info.key ?? "";
-    expect(model.labelOf("xstate.done.actor.0.plugin.starting", alphaKey)).toBe("done: runOnStart");
-    expect(model.labelOf("xstate.error.actor.0.plugin.stopping", alphaKey)).toBe("error: runOnStop");
+    expect(model.labelOf("xstate.done.actor.0.plugin.active.starting", alphaKey)).toBe("done: runOnStart");
+    expect(model.labelOf("xstate.error.actor.0.plugin.active.stopping", alphaKey)).toBe("error: runOnStop");
     const step = records.find((record) => record.kind === "actor" && record.actor.src === "runOnResume");
     expect(model.nameOf(step?.kind === "actor" ? step.actor.key : null)).toMatch(
       /^plugin:alpha › runOnResume$/,

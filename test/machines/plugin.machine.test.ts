@@ -6,6 +6,7 @@ import {
   type PluginLoadOutput,
   type PluginRunOutput,
   pluginMachine,
+  pluginStateOf,
 } from "../../src/machines/plugin.machine.js";
 
 interface Deferred<T> {
@@ -71,10 +72,10 @@ function harness(load: () => Promise<PluginLoadOutput> = async () => loadOutput(
   });
   const actor = createActor(machine, {
     clock,
-    input: { pluginId: "demo", timeouts: { start: 1000, stop: 500, resume: 800 }, generation: 0 },
+    input: { pluginId: "demo", timeouts: { load: 2000, start: 1000, stop: 500, resume: 800 }, generation: 0 },
   });
   actor.start();
-  const state = () => actor.getSnapshot().value;
+  const state = () => pluginStateOf(actor.getSnapshot().value);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   const started: PluginRunOutput = { startedAt: "2026-01-01T00:00:00.000Z", durationMs: 7 };
   return {
@@ -122,7 +123,10 @@ describe("plugin machine", () => {
     await h.resolve("stop");
     expect(h.state()).toBe("stopped");
     expect(h.openContexts()).toBe(0);
-    expect(h.actor.getSnapshot().status).toBe("done");
+    // Not final: shell.startPlugin() may start a stopped plugin again.
+    h.actor.send({ type: "START" });
+    expect(h.state()).toBe("starting");
+    expect(h.openContexts()).toBe(1);
   });
 
   it("errors with the phase code when onStart rejects, disposes the context, and never calls onStop", async () => {
@@ -302,5 +306,196 @@ describe("plugin machine", () => {
     const h = await running();
     expect(() => JSON.stringify(h.actor.getSnapshot())).not.toThrow();
     expect(JSON.parse(JSON.stringify(h.actor.getSnapshot().context))).toEqual(h.actor.getSnapshot().context);
+  });
+
+  it("times out an import that never settles (phase load, HANGAR_LOAD_TIMEOUT) and retries it on update", async () => {
+    let hang = true;
+    const h = harness(() => (hang ? new Promise<PluginLoadOutput>(() => {}) : Promise.resolve(loadOutput())));
+    await h.settle();
+    expect(h.state()).toBe("loading");
+    h.clock.increment(1999);
+    expect(h.state()).toBe("loading");
+    h.clock.increment(1);
+    expect(h.state()).toBe("errored");
+    const error = h.actor.getSnapshot().context.error!;
+    expect(error).toMatchObject({ phase: "load", code: "HANGAR_LOAD_TIMEOUT" });
+    expect(error.message).toMatch(/Plugin 'demo'.*within 2000 ms.*background\.loadTimeoutMs/);
+    hang = false;
+    h.actor.send({ type: "UPDATE", changed: false, generation: 1 });
+    await h.settle();
+    expect(h.state()).toBe("loaded");
+  });
+
+  it("a stop abandons an import that hangs at once: shutdown never waits on a top-level await", async () => {
+    const h = harness(() => new Promise<PluginLoadOutput>(() => {}));
+    await h.settle();
+    h.actor.send({ type: "STOP" });
+    expect(h.state()).toBe("stopped");
+    h.clock.increment(10_000);
+    expect(h.state()).toBe("stopped");
+    expect(h.calls).toEqual(["load"]);
+  });
+});
+
+describe("plugin machine, supervision (SPEC §11)", () => {
+  const crash = {
+    type: "CRASH",
+    code: "HANGAR_PLUGIN_CRASHED",
+    message: "Plugin 'demo' crashed: boom.",
+  } as const;
+
+  /** Crashes the running plugin and lets its onStop settle; returns where it went. */
+  async function crashOnce(h: Awaited<ReturnType<typeof running>>) {
+    h.actor.send(crash);
+    expect(h.state()).toBe("stopping");
+    expect(h.openContexts()).toBe(1);
+    await h.resolve("stop");
+    return h.state();
+  }
+
+  /** Lets the backoff run out on the simulated clock and the new onStart succeed. */
+  async function restartAfter(h: Awaited<ReturnType<typeof running>>, ms: number) {
+    h.clock.increment(ms - 1);
+    expect(h.state()).toBe("backoff");
+    h.clock.increment(1);
+    expect(h.state()).toBe("starting");
+    await h.resolve("start");
+    expect(h.state()).toBe("running");
+  }
+
+  it("crash → onStop → backoff 1 s → running again with a fresh context, restarts counted", async () => {
+    const h = await running();
+    expect(await crashOnce(h)).toBe("backoff");
+    expect(h.openContexts()).toBe(0);
+    const during = h.actor.getSnapshot();
+    expect(during.context.error).toMatchObject({ phase: "run", code: "HANGAR_PLUGIN_CRASHED" });
+    expect(during.context.restarts).toBe(1);
+    expect(during.hasTag("busy")).toBe(true);
+    await restartAfter(h, 1000);
+    expect(h.openContexts()).toBe(1);
+    expect(h.actor.getSnapshot().context.error).toBeNull();
+    expect(h.calls.filter((c) => c === "createContext")).toHaveLength(2);
+  });
+
+  it("waits 2 s before the second restart in the window, 4 s before the third", async () => {
+    const h = await running();
+    await crashOnce(h);
+    await restartAfter(h, 1000);
+    await crashOnce(h);
+    expect(h.actor.getSnapshot().context.restarts).toBe(2);
+    await restartAfter(h, 2000);
+    await crashOnce(h);
+    await restartAfter(h, 4000);
+  });
+
+  it("a crash storm ends errored with HANGAR_RESTART_LIMIT naming plugin, count, window and cause", async () => {
+    const h = await running();
+    for (const wait of [1000, 2000, 4000]) {
+      await crashOnce(h);
+      await restartAfter(h, wait);
+    }
+    expect(await crashOnce(h)).toBe("errored");
+    const error = h.actor.getSnapshot().context.error!;
+    expect(error.code).toBe("HANGAR_RESTART_LIMIT");
+    expect(error.phase).toBe("run");
+    expect(error.message).toMatch(
+      /Plugin 'demo'.*3 restart\(s\) within 300000 ms.*Last cause: Plugin 'demo' crashed: boom\./,
+    );
+    // No restart is pending: time passing changes nothing.
+    h.clock.increment(60_000);
+    expect(h.state()).toBe("errored");
+  });
+
+  it("counts restarts in a sliding window: each one expires windowMs after it", async () => {
+    const h = await running();
+    await crashOnce(h);
+    await restartAfter(h, 1000);
+    await crashOnce(h);
+    await restartAfter(h, 2000);
+    // Restarts were counted at t = 0 and t = 1 s; now t = 3 s. At t = 300 s the first leaves the window.
+    h.clock.increment(300_000 - 3000);
+    expect(h.actor.getSnapshot().context.restarts).toBe(1);
+    await crashOnce(h);
+    // So this is the 2nd restart in the window again: 2 s.
+    await restartAfter(h, 2000);
+    h.clock.increment(300_000);
+    expect(h.actor.getSnapshot().context.restarts).toBe(0);
+    await crashOnce(h);
+    await restartAfter(h, 1000);
+  });
+
+  it("policy never: a crash leaves the plugin errored (phase run), not restarted", async () => {
+    const h = harness(async () => loadOutput({ restart: { policy: "never" } }));
+    await h.settle();
+    h.actor.send({ type: "START" });
+    await h.resolve("start");
+    h.actor.send(crash);
+    await h.resolve("stop");
+    expect(h.state()).toBe("errored");
+    expect(h.actor.getSnapshot().context.error).toMatchObject({
+      phase: "run",
+      code: "HANGAR_PLUGIN_CRASHED",
+    });
+    h.clock.increment(60_000);
+    expect(h.state()).toBe("errored");
+  });
+
+  it("an update clears the limit and starts the count afresh", async () => {
+    const h = harness(async () => loadOutput({ restart: { maxRestarts: 1, backoffMs: 10 } }));
+    await h.settle();
+    h.actor.send({ type: "START" });
+    await h.resolve("start");
+    await crashOnce(h);
+    await restartAfter(h, 10);
+    expect(await crashOnce(h)).toBe("errored");
+    expect(h.actor.getSnapshot().context.error?.code).toBe("HANGAR_RESTART_LIMIT");
+    h.actor.send({ type: "UPDATE", changed: false, generation: 1 });
+    expect(h.state()).toBe("loaded");
+    expect(h.actor.getSnapshot().context.restarts).toBe(0);
+    h.actor.send({ type: "START" });
+    await h.resolve("start");
+    expect(await crashOnce(h)).toBe("backoff");
+    await restartAfter(h, 10);
+    // The expiry scheduled before the update was cancelled with the reset: only the new restart counts.
+    h.clock.increment(300_000);
+    expect(h.actor.getSnapshot().context.restarts).toBe(0);
+  });
+
+  it("restarts a running plugin on RESTART: onStop, then onStart with a fresh context", async () => {
+    const h = await running();
+    h.actor.send({ type: "RESTART" });
+    expect(h.state()).toBe("stopping");
+    expect(h.actor.getSnapshot().hasTag("busy")).toBe(true);
+    await h.resolve("stop");
+    expect(h.state()).toBe("starting");
+    await h.resolve("start");
+    expect(h.state()).toBe("running");
+    expect(h.calls.filter((c) => c === "disposeContext")).toHaveLength(1);
+    expect(h.openContexts()).toBe(1);
+  });
+
+  it("a crash while onStart is in flight is a start failure: errored, no onStop, no restart", async () => {
+    const h = harness();
+    await h.settle();
+    h.actor.send({ type: "START" });
+    h.actor.send(crash);
+    expect(h.state()).toBe("errored");
+    expect(h.openContexts()).toBe(0);
+    expect(h.calls).not.toContain("stop");
+  });
+
+  it("a crash while stopping is a warning; a shutdown during backoff ends stopped", async () => {
+    const h = await running();
+    h.actor.send({ type: "STOP" });
+    h.actor.send(crash);
+    await h.resolve("stop");
+    expect(h.state()).toBe("stopped");
+    expect(h.actor.getSnapshot().context.warnings).toContain(crash.message);
+    const g = await running();
+    await crashOnce(g);
+    g.actor.send({ type: "STOP" });
+    expect(g.state()).toBe("stopped");
+    g.clock.increment(10_000);
+    expect(g.state()).toBe("stopped");
   });
 });

@@ -2,11 +2,12 @@
 // ownership and hook rules after every step: contexts are real DisposableStores, hooks are controlled promises.
 import type { AnyMachineSnapshot } from "xstate";
 import { DisposableStore } from "../../src/context/disposable.js";
-import type {
-  PluginLoadOutput,
-  PluginMachineContext,
-  PluginMachineInput,
-  pluginMachine,
+import {
+  type PluginLoadOutput,
+  type PluginMachineContext,
+  type PluginMachineInput,
+  type pluginMachine,
+  pluginStateOf,
 } from "../../src/machines/plugin.machine.js";
 import {
   buildModel,
@@ -20,7 +21,7 @@ export type PluginMachine = typeof pluginMachine;
 
 export const PLUGIN_INPUT: PluginMachineInput = {
   pluginId: "demo",
-  timeouts: { start: 1000, stop: 500, resume: 800 },
+  timeouts: { load: 2000, start: 1000, stop: 500, resume: 800 },
   generation: 0,
 };
 
@@ -49,10 +50,14 @@ const USER_EVENTS = [
   { type: "WARN", message: "slow disk" },
   { type: "FORCE_STOP", message: "The whole shutdown exceeded its budget." },
   { type: "CRASH", code: "HANGAR_PLUGIN_CRASHED", message: "Plugin 'demo' crashed while running." },
+  { type: "RESTART" },
 ] as const;
 
-/** States in which the plugin holds exactly one context (SPEC §3: created on start, disposed after stop). */
-const HOLDS_CONTEXT = new Set(["starting", "running", "resuming", "stopping"]);
+/** A restart leaves the window: the machine raises this itself, windowMs after the restart. */
+const EXPIRY = { type: "RESTART_EXPIRED" } as const;
+
+/** States in which the plugin holds exactly one context (SPEC §3): exactly while in `active`. */
+const HOLDS_CONTEXT = (snapshot: AnyMachineSnapshot) => snapshot.matches("active");
 
 /** The only state each hook may be called in. */
 const HOOK_STATE: Record<string, string> = {
@@ -71,8 +76,10 @@ export function serializePlugin(snapshot: AnyMachineSnapshot): string {
   return JSON.stringify({
     state: snapshot.value,
     stopRequested: context.stopRequested,
-    afterStop: context.afterStop,
     hasOnResume: context.hasOnResume,
+    restarts: context.restarts,
+    policy: context.restartPolicy.policy,
+    maxRestarts: context.restartPolicy.maxRestarts,
     background: context.background,
     error: context.error?.phase ?? null,
   });
@@ -83,10 +90,17 @@ export function pluginSpec(machine: PluginMachine): ModelSpec<PluginMachine> {
     machine,
     input: PLUGIN_INPUT,
     serializeState: serializePlugin,
-    userEvents: () => USER_EVENTS,
+    // The expiry only matters (and only happens) while restarts are counted.
+    userEvents: (snapshot) =>
+      (snapshot.context as PluginMachineContext).restarts > 0 ? [...USER_EVENTS, EXPIRY] : USER_EVENTS,
     outcomes: {
       loadPlugin: {
-        outputs: [load({ background: false }), load({}), load({ hasOnResume: true })],
+        outputs: [
+          load({ background: false }),
+          load({}),
+          load({ hasOnResume: true, restart: { maxRestarts: 1 } }),
+          load({ restart: { policy: "never" } }),
+        ],
         errors: [new Error("Cannot find module './missing.js'")],
       },
       runOnStart: { outputs: [started], errors: [new Error("onStart failed")] },
@@ -140,8 +154,9 @@ export class PluginReplay {
     return this.contexts.filter((store) => !store.isDisposed).length;
   }
 
+  /** The state as status reports it (`stopping`, not `{ active: { stopping: "toStopped" } }`). */
   get value(): string {
-    return String(this.replay.snapshot.value);
+    return pluginStateOf(this.replay.snapshot.value);
   }
 
   /** Replays a path, checking after every step (violations collect in `replay.violations`). */
@@ -169,7 +184,7 @@ export class PluginReplay {
   check(): void {
     for (const problem of this.#problems) this.replay.violation(problem);
     this.#problems = [];
-    const expected = HOLDS_CONTEXT.has(this.value) ? 1 : 0;
+    const expected = HOLDS_CONTEXT(this.replay.snapshot) ? 1 : 0;
     if (this.openContexts !== expected) {
       this.replay.violation(`${this.openContexts} contexts open in ${this.value}, expected ${expected}`);
     }
@@ -177,7 +192,7 @@ export class PluginReplay {
 
   #onInvoke(src: string, snapshot: AnyMachineSnapshot): void {
     this.hooks.push(src);
-    const state = String(snapshot.value);
+    const state = pluginStateOf(snapshot.value);
     if (HOOK_STATE[src] !== state) this.#problems.push(`${src} called in ${state}`);
     if (src === "runOnStop" && !this.#live) {
       this.#problems.push("onStop called without a successful onStart/onResume before it");

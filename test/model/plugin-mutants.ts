@@ -7,32 +7,28 @@ type Config = PluginMachine["config"];
 type StateConfig = NonNullable<Config["states"]>[string];
 type Branches = Array<Record<string, unknown>>;
 
-/** Rebuilds `machine` with state `name`'s invoke done-branches replaced by `edit(branches)`. */
-function editOnDone(
-  machine: PluginMachine,
-  name: string,
-  edit: (branches: Branches) => Branches,
-): PluginMachine {
+/** Rebuilds `machine` with its `active` state replaced by `edit(active)`. */
+function editActive(machine: PluginMachine, edit: (active: StateConfig) => StateConfig): PluginMachine {
   const states = machine.config.states ?? {};
-  const state = states[name] as StateConfig & { invoke: { onDone: Branches } };
-  const mutated: Config = {
-    ...machine.config,
-    states: {
-      ...states,
-      [name]: { ...state, invoke: { ...state.invoke, onDone: edit(state.invoke.onDone) } },
-    },
-  };
+  const mutated: Config = { ...machine.config, states: { ...states, active: edit(states.active!) } };
   return createMachine(mutated, machine.implementations) as unknown as PluginMachine;
 }
 
-/** Bug: when a STOP arrived during start-up, onStop settles but the context is never disposed. */
-export function withoutDisposalOnRequestedStop(machine: PluginMachine): PluginMachine {
-  return editOnDone(machine, "stopping", (branches) =>
-    branches.map((branch, index) => (index === 0 ? { ...branch, actions: [] } : branch)),
-  );
+/** Bug: leaving `active` does not dispose the context (a context outlives the state that owns it). */
+export function withoutDisposalOnExit(machine: PluginMachine): PluginMachine {
+  return editActive(machine, (active) => ({ ...active, exit: [] }));
 }
 
 /** Bug: a STOP that arrived during start-up is forgotten once onStart succeeds (the plugin keeps running). */
 export function withoutStopDuringStart(machine: PluginMachine): PluginMachine {
-  return editOnDone(machine, "starting", (branches) => branches.slice(1));
+  return editActive(machine, (active) => {
+    const starting = active.states!.starting as StateConfig & { invoke: { onDone: Branches } };
+    return {
+      ...active,
+      states: {
+        ...active.states,
+        starting: { ...starting, invoke: { ...starting.invoke, onDone: starting.invoke.onDone.slice(1) } },
+      },
+    };
+  });
 }

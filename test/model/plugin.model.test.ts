@@ -11,7 +11,7 @@ import {
 } from "../../src/testing/model/paths.js";
 import { pairId } from "../../src/testing/model/transitions.js";
 import { type PluginMachine, PluginReplay, pluginModel } from "./plugin-harness.js";
-import { withoutDisposalOnRequestedStop, withoutStopDuringStart } from "./plugin-mutants.js";
+import { withoutDisposalOnExit, withoutStopDuringStart } from "./plugin-mutants.js";
 
 interface SuiteResult {
   violations: string[];
@@ -75,8 +75,8 @@ describe("plugin machine, model-based", () => {
     expect(violations, report(violations)).toEqual([]);
   });
 
-  it("reports a violation when disposal is skipped on a stop requested during start-up (planted bug)", async () => {
-    const mutant = withoutDisposalOnRequestedStop(pluginMachine);
+  it("reports a violation when leaving the active state does not dispose its context (planted bug)", async () => {
+    const mutant = withoutDisposalOnExit(pluginMachine);
     const result = await replayAll(mutant, planPairPaths(pluginModel(mutant)));
     expect(result.violations.some((v) => v.startsWith("1 contexts open in stopped, expected 0"))).toBe(true);
   });
@@ -90,7 +90,9 @@ describe("plugin machine, model-based", () => {
   it("reports where a planted bug departs from the real machine's model", async () => {
     const result = await replayAll(withoutStopDuringStart(pluginMachine), planPairPaths(model));
     expect(
-      result.violations.some((v) => v.startsWith('expected state {"state":"stopping","stopRequested":true,')),
+      result.violations.some((v) =>
+        v.startsWith('expected state {"state":{"active":{"stopping":"toStopped"}},"stopRequested":true,'),
+      ),
     ).toBe(true);
   });
 });

@@ -12,6 +12,8 @@ const MUST_REACH = [
   "plugin: stopping -> starting", // update without onResume
   "plugin: stopping -> loading", // update with a code change
   "plugin: errored -> loaded", // retried on update
+  "plugin: stopping -> backoff", // a crash while running, onStop done, the restart policy waits
+  "plugin: backoff -> starting", // the backoff ran out on the clock
   "shell: starting -> shuttingDown",
   "shell: updating -> shuttingDown",
   "shell: starting -> updating", // an update queued during start-up

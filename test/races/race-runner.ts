@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import fc from "fast-check";
 import type { ProvidedPluginMachine } from "../../src/testing/shell-hooks.js";
-import { withoutDisposalOnRequestedStop } from "../model/plugin-mutants.js";
+import { withoutDisposalOnExit } from "../model/plugin-mutants.js";
 import { MAX_TICK, RACE_VARIANTS, RaceSystem, type RaceVariant } from "./race-system.js";
 
 /** One command of a race, as data: what replay files store. */
@@ -14,16 +14,21 @@ export type CommandData =
   | { type: "update"; changed: string[] }
   | { type: "auth"; token: string | null }
   | { type: "settle"; plugin: string; outcome: "resolve" | "reject" }
-  | { type: "tick"; ms: number };
+  | { type: "tick"; ms: number }
+  | { type: "crash"; plugin: string }
+  | { type: "restart"; plugin: string };
 
 /** Which machine a property concentrates on: one plugin's lifecycle, or the shell over two dependent plugins. */
 export type RaceMachine = "plugin" | "shell";
 
 /** Planted bugs the race runs must catch; enabled only by name, in tests. */
 export const MUTANTS = {
-  /** A STOP during start-up: onStop settles but the context is never disposed (its handlers survive). */
+  /**
+   * Leaving `active` never disposes the context, so after a STOP (during start-up or not) its handlers
+   * survive. The name is kept from when disposal sat on that one transition: stored replays use it.
+   */
   "skip-dispose-on-requested-stop": (machine: ProvidedPluginMachine) =>
-    withoutDisposalOnRequestedStop(machine) as ProvidedPluginMachine,
+    withoutDisposalOnExit(machine) as ProvidedPluginMachine,
 } as const;
 export type MutantName = keyof typeof MUTANTS;
 
@@ -68,6 +73,10 @@ class RaceCommand implements fc.AsyncCommand<Model, RaceSystem> {
         return system.settle(data.plugin, data.outcome);
       case "tick":
         return system.tick(data.ms);
+      case "crash":
+        return system.crash(data.plugin);
+      case "restart":
+        return system.restart(data.plugin);
     }
   }
 
@@ -82,6 +91,10 @@ class RaceCommand implements fc.AsyncCommand<Model, RaceSystem> {
         return `settle(${data.plugin}, ${data.outcome})`;
       case "tick":
         return `tick(${data.ms})`;
+      case "crash":
+        return `crash(${data.plugin})`;
+      case "restart":
+        return `restartPlugin(${data.plugin})`;
       default:
         return `${data.type}()`;
     }
@@ -115,6 +128,9 @@ function commandArbitraries(ids: string[], changedSets: string[][]): Array<fc.Ar
     ...settle,
     fc.integer({ min: 1, max: MAX_TICK }).map((ms) => command({ type: "tick", ms })),
     fc.integer({ min: 1, max: MAX_TICK }).map((ms) => command({ type: "tick", ms })),
+    // Supervision (SPEC §11): a crash in the plugin's own code, and the operator's restart.
+    fc.constantFrom(...ids).map((plugin) => command({ type: "crash", plugin })),
+    fc.constantFrom(...ids).map((plugin) => command({ type: "restart", plugin })),
   ];
 }
 

@@ -5,8 +5,9 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type fc from "fast-check";
-import { type InspectionEvent, SimulatedClock } from "xstate";
+import { type AnyActorRef, type InspectionEvent, SimulatedClock } from "xstate";
 import { createMemoryIpc, createShell, type MemoryIpc, type Shell } from "../../src/index.js";
+import { pluginStateOf } from "../../src/machines/plugin.machine.js";
 import type { PluginContext } from "../../src/sdk/types.js";
 import {
   type ActorClock,
@@ -168,7 +169,8 @@ const HOOK_STATE: Record<HookName, string> = {
 const HOLDS_CONTEXT = new Set(["starting", "running", "resuming", "stopping"]);
 /** Plugin states that move only when the test settles a hook (or a timeout fires). */
 const IN_HOOK = new Set(["starting", "resuming", "stopping"]);
-const AT_REST = new Set(["loaded", "running", "stopped", "errored", "inactive"]);
+/** `backoff` moves only when the (simulated) clock does: at rest for the test. */
+const AT_REST = new Set(["loaded", "running", "backoff", "stopped", "errored", "inactive"]);
 /** Shell states that move without the test (real I/O: loading, listening, closing, flushing). */
 const SHELL_BUSY = new Set(["booting", "closingServer", "flushingConfig"]);
 const QUIESCE_LIMIT_MS = 10_000;
@@ -277,6 +279,29 @@ export class RaceSystem {
     this.#note(`setAuth(${JSON.stringify(token)})`);
     this.shell.setAuth({ token });
     this.#token = token;
+  }
+
+  /** What the containment layer does when a plugin's own code throws outside a hook: a CRASH event. */
+  crash(pluginId: string): void {
+    const actor = this.#actors.get(pluginId);
+    this.#note(`crash(${pluginId})${actor ? "" : ": no actor yet"}`);
+    // After shutdown the actors are released; a crash report for one would only make XState warn.
+    if (actor?.getSnapshot().status !== "active") return;
+    actor.send({
+      type: "CRASH",
+      code: "HANGAR_PLUGIN_CRASHED",
+      message: `Plugin '${pluginId}' crashed (race).`,
+    });
+  }
+
+  restart(pluginId: string): void {
+    this.#note(`restartPlugin(${pluginId})`);
+    // Refused before the shell runs, during an update, after stop; unknown before discovery.
+    this.#track(
+      `restartPlugin(${pluginId})`,
+      this.shell.restartPlugin(pluginId).then(() => {}),
+      (error) => isCode(error, "HANGAR_SHELL_STATE") || isCode(error, "HANGAR_PLUGIN_UNKNOWN"),
+    );
   }
 
   tick(ms: number): void {
@@ -529,11 +554,13 @@ export class RaceSystem {
   }
 
   #onInspect(event: InspectionEvent): void {
+    const id = (event.actorRef as { id?: string }).id ?? "";
+    if (id.startsWith("plugin:")) this.#actors.set(id.slice("plugin:".length), event.actorRef as AnyActorRef);
     if (event.type !== "@xstate.snapshot") return;
     const snapshot = event.snapshot as { value?: unknown };
-    const id = (event.actorRef as { id?: string }).id ?? "";
     if (id.startsWith("plugin:") || id === "shell") {
-      const state = topState(snapshot.value);
+      // A plugin's state as status shows it (`stopping`, not `{ active: { stopping: … } }`).
+      const state = id === "shell" ? topState(snapshot.value) : pluginStateOf(snapshot.value);
       const previous = this.#lastState.get(id);
       const generation = (snapshot as { context?: { generation?: number } }).context?.generation;
       // updating -> updating is a re-entry (a queued update begins): only the generation shows it.
@@ -554,6 +581,7 @@ export class RaceSystem {
     }
   }
 
+  readonly #actors = new Map<string, AnyActorRef>();
   #booting = false;
   readonly #lastState = new Map<string, string>();
   #generation: number | undefined;

@@ -339,7 +339,6 @@ describe("plugin dispatcher", () => {
     ["errored", "5"],
     ["stopped", "5"],
     ["inactive", "5"],
-    ["loaded", "1"],
   ] as const)("answers 503 with Retry-After for a %s plugin", async (state, retryAfter) => {
     shell.view.add(
       "x",
@@ -371,6 +370,18 @@ describe("plugin dispatcher", () => {
     expect(res.status).toBe(200);
     expect((await res.json()).hello).toBe(true);
   });
+
+  it.each(["loaded", "backoff"] as const)(
+    "holds a request while the plugin is %s (busy) and answers once it runs",
+    async (state) => {
+      shell.view.add("x", state);
+      const pending = fetch(`${shell.url}/api/x/hello`);
+      await until(() => shell.view.waiting === 1);
+      shell.routes.register("x", "/api/x", asPluginRouter(helloRouter()));
+      shell.view.setState("x", "running");
+      expect((await pending).status).toBe(200);
+    },
+  );
 
   it("answers 503 with Retry-After: 1 when the plugin is still starting after the wait", async () => {
     shell.view.add("x", "starting");

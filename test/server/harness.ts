@@ -8,7 +8,8 @@ import type { PluginView } from "../../src/server/plugin-view.js";
 import { RouteTable } from "../../src/server/route-table.js";
 import type { PluginState, PluginStatus, ShellState } from "../../src/status.js";
 
-const WAITABLE: ReadonlySet<PluginState> = new Set(["loading", "starting", "resuming"]);
+/** The fake's stand-in for the plugin machine's `busy` tag. */
+const WAITABLE: ReadonlySet<PluginState> = new Set(["loading", "loaded", "starting", "resuming", "backoff"]);
 
 /** A PluginView over a plain map, with the same waitUntilSettled contract as the shell's. */
 export class FakePluginView implements PluginView {
@@ -49,6 +50,20 @@ export class FakePluginView implements PluginView {
 
   get(pluginId: string): PluginStatus | undefined {
     return this.#plugins.get(pluginId);
+  }
+
+  /** Restarts recorded by the fake; the status is answered as it is. */
+  readonly restarts: string[] = [];
+
+  async restart(pluginId: string): Promise<PluginStatus | undefined> {
+    const status = this.#plugins.get(pluginId);
+    if (status) this.restarts.push(pluginId);
+    return status;
+  }
+
+  isBusy(pluginId: string): boolean {
+    const status = this.#plugins.get(pluginId);
+    return status !== undefined && WAITABLE.has(status.state);
   }
 
   waitUntilSettled(pluginId: string, timeoutMs: number): Promise<PluginStatus | undefined> {

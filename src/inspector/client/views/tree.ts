@@ -33,7 +33,7 @@ export function renderTree(container: HTMLElement, model: SessionModel, options:
 
 function actorItem(model: SessionModel, view: ActorView, options: TreeOptions): HTMLLIElement {
   const id = view.info.id;
-  const state = view.snapshot ? topState(view.snapshot.value) || view.snapshot.status : "created";
+  const state = view.snapshot ? badgeState(view.snapshot.value) || view.snapshot.status : "created";
   const context = asRecord(view.snapshot?.context);
   const name = id.startsWith("plugin:") ? id.slice("plugin:".length) : id;
   const version = typeof context?.version === "string" ? context.version : null;
@@ -116,4 +116,11 @@ function asRecord(value: Json | undefined): { [key: string]: Json } | null {
 
 function numberOrNull(value: Json | undefined): number | null {
   return typeof value === "number" ? value : null;
+}
+
+/** The badge: the top state, or for a plugin the step inside `active` (`running`), as its status shows it. */
+function badgeState(value: Json | undefined): string {
+  const top = topState(value);
+  if (top !== "active" || value === null || typeof value !== "object" || Array.isArray(value)) return top;
+  return topState((value as Record<string, Json>).active) || top;
 }

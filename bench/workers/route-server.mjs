@@ -2,33 +2,26 @@
 // `shell`: a shell over the workspace's plugins (plugin `bench` serves the bench router at /api/bench);
 // `isolated`: the same shell with the plugin in a worker thread (docs/isolation.md);
 // `bare`: the same router on a bare Express app at the same path. Driven over the fork IPC channel.
-// Usage: fork("bench/workers/route-server.ts", [mode, root], { execArgv: ["--import", "tsx"] })
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+// Plain JavaScript running hangar from dist/ in plain node, as `hangar run` does (issue 13's fair yardstick: no
+// tsx in either server). Message shapes: bench/support/route-server.ts.
+// Usage: fork("bench/workers/route-server.mjs", [mode, root])
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import express from "express";
-import { createShell, type Shell } from "../../src/index.js";
 
-/** Messages the parent sends. */
-export type ToRouteServer = { type: "updates"; on: boolean } | { type: "cpu" } | { type: "close" };
-/** Messages this worker sends. */
-export type FromRouteServer =
-  | { type: "ready"; url: string }
-  | { type: "updates"; completed: number; failed: number }
-  | { type: "cpu"; micros: number }
-  | { type: "closed" };
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const [mode, root] = process.argv.slice(2);
 if ((mode !== "shell" && mode !== "bare" && mode !== "isolated") || !root)
-  throw new Error("usage: route-server.ts <shell|isolated|bare> <root>");
-const send = (message: FromRouteServer) => process.send?.(message);
+  throw new Error("usage: route-server.mjs <shell|isolated|bare> <root>");
+const send = (message) => process.send?.(message);
 
-let shell: Shell | null = null;
-let server: Server | null = null;
-let url: string;
+let shell = null;
+let server = null;
+let url;
 
 if (mode === "shell" || mode === "isolated") {
+  const { createShell } = await import(pathToFileURL(path.join(repoRoot, "dist/index.js")).href);
   shell = createShell({
     plugins: [path.join(root, "plugins")],
     dataDir: path.join(root, "data"),
@@ -37,23 +30,21 @@ if (mode === "shell" || mode === "isolated") {
     isolation: mode === "isolated" ? "worker" : "none",
   });
   await shell.start();
-  url = shell.status().server.url!;
+  url = shell.status().server.url;
 } else {
-  const { createBenchRouter } = (await import(pathToFileURL(path.join(root, "router.mjs")).href)) as {
-    createBenchRouter(): express.Router;
-  };
+  const { createBenchRouter } = await import(pathToFileURL(path.join(root, "router.mjs")).href);
   const app = express();
   app.disable("x-powered-by");
   app.use("/api/bench", createBenchRouter());
   server = app.listen(0, "127.0.0.1");
-  await new Promise<void>((resolve) => server!.once("listening", () => resolve()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise((resolve) => server.once("listening", resolve));
+  url = `http://127.0.0.1:${server.address().port}`;
 }
 
 // Updates back to back, each restarting plugin `bench` (it has no onResume), until told to stop.
-let updating: Promise<{ completed: number; failed: number }> | null = null;
+let updating = null;
 let keepUpdating = false;
-async function updateLoop(): Promise<{ completed: number; failed: number }> {
+async function updateLoop() {
   let completed = 0;
   let failed = 0;
   while (keepUpdating && shell) {
@@ -70,7 +61,7 @@ async function updateLoop(): Promise<{ completed: number; failed: number }> {
   return { completed, failed };
 }
 
-process.on("message", async (message: ToRouteServer) => {
+process.on("message", async (message) => {
   if (message.type === "cpu") {
     // CPU time is steadier than requests per second on a busy machine: it does not count time spent waiting.
     const { user, system } = process.cpuUsage();
@@ -92,7 +83,7 @@ process.on("message", async (message: ToRouteServer) => {
   keepUpdating = false;
   await updating;
   await shell?.stop();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
   send({ type: "closed" });
   process.disconnect();
 });
