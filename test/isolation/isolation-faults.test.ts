@@ -30,8 +30,11 @@ beforeAll(async () => {
       ctx.server.registerRouter("/api/good", (req, res) =>
         res.json({ ok: true, polluted: ({}).polluted ?? null, parsed: JSON.parse("[1]"), fetchIsNative: !String(fetch).includes("hijacked") }));`),
   });
+  // No restarts: each faulty plugin must stay errored for the test to read its error (restart policy, SPEC §11).
+  const never = { background: { restart: { policy: "never" } } };
   await ws.write({
     id: "route-spin",
+    manifest: never,
     source: plugin(`ctx.server.registerRouter("/api/route-spin", (req, res) => { ${spin} });`),
   });
   await ws.write({ id: "start-spin", source: plugin(spin) });
@@ -41,16 +44,16 @@ beforeAll(async () => {
     plugin(
       `ctx.server.registerRouter("/api/${id}", (req, res) => { setTimeout(() => { ${fault} }, 100); res.json({ armed: true }); });`,
     );
-  await ws.write({ id: "timer-spin", source: armed("timer-spin", spin) });
+  await ws.write({ id: "timer-spin", manifest: never, source: armed("timer-spin", spin) });
   await ws.write({
     id: "heap-hog",
-    manifest: { background: { memoryLimitMb: 32 } },
+    manifest: { background: { memoryLimitMb: 32, restart: { policy: "never" } } },
     source: armed(
       "heap-hog",
       `const hoard = []; const grow = () => { hoard.push(new Array(5e5).fill(hoard.length)); setImmediate(grow); }; grow();`,
     ),
   });
-  await ws.write({ id: "exits", source: armed("exits", "process.exit(3);") });
+  await ws.write({ id: "exits", manifest: never, source: armed("exits", "process.exit(3);") });
   await ws.write({
     id: "patcher",
     source: plugin(`
