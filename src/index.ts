@@ -24,4 +24,11 @@ export { shellMachine } from "./machines/shell.machine.js";
 export type * from "./sdk/types.js";
 export type { AuthProvider, Shell, ShellOptions } from "./shell.js";
 export { createShell } from "./shell.js";
-export type { PluginErrorInfo, PluginState, PluginStatus, ShellState, ShellStatus } from "./status.js";
+export type {
+  PluginErrorInfo,
+  PluginState,
+  PluginStatus,
+  ShellState,
+  ShellStatus,
+  WorkerStatus,
+} from "./status.js";

@@ -22,6 +22,8 @@ export interface RunOptions {
   logLevel?: LogLevel;
   /** Update a plugin when its files change. */
   watch?: boolean;
+  /** Where plugins run unless their plugin.json says otherwise (docs/isolation.md). */
+  isolation?: "none" | "worker";
 }
 
 /**
@@ -52,6 +54,7 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
     },
     // With a session token, only callers that hold it reach /api: the inspector may then act, not only watch.
     ...(options.inspect ? { inspector: { allowActions: serverToken !== undefined } } : {}),
+    ...(options.isolation ? { isolation: options.isolation } : {}),
   });
   let watcher: PluginWatcher | null = null;
 
