@@ -3,6 +3,7 @@
 export type { Disposable, Subscription } from "./base/disposable.js";
 export type { ConfigBackend, ConfigWarningListener } from "./context/config-backend.js";
 export { createFileConfigBackend } from "./context/config-file.js";
+export type { LogLevel, LogOptions } from "./context/logger.js";
 export type { ErrorCode, PluginPhase } from "./errors.js";
 export { ErrorCodes, HangarError } from "./errors.js";
 export type { InspectorJson, InspectorRecord, SessionHeader } from "./inspector/client/protocol.js";
@@ -23,4 +24,11 @@ export { shellMachine } from "./machines/shell.machine.js";
 export type * from "./sdk/types.js";
 export type { AuthProvider, Shell, ShellOptions } from "./shell.js";
 export { createShell } from "./shell.js";
-export type { PluginErrorInfo, PluginState, PluginStatus, ShellState, ShellStatus } from "./status.js";
+export type {
+  PluginErrorInfo,
+  PluginState,
+  PluginStatus,
+  ShellState,
+  ShellStatus,
+  WorkerStatus,
+} from "./status.js";

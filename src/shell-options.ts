@@ -65,8 +65,10 @@ const optionsSchema = z.object({
       resume: positiveMs.optional(),
       auth: positiveMs.optional(),
       shutdown: positiveMs.optional(),
+      unresponsive: positiveMs.optional(),
     })
     .optional(),
+  isolation: z.enum(["none", "worker"]).optional(),
   inspect: z.unknown().optional(),
   shellPage: z.boolean().optional(),
   containProcessErrors: z.boolean().optional(),
@@ -86,6 +88,7 @@ export const defaultTimeouts = {
   resume: 10_000,
   auth: 10_000,
   shutdown: 15_000,
+  unresponsive: 5_000,
 };
 
 /** Option names createShell reads, per level, for a did-you-mean on a misspelt one (`plugin`, `allowedOrigin`). */
@@ -145,6 +148,10 @@ export function parseShellOptions(options: ShellOptions) {
     },
     authTimeout: timeouts.auth,
     shutdownTimeout: timeouts.shutdown,
+    /** How long an isolated plugin's event loop may stay silent before its worker is ended (SPEC §12). */
+    unresponsiveTimeout: timeouts.unresponsive,
+    /** Where plugins run unless their plugin.json says otherwise (SPEC §12). */
+    isolation: options.isolation ?? "none",
     /** In-flight HTTP requests get this long to finish once plugins have stopped. */
     closeGraceMs: Math.min(5_000, Math.max(100, Math.floor(timeouts.shutdown / 3))),
     log: options.log ?? {},

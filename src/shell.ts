@@ -3,7 +3,7 @@ import { realpathSync } from "node:fs";
 import path from "node:path";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
 import { Fleet, isBusy, stateOf as pluginStateOf, statusOf, untilSnapshot } from "./actors/fleet.js";
-import { loadPlugin } from "./actors/load-plugin.js";
+import { type LoadedPlugin, loadPlugin } from "./actors/load-plugin.js";
 import { AsyncDisposableStore } from "./base/disposable.js";
 import { createSecretRegistry } from "./base/redact.js";
 import { type PluginScope, registerPluginFolder, runInScope } from "./containment/attribution.js";
@@ -24,6 +24,7 @@ import { createMemoryIpc } from "./ipc/memory.js";
 import type { IpcTransport } from "./ipc/transport.js";
 import { configEventChannel } from "./ipc/ui-protocol.js";
 import type { WebSocketIpc } from "./ipc/websocket.js";
+import { PluginWorker } from "./isolation/plugin-worker.js";
 import {
   type PluginActorInput,
   type PluginLoadOutput,
@@ -33,6 +34,8 @@ import {
 } from "./machines/plugin.machine.js";
 import { shellMachine } from "./machines/shell.machine.js";
 import { type DiscoveredPlugin, discoverPlugins, listPluginFolders } from "./manifest/discover.js";
+import { readManifest } from "./manifest/read-manifest.js";
+import type { PluginManifest } from "./manifest/schema.js";
 import { manifestWarnings } from "./manifest/schema.js";
 import type { PluginBackgroundModule } from "./sdk/types.js";
 import { createShellApp } from "./server/app.js";
@@ -69,10 +72,16 @@ export interface ShellOptions {
   /** Default: JSON files under `<dataDir>/config`. */
   config?: ConfigBackend;
   /**
-   * In ms. Defaults: load 10 000, start 10 000, stop 5 000, resume 10 000, auth 10 000, shutdown 15 000.
-   * plugin.json's `background.loadTimeoutMs`/`startTimeoutMs`/… override them per plugin.
+   * In ms. Defaults: load 10 000, start 10 000, stop 5 000, resume 10 000, auth 10 000, shutdown 15 000,
+   * unresponsive 5 000 (how long an isolated plugin's event loop may stay silent before its worker is ended,
+   * docs/isolation.md). plugin.json's `background.loadTimeoutMs`/`startTimeoutMs`/… override them per plugin.
    */
-  timeouts?: Partial<PluginTimeouts & { auth: number; shutdown: number }>;
+  timeouts?: Partial<PluginTimeouts & { auth: number; shutdown: number; unresponsive: number }>;
+  /**
+   * Where plugins run unless their plugin.json sets `background.isolation`: `"none"` (default) in the shell's
+   * thread, `"worker"` each in its own worker thread with a heap limit and a watchdog (docs/isolation.md).
+   */
+  isolation?: "none" | "worker";
   /** An XState inspection observer: it sees the shell actor and every plugin actor. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Serve the offline live inspector at `/_hangar/inspect` (docs/inspector.md). Default: off. */
@@ -138,9 +147,14 @@ interface PluginRuntime {
   hook: OpenFlow | null;
   /** What the plugin's code (or its import) threw in its latest failure: logged with its stack. */
   lastFailure: unknown;
+  /** The plugin's worker thread when it runs isolated (docs/isolation.md); null in-process. */
+  worker: PluginWorker | null;
 }
 
 const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as const;
+
+/** How long a plugin worker gets, once the shell is done with it, to run its abort listeners and exit. */
+const WORKER_EXIT_GRACE_MS = 250;
 
 export function createShell(options: ShellOptions = {}): Shell {
   const settings = parseShellOptions(options);
@@ -207,12 +221,28 @@ export function createShell(options: ShellOptions = {}): Shell {
   /** Why the shutdown was not clean (budget overrun, or an error from no plugin); null while clean. */
   let shutdownProblem: string | null = null;
 
+  // Isolated plugins see auth changes as in-process ones do: pushed to every worker.
+  auth.onChange((token) => {
+    for (const runtime of runtimes.values()) runtime.worker?.setToken(token);
+  });
+  /**
+   * Ends every plugin worker: on stop, forced release and failed start no worker survives the shell. On a graceful
+   * stop each gets a moment to run its abort listeners; a hung one is terminated regardless.
+   */
+  const terminateWorkers = (graceMs = 0) =>
+    Promise.all([...runtimes.values()].map((runtime) => runtime.worker?.terminate(graceMs))).then(() => {});
+  /** A status with the plugin's worker, when it has a running one. */
+  const withWorker = (status: PluginStatus): PluginStatus => {
+    const worker = runtimes.get(status.id)?.worker?.status();
+    return worker ? { ...status, worker } : status;
+  };
+
   const pluginView: PluginView = {
     shellState: () => topState(shellActor.getSnapshot().value),
-    list: () => secrets.redactData(fleet.statuses()),
+    list: () => secrets.redactData(fleet.statuses().map(withWorker)),
     get: (id) => {
       const actor = fleet.get(id);
-      return actor ? secrets.redactData(statusOf(actor.getSnapshot())) : undefined;
+      return actor ? secrets.redactData(withWorker(statusOf(actor.getSnapshot()))) : undefined;
     },
     restart: async (id) => (fleet.get(id) ? shell.restartPlugin(id) : undefined),
     isBusy: (id) => {
@@ -309,6 +339,7 @@ export function createShell(options: ShellOptions = {}): Shell {
   async function runHook(
     pluginId: string,
     phase: "start" | "stop" | "resume",
+    signal: AbortSignal,
   ): Promise<{ startedAt: string; durationMs: number }> {
     const runtime = runtimes.get(pluginId)!;
     const module = runtime.module;
@@ -322,15 +353,20 @@ export function createShell(options: ShellOptions = {}): Shell {
     runtime.hook = flow;
     try {
       if (!module) throw new Error("the plugin has no background module loaded");
-      const scope = runtime.scope ?? containment.scope(pluginId, generationOf(pluginId), null);
-      const call = (): Promise<void> | void => {
-        if (phase === "stop") return module.onStop();
-        const context = runtime.context?.context;
-        if (!context) throw new Error("no plugin context was created");
-        if (phase === "start") return module.onStart(context);
-        return module.onResume?.(context);
-      };
-      await Promise.race([runInScope({ ...scope, flow }, () => Promise.resolve().then(call)), flow.failed]);
+      if (runtime.worker) {
+        // Isolated: the signal aborts when the hook times out, and the worker is ended (a busy loop included).
+        await runtime.worker.runHook(phase, runtime.context?.context ?? null, signal);
+      } else {
+        const scope = runtime.scope ?? containment.scope(pluginId, generationOf(pluginId), null);
+        const call = (): Promise<void> | void => {
+          if (phase === "stop") return module.onStop();
+          const context = runtime.context?.context;
+          if (!context) throw new Error("no plugin context was created");
+          if (phase === "start") return module.onStart(context);
+          return module.onResume?.(context);
+        };
+        await Promise.race([runInScope({ ...scope, flow }, () => Promise.resolve().then(call)), flow.failed]);
+      }
     } catch (cause) {
       runtime.lastFailure = cause;
       throw hookFailure(pluginId, phase, hook, runtime.entryFile, cause);
@@ -343,7 +379,7 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   const providedPluginMachine = pluginMachine.provide({
     actors: {
-      loadPlugin: fromPromise<PluginLoadOutput, PluginActorInput>(async ({ input }) => {
+      loadPlugin: fromPromise<PluginLoadOutput, PluginActorInput>(async ({ input, signal }) => {
         const runtime = runtimes.get(input.pluginId)!;
         // Module evaluation runs as the plugin's code (scope without a context): its top-level timers are its own.
         const flow = openFlow();
@@ -359,7 +395,7 @@ export function createShell(options: ShellOptions = {}): Shell {
             );
           });
           return await Promise.race([
-            runInScope(scope, () => loadRuntime(runtime, input.generation)),
+            runInScope(scope, () => loadRuntime(runtime, input.generation, signal)),
             failed,
           ]);
         } catch (error) {
@@ -371,14 +407,14 @@ export function createShell(options: ShellOptions = {}): Shell {
           if (runtime.hook === flow) runtime.hook = null;
         }
       }),
-      runOnStart: fromPromise<PluginRunOutput, PluginActorInput>(({ input }) =>
-        runHook(input.pluginId, "start"),
+      runOnStart: fromPromise<PluginRunOutput, PluginActorInput>(({ input, signal }) =>
+        runHook(input.pluginId, "start", signal),
       ),
-      runOnResume: fromPromise<PluginRunOutput, PluginActorInput>(({ input }) =>
-        runHook(input.pluginId, "resume"),
+      runOnResume: fromPromise<PluginRunOutput, PluginActorInput>(({ input, signal }) =>
+        runHook(input.pluginId, "resume", signal),
       ),
-      runOnStop: fromPromise<{ durationMs: number }, PluginActorInput>(({ input }) =>
-        runHook(input.pluginId, "stop"),
+      runOnStop: fromPromise<{ durationMs: number }, PluginActorInput>(({ input, signal }) =>
+        runHook(input.pluginId, "stop", signal),
       ),
     },
     actions: {
@@ -397,15 +433,27 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   const runnablePluginMachine = testHooks.pluginMachine?.(providedPluginMachine) ?? providedPluginMachine;
 
-  async function loadRuntime(runtime: PluginRuntime, generation: number): Promise<PluginLoadOutput> {
+  async function loadRuntime(
+    runtime: PluginRuntime,
+    generation: number,
+    signal: AbortSignal,
+  ): Promise<PluginLoadOutput> {
     const { discovered } = runtime;
     // A duplicate id stays an error until the shell restarts: the first folder owns the id.
     if (discovered.error?.code === "HANGAR_MANIFEST_DUPLICATE_ID") throw discovered.error;
     // The first load uses the manifest discovery has just read; every later one (an update) reads it again.
-    const manifest = runtime.loadedOnce ? null : discovered.manifest;
+    const manifest =
+      (runtime.loadedOnce ? null : discovered.manifest) ?? (await readManifest(discovered.folder));
     runtime.loadedOnce = true;
     runtime.module = null;
-    const loaded = await loadPlugin(discovered.folder, { generation, ...(manifest ? { manifest } : {}) });
+    // A reload replaces the worker: the new generation is imported in a fresh thread.
+    await runtime.worker?.terminate();
+    runtime.worker = null;
+    const isolation = manifest.background?.isolation ?? settings.isolation;
+    const loaded =
+      isolation === "worker" && manifest.background
+        ? await loadIsolated(runtime, manifest, generation, signal)
+        : await loadPlugin(discovered.folder, { generation, manifest });
     if (loaded.manifest.id !== discovered.id) {
       throw new HangarError(
         "HANGAR_MANIFEST_INVALID",
@@ -436,6 +484,41 @@ export function createShell(options: ShellOptions = {}): Shell {
       ...(background?.entryModule ? { entry: background.entryModule } : {}),
       loadMs: loaded.loadMs,
     };
+  }
+
+  /** Loads a plugin in its own worker thread; its module here is a proxy whose hooks run in the worker. */
+  async function loadIsolated(
+    runtime: PluginRuntime,
+    manifest: PluginManifest,
+    generation: number,
+    signal: AbortSignal,
+  ): Promise<LoadedPlugin> {
+    const started = performance.now();
+    const pluginId = runtime.discovered.id;
+    const pluginLogger = logger.forPlugin(pluginId);
+    const worker = new PluginWorker({
+      pluginId,
+      folder: runtime.discovered.folder,
+      manifest,
+      generation,
+      unresponsiveMs: settings.unresponsiveTimeout,
+      ipc,
+      logger: pluginLogger,
+      token: () => auth.token(),
+      onCrash: (code, message) => {
+        // A worker can outlive its plugin's actor briefly (a stopped plugin's worker ends with the shell).
+        const actor = fleet.get(pluginId);
+        if (actor?.getSnapshot().status === "active") actor.send({ type: "CRASH", code, message });
+      },
+    });
+    runtime.worker = worker;
+    const result = await worker.load(signal);
+    const unreachable = () => {
+      throw new Error("an isolated plugin's hooks run in its worker");
+    };
+    const module: PluginBackgroundModule = { onStart: unreachable, onStop: unreachable };
+    if (result.hasOnResume) module.onResume = unreachable;
+    return { manifest, module, entryFile: result.entryFile, loadMs: performance.now() - started };
   }
 
   function openContext(pluginId: string): void {
@@ -493,6 +576,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       scope: null,
       hook: null,
       lastFailure: undefined,
+      worker: null,
     });
     // Stack attribution for code reached through shared emitters (SPEC §11): the folder, and its real path.
     registerPluginFolder(discovered.folder, containment, discovered.id);
@@ -621,8 +705,12 @@ export function createShell(options: ShellOptions = {}): Shell {
         },
       ),
       stopPlugins: fromPromise(() => fleet.stopAll()),
-      // The shutdown's own budget (the machine's `after`) cuts this short through forceRelease.
-      closeServer: fromPromise(() => resources.dispose()),
+      // The shutdown's own budget (the machine's `after`) cuts this short through forceRelease. Workers go after
+      // the server: a request still in flight during the close grace is answered.
+      closeServer: fromPromise(async () => {
+        await resources.dispose();
+        await terminateWorkers(WORKER_EXIT_GRACE_MS);
+      }),
       flushConfig: fromPromise(() => config.flush()),
     },
     actions: {
@@ -638,10 +726,14 @@ export function createShell(options: ShellOptions = {}): Shell {
         log.error(`HANGAR_SHUTDOWN_TIMEOUT: ${message}`, { code: "HANGAR_SHUTDOWN_TIMEOUT" });
         shutdownProblem ??= `the whole shutdown exceeded its budget of ${settings.shutdownTimeout} ms`;
         fleet.forceStop(message);
+        void terminateWorkers();
         void resources.abort();
         void config.flush().catch((error: unknown) => log.error(`config flush failed: ${messageOf(error)}`));
       },
-      releasePlugins: () => fleet.releaseAll(),
+      releasePlugins: () => {
+        fleet.releaseAll();
+        void terminateWorkers();
+      },
       releaseResources: () => void resources.dispose(settings.shutdownTimeout),
     },
   });

@@ -52,6 +52,20 @@ export interface PluginStatus {
   /** Restarts after crashes within the restart policy's current window (SPEC §11); absent when 0. */
   restarts?: number;
   timings: { loadMs: number | null; startMs: number | null };
+  /** Present while an isolated plugin's worker thread runs (`background.isolation: "worker"`, docs/isolation.md). */
+  worker?: WorkerStatus;
+}
+
+/** An isolated plugin's worker thread, as its last heartbeat reported it. */
+export interface WorkerStatus {
+  /** The worker's `threadId` (the same in a CPU profile or `--inspect`). */
+  threadId: number;
+  /** V8 heap in use in the worker, in bytes; null until the first heartbeat answer. */
+  heapUsedBytes: number | null;
+  /** Milliseconds between the last answered heartbeat's ping and its answer; null until the first one. */
+  lastHeartbeatLagMs: number | null;
+  /** The worker's heap limit (`background.memoryLimitMb`), in MB. */
+  memoryLimitMb: number;
 }
 
 export interface ShellStatus {

@@ -47,7 +47,10 @@ function next<T extends FromRouteServer["type"]>(
   });
 }
 
-export async function startRouteServer(mode: "shell" | "bare", root: string): Promise<RouteServer> {
+export async function startRouteServer(
+  mode: "shell" | "isolated" | "bare",
+  root: string,
+): Promise<RouteServer> {
   const child = fork(path.join(repoRoot, "bench", "workers", "route-server.mjs"), [mode, root], {
     cwd: repoRoot,
     execArgv: [],

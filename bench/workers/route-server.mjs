@@ -1,5 +1,6 @@
 // A server for the route benches, in its own process so the load generator does not share its CPU.
 // `shell`: a shell over the workspace's plugins (plugin `bench` serves the bench router at /api/bench);
+// `isolated`: the same shell with the plugin in a worker thread (docs/isolation.md);
 // `bare`: the same router on a bare Express app at the same path. Driven over the fork IPC channel.
 // Plain JavaScript running hangar from dist/ in plain node, as `hangar run` does (issue 13's fair yardstick: no
 // tsx in either server). Message shapes: bench/support/route-server.ts.
@@ -11,21 +12,22 @@ import express from "express";
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const [mode, root] = process.argv.slice(2);
-if ((mode !== "shell" && mode !== "bare") || !root)
-  throw new Error("usage: route-server.mjs <shell|bare> <root>");
+if ((mode !== "shell" && mode !== "bare" && mode !== "isolated") || !root)
+  throw new Error("usage: route-server.mjs <shell|isolated|bare> <root>");
 const send = (message) => process.send?.(message);
 
 let shell = null;
 let server = null;
 let url;
 
-if (mode === "shell") {
+if (mode === "shell" || mode === "isolated") {
   const { createShell } = await import(pathToFileURL(path.join(repoRoot, "dist/index.js")).href);
   shell = createShell({
     plugins: [path.join(root, "plugins")],
     dataDir: path.join(root, "data"),
     server: { port: 0 },
     log: { level: "silent" },
+    isolation: mode === "isolated" ? "worker" : "none",
   });
   await shell.start();
   url = shell.status().server.url;

@@ -40,6 +40,14 @@ function createProgram(settle: (code: ExitCode) => void): Command {
     .option("--host <h>", "HTTP host to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "where plugin config is kept", "./.hangar")
     .option("--json", "JSON log lines and a JSON summary instead of the table")
+    .addOption(
+      new Option(
+        "--isolation <mode>",
+        "where plugins run unless plugin.json says: none (in-process) or worker",
+      )
+        .choices(["none", "worker"])
+        .default("none"),
+    )
     .option(
       "--inspect",
       "serve the live inspector at /_hangar/inspect and print its URL (with its session token)",

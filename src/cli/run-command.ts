@@ -1,7 +1,7 @@
 // `hangar run`: starts a shell on plugin folders, prints a summary, and shuts it down on SIGINT/SIGTERM.
-import type { LogLevel } from "../context/logger.js";
+import type { LogLevel } from "../index.js";
 import { createShell, createWebSocketIpc } from "../index.js";
-import { IPC_PATH } from "../ipc/websocket.js";
+import { IPC_PATH } from "../ipc/ws-protocol.js";
 import { type ExitCode, ExitCodes, exitCodeOf, type Output } from "./output.js";
 import { formatSummary } from "./summary.js";
 import { type PluginWatcher, watchPlugins } from "./watch.js";
@@ -22,6 +22,8 @@ export interface RunOptions {
   logLevel?: LogLevel;
   /** Update a plugin when its files change. */
   watch?: boolean;
+  /** Where plugins run unless their plugin.json says otherwise (docs/isolation.md). */
+  isolation?: "none" | "worker";
 }
 
 /**
@@ -52,6 +54,7 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
     },
     // With a session token, only callers that hold it reach /api: the inspector may then act, not only watch.
     ...(options.inspect ? { inspector: { allowActions: serverToken !== undefined } } : {}),
+    ...(options.isolation ? { isolation: options.isolation } : {}),
   });
   let watcher: PluginWatcher | null = null;
 

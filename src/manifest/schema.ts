@@ -70,6 +70,16 @@ const background = z.strictObject(
     resumeTimeoutMs: timeoutMs.optional(),
     loadTimeoutMs: timeoutMs.optional(),
     restart: restartPolicy.optional(),
+    isolation: z
+      .enum(["none", "worker"], {
+        error: 'must be "none" (in the shell\'s thread) or "worker" (its own thread)',
+      })
+      .optional(),
+    memoryLimitMb: z
+      .number({ error: "must be a number of megabytes" })
+      .int({ error: "must be a whole number of megabytes" })
+      .positive({ error: "must be greater than 0" })
+      .optional(),
   },
   {
     error: (issue) =>

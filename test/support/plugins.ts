@@ -75,10 +75,17 @@ export function captureLog(): CapturedLog & { destination: { write(chunk: string
   };
 }
 
+/**
+ * Where the suites' plugins run: `HANGAR_TEST_ISOLATION=worker npx vitest run test/e2e` runs the same suites with
+ * every plugin isolated in a worker thread (docs/isolation.md); default in-process.
+ */
+export const testIsolation = process.env.HANGAR_TEST_ISOLATION === "worker" ? "worker" : "none";
+
 /** A shell on an ephemeral port over the workspace, logging JSON to memory. */
 export function testShell(ws: Workspace, options: ShellOptions = {}): { shell: Shell; log: CapturedLog } {
   const log = captureLog();
   const shell = createShell({
+    isolation: testIsolation,
     plugins: [ws.pluginsDir],
     dataDir: ws.dataDir,
     server: { port: 0 },

@@ -1,0 +1,185 @@
+// SPEC §12 / issue 11: what isolation costs, each figure against the same thing in-process in the same run.
+// Route throughput through an isolated plugin vs in-process (goal ≥ 0.6×); IPC invoke round-trip to an isolated
+// plugin (goal ≤ 100 µs median); start-up of N isolated plugins vs N in-process, with RSS per worker (≤ 15 MB).
+import { createMemoryIpc, createShell } from "../src/index.js";
+import { median, runWorker } from "./support/child.js";
+import { fire } from "./support/load.js";
+import { type RouteServer, startRouteServer } from "./support/route-server.js";
+import {
+  createBenchWorkspace,
+  writeBenchRouter,
+  writeLifecyclePlugins,
+  writeRoutePlugin,
+} from "./support/workspace.js";
+import { type BenchResult, quickMode } from "./types.js";
+
+const PATH = "/api/bench/ping";
+const GROUP = "isolation (worker thread per plugin)";
+
+async function requestsPerSecond(server: RouteServer, seconds: number, amount?: number): Promise<number> {
+  const load = await fire({
+    url: `${server.url}${PATH}`,
+    connections: 10,
+    ...(amount === undefined ? { duration: seconds } : { amount }),
+  });
+  const ok = load.statuses[200] ?? 0;
+  if (load.errors > 0 || ok !== load.responses || ok === 0) {
+    throw new Error(`${server.url}${PATH}: ${JSON.stringify(load.statuses)}, ${load.errors} errors`);
+  }
+  return load.requestsPerSecond;
+}
+
+async function routeThroughput(quick: boolean): Promise<BenchResult> {
+  const ws = await createBenchWorkspace();
+  const servers: RouteServer[] = [];
+  try {
+    await writeRoutePlugin(ws.pluginsDir, await writeBenchRouter(ws.root));
+    const inProcess = await startRouteServer("shell", ws.root);
+    servers.push(inProcess);
+    const isolated = await startRouteServer("isolated", ws.root);
+    servers.push(isolated);
+    for (const server of servers) await requestsPerSecond(server, 2, quick ? 200 : undefined);
+    const rounds = quick ? 1 : 6;
+    const ratios: number[] = [];
+    const mine: number[] = [];
+    const theirs: number[] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const order = round % 2 === 0 ? [isolated, inProcess] : [inProcess, isolated];
+      const measured = new Map<RouteServer, number>();
+      for (const server of order)
+        measured.set(server, await requestsPerSecond(server, 3, quick ? 300 : undefined));
+      mine.push(measured.get(isolated)!);
+      theirs.push(measured.get(inProcess)!);
+      ratios.push(measured.get(isolated)! / measured.get(inProcess)!);
+    }
+    const ratio = median(ratios);
+    return {
+      group: GROUP,
+      name: `GET ${PATH}, 10 connections: isolated vs in-process`,
+      value: median(mine),
+      unit: "req/s",
+      baseline: median(theirs),
+      ratio,
+      better: "higher",
+      note: `goal ≥ 0.60×${ratio < 0.6 ? " MISSED" : ""}; median ratio of ${rounds} paired rounds`,
+    };
+  } finally {
+    for (const server of servers) await server.close();
+    await ws.cleanup();
+  }
+}
+
+async function ipcRoundTrip(quick: boolean): Promise<BenchResult[]> {
+  const ws = await createBenchWorkspace();
+  const { writeFile, mkdir } = await import("node:fs/promises");
+  const path = await import("node:path");
+  const folder = path.join(ws.pluginsDir, "bench");
+  await mkdir(path.join(folder, "background"), { recursive: true });
+  await writeFile(
+    path.join(folder, "plugin.json"),
+    JSON.stringify({ id: "bench", version: "1.0.0", background: { entryModule: "background/index.mjs" } }),
+  );
+  await writeFile(
+    path.join(folder, "background", "index.mjs"),
+    "export function onStart(ctx) { ctx.ipc.handle('echo', (value) => value); } export function onStop() {}",
+  );
+  const payload = (i: number) => ({ seq: i, flight: "KLM1234", position: [52.31, 4.76], altitudeFt: 35_000 });
+  const timeEach = async (invoke: (i: number) => Promise<unknown>, count: number): Promise<number> => {
+    for (let i = 0; i < Math.min(1_000, count); i += 1) await invoke(i);
+    const each: number[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const started = performance.now();
+      await invoke(i);
+      each.push((performance.now() - started) * 1000);
+    }
+    return median(each);
+  };
+  const results: Record<string, number> = {};
+  try {
+    for (const isolation of ["none", "worker"] as const) {
+      const ipc = createMemoryIpc();
+      const shell = createShell({
+        plugins: [ws.pluginsDir],
+        dataDir: ws.dataDir,
+        server: { port: 0 },
+        ipc,
+        isolation,
+        log: { level: "silent" },
+      });
+      await shell.start();
+      results[isolation] = await timeEach(
+        (i) => ipc.invoke("plugin:bench:echo", payload(i)),
+        quick ? 200 : 20_000,
+      );
+      await shell.stop();
+    }
+  } finally {
+    await ws.cleanup();
+  }
+  const value = results.worker!;
+  return [
+    {
+      group: GROUP,
+      name: "IPC invoke round-trip (memory transport), median",
+      value,
+      unit: "µs/invoke",
+      baseline: results.none!,
+      ratio: value / results.none!,
+      better: "lower",
+      note: `goal ≤ 100 µs median${value > 100 ? " MISSED" : ""}; one call at a time; baseline: the plugin in-process`,
+    },
+  ];
+}
+
+async function startup(quick: boolean): Promise<BenchResult[]> {
+  // HANGAR_BENCH_ISOLATION_N overrides N (100) when the machine is too loaded to boot 100 workers in reasonable time.
+  const n = quick ? 3 : Number(process.env.HANGAR_BENCH_ISOLATION_N ?? 100);
+  const ws = await createBenchWorkspace();
+  try {
+    await writeLifecyclePlugins(ws.pluginsDir, n);
+    type Run = { startMs: number; stopMs: number; rss: number; rssBefore: number; running: number };
+    const none = await runWorker<Run>("isolation-startup.ts", [ws.pluginsDir, ws.dataDir, "none"]);
+    const worker = await runWorker<Run>("isolation-startup.ts", [ws.pluginsDir, ws.dataDir, "worker"]);
+    if (none.running !== n || worker.running !== n) {
+      throw new Error(
+        `not every plugin ran: in-process ${none.running}/${n}, isolated ${worker.running}/${n}`,
+      );
+    }
+    const perWorkerMb = (worker.rss - none.rss) / n / 2 ** 20;
+    return [
+      {
+        group: GROUP,
+        name: `start-up of ${n} plugins: isolated vs in-process`,
+        value: worker.startMs,
+        unit: "ms",
+        baseline: none.startMs,
+        ratio: worker.startMs / none.startMs,
+        better: "lower",
+        note: "fresh process each; shell.start() until every plugin is running",
+      },
+      {
+        group: GROUP,
+        name: `shutdown of ${n} plugins: isolated vs in-process`,
+        value: worker.stopMs,
+        unit: "ms",
+        baseline: none.stopMs,
+        ratio: worker.stopMs / none.stopMs,
+        better: "lower",
+      },
+      {
+        group: GROUP,
+        name: "RSS per isolated plugin",
+        value: perWorkerMb,
+        unit: "MB",
+        note: `goal ≤ 15 MB${perWorkerMb > 15 ? " MISSED" : ""}; (RSS isolated − RSS in-process) / ${n}, all running; RSS ${Math.round(worker.rss / 2 ** 20)} vs ${Math.round(none.rss / 2 ** 20)} MB`,
+      },
+    ];
+  } finally {
+    await ws.cleanup();
+  }
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const quick = quickMode();
+  return [...(await ipcRoundTrip(quick)), await routeThroughput(quick), ...(await startup(quick))];
+}

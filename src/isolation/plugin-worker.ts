@@ -1,0 +1,509 @@
+// The shell's side of one isolated plugin: spawns its worker thread, watches its heartbeat, forwards its
+// context calls to the shell's real context, and ends it when it hangs, crashes or the shell is done with it.
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { Worker } from "node:worker_threads";
+import { type ErrorCode, HangarError, messageOf } from "../errors.js";
+import type { IpcTransport } from "../ipc/transport.js";
+import type { PluginManifest } from "../manifest/schema.js";
+import type { PluginContext, PluginLogger } from "../sdk/types.js";
+import type { WorkerStatus } from "../status.js";
+import {
+  type ConfigOp,
+  ERROR_MARK,
+  type FromWorker,
+  type HookName,
+  reviveError,
+  type SerialisedError,
+  serialiseError,
+  type ToWorker,
+  type WorkerBoot,
+} from "./protocol.js";
+import { RequestForwarder } from "./request-forwarder.js";
+
+/** Default heap limit of an isolated plugin, in MB (SPEC §12). */
+export const DEFAULT_MEMORY_LIMIT_MB = 512;
+
+/** What a PluginWorker needs from the shell. */
+export interface PluginWorkerOptions {
+  pluginId: string;
+  folder: string;
+  manifest: PluginManifest;
+  generation: number;
+  /** `timeouts.unresponsive`: how long the worker's event loop may stay silent, in ms. */
+  unresponsiveMs: number;
+  /** The shell's IPC transport: invokes on the plugin's channels are forwarded to the worker. */
+  ipc: IpcTransport;
+  /** The plugin's logger in the shell: the worker's log records end here. */
+  logger: PluginLogger;
+  /** The shell's current auth token (later changes are pushed with {@link PluginWorker.setToken}). */
+  token(): string | null;
+  /** The worker died or hung while no hook was running: the plugin crashed in phase `run`. */
+  onCrash(code: ErrorCode, message: string): void;
+}
+
+/** What loading in the worker reports. */
+export interface WorkerLoadResult {
+  hasOnResume: boolean;
+  entryFile: string;
+  loadMs: number;
+}
+
+type Phase = "load" | HookName | "run";
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as const;
+
+/** The worker's entry module, beside this file (.js in dist/, .ts when run from source under tsx or vitest). */
+function workerEntry(): { filename: string | URL; options: { eval?: boolean } } {
+  const here = new URL(import.meta.url);
+  if (here.pathname.endsWith(".ts")) {
+    // Running from source: a worker does not inherit the parent's TypeScript loader, so it registers tsx first.
+    const tsx = import.meta.resolve("tsx/esm/api");
+    const entry = new URL("./worker-main.ts", here).href;
+    return {
+      filename: `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`,
+      options: { eval: true },
+    };
+  }
+  return { filename: new URL("./worker-main.js", here), options: {} };
+}
+
+/**
+ * One isolated plugin's worker, across its whole life in the shell: the worker is spawned by {@link load}, and
+ * spawned again (a fresh module instance) when a hook is asked of it after it died.
+ */
+export class PluginWorker {
+  readonly #options: PluginWorkerOptions;
+  readonly #memoryLimitMb: number;
+  #worker: Worker | null = null;
+  #socketDir: string | null = null;
+  #alive = false;
+  /** Set when hangar ends the worker itself (shutdown, a hook timeout): its exit is not a crash. */
+  #ending = false;
+  #phase: Phase = "load";
+  #threadId: number | null = null;
+  #heapUsedBytes: number | null = null;
+  #lagMs: number | null = null;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #hookInFlight = 0;
+  #load: Pending | null = null;
+  #heartbeat: NodeJS.Timeout | null = null;
+  #contextId = 0;
+  #contextIds = new WeakMap<PluginContext, number>();
+  #contexts = new Map<number, PluginContext>();
+  readonly #forwarder: RequestForwarder;
+
+  constructor(options: PluginWorkerOptions) {
+    this.#options = options;
+    this.#memoryLimitMb = options.manifest.background?.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
+    this.#forwarder = new RequestForwarder(options.pluginId);
+  }
+
+  /** Thread id, heap use and heartbeat lag while the worker runs; null when it is not running. */
+  status(): WorkerStatus | null {
+    if (!this.#alive || this.#threadId === null) return null;
+    return {
+      threadId: this.#threadId,
+      heapUsedBytes: this.#heapUsedBytes,
+      lastHeartbeatLagMs: this.#lagMs,
+      memoryLimitMb: this.#memoryLimitMb,
+    };
+  }
+
+  /** Spawns the worker and imports the plugin in it. Rejects with the load error (phase `load`). */
+  load(signal?: AbortSignal): Promise<WorkerLoadResult> {
+    this.#spawn();
+    const loaded = new Promise<WorkerLoadResult>((resolve, reject) => {
+      this.#load = { resolve: resolve as (value: unknown) => void, reject };
+    });
+    signal?.addEventListener("abort", () => {
+      if (this.#phase === "load") void this.terminate();
+    });
+    return loaded;
+  }
+
+  /** Runs a hook in the worker. A worker that died since is spawned (and its plugin imported) afresh. */
+  async runHook(hook: HookName, context: PluginContext | null, signal?: AbortSignal): Promise<void> {
+    if (!this.#alive) {
+      // Nothing is running, so there is nothing to stop.
+      if (hook === "stop") return;
+      await this.load();
+    }
+    const contextId = context ? this.#bind(context) : 0;
+    const id = this.#nextId++;
+    this.#phase = hook;
+    this.#hookInFlight++;
+    const onAbort = () => {
+      // The hook outlived its timeout (or the shutdown budget): end the worker, as a busy loop never returns.
+      if (this.#pending.has(id)) void this.terminate();
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await new Promise((resolve, reject) => {
+        this.#pending.set(id, { resolve, reject });
+        this.#post({ t: "hook", id, hook, contextId });
+      });
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      this.#hookInFlight--;
+      if (this.#hookInFlight === 0) this.#phase = "run";
+    }
+  }
+
+  /** Pushes the shell's auth token to the worker (SPEC §3: auth is live). */
+  setToken(token: string | null): void {
+    if (this.#alive) this.#post({ t: "auth", token });
+  }
+
+  /**
+   * Ends the worker and forgets everything in flight. Harmless twice. With `graceMs`, the worker first gets that
+   * long to dispose its contexts (abort listeners run) and exit; a busy or hung worker is then terminated.
+   */
+  async terminate(graceMs = 0): Promise<void> {
+    const worker = this.#worker;
+    if (!worker || !this.#alive) return;
+    this.#ending = true;
+    if (graceMs > 0) {
+      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      this.#post({ t: "close" });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
+    await worker.terminate();
+  }
+
+  /** Ties a shell-side context to a worker-side one: the worker's signal aborts when the shell's does. */
+  #bind(context: PluginContext): number {
+    let contextId = this.#contextIds.get(context);
+    if (contextId === undefined) {
+      contextId = ++this.#contextId;
+      this.#contextIds.set(context, contextId);
+      this.#contexts.set(contextId, context);
+      const id = contextId;
+      context.signal.addEventListener("abort", () => {
+        this.#contexts.delete(id);
+        if (this.#alive) this.#post({ t: "dispose", contextId: id });
+      });
+    }
+    return contextId;
+  }
+
+  #spawn(): void {
+    const { pluginId, folder, manifest, generation } = this.#options;
+    this.#socketDir = mkdtempSync(path.join(os.tmpdir(), "hangar-worker-")); // 0700: only this OS user
+    const boot: WorkerBoot = {
+      pluginId,
+      folder,
+      generation,
+      manifest,
+      socketDir: this.#socketDir,
+      token: this.#options.token(),
+    };
+    const entry = workerEntry();
+    const worker = new Worker(entry.filename, {
+      ...entry.options,
+      workerData: boot,
+      name: `hangar:${pluginId}`,
+      resourceLimits: { maxOldGenerationSizeMb: this.#memoryLimitMb },
+      // The plugin's own console output goes to the shell's stdout/stderr as it would in-process.
+      stdout: false,
+      stderr: false,
+    });
+    this.#worker = worker;
+    this.#alive = true;
+    this.#ending = false;
+    this.#phase = "load";
+    this.#threadId = worker.threadId;
+    this.#heapUsedBytes = null;
+    this.#lagMs = null;
+    let exitError: Error | null = null;
+    worker.on("message", (message: FromWorker) => this.#receive(message));
+    worker.on("error", (error) => {
+      exitError = error;
+    });
+    worker.on("exit", (exitCode) => this.#died(worker, exitCode, exitError));
+    this.#startHeartbeat(worker);
+  }
+
+  #startHeartbeat(worker: Worker): void {
+    const limit = this.#options.unresponsiveMs;
+    const every = Math.max(50, Math.min(1_000, Math.floor(limit / 5)));
+    let seq = 0;
+    let answered = 0;
+    const sentAt = new Map<number, number>();
+    let lastTick = performance.now();
+    let silentSince: number | null = null;
+    const onPong = (message: FromWorker) => {
+      if (message.t !== "pong") return;
+      answered = Math.max(answered, message.seq);
+      const sent = sentAt.get(message.seq);
+      if (sent !== undefined) this.#lagMs = Math.round(performance.now() - sent);
+      for (const key of sentAt.keys()) if (key <= message.seq) sentAt.delete(key);
+      this.#heapUsedBytes = message.heapUsedBytes;
+      silentSince = null;
+    };
+    worker.on("message", onPong);
+    const tick = () => {
+      const now = performance.now();
+      // When the shell's own thread was blocked, the answers may be waiting unread: judge on the next tick.
+      const shellWasBlocked = now - lastTick > every * 3;
+      lastTick = now;
+      seq++;
+      sentAt.set(seq, now);
+      worker.postMessage({ t: "ping", seq } satisfies ToWorker);
+      if (answered < seq - 1) silentSince ??= sentAt.get(answered + 1) ?? now;
+      // Loading is not judged: booting a worker, its TypeScript loader and the plugin's imports keep its thread
+      // busy for a while on a loaded machine; the load timeout bounds it, as it does in-process.
+      if (this.#phase === "load") silentSince = null;
+      if (shellWasBlocked || silentSince === null) return;
+      const silentMs = Math.round(now - silentSince);
+      if (silentMs >= limit) this.#unresponsive(worker, silentMs);
+    };
+    this.#heartbeat = setInterval(tick, every);
+    this.#heartbeat.unref();
+  }
+
+  #unresponsive(worker: Worker, silentMs: number): void {
+    const { pluginId, unresponsiveMs } = this.#options;
+    const phase = this.#phase;
+    const where =
+      phase === "run"
+        ? "while running (outside any hook)"
+        : `in ${phase === "load" ? "loading" : hookNames[phase]}`;
+    const message =
+      `Plugin '${pluginId}' stopped answering: its worker's event loop was blocked for ${silentMs} ms ${where} ` +
+      `(phase ${phase}), longer than timeouts.unresponsive (${unresponsiveMs} ms); hangar ended the worker. ` +
+      "Find the busy loop or long synchronous work in the plugin and move it off the event loop.";
+    this.#fail(worker, "HANGAR_PLUGIN_UNRESPONSIVE", message);
+  }
+
+  /** Ends the worker for a fault, and reports it: to the hook waiting on it, or as a crash while running. */
+  #fail(worker: Worker, code: ErrorCode, message: string): void {
+    if (this.#worker !== worker || !this.#alive) return;
+    const { pluginId } = this.#options;
+    const phase = this.#phase;
+    this.#ending = true;
+    void worker.terminate();
+    this.#options.logger.error("hangar", message);
+    this.#settleDeath(new HangarError(code, message, { pluginId, phase }), true);
+  }
+
+  #died(worker: Worker, exitCode: number, error: Error | null): void {
+    if (this.#worker !== worker) return;
+    if (!this.#alive) return;
+    if (this.#ending) {
+      this.#settleDeath(
+        new HangarError(
+          "HANGAR_PLUGIN_CRASHED",
+          `Plugin '${this.#options.pluginId}'s worker was ended by hangar.`,
+          {
+            pluginId: this.#options.pluginId,
+          },
+        ),
+        false,
+      );
+      return;
+    }
+    const { pluginId } = this.#options;
+    const phase = this.#phase;
+    const during = `(phase ${phase})`;
+    let message: string;
+    if ((error as { code?: string } | null)?.code === "ERR_WORKER_OUT_OF_MEMORY") {
+      message =
+        `Plugin '${pluginId}' ran out of memory ${during}: its worker reached background.memoryLimitMb ` +
+        `(${this.#memoryLimitMb} MB) and was ended. Find what the plugin keeps allocating, or raise memoryLimitMb in plugin.json.`;
+    } else if (error) {
+      message =
+        `Plugin '${pluginId}' crashed ${during}: ${messageOf(error)} (uncaught in its worker, which ended). ` +
+        "Catch the error in the plugin, or handle the promise it rejected.";
+    } else {
+      message =
+        `Plugin '${pluginId}' ended its worker with exit code ${exitCode} ${during}, e.g. by calling process.exit(). ` +
+        "A plugin must not exit: return from onStop and let hangar end the worker.";
+    }
+    const crash = new HangarError("HANGAR_PLUGIN_CRASHED", message, {
+      pluginId,
+      phase,
+      cause: error ?? undefined,
+    });
+    if (error) crash.stack = `${crash.name}: ${message}\n${error.stack ?? ""}`;
+    this.#options.logger.error("hangar", message, ...(error ? [error] : []));
+    this.#settleDeath(crash, true);
+  }
+
+  /** Whatever waited on the worker gets `error`; a crash outside any hook goes to onCrash. */
+  #settleDeath(error: HangarError, report: boolean): void {
+    const phase = this.#phase;
+    this.#alive = false;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+    this.#forwarder.close();
+    if (this.#socketDir) rmSync(this.#socketDir, { recursive: true, force: true });
+    this.#socketDir = null;
+    const load = this.#load;
+    this.#load = null;
+    load?.reject(error);
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const waiter of pending) waiter.reject(error);
+    if (report && phase === "run" && !load && pending.length === 0) {
+      this.#options.onCrash(error.code, error.message);
+    }
+  }
+
+  #post(message: ToWorker): void {
+    this.#worker?.postMessage(message);
+  }
+
+  #receive(message: FromWorker): void {
+    switch (message.t) {
+      case "loaded": {
+        this.#phase = "run";
+        const load = this.#load;
+        this.#load = null;
+        load?.resolve({
+          hasOnResume: message.hasOnResume,
+          entryFile: message.entryFile,
+          loadMs: message.loadMs,
+        });
+        return;
+      }
+      case "load-failed": {
+        const load = this.#load;
+        this.#load = null;
+        // The worker has nothing to run: end it; the load error is what the user sees.
+        this.#ending = true;
+        void this.#worker?.terminate();
+        load?.reject(reviveError(message.error));
+        return;
+      }
+      case "hook-done":
+      case "invoke-done": {
+        const waiter = this.#pending.get(message.id);
+        this.#pending.delete(message.id);
+        if (message.ok) waiter?.resolve("value" in message ? message.value : undefined);
+        else waiter?.reject(reviveError(message.error));
+        return;
+      }
+      case "log": {
+        const data = message.data.map(reviveLogged);
+        this.#options.logger[message.level](message.tag, message.message, ...data);
+        return;
+      }
+      case "config":
+        this.#config(message.id, message.contextId, message.op, message.args);
+        return;
+      case "ipc-handle":
+        this.#handleIpc(message.contextId, message.channel);
+        return;
+      case "ipc-send": {
+        const context = this.#contexts.get(message.contextId);
+        try {
+          context?.ipc.send(message.channel, message.payload);
+        } catch (error) {
+          this.#options.logger.error("ipc", `ipc.send('${message.channel}') failed`, error);
+        }
+        return;
+      }
+      case "route": {
+        const context = this.#contexts.get(message.contextId);
+        if (!context) return;
+        try {
+          context.server.registerRouter(
+            message.path,
+            this.#forwarder.forwarderFor(message.socketPath, message.mountId),
+          );
+        } catch (error) {
+          this.#options.logger.error(
+            "hangar",
+            `Mounting the plugin's router at '${message.path}' failed`,
+            error,
+          );
+        }
+        return;
+      }
+      case "pong":
+        return;
+    }
+  }
+
+  #config(id: number, contextId: number, op: ConfigOp, args: unknown[]): void {
+    const context = this.#contexts.get(contextId);
+    const reply = (result: Promise<unknown>) =>
+      result.then(
+        (value) => this.#post({ t: "reply", id, ok: true, value }),
+        (error: unknown) => this.#post({ t: "reply", id, ok: false, error: serialiseError(error) }),
+      );
+    if (!context) {
+      void reply(
+        Promise.reject(
+          new HangarError(
+            "HANGAR_CONTEXT_DISPOSED",
+            `Plugin '${this.#options.pluginId}' called config.${op}() after its context was disposed (its onStop ran, or its onStart failed or timed out). Stop timers and listeners when ctx.signal aborts.`,
+            { pluginId: this.#options.pluginId },
+          ),
+        ),
+      );
+      return;
+    }
+    const config = context.config;
+    const [key, value] = args as [string, unknown];
+    void reply(
+      op === "get"
+        ? config.get(key, value)
+        : op === "set"
+          ? config.set(key, value)
+          : op === "delete"
+            ? config.delete(key)
+            : config.getAll(),
+    );
+  }
+
+  /** The shell's transport gets a forwarder; it goes when the shell's context is disposed. */
+  #handleIpc(contextId: number, channel: string): void {
+    const context = this.#contexts.get(contextId);
+    if (!context) return;
+    const full = `plugin:${this.#options.pluginId}:${channel}`;
+    try {
+      this.#options.ipc.handle(full, (payload) => this.#invoke(full, payload));
+    } catch (error) {
+      this.#options.logger.error("ipc", `Registering the handler for '${channel}' failed`, error);
+      return;
+    }
+    context.signal.addEventListener("abort", () => this.#options.ipc.removeHandler(full), { once: true });
+  }
+
+  #invoke(channel: string, payload: unknown): Promise<unknown> {
+    if (!this.#alive) {
+      return Promise.reject(
+        new Error(`Plugin '${this.#options.pluginId}' is not running (its worker ended).`),
+      );
+    }
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      try {
+        this.#post({ t: "invoke", id, channel, payload });
+      } catch (error) {
+        this.#pending.delete(id);
+        reject(error);
+      }
+    });
+  }
+}
+
+function reviveLogged(value: unknown): unknown {
+  if (typeof value === "object" && value !== null && ERROR_MARK in value) {
+    return reviveError((value as Record<string, SerialisedError>)[ERROR_MARK]!);
+  }
+  return value;
+}

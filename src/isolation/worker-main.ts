@@ -1,0 +1,317 @@
+// The entry of an isolated plugin's worker thread: imports the plugin, runs its hooks with a PluginContext
+// whose services forward to the shell, answers heartbeats, and serves the plugin's routers on a private
+// unix-domain socket that only the shell's dispatcher connects to.
+import { rmSync } from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { parentPort, workerData } from "node:worker_threads";
+import { loadPlugin } from "../actors/load-plugin.js";
+import type { Disposable } from "../base/disposable.js";
+import { toDisposable } from "../base/disposable.js";
+import { assertConfigKey, copyConfigValue } from "../context/config-value.js";
+import { createPluginContext, type PluginContextHandle } from "../context/plugin-context.js";
+import { createHandlerRegistry } from "../ipc/handler-registry.js";
+import type { IpcTransport } from "../ipc/transport.js";
+import type {
+  PluginAuthAccessor,
+  PluginBackgroundModule,
+  PluginConfigStore,
+  PluginLogger,
+  PluginRouter,
+} from "../sdk/types.js";
+import type { RouteRegistry } from "../server/route-registry.js";
+import { RouteTable } from "../server/route-table.js";
+import {
+  BASE_HEADER,
+  type ConfigOp,
+  ERROR_MARK,
+  type FromWorker,
+  type LogLevel,
+  MOUNT_HEADER,
+  OUTCOME_HEADER,
+  reviveError,
+  serialiseError,
+  type ToWorker,
+  type WorkerBoot,
+} from "./protocol.js";
+
+const port = parentPort!;
+const boot = workerData as WorkerBoot;
+const { pluginId } = boot;
+
+let token = boot.token;
+let module: PluginBackgroundModule | null = null;
+const contexts = new Map<number, PluginContextHandle>();
+const pendingCalls = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+let nextCallId = 1;
+
+const post = (message: FromWorker): void => port.postMessage(message);
+
+// ---- services the worker's PluginContext forwards to the shell ----
+
+/** Errors keep their class, code and stack across the clone (a structured clone would drop the code). */
+function cloneable(value: unknown): unknown {
+  return value instanceof Error ? { [ERROR_MARK]: serialiseError(value) } : value;
+}
+
+function describe(value: unknown): unknown {
+  try {
+    return structuredClone(cloneable(value));
+  } catch (error) {
+    try {
+      return `[${typeof value} that cannot be sent to the shell's logger: ${(error as Error).message}]`;
+    } catch {
+      return "[a value that cannot be sent to the shell's logger]";
+    }
+  }
+}
+
+function log(level: LogLevel, tag: string, message: string, data: unknown[]): void {
+  try {
+    post({ t: "log", level, tag: String(tag), message: String(message), data: data.map(cloneable) });
+  } catch {
+    // Something in `data` cannot be cloned (a function, a throwing getter, a revoked proxy): send each alone.
+    try {
+      post({ t: "log", level, tag: String(tag), message: String(message), data: data.map(describe) });
+    } catch {
+      // A log call never throws (SPEC §3).
+    }
+  }
+}
+
+const logger: PluginLogger = {
+  debug: (tag, message, ...data) => log("debug", tag, message, data),
+  info: (tag, message, ...data) => log("info", tag, message, data),
+  warn: (tag, message, ...data) => log("warn", tag, message, data),
+  error: (tag, message, ...data) => log("error", tag, message, data),
+};
+
+function callShell(contextId: number, op: ConfigOp, args: unknown[]): Promise<unknown> {
+  const id = nextCallId++;
+  return new Promise((resolve, reject) => {
+    pendingCalls.set(id, { resolve, reject });
+    post({ t: "config", id, contextId, op, args });
+  });
+}
+
+/** Validates as the shell's store does (so the error is thrown here, with the same text), then asks the shell. */
+function configFor(contextId: number): PluginConfigStore {
+  return {
+    get: async <T>(key: string, defaultValue?: T) => {
+      assertConfigKey(pluginId, "get", key);
+      return (await callShell(contextId, "get", [key, defaultValue])) as T | undefined;
+    },
+    getAll: async () =>
+      (await callShell(contextId, "getAll", [])) as Awaited<ReturnType<PluginConfigStore["getAll"]>>,
+    set: async (key: string, value: unknown) => {
+      assertConfigKey(pluginId, "set", key);
+      await callShell(contextId, "set", [key, copyConfigValue(pluginId, key, value)]);
+    },
+    delete: async (key: string) => {
+      assertConfigKey(pluginId, "delete", key);
+      await callShell(contextId, "delete", [key]);
+    },
+  };
+}
+
+const auth: PluginAuthAccessor = {
+  isAuthenticated: () => token !== null,
+  getToken: () => token,
+};
+
+// IPC handlers run here; the shell registers a forwarder on its transport for each channel.
+const handlers = createHandlerRegistry();
+const channelPrefix = `plugin:${pluginId}:`;
+function ipcFor(contextId: number): IpcTransport {
+  return {
+    handle(channel, handler) {
+      handlers.handle(channel, handler);
+      post({ t: "ipc-handle", contextId, channel: channel.slice(channelPrefix.length) });
+    },
+    removeHandler: (channel) => handlers.removeHandler(channel),
+    send: (channel, payload) =>
+      post({ t: "ipc-send", contextId, channel: channel.slice(channelPrefix.length), payload }),
+  };
+}
+
+// ---- routes: the plugin's routers, served to the shell over a unix-domain socket ----
+
+const routeChecks = new RouteTable();
+const mounts = new Map<number, PluginRouter>();
+let nextMountId = 1;
+let server: Promise<string> | null = null;
+/** Listens started during a hook: the hook is reported done only once its routes can be reached. */
+const listening = new Set<Promise<unknown>>();
+
+function startServer(): Promise<string> {
+  server ??= (async () => {
+    const app = (await expressReady)();
+    app.disable("x-powered-by");
+    app.use((req, res) => {
+      const mountId = Number(req.headers[MOUNT_HEADER]);
+      const baseUrl = String(req.headers[BASE_HEADER] ?? "");
+      delete req.headers[MOUNT_HEADER];
+      delete req.headers[BASE_HEADER];
+      const router = mounts.get(mountId);
+      const done = (err?: unknown): void => {
+        if (err !== undefined && err !== null && err !== "router" && err !== "route") {
+          if (res.headersSent) {
+            res.destroy();
+            return;
+          }
+          res.setHeader(OUTCOME_HEADER, "error");
+          res.status(500).json(serialiseError(err));
+          return;
+        }
+        if (res.headersSent) return;
+        res.setHeader(OUTCOME_HEADER, "next");
+        res.status(404).end();
+      };
+      if (!router) return done();
+      req.baseUrl = baseUrl;
+      try {
+        const returned = (router as unknown as (...args: unknown[]) => unknown)(req, res, done);
+        if (typeof (returned as PromiseLike<unknown> | null)?.then === "function") {
+          (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+            done(error ?? new Error("Rejected promise")),
+          );
+        }
+      } catch (error) {
+        done(error);
+      }
+    });
+    const socketPath = path.join(boot.socketDir, "http.sock");
+    const httpServer = http.createServer(app);
+    httpServer.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(socketPath, resolve);
+    });
+    return socketPath;
+  })();
+  return server;
+}
+
+function routesFor(contextId: number): RouteRegistry {
+  return {
+    register(id: string, mountPath: string, router: PluginRouter): Disposable {
+      // The same checks and errors as in-process, thrown at the call (HANGAR_ROUTE_NAMESPACE, TypeError).
+      const checked = routeChecks.register(id, mountPath, router);
+      const mountId = nextMountId++;
+      mounts.set(mountId, router);
+      const normalised = mountPath.length > 1 && mountPath.endsWith("/") ? mountPath.slice(0, -1) : mountPath;
+      const ready = startServer().then(
+        (socketPath) => post({ t: "route", contextId, mountId, path: normalised, socketPath }),
+        (error: unknown) => logger.error("hangar", "The plugin's HTTP server could not start", error),
+      );
+      listening.add(ready);
+      void ready.finally(() => listening.delete(ready));
+      return toDisposable(() => {
+        checked.dispose();
+        mounts.delete(mountId);
+      });
+    },
+  };
+}
+
+// ---- hooks ----
+
+function openContext(contextId: number): PluginContextHandle {
+  let handle = contexts.get(contextId);
+  if (!handle) {
+    handle = createPluginContext({
+      pluginId,
+      logger,
+      config: configFor(contextId),
+      ipc: ipcFor(contextId),
+      auth,
+      routes: routesFor(contextId),
+    });
+    contexts.set(contextId, handle);
+  }
+  return handle;
+}
+
+async function runHook(hook: "start" | "stop" | "resume", contextId: number): Promise<void> {
+  if (!module) throw new Error("the plugin's module is not loaded in its worker");
+  if (hook === "stop") await module.onStop();
+  else if (hook === "start") await module.onStart(openContext(contextId).context);
+  else await module.onResume?.(openContext(contextId).context);
+  await Promise.all(listening);
+}
+
+port.on("message", (message: ToWorker) => {
+  switch (message.t) {
+    case "ping":
+      post({ t: "pong", seq: message.seq, heapUsedBytes: process.memoryUsage().heapUsed });
+      return;
+    case "hook":
+      runHook(message.hook, message.contextId).then(
+        () => post({ t: "hook-done", id: message.id, ok: true }),
+        (error: unknown) => post({ t: "hook-done", id: message.id, ok: false, error: serialiseError(error) }),
+      );
+      return;
+    case "dispose":
+      contexts.get(message.contextId)?.dispose();
+      contexts.delete(message.contextId);
+      return;
+    case "auth":
+      token = message.token;
+      return;
+    case "close":
+      for (const handle of contexts.values()) handle.dispose();
+      contexts.clear();
+      // A macrotask later, so that abort listeners' own promise jobs run first.
+      setImmediate(() => process.exit(0));
+      return;
+    case "invoke": {
+      const handler = handlers.get(message.channel);
+      Promise.resolve()
+        .then(() => {
+          if (!handler) throw new Error(`No handler registered for '${message.channel}'`);
+          return handler(message.payload);
+        })
+        .then(
+          (value) => post({ t: "invoke-done", id: message.id, ok: true, value }),
+          (error: unknown) =>
+            post({ t: "invoke-done", id: message.id, ok: false, error: serialiseError(error) }),
+        )
+        .catch((error: unknown) =>
+          // The handler's answer cannot be cloned: the caller gets that as the failure.
+          post({ t: "invoke-done", id: message.id, ok: false, error: serialiseError(error) }),
+        );
+      return;
+    }
+    case "reply": {
+      const call = pendingCalls.get(message.id);
+      pendingCalls.delete(message.id);
+      if (message.ok) call?.resolve(message.value);
+      else call?.reject(reviveError(message.error));
+      return;
+    }
+  }
+});
+
+process.on("exit", () => rmSync(path.join(boot.socketDir, "http.sock"), { force: true }));
+
+// Express is imported while the plugin loads, not at its first registerRouter: importing it blocks the thread
+// (a tree of CommonJS files), which in a hook would count against the watchdog's unresponsive timeout.
+const expressReady = import("express").then((imported) => imported.default);
+expressReady.catch(() => {});
+
+try {
+  await expressReady;
+  const loaded = await loadPlugin(boot.folder, {
+    generation: boot.generation,
+    manifest: boot.manifest,
+  });
+  module = loaded.module;
+  post({
+    t: "loaded",
+    hasOnResume: typeof module?.onResume === "function",
+    entryFile: loaded.entryFile ?? "",
+    loadMs: loaded.loadMs,
+  });
+} catch (error) {
+  post({ t: "load-failed", error: serialiseError(error) });
+}
