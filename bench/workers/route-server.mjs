@@ -24,7 +24,8 @@ if (mode === "shell" || mode === "isolated") {
   const { createShell } = await import(pathToFileURL(path.join(repoRoot, "dist/index.js")).href);
   shell = createShell({
     plugins: [path.join(root, "plugins")],
-    dataDir: path.join(root, "data"),
+    // One data folder per shell: two shells may not share one (the data-folder lock).
+    dataDir: path.join(root, `data-${mode}`),
     server: { port: 0 },
     log: { level: "silent" },
     isolation: mode === "isolated" ? "worker" : "none",

@@ -55,12 +55,13 @@ describe("@statelyai/inspect through createShell({ inspect })", () => {
       return snapshots.at(-1)?.snapshot?.value;
     };
     await expect.poll(() => latestValue("shell")).toBe("running");
-    await expect.poll(() => latestValue("plugin:alpha")).toBe("running");
+    // A plugin's value is the machine's own: its steps are nested in `active` (docs/lifecycle.md).
+    await expect.poll(() => latestValue("plugin:alpha")).toEqual({ active: "running" });
     expect(latestValue("plugin:gamma")).toBe("errored");
     expect(latestValue("plugin:ui-only")).toBe("inactive");
     // Invoked steps are actors too, each under its own session id.
     const names = received.filter((event) => event.type === "@xstate.actor").map((event) => event.name);
-    expect(names).toContain("0.plugin.starting");
+    expect(names).toContain("0.plugin.active.starting");
     await expect
       .poll(
         () =>
