@@ -37,11 +37,10 @@ export async function updateCommand(
     });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? messageOf(error);
+    // A message, not an Error: what to do is the whole story, a stack of this command would only distract.
     output.error(
-      new Error(
-        `No hangar shell answers at ${url} (${cause}). Start one with 'hangar run', or pass the --port (and --host) ` +
-          "it listens on.",
-      ),
+      `No hangar shell answers at ${url} (${cause}). Start one with 'hangar run', or pass the --port (and --host) ` +
+        "it listens on.",
     );
     return ExitCodes.failure;
   }
@@ -57,8 +56,15 @@ export async function updateCommand(
         : response.status === 405 || response.status === 404
           ? " That server does not take updates over HTTP: is it a hangar shell of this version?"
           : "";
+    output.error(`The shell at ${url} refused the update (HTTP ${response.status}): ${said}${hint}`);
+    return ExitCodes.failure;
+  }
+  // The update ran (an update also rescans the folders), but an id it names that no plugin has is a typo to report.
+  const unknown = ids.filter((id) => !body.some((plugin) => plugin.id === id));
+  if (unknown.length > 0) {
     output.error(
-      new Error(`The shell at ${url} refused the update (HTTP ${response.status}): ${said}${hint}`),
+      `The shell at ${url} has no plugin ${unknown.map((id) => `'${id}'`).join(", ")}; it updated the others. ` +
+        `Its plugins: ${body.map((plugin) => plugin.id).join(", ") || "none"}. Check the id in plugin.json.`,
     );
     return ExitCodes.failure;
   }

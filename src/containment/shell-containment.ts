@@ -184,7 +184,7 @@ export class ShellContainment implements ContainmentOwner {
       return;
     }
     const message =
-      `Plugin '${pluginId}' crashed outside any hook: ${cause}: ${messageOf(error)}. hangar ran its onStop and ` +
+      `Plugin '${pluginId}' crashed outside any hook: ${cause}: ${messageOf(error).replace(/\.$/, "")}. hangar ran its onStop and ` +
       "disposed its context; the other plugins carry on. Catch errors in timers, listeners and promises the plugin starts.";
     const code: ErrorCode =
       hasHangarCode(error) && error.code !== "HANGAR_CONTEXT_DISPOSED" ? error.code : "HANGAR_PLUGIN_CRASHED";
@@ -221,7 +221,8 @@ export class ShellContainment implements ContainmentOwner {
     const error = new HangarError(
       "HANGAR_PROCESS_EXIT",
       `Plugin '${pluginId}' called process.exit(${code === undefined ? "" : String(code)}); hangar refused it, ` +
-        "because a plugin cannot end the shell's process. Throw an error (or let onStart fail) instead.",
+        "because a plugin cannot end the shell's process. Throw an error instead: in a hook it fails the hook, " +
+        "elsewhere the plugin crashes and its restart policy applies.",
       { pluginId },
     );
     this.#deps.pluginLogger(pluginId).error("hangar", error.message, error);

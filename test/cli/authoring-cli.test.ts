@@ -148,6 +148,11 @@ describe("hangar update and POST /api/_shell/update", () => {
       plugins: [expect.objectContaining({ id: "alpha", state: "running" })],
     });
 
+    // A typo in an id is not a success: the others are updated, the command says which id is unknown.
+    const typo = await hangarRun(["update", "alpah", "--port", port], { HANGAR_SERVER_TOKEN: TOKEN });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/has no plugin 'alpah'; it updated the others\. Its plugins: alpha\./);
+
     const post = (headers: Record<string, string>, body = "{}") =>
       fetch(`${summary.url}/api/_shell/update`, {
         method: "POST",
@@ -169,6 +174,7 @@ describe("hangar update and POST /api/_shell/update", () => {
     const gone = await hangarRun(["update", "--port", port]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/No hangar shell answers at .*Start one with 'hangar run'/);
+    expect(gone.stderr).not.toMatch(/\n\s+at /); // what to do, without a stack of the command itself
   });
 
   it("run --inspect with a token lets the inspector act", async () => {
