@@ -68,7 +68,8 @@ export async function createRaceWorkspace(): Promise<{
     const manifest = {
       id: spec.id,
       version: "1.0.0",
-      background: { entryModule: "background/index.mjs" },
+      // A backoff shorter than most ticks, so that a crashed plugin's restart comes up often in the runs.
+      background: { entryModule: "background/index.mjs", restart: { backoffMs: 100 } },
       ...(spec.dependsOn.length > 0 ? { dependsOn: spec.dependsOn } : {}),
     };
     await writeFile(path.join(folder, "plugin.json"), JSON.stringify(manifest, null, 2));
