@@ -655,6 +655,9 @@ export function createShell(options: ShellOptions = {}): Shell {
       // Claims the data folder first (so the lock is released last), then listens.
       listen: fromPromise(async () => {
         if (!options.config) await claimDataDir();
+        // Released after the server (a request in flight during its close grace is still answered) and before
+        // the data folder (the last config write of an isolated plugin's abort listener still lands).
+        resources.add("plugin workers", () => terminateWorkers(WORKER_EXIT_GRACE_MS));
         resources.add("HTTP server", (signal) => {
           signal.addEventListener("abort", () => httpServer.forceClose(), { once: true });
           return httpServer.close(settings.closeGraceMs);
@@ -705,12 +708,8 @@ export function createShell(options: ShellOptions = {}): Shell {
         },
       ),
       stopPlugins: fromPromise(() => fleet.stopAll()),
-      // The shutdown's own budget (the machine's `after`) cuts this short through forceRelease. Workers go after
-      // the server: a request still in flight during the close grace is answered.
-      closeServer: fromPromise(async () => {
-        await resources.dispose();
-        await terminateWorkers(WORKER_EXIT_GRACE_MS);
-      }),
+      // The shutdown's own budget (the machine's `after`) cuts this short through forceRelease.
+      closeServer: fromPromise(() => resources.dispose()),
       flushConfig: fromPromise(() => config.flush()),
     },
     actions: {
