@@ -4,7 +4,7 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -12,19 +12,12 @@ const outdir = path.join(root, "dist", "shell-page");
 const vendor = path.join(outdir, "vendor");
 const require = createRequire(import.meta.url);
 
-/**
- * The modules a page and every plugin UI share, one copy each (React's hooks need a single React). A plugin's UI
- * bundle leaves these imports as they are; the shell page's import map points them at dist/shell-page/vendor/.
- * Keep in step with SHARED_UI_MODULES in src/shell-page/routes.ts.
- */
-const SHARED = {
-  react: "react.js",
-  "react/jsx-runtime": "react-jsx-runtime.js",
-  "react-dom": "react-dom.js",
-  "react-dom/client": "react-dom-client.js",
-  "hangar/react": "hangar-react.js",
-  "hangar/client": "hangar-client.js",
-};
+// The modules a page and every plugin UI share, one copy each (React's hooks need a single React): a plugin's UI
+// bundle leaves these imports as they are; the shell page's import map points them at dist/shell-page/vendor/.
+// One list, read from the server side that serves them (tsc has built it by the time this script runs).
+const { SHARED_UI_MODULES: SHARED } = await import(
+  pathToFileURL(path.join(root, "dist", "shell-page", "routes.js")).href
+);
 const external = Object.keys(SHARED);
 const production = { "process.env.NODE_ENV": '"production"' };
 

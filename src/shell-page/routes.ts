@@ -11,7 +11,7 @@ import express, { type RequestHandler } from "express";
 export const SHELL_PAGE_ASSETS = "/_hangar/shell";
 export const PLUGIN_UI_PATH = "/_hangar/ui";
 
-/** Bare imports a plugin's UI bundle leaves to the page (keep in step with SHARED in scripts/build-ui.mjs). */
+/** Bare imports a plugin's UI bundle leaves to the page; scripts/build-ui.mjs builds one vendor file for each. */
 export const SHARED_UI_MODULES: Readonly<Record<string, string>> = {
   react: "react.js",
   "react/jsx-runtime": "react-jsx-runtime.js",
