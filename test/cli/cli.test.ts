@@ -1,39 +1,20 @@
 // The `hangar` binary as a user runs it: real child processes of `node bin/hangar.js` (which runs dist/).
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type Running, start } from "../support/processes.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const examples = join(root, "examples/plugins");
 
 /** A running `hangar` process and everything it has printed so far. */
-interface Hangar {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
+type Hangar = Running;
 
 function hangar(args: string[], env: Record<string, string> = {}): Hangar {
-  const child = spawn(process.execPath, ["bin/hangar.js", ...args], {
-    cwd: root,
-    env: { ...process.env, ...env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+  return start(process.execPath, ["bin/hangar.js", ...args], { cwd: root, env });
 }
 
 /** Runs `hangar` to completion. */
