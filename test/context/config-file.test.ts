@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createFileConfigBackend } from "../../src/context/config-file.js";
+import { parseConfigJournal } from "../../src/context/config-journal.js";
 import { stopConfigWriter } from "../../src/context/config-writer.js";
 import type { JsonValue } from "../../src/sdk/types.js";
 
@@ -256,6 +257,16 @@ describe("the journal", () => {
     expect(await createFileConfigBackend({ dataDir }).store("p").getAll()).toEqual({
       second: { two: 2 },
       third: 3,
+    });
+  });
+
+  it("reads the record format docs/config.md shows", async () => {
+    const doc = await readFile(path.join(repoRoot, "docs/config.md"), "utf8");
+    const example = /```\n(\d+ [0-9a-f]{8}\n.*\n)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    expect(parseConfigJournal(Buffer.from(example!))).toEqual({
+      operations: [["refresh_interval", 60], ["stale_cache"]],
+      tornBytes: 0,
     });
   });
 
