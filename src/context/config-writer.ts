@@ -346,41 +346,18 @@ let generation = 0;
 let requestCount = 0;
 let storeCount = 0;
 const inFlight = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
-/** Whether the thread keeps the process alive now: while writes are in flight, and a moment after. */
-let referenced = false;
-let releaseTimer: NodeJS.Timeout | null = null;
-
-/**
- * Lets the process exit once no write has been in flight for a moment. A set awaited in a loop would
- * otherwise ref and unref the thread on every call, a native round of its own per set.
- */
-function releaseWhenIdle(): void {
-  if (releaseTimer) {
-    releaseTimer.refresh();
-    return;
-  }
-  releaseTimer = setTimeout(() => {
-    releaseTimer = null;
-    if (worker && referenced && inFlight.size === 0) {
-      worker.unref();
-      referenced = false;
-    }
-  }, 20);
-  releaseTimer.unref();
-}
 
 function writer(): Worker {
   if (worker) return worker;
   const started = new Worker(writerSource, { eval: true, execArgv: [], name: "hangar config writer" });
   generation++;
   started.unref(); // only writes in flight may keep the process alive
-  referenced = false;
   started.on("message", (reply: WriteReply) => {
     const id = typeof reply === "number" ? reply : reply.id;
     const waiter = inFlight.get(id);
     if (!waiter) return;
     inFlight.delete(id);
-    if (inFlight.size === 0) releaseWhenIdle();
+    if (inFlight.size === 0) started.unref();
     if (typeof reply === "number") waiter.resolve();
     else waiter.reject(Object.assign(new Error(reply.message), reply.code ? { code: reply.code } : {}));
   });
@@ -428,10 +405,7 @@ export function writeConfigFile(request: ConfigWriteRequest): Promise<void> {
           }
         : [id, request.storeId, request.entries];
     inFlight.set(id, { resolve, reject });
-    if (!referenced) {
-      thread.ref();
-      referenced = true;
-    }
+    if (inFlight.size === 1) thread.ref();
     thread.postMessage(message);
   });
 }
