@@ -163,7 +163,7 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
           });
           writerHolds = generation;
           journalMayExist = !fold;
-          writeCount++;
+          if (batch.some((change) => change.value !== FOLD)) writeCount++; // a fold alone changes nothing
           for (const change of batch) apply(committed, change);
           for (const change of batch) change.resolve();
         } catch (cause) {
