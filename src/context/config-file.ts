@@ -134,7 +134,7 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
       committed = content.values;
       view = new Map(committed);
       mode = content.mode;
-      journalMayExist = journal.bytes > 0;
+      journalMayExist = journal.exists; // even empty: a clean stop leaves none behind
       await removeStaleTempFiles(file, (message) => warn(pluginId, message));
       loaded = true;
     };

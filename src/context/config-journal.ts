@@ -11,6 +11,8 @@ export type ConfigJournalOperation = [key: string, value: JsonValue] | [key: str
 export interface ConfigJournalContent {
   /** Every operation of every intact record, in the order they were appended. */
   operations: ConfigJournalOperation[];
+  /** Whether the journal file exists (it may be empty: every record folded in). */
+  exists: boolean;
   /** The journal's size in bytes; 0 when there is none. Non-zero: the JSON file is behind it. */
   bytes: number;
   /**
@@ -35,10 +37,11 @@ export async function readConfigJournal(journalFile: string): Promise<ConfigJour
     data = await readFile(journalFile);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return { operations: [], bytes: 0, tornBytes: 0 };
+    if (code === "ENOENT" || code === "ENOTDIR")
+      return { operations: [], exists: false, bytes: 0, tornBytes: 0 };
     throw error;
   }
-  return { ...parseConfigJournal(data), bytes: data.length };
+  return { ...parseConfigJournal(data), exists: true, bytes: data.length };
 }
 
 /** The intact records at the start of `data`, and how many bytes follow them. */

@@ -308,6 +308,26 @@ describe("the journal", () => {
     }
   });
 
+  it("a journal a crash left is folded in by flush() even when the store only read", async () => {
+    await mkdir(path.join(dataDir, "config"), { recursive: true });
+    for (const [id, journal] of [
+      ["empty", ""],
+      ["behind", '12 ae80e4b1\n[["late",1]]\n'],
+    ] as const) {
+      await writeFile(configFile(id), '{"early": 0}');
+      await writeFile(journalOf(id), journal);
+    }
+    const { crc32 } = await import("node:zlib");
+    expect(crc32('[["late",1]]').toString(16).padStart(8, "0")).toBe("ae80e4b1");
+    const backend = createFileConfigBackend({ dataDir });
+    expect(await backend.store("empty").getAll()).toEqual({ early: 0 });
+    expect(await backend.store("behind").getAll()).toEqual({ early: 0, late: 1 });
+    await backend.flush();
+    expect((await readdir(path.join(dataDir, "config"))).sort()).toEqual(["behind.json", "empty.json"]);
+    expect(await readJson(configFile("behind"))).toEqual({ early: 0, late: 1 });
+    expect(await readJson(configFile("empty"))).toEqual({ early: 0 });
+  });
+
   it("is folded into the JSON file past journalLimitBytes, without waiting for flush()", async () => {
     const backend = createFileConfigBackend({ dataDir, journalLimitBytes: 400, journalIdleMs: 60_000 });
     const store = backend.store("p");
