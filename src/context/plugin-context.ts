@@ -19,8 +19,10 @@ import type { RouteRegistry } from "../server/route-registry.js";
 /** What the shell hands over to build one plugin's context. */
 export interface PluginContextDeps {
   pluginId: string;
-  logger: PluginLogger;
-  config: PluginConfigStore;
+  /** The plugin's logger, or a function that makes it: then called once, on first use. */
+  logger: PluginLogger | (() => PluginLogger);
+  /** The plugin's config store, or a function that opens it: then called once, on first use. */
+  config: PluginConfigStore | (() => PluginConfigStore);
   /** The shared transport; the context prefixes channels with `plugin:{pluginId}:`. */
   ipc: IpcTransport;
   auth: PluginAuthAccessor;
@@ -78,6 +80,8 @@ class ContextOwner implements PluginContextHandle {
   #registrations: DisposableStore | null = null;
   #controller: AbortController | null = null;
   #services: Partial<Record<"logger" | "config" | "ipc" | "auth" | "server", object>> = {};
+  #logger: PluginLogger | null = null;
+  #config: PluginConfigStore | null = null;
 
   constructor(deps: PluginContextDeps) {
     this.#deps = deps;
@@ -122,10 +126,28 @@ class ContextOwner implements PluginContextHandle {
     return this.#controller.signal;
   }
 
+  /** The shell's logger for this plugin (resolved once). */
+  #log(): PluginLogger {
+    if (this.#logger === null) {
+      const { logger } = this.#deps;
+      this.#logger = typeof logger === "function" ? logger() : logger;
+    }
+    return this.#logger;
+  }
+
+  /** The plugin's config store (opened once). */
+  #store(): PluginConfigStore {
+    if (this.#config === null) {
+      const { config } = this.#deps;
+      this.#config = typeof config === "function" ? config() : config;
+    }
+    return this.#config;
+  }
+
   readonly #onDisposeError = (error: unknown): void => {
     if (this.#deps.onDisposeError) this.#deps.onDisposeError(error);
     else
-      this.#deps.logger.error(
+      this.#log().error(
         "hangar",
         "Releasing something this plugin registered failed while its context closed",
         error,
@@ -176,11 +198,11 @@ class ContextOwner implements PluginContextHandle {
         // Own frozen wrappers: the plugin must not be able to replace a method on an object the shell shares.
         return {
           debug: (tag: string, message: string, ...data: unknown[]) =>
-            deps.logger.debug(tag, message, ...data),
-          info: (tag: string, message: string, ...data: unknown[]) => deps.logger.info(tag, message, ...data),
-          warn: (tag: string, message: string, ...data: unknown[]) => deps.logger.warn(tag, message, ...data),
+            this.#log().debug(tag, message, ...data),
+          info: (tag: string, message: string, ...data: unknown[]) => this.#log().info(tag, message, ...data),
+          warn: (tag: string, message: string, ...data: unknown[]) => this.#log().warn(tag, message, ...data),
           error: (tag: string, message: string, ...data: unknown[]) =>
-            deps.logger.error(tag, message, ...data),
+            this.#log().error(tag, message, ...data),
         } satisfies PluginLogger;
       case "auth":
         return {
@@ -190,12 +212,12 @@ class ContextOwner implements PluginContextHandle {
       case "config":
         // Reads keep working after dispose (onStop may have left something to read); writes do not.
         return {
-          get: <T = JsonValue>(key: string, defaultValue?: T) => deps.config.get<T>(key, defaultValue),
-          getAll: () => deps.config.getAll(),
+          get: <T = JsonValue>(key: string, defaultValue?: T) => this.#store().get<T>(key, defaultValue),
+          getAll: () => this.#store().getAll(),
           set: (key: string, value: unknown) =>
-            this.#lateWrite(`config.set('${String(key)}')`) ?? deps.config.set(key, value),
+            this.#lateWrite(`config.set('${String(key)}')`) ?? this.#store().set(key, value),
           delete: (key: string) =>
-            this.#lateWrite(`config.delete('${String(key)}')`) ?? deps.config.delete(key),
+            this.#lateWrite(`config.delete('${String(key)}')`) ?? this.#store().delete(key),
         } satisfies PluginConfigStore;
       case "server":
         return {
@@ -263,14 +285,14 @@ class ContextOwner implements PluginContextHandle {
             const fail = (error: unknown): void => {
               if (settled) return;
               settled = true;
-              deps.logger.error("ipc", `The handler for '${name}' failed`, error);
+              this.#log().error("ipc", `The handler for '${name}' failed`, error);
               reject(error);
             };
             const flow: PluginFlow = {
-              fail(error) {
+              fail: (error) => {
                 if (!settled) fail(error);
                 else if (++lateErrors === 1) {
-                  deps.logger.error(
+                  this.#log().error(
                     "ipc",
                     `The handler for '${name}' left code that failed after it answered`,
                     error,
