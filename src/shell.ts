@@ -584,7 +584,8 @@ export function createShell(options: ShellOptions = {}): Shell {
     // Stack attribution for code reached through shared emitters (SPEC §11): the folder, and its real path.
     registerPluginFolder(discovered.folder, containment, discovered.id);
     try {
-      const real = realpathSync(discovered.folder);
+      // The native realpath is one system call; the JavaScript one lstat()s every path component (issue 13).
+      const real = realpathSync.native(discovered.folder);
       if (real !== discovered.folder) registerPluginFolder(real, containment, discovered.id);
     } catch {
       // A folder that vanished has nothing left to attribute.
@@ -594,7 +595,10 @@ export function createShell(options: ShellOptions = {}): Shell {
       input: {
         pluginId: discovered.id,
         // The load timeout applies to the first import already: discovery has read plugin.json.
-        timeouts: { ...settings.pluginTimeouts, load: loadTimeout ?? settings.pluginTimeouts.load },
+        timeouts:
+          loadTimeout === undefined
+            ? settings.pluginTimeouts
+            : { ...settings.pluginTimeouts, load: loadTimeout },
         generation,
         ...(background?.entryModule ? { entry: background.entryModule } : {}),
         // A valid plugin.json names the plugin even when its module then fails to import.
