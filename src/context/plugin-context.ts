@@ -336,36 +336,45 @@ class ContextOwner implements PluginContextHandle {
 }
 
 /**
- * The PluginContext a plugin receives: frozen; its services are accessors on this class's frozen prototype, so
- * a plugin can neither replace one nor reach another plugin's through it.
+ * The PluginContext a plugin receives, frozen. Its services are own enumerable accessors (so `{ ...ctx }` and
+ * `Object.keys(ctx)` see every member) whose getter functions are shared by every context: each context costs
+ * two slots, and a service is built only when first read.
  */
 class LiveContext implements PluginContext {
+  declare readonly logger: PluginLogger;
+  declare readonly config: PluginConfigStore;
+  declare readonly ipc: PluginIPCRegistrar;
+  declare readonly auth: PluginAuthAccessor;
+  declare readonly server: PluginServerRegistrar;
+  declare readonly signal: AbortSignal;
   readonly pluginId: string;
   readonly #owner: ContextOwner;
+
+  static readonly #members: PropertyDescriptorMap = {
+    logger: { enumerable: true, get: LiveContext.#service("logger") },
+    config: { enumerable: true, get: LiveContext.#service("config") },
+    ipc: { enumerable: true, get: LiveContext.#service("ipc") },
+    auth: { enumerable: true, get: LiveContext.#service("auth") },
+    server: { enumerable: true, get: LiveContext.#service("server") },
+    signal: {
+      enumerable: true,
+      get(this: LiveContext) {
+        return this.#owner.signal();
+      },
+    },
+  };
+
+  static #service(name: "logger" | "config" | "ipc" | "auth" | "server") {
+    return function (this: LiveContext) {
+      return this.#owner.service(name);
+    };
+  }
 
   constructor(pluginId: string, owner: ContextOwner) {
     this.pluginId = pluginId;
     this.#owner = owner;
+    Object.defineProperties(this, LiveContext.#members);
     Object.freeze(this);
-  }
-
-  get logger(): PluginLogger {
-    return this.#owner.service("logger");
-  }
-  get config(): PluginConfigStore {
-    return this.#owner.service("config");
-  }
-  get ipc(): PluginIPCRegistrar {
-    return this.#owner.service("ipc");
-  }
-  get auth(): PluginAuthAccessor {
-    return this.#owner.service("auth");
-  }
-  get server(): PluginServerRegistrar {
-    return this.#owner.service("server");
-  }
-  get signal(): AbortSignal {
-    return this.#owner.signal();
   }
 }
 Object.freeze(LiveContext.prototype);
