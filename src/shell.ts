@@ -217,6 +217,10 @@ export function createShell(options: ShellOptions = {}): Shell {
       return runtime ? { context: runtime.context, hook: runtime.hook } : undefined;
     },
     stop: () => shell.stop(),
+    noteFailure: (id, error) => {
+      const runtime = runtimes.get(id);
+      if (runtime) runtime.lastFailure = error;
+    },
   });
   /** Why the shutdown was not clean (budget overrun, or an error from no plugin); null while clean. */
   let shutdownProblem: string | null = null;
