@@ -111,6 +111,10 @@ describe("hangar run --json", () => {
     const limit = failures("limited").find((r) => r.code === "HANGAR_RESTART_LIMIT");
     expect(limit).toMatchObject({ state: "errored", phase: "run" });
     expect((limit as { err: { stack: string } }).err.stack).toContain("limited crash");
+    // Its advice names every way there is to start it again.
+    expect(limit?.msg).toContain("`hangar update limited`");
+    expect(limit?.msg).toContain("POST /api/_shell/plugins/limited/restart");
+    expect(limit?.msg).toContain('shell.restartPlugin("limited")');
   });
 
   it("every failure record has the same fields", () => {
