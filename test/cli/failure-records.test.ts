@@ -53,14 +53,19 @@ afterAll(async () => {
 });
 
 /** Runs `hangar run` on the plugins until every one has failed as it will, then stops it. */
-async function runUntilSettled(json: boolean): Promise<Running> {
-  const args = ["bin/hangar.js", "run", join(dir, "plugins"), "--port", "0", "--data-dir", join(dir, "data")];
+async function runUntilSettled(
+  json: boolean,
+  extra: string[] = [],
+  ids = Object.keys(plugins),
+): Promise<Running> {
+  const args = ["bin/hangar.js", "run", ...ids.map((id) => join(dir, "plugins", id))];
+  args.push("--port", "0", "--data-dir", join(dir, "data"), ...extra);
   const running = start(process.execPath, json ? [...args, "--json"] : args, { cwd: root });
   try {
     const errored = json
       ? () => records(running.stdout()).filter((r) => r.state === "errored").length
       : () => running.stdout().match(/ ERROR \[[\w-]+\] errored/g)?.length ?? 0;
-    await waitFor(running, () => (errored() === Object.keys(plugins).length ? true : undefined));
+    await waitFor(running, () => (errored() === ids.length ? true : undefined));
     running.child.kill("SIGINT");
     expect(await running.exited).toBe(0);
     return running;
@@ -136,3 +141,24 @@ it("hangar run (text): a refused process.exit() is one log entry, its stack unde
   expect(entries.filter((line) => line.includes("process.exit(3)"))).toHaveLength(1);
   expect(running.stdout()).toMatch(/process\.exit\(3\)[^\n]*\n(?: {4}[^\n]*\n)*? {8}at [^\n]*exiter/);
 });
+
+it("hangar run --isolation worker: a crash in a plugin's worker is one record with the same fields", async () => {
+  const running = await runUntilSettled(true, ["--isolation", "worker"], ["crasher", "exiter"]);
+  const lines = records(running.stdout()).filter((r) => r.level === 50);
+  const crash = lines.find((r) => r.pluginId === "crasher" && r.state === "running");
+  expect(crash).toMatchObject({ phase: "run", code: "HANGAR_PLUGIN_CRASHED" });
+  expect((crash as { err: { stack: string } }).err.stack).toContain(
+    join("crasher", "background", "index.mjs"),
+  );
+  const exit = lines.filter((r) => r.pluginId === "exiter" && String(r.msg).includes("exit code 3"));
+  expect(exit).toEqual([
+    expect.objectContaining({ state: "running", phase: "run", code: "HANGAR_PLUGIN_CRASHED" }),
+  ]);
+  // Each crash once, then the errored line that refers to it.
+  expect(lines.map((r) => `${r.pluginId} ${r.state}`).sort()).toEqual([
+    "crasher errored",
+    "crasher running",
+    "exiter errored",
+    "exiter running",
+  ]);
+}, 60_000);
