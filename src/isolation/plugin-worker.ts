@@ -337,7 +337,8 @@ export class PluginWorker {
       cause: error ?? undefined,
     });
     if (error) crash.stack = `${crash.name}: ${message}\n${error.stack ?? ""}`;
-    if (!this.#crashesOutsideHooks()) this.#options.logger.error("hangar", message, ...(error ? [error] : []));
+    if (!this.#crashesOutsideHooks())
+      this.#options.logger.error("hangar", message, ...(error ? [error] : []));
     this.#settleDeath(crash, true);
   }
 
