@@ -293,8 +293,8 @@ export class PluginWorker {
     const phase = this.#phase;
     this.#ending = true;
     void worker.terminate();
-    // A crash outside any hook is logged once, by onCrash's receiver, as a failure record with its fields.
-    if (!this.#crashesOutsideHooks()) this.#options.logger.error("hangar", message);
+    // Logged once: by onCrash's receiver, or as the failure of the load or hook in flight.
+    if (!this.#loggedElsewhere()) this.#options.logger.error("hangar", message);
     this.#settleDeath(new HangarError(code, message, { pluginId, phase }), true);
   }
 
@@ -337,14 +337,16 @@ export class PluginWorker {
       cause: error ?? undefined,
     });
     if (error) crash.stack = `${crash.name}: ${message}\n${error.stack ?? ""}`;
-    if (!this.#crashesOutsideHooks())
-      this.#options.logger.error("hangar", message, ...(error ? [error] : []));
+    if (!this.#loggedElsewhere()) this.#options.logger.error("hangar", message, ...(error ? [error] : []));
     this.#settleDeath(crash, true);
   }
 
-  /** True when a death now goes to onCrash: the plugin runs, and no load, hook or request waits on it. */
-  #crashesOutsideHooks(): boolean {
-    return this.#phase === "run" && !this.#load && this.#pending.size === 0;
+  /**
+   * True when a death now is logged elsewhere, once, as the plugin's failure record: by onCrash's receiver (the
+   * plugin runs and nothing waits on the worker), or by the shell for the load or hook that it fails.
+   */
+  #loggedElsewhere(): boolean {
+    return this.#phase !== "run" || this.#load !== null || this.#pending.size === 0;
   }
 
   /** Whatever waited on the worker gets `error`; a crash outside any hook goes to onCrash. */

@@ -143,7 +143,11 @@ it("hangar run (text): a refused process.exit() is one log entry, its stack unde
 });
 
 it("hangar run --isolation worker: a crash in a plugin's worker is one record with the same fields", async () => {
-  const running = await runUntilSettled(true, ["--isolation", "worker"], ["crasher", "exiter"]);
+  const running = await runUntilSettled(
+    true,
+    ["--isolation", "worker"],
+    ["crasher", "exiter", "start-exiter"],
+  );
   const lines = records(running.stdout()).filter((r) => r.level === 50);
   const crash = lines.find((r) => r.pluginId === "crasher" && r.state === "running");
   expect(crash).toMatchObject({ phase: "run", code: "HANGAR_PLUGIN_CRASHED" });
@@ -154,11 +158,13 @@ it("hangar run --isolation worker: a crash in a plugin's worker is one record wi
   expect(exit).toEqual([
     expect.objectContaining({ state: "running", phase: "run", code: "HANGAR_PLUGIN_CRASHED" }),
   ]);
-  // Each crash once, then the errored line that refers to it.
+  // Each crash once, then the errored line that refers to it; an exit during onStart is its failed hook.
   expect(lines.map((r) => `${r.pluginId} ${r.state}`).sort()).toEqual([
     "crasher errored",
     "crasher running",
     "exiter errored",
     "exiter running",
+    "start-exiter errored",
   ]);
+  expect(lines.find((r) => r.pluginId === "start-exiter")).toMatchObject({ phase: "start" });
 }, 60_000);
