@@ -217,6 +217,10 @@ export function createShell(options: ShellOptions = {}): Shell {
       return runtime ? { context: runtime.context, hook: runtime.hook } : undefined;
     },
     stop: () => shell.stop(),
+    noteFailure: (id, error) => {
+      const runtime = runtimes.get(id);
+      if (runtime) runtime.lastFailure = error;
+    },
   });
   /** Why the shutdown was not clean (budget overrun, or an error from no plugin); null while clean. */
   let shutdownProblem: string | null = null;
@@ -507,9 +511,15 @@ export function createShell(options: ShellOptions = {}): Shell {
       ipc,
       logger: pluginLogger,
       token: () => auth.token(),
-      onCrash: (code, message) => {
+      onCrash: (code, message, error) => {
         // A worker can outlive its plugin's actor briefly (a stopped plugin's worker ends with the shell).
         const actor = fleet.get(pluginId);
+        // The crash's one record, with the fields of every failure record (docs/cli.md) and the worker's stack.
+        const state = actor ? pluginStateOf(actor.getSnapshot()) : "running";
+        // The plugin's own error when it threw; a hang or an exit has none (the message says which).
+        const cause = error.cause instanceof Error ? { err: error.cause } : {};
+        log.error(message, { pluginId, state, phase: "run", code, ...cause });
+        runtime.lastFailure = error.cause;
         if (actor?.getSnapshot().status === "active") actor.send({ type: "CRASH", code, message });
       },
     });

@@ -200,7 +200,9 @@ function restartLimitInfo(context: PluginMachineContext): PluginErrorInfo {
     message:
       `Plugin '${context.pluginId}' crashed again after ${context.restarts} restart(s) within ${windowMs} ms ` +
       `(background.restart.maxRestarts is ${maxRestarts}), so hangar stopped restarting it. ` +
-      `Last cause: ${cause} Fix the crash; the plugin is retried on the next update or by shell.restartPlugin().`,
+      `Last cause: ${cause} Fix the crash, then start it again: \`hangar update ${context.pluginId}\` (which ` +
+      `re-imports its code), POST /api/_shell/plugins/${context.pluginId}/restart, or ` +
+      `shell.restartPlugin("${context.pluginId}"); any update of the shell retries it too.`,
   };
 }
 
