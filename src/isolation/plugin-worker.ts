@@ -15,12 +15,14 @@ import {
   ERROR_MARK,
   type FromWorker,
   type HookName,
+  type RequestTransport,
   reviveError,
   type SerialisedError,
   serialiseError,
   type ToWorker,
   type WorkerBoot,
 } from "./protocol.js";
+import { PortRequestForwarder } from "./port-forwarder.js";
 import { RequestForwarder } from "./request-forwarder.js";
 
 /** Default heap limit of an isolated plugin, in MB (SPEC §12). */
@@ -42,6 +44,8 @@ export interface PluginWorkerOptions {
   token(): string | null;
   /** The worker died or hung while no hook was running: the plugin crashed in phase `run`. */
   onCrash(code: ErrorCode, message: string): void;
+  /** How requests reach the worker's routers (default `"port"`; `"socket"` is kept to compare the two). */
+  transport?: RequestTransport;
 }
 
 /** What loading in the worker reports. */
@@ -99,12 +103,20 @@ export class PluginWorker {
   #contextId = 0;
   #contextIds = new WeakMap<PluginContext, number>();
   #contexts = new Map<number, PluginContext>();
+  readonly #transport: RequestTransport;
   readonly #forwarder: RequestForwarder;
+  readonly #portForwarder: PortRequestForwarder;
 
   constructor(options: PluginWorkerOptions) {
     this.#options = options;
     this.#memoryLimitMb = options.manifest.background?.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
+    this.#transport = options.transport ?? "port";
     this.#forwarder = new RequestForwarder(options.pluginId);
+    this.#portForwarder = new PortRequestForwarder(
+      options.pluginId,
+      (message, transfer) => this.#worker?.postMessage(message, transfer),
+      () => this.#alive,
+    );
   }
 
   /** Thread id, heap use and heartbeat lag while the worker runs; null when it is not running. */
@@ -199,12 +211,14 @@ export class PluginWorker {
 
   #spawn(): void {
     const { pluginId, folder, manifest, generation } = this.#options;
-    this.#socketDir = mkdtempSync(path.join(os.tmpdir(), "hangar-worker-")); // 0700: only this OS user
+    this.#socketDir =
+      this.#transport === "socket" ? mkdtempSync(path.join(os.tmpdir(), "hangar-worker-")) : null; // 0700
     const boot: WorkerBoot = {
       pluginId,
       folder,
       generation,
       manifest,
+      transport: this.#transport,
       socketDir: this.#socketDir,
       token: this.#options.token(),
     };
@@ -347,6 +361,7 @@ export class PluginWorker {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
     this.#forwarder.close();
+    this.#portForwarder.close();
     if (this.#socketDir) rmSync(this.#socketDir, { recursive: true, force: true });
     this.#socketDir = null;
     const load = this.#load;
@@ -420,7 +435,9 @@ export class PluginWorker {
         try {
           context.server.registerRouter(
             message.path,
-            this.#forwarder.forwarderFor(message.socketPath, message.mountId),
+            message.socketPath === null
+              ? this.#portForwarder.forwarderFor(message.mountId)
+              : this.#forwarder.forwarderFor(message.socketPath, message.mountId),
           );
         } catch (error) {
           this.#options.logger.error(
@@ -431,6 +448,13 @@ export class PluginWorker {
         }
         return;
       }
+      case "http-res":
+      case "http-next":
+      case "http-error":
+      case "http-abort":
+      case "http-ack":
+        this.#portForwarder.receive(message);
+        return;
       case "pong":
         return;
     }

@@ -34,6 +34,7 @@ import {
   type ToWorker,
   type WorkerBoot,
 } from "./protocol.js";
+import { PortHttpServer, type RequestMount } from "./port-http.js";
 
 const port = parentPort!;
 const boot = workerData as WorkerBoot;
@@ -134,53 +135,92 @@ function ipcFor(contextId: number): IpcTransport {
   };
 }
 
-// ---- routes: the plugin's routers, served to the shell over a unix-domain socket ----
+// ---- routes: the plugin's routers, served to the shell as messages on the port or over a unix-domain socket ----
 
 const routeChecks = new RouteTable();
 const mounts = new Map<number, PluginRouter>();
 let nextMountId = 1;
+/** Which mount a request on the port transport is for (the socket transport says it in headers). */
+const MOUNT = Symbol("hangar.mount");
+type MountedRequest = http.IncomingMessage & { [MOUNT]?: RequestMount };
+let routeApp: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null = null;
+
+/** One Express app in front of every mount: it gives the plugin's routers Express's req and res. */
+async function appReady(): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => void> {
+  if (routeApp) return routeApp;
+  const app = (await expressReady)();
+  app.disable("x-powered-by");
+  app.use((req, res) => {
+    const mount = (req as MountedRequest)[MOUNT];
+    let mountId: number;
+    let baseUrl: string;
+    if (mount) {
+      ({ mountId, baseUrl } = mount);
+    } else {
+      mountId = Number(req.headers[MOUNT_HEADER]);
+      baseUrl = String(req.headers[BASE_HEADER] ?? "");
+      delete req.headers[MOUNT_HEADER];
+      delete req.headers[BASE_HEADER];
+    }
+    const router = mounts.get(mountId);
+    const done = (err?: unknown): void => {
+      if (err !== undefined && err !== null && err !== "router" && err !== "route") {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        if (mount) {
+          if (portHttp.drop(mount.id)) post({ t: "http-error", id: mount.id, error: serialiseError(err) });
+          return;
+        }
+        res.setHeader(OUTCOME_HEADER, "error");
+        res.status(500).json(serialiseError(err));
+        return;
+      }
+      if (res.headersSent) return;
+      if (mount) {
+        if (portHttp.drop(mount.id)) post({ t: "http-next", id: mount.id });
+        return;
+      }
+      res.setHeader(OUTCOME_HEADER, "next");
+      res.status(404).end();
+    };
+    if (!router) return done();
+    req.baseUrl = baseUrl;
+    try {
+      const returned = (router as unknown as (...args: unknown[]) => unknown)(req, res, done);
+      if (typeof (returned as PromiseLike<unknown> | null)?.then === "function") {
+        (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+          done(error ?? new Error("Rejected promise")),
+        );
+      }
+    } catch (error) {
+      done(error);
+    }
+  });
+  routeApp = app as unknown as (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  return routeApp;
+}
+
+/** The `"port"` transport: requests arrive as messages; served by the same app as the socket's. */
+const portHttp = new PortHttpServer(
+  (message, transfer) => port.postMessage(message, transfer),
+  (req, res, mount) => {
+    (req as MountedRequest)[MOUNT] = mount;
+    // The app is ready before any route is announced to the shell (routesFor waits for it).
+    routeApp!(req, res);
+  },
+);
+
 let server: Promise<string> | null = null;
 /** Listens started during a hook: the hook is reported done only once its routes can be reached. */
 const listening = new Set<Promise<unknown>>();
 
+/** The `"socket"` transport: the app on a unix-domain socket in the private directory. */
 function startServer(): Promise<string> {
   server ??= (async () => {
-    const app = (await expressReady)();
-    app.disable("x-powered-by");
-    app.use((req, res) => {
-      const mountId = Number(req.headers[MOUNT_HEADER]);
-      const baseUrl = String(req.headers[BASE_HEADER] ?? "");
-      delete req.headers[MOUNT_HEADER];
-      delete req.headers[BASE_HEADER];
-      const router = mounts.get(mountId);
-      const done = (err?: unknown): void => {
-        if (err !== undefined && err !== null && err !== "router" && err !== "route") {
-          if (res.headersSent) {
-            res.destroy();
-            return;
-          }
-          res.setHeader(OUTCOME_HEADER, "error");
-          res.status(500).json(serialiseError(err));
-          return;
-        }
-        if (res.headersSent) return;
-        res.setHeader(OUTCOME_HEADER, "next");
-        res.status(404).end();
-      };
-      if (!router) return done();
-      req.baseUrl = baseUrl;
-      try {
-        const returned = (router as unknown as (...args: unknown[]) => unknown)(req, res, done);
-        if (typeof (returned as PromiseLike<unknown> | null)?.then === "function") {
-          (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-            done(error ?? new Error("Rejected promise")),
-          );
-        }
-      } catch (error) {
-        done(error);
-      }
-    });
-    const socketPath = path.join(boot.socketDir, "http.sock");
+    const app = await appReady();
+    const socketPath = path.join(boot.socketDir!, "http.sock");
     const httpServer = http.createServer(app);
     httpServer.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
@@ -200,7 +240,8 @@ function routesFor(contextId: number): RouteRegistry {
       const mountId = nextMountId++;
       mounts.set(mountId, router);
       const normalised = mountPath.length > 1 && mountPath.endsWith("/") ? mountPath.slice(0, -1) : mountPath;
-      const ready = startServer().then(
+      const reachable = boot.transport === "socket" ? startServer() : appReady().then(() => null);
+      const ready = reachable.then(
         (socketPath) => post({ t: "route", contextId, mountId, path: normalised, socketPath }),
         (error: unknown) => logger.error("hangar", "The plugin's HTTP server could not start", error),
       );
@@ -282,6 +323,12 @@ port.on("message", (message: ToWorker) => {
         );
       return;
     }
+    case "http-req":
+    case "http-body":
+    case "http-ack":
+    case "http-abort":
+      portHttp.receive(message);
+      return;
     case "reply": {
       const call = pendingCalls.get(message.id);
       pendingCalls.delete(message.id);
@@ -292,7 +339,10 @@ port.on("message", (message: ToWorker) => {
   }
 });
 
-process.on("exit", () => rmSync(path.join(boot.socketDir, "http.sock"), { force: true }));
+if (boot.socketDir) {
+  const socketDir = boot.socketDir;
+  process.on("exit", () => rmSync(path.join(socketDir, "http.sock"), { force: true }));
+}
 
 // Express is imported while the plugin loads, not at its first registerRouter: importing it blocks the thread
 // (a tree of CommonJS files), which in a hook would count against the watchdog's unresponsive timeout.
