@@ -505,6 +505,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       ipc,
       logger: pluginLogger,
       token: () => auth.token(),
+      ...(testHooks.isolationTransport ? { transport: testHooks.isolationTransport } : {}),
       onCrash: (code, message) => {
         // A worker can outlive its plugin's actor briefly (a stopped plugin's worker ends with the shell).
         const actor = fleet.get(pluginId);

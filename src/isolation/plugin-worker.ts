@@ -1,15 +1,18 @@
 // The shell's side of one isolated plugin: spawns its worker thread, watches its heartbeat, forwards its
 // context calls to the shell's real context, and ends it when it hangs, crashes or the shell is done with it.
 import { mkdtempSync, rmSync } from "node:fs";
+import { realpath } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { type ErrorCode, HangarError, messageOf } from "../errors.js";
 import type { IpcTransport } from "../ipc/transport.js";
+import { resolveEntryModule } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
 import type { PluginContext, PluginLogger } from "../sdk/types.js";
 import type { WorkerStatus } from "../status.js";
+import { PortRequestForwarder } from "./port-forwarder.js";
 import {
   type ConfigOp,
   ERROR_MARK,
@@ -22,7 +25,6 @@ import {
   type ToWorker,
   type WorkerBoot,
 } from "./protocol.js";
-import { PortRequestForwarder } from "./port-forwarder.js";
 import { RequestForwarder } from "./request-forwarder.js";
 
 /** Default heap limit of an isolated plugin, in MB (SPEC §12). */
@@ -131,8 +133,13 @@ export class PluginWorker {
   }
 
   /** Spawns the worker and imports the plugin in it. Rejects with the load error (phase `load`). */
-  load(signal?: AbortSignal): Promise<WorkerLoadResult> {
-    this.#spawn();
+  async load(signal?: AbortSignal): Promise<WorkerLoadResult> {
+    const { folder, manifest } = this.#options;
+    // Resolved here, where the manifest schema is loaded anyway: the worker then needs neither it nor zod.
+    const entryFile = await resolveEntryModule(folder, manifest);
+    const realFolder = await realpath(folder);
+    signal?.throwIfAborted();
+    this.#spawn(entryFile, realFolder);
     const loaded = new Promise<WorkerLoadResult>((resolve, reject) => {
       this.#load = { resolve: resolve as (value: unknown) => void, reject };
     });
@@ -209,13 +216,14 @@ export class PluginWorker {
     return contextId;
   }
 
-  #spawn(): void {
-    const { pluginId, folder, manifest, generation } = this.#options;
+  #spawn(entryFile: string, folder: string): void {
+    const { pluginId, manifest, generation } = this.#options;
     this.#socketDir =
       this.#transport === "socket" ? mkdtempSync(path.join(os.tmpdir(), "hangar-worker-")) : null; // 0700
     const boot: WorkerBoot = {
       pluginId,
       folder,
+      entryFile,
       generation,
       manifest,
       transport: this.#transport,

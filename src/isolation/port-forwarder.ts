@@ -3,12 +3,7 @@
 // with a window of unacknowledged bytes so a slow reader holds the writer back (docs/isolation.md, "Requests").
 import type { NextFunction, Request, Response } from "express";
 import type { PluginRouter } from "../sdk/types.js";
-import {
-  HTTP_WINDOW_BYTES,
-  type HttpFromWorker,
-  type HttpToWorker,
-  reviveError,
-} from "./protocol.js";
+import { HTTP_WINDOW_BYTES, type HttpFromWorker, type HttpToWorker, reviveError } from "./protocol.js";
 
 /** Connection-level headers (RFC 9110 §7.6.1): the shell's own connection to the client decides these. */
 const HOP_BY_HOP = new Set([

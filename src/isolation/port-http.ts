@@ -16,11 +16,7 @@ import {
 export type PostToShell = (message: HttpFromWorker, transfer?: ArrayBuffer[]) => void;
 
 /** Serves one request: in the worker, an Express app dispatching to the plugin's router for `mountId`. */
-export type ServeRequest = (
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  mount: RequestMount,
-) => void;
+export type ServeRequest = (req: http.IncomingMessage, res: http.ServerResponse, mount: RequestMount) => void;
 
 /** Which exchange a request is, and which of the plugin's mounts it is for. */
 export interface RequestMount {
@@ -205,7 +201,8 @@ export class PortHttpServer {
         const flat = extra.flat() as string[];
         for (let i = 0; i + 1 < flat.length; i += 2) res.setHeader(flat[i]!, flat[i + 1]!);
       } else if (extra) {
-        for (const [name, value] of Object.entries(extra)) if (value !== undefined) res.setHeader(name, value);
+        for (const [name, value] of Object.entries(extra))
+          if (value !== undefined) res.setHeader(name, value);
       }
       pendingHead = {
         status: res.statusCode,
@@ -224,7 +221,11 @@ export class PortHttpServer {
       if (sentHead && !finished()) this.#post({ t: "http-res", id, head: sentHead });
     };
 
-    res.write = ((chunk: unknown, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?) => {
+    res.write = ((
+      chunk: unknown,
+      encoding?: BufferEncoding | ((error?: Error | null) => void),
+      callback?,
+    ) => {
       if (typeof encoding === "function") {
         callback = encoding;
         encoding = undefined;

@@ -6,7 +6,10 @@ import type { PluginManifest } from "../manifest/schema.js";
 /** What a worker needs to load its plugin; passed as `workerData`. */
 export interface WorkerBoot {
   pluginId: string;
+  /** The plugin folder's real path. */
   folder: string;
+  /** The entry module's real path, resolved by the shell (resolveEntryModule), so the worker never loads zod. */
+  entryFile: string;
   generation: number;
   manifest: PluginManifest;
   /**

@@ -4,8 +4,10 @@
 import { rmSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
-import { loadPlugin } from "../actors/load-plugin.js";
+import type express from "express";
+import { importPluginModule } from "../actors/plugin-module.js";
 import type { Disposable } from "../base/disposable.js";
 import { toDisposable } from "../base/disposable.js";
 import { assertConfigKey, copyConfigValue } from "../context/config-value.js";
@@ -21,6 +23,7 @@ import type {
 } from "../sdk/types.js";
 import type { RouteRegistry } from "../server/route-registry.js";
 import { RouteTable } from "../server/route-table.js";
+import { PortHttpServer, type RequestMount } from "./port-http.js";
 import {
   BASE_HEADER,
   type ConfigOp,
@@ -34,7 +37,6 @@ import {
   type ToWorker,
   type WorkerBoot,
 } from "./protocol.js";
-import { PortHttpServer, type RequestMount } from "./port-http.js";
 
 const port = parentPort!;
 const boot = workerData as WorkerBoot;
@@ -148,7 +150,7 @@ let routeApp: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | 
 /** One Express app in front of every mount: it gives the plugin's routers Express's req and res. */
 async function appReady(): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => void> {
   if (routeApp) return routeApp;
-  const app = (await expressReady)();
+  const app = (await expressReady())();
   app.disable("x-powered-by");
   app.use((req, res) => {
     const mount = (req as MountedRequest)[MOUNT];
@@ -344,23 +346,28 @@ if (boot.socketDir) {
   process.on("exit", () => rmSync(path.join(socketDir, "http.sock"), { force: true }));
 }
 
-// Express is imported while the plugin loads, not at its first registerRouter: importing it blocks the thread
-// (a tree of CommonJS files), which in a hook would count against the watchdog's unresponsive timeout.
-const expressReady = import("express").then((imported) => imported.default);
-expressReady.catch(() => {});
+// Express is imported at the first registerRouter, not before: a plugin without routes never pays for it
+// (about 6 MB per worker, docs/isolation.md). A hook that registers a router is reported done once the import
+// has finished and the route can be reached.
+let expressImport: Promise<typeof express> | null = null;
+function expressReady(): Promise<typeof express> {
+  expressImport ??= import("express").then((imported) => imported.default);
+  return expressImport;
+}
 
 try {
-  await expressReady;
-  const loaded = await loadPlugin(boot.folder, {
+  const started = performance.now();
+  module = await importPluginModule({
+    entryFile: boot.entryFile,
+    folder: boot.folder,
+    pluginId,
     generation: boot.generation,
-    manifest: boot.manifest,
   });
-  module = loaded.module;
   post({
     t: "loaded",
-    hasOnResume: typeof module?.onResume === "function",
-    entryFile: loaded.entryFile ?? "",
-    loadMs: loaded.loadMs,
+    hasOnResume: typeof module.onResume === "function",
+    entryFile: boot.entryFile,
+    loadMs: performance.now() - started,
   });
 } catch (error) {
   post({ t: "load-failed", error: serialiseError(error) });
