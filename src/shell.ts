@@ -605,6 +605,13 @@ export function createShell(options: ShellOptions = {}): Shell {
     });
     fleet.add(actor);
     actor.start();
+    // A stopped isolated plugin gives its worker back; starting it again spawns a fresh one (docs/isolation.md).
+    actor.subscribe({
+      next: (snapshot) => {
+        if (snapshot.value === "stopped") void runtimes.get(discovered.id)?.worker?.release();
+      },
+      error: () => {}, // this observer only watches for `stopped`: an actor error is not its to report
+    });
     // A misspelt key hangar would otherwise ignore in silence (`dependOn`): in the log and in status.
     for (const warning of discovered.manifest && !discovered.error
       ? manifestWarnings(discovered.manifest)

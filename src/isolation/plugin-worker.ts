@@ -27,6 +27,9 @@ import {
 } from "./protocol.js";
 import { RequestForwarder } from "./request-forwarder.js";
 
+/** How long a released worker gets to exit by itself before it is terminated, in ms. */
+const RELEASE_GRACE_MS = 250;
+
 /** Default heap limit of an isolated plugin, in MB (SPEC §12). */
 export const DEFAULT_MEMORY_LIMIT_MB = 512;
 
@@ -102,6 +105,8 @@ export class PluginWorker {
   #hookInFlight = 0;
   #load: Pending | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
+  /** Settles when the worker being ended has exited. */
+  #closing: Promise<void> | null = null;
   #contextId = 0;
   #contextIds = new WeakMap<PluginContext, number>();
   #contexts = new Map<number, PluginContext>();
@@ -151,6 +156,8 @@ export class PluginWorker {
 
   /** Runs a hook in the worker. A worker that died since is spawned (and its plugin imported) afresh. */
   async runHook(hook: HookName, context: PluginContext | null, signal?: AbortSignal): Promise<void> {
+    // A worker being released (the plugin was stopped) is let go first: a start then gets a fresh one.
+    if (this.#closing) await this.#closing;
     if (!this.#alive) {
       // Nothing is running, so there is nothing to stop.
       if (hook === "stop") return;
@@ -183,12 +190,30 @@ export class PluginWorker {
   }
 
   /**
+   * Gives back an idle worker: called when the plugin is `stopped`, so a stopped plugin costs no thread and no
+   * memory. Starting it again spawns a new worker and imports the plugin afresh (a new module instance), as a
+   * restart after a crash does.
+   */
+  release(): Promise<void> {
+    if (this.#hookInFlight > 0) return Promise.resolve();
+    return this.terminate(RELEASE_GRACE_MS);
+  }
+
+  /**
    * Ends the worker and forgets everything in flight. Harmless twice. With `graceMs`, the worker first gets that
    * long to dispose its contexts (abort listeners run) and exit; a busy or hung worker is then terminated.
    */
-  async terminate(graceMs = 0): Promise<void> {
+  terminate(graceMs = 0): Promise<void> {
+    if (this.#closing) return this.#closing;
     const worker = this.#worker;
-    if (!worker || !this.#alive) return;
+    if (!worker || !this.#alive) return Promise.resolve();
+    this.#closing = this.#end(worker, graceMs).finally(() => {
+      this.#closing = null;
+    });
+    return this.#closing;
+  }
+
+  async #end(worker: Worker, graceMs: number): Promise<void> {
     this.#ending = true;
     if (graceMs > 0) {
       const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));

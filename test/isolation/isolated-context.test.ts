@@ -123,3 +123,34 @@ it("runs a plugin in a worker when its plugin.json asks, whatever the shell's de
   expect(byId.own?.worker?.memoryLimitMb).toBe(64);
   expect(byId.plain?.worker).toBeUndefined();
 });
+
+it("gives a stopped plugin's worker back, and starts it again in a fresh worker", async () => {
+  await ws.write({
+    id: "idle",
+    source: `
+let starts = 0;
+export function onStart(ctx) {
+  starts += 1;
+  ctx.server.registerRouter("/api/idle", (req, res) => res.json({ starts }));
+}
+export function onStop() {}
+`,
+  });
+  const { shell } = testShell(ws, { isolation: "worker" });
+  shells.push(shell);
+  await shell.start();
+  const base = shell.status().server.url!;
+  const first = shell.status().plugins[0]!.worker!.threadId;
+  expect(await (await fetch(`${base}/api/idle`)).json()).toEqual({ starts: 1 });
+
+  expect((await shell.stopPlugin("idle")).state).toBe("stopped");
+  // No idle thread is kept for a stopped plugin.
+  await expect.poll(() => shell.status().plugins[0]!.worker).toBeUndefined();
+  expect((await fetch(`${base}/api/idle`)).status).toBe(503);
+
+  // Started again: a new worker, a new module instance (its count starts over), the route served again.
+  expect((await shell.startPlugin("idle")).state).toBe("running");
+  const second = shell.status().plugins[0]!.worker!.threadId;
+  expect(second).not.toBe(first);
+  expect(await (await fetch(`${base}/api/idle`)).json()).toEqual({ starts: 1 });
+});
