@@ -11,7 +11,10 @@ export type {
   ElectronIpcMain,
   ElectronPaths,
   ElectronQuitEvent,
+  ElectronUtilityProcess,
+  ElectronUtilityProcessModule,
   ElectronWebContents,
 } from "./electron-types.js";
 export type { ElectronIpcOptions } from "./ipc.js";
 export { electronIpc } from "./ipc.js";
+export { utilityProcessHost } from "./utility-process.js";

@@ -5,13 +5,13 @@ import { realpath } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { Worker } from "node:worker_threads";
 import { type ErrorCode, HangarError, messageOf } from "../errors.js";
 import type { IpcTransport } from "../ipc/transport.js";
 import { resolveEntryModule } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
 import type { PluginContext, PluginLogger } from "../sdk/types.js";
 import type { WorkerStatus } from "../status.js";
+import { type Isolate, type IsolationHost, workerThreadHost } from "./isolate.js";
 import { PortRequestForwarder } from "./port-forwarder.js";
 import {
   type ConfigOp,
@@ -51,6 +51,8 @@ export interface PluginWorkerOptions {
   onCrash(code: ErrorCode, message: string): void;
   /** How requests reach the worker's routers (default `"port"`; `"socket"` is kept to compare the two). */
   transport?: RequestTransport;
+  /** Where the plugin runs: a worker thread (default) or, in Electron, a utility process. */
+  host?: IsolationHost;
 }
 
 /** What loading in the worker reports. */
@@ -69,21 +71,6 @@ interface Pending {
 
 const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as const;
 
-/** The worker's entry module, beside this file (.js in dist/, .ts when run from source under tsx or vitest). */
-function workerEntry(): { filename: string | URL; options: { eval?: boolean } } {
-  const here = new URL(import.meta.url);
-  if (here.pathname.endsWith(".ts")) {
-    // Running from source: a worker does not inherit the parent's TypeScript loader, so it registers tsx first.
-    const tsx = import.meta.resolve("tsx/esm/api");
-    const entry = new URL("./worker-main.ts", here).href;
-    return {
-      filename: `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`,
-      options: { eval: true },
-    };
-  }
-  return { filename: new URL("./worker-main.js", here), options: {} };
-}
-
 /**
  * One isolated plugin's worker, across its whole life in the shell: the worker is spawned by {@link load}, and
  * spawned again (a fresh module instance) when a hook is asked of it after it died.
@@ -91,7 +78,8 @@ function workerEntry(): { filename: string | URL; options: { eval?: boolean } } 
 export class PluginWorker {
   readonly #options: PluginWorkerOptions;
   readonly #memoryLimitMb: number;
-  #worker: Worker | null = null;
+  readonly #host: IsolationHost;
+  #worker: Isolate | null = null;
   #socketDir: string | null = null;
   #alive = false;
   /** Set when hangar ends the worker itself (shutdown, a hook timeout): its exit is not a crash. */
@@ -107,6 +95,11 @@ export class PluginWorker {
   #heartbeat: NodeJS.Timeout | null = null;
   /** Settles when the worker being ended has exited. */
   #closing: Promise<void> | null = null;
+  /** Settles when the current worker has exited. */
+  #exited: Promise<void> = Promise.resolve();
+  /** The uncaught error a utility process reported before exiting. */
+  #fatal: Error | null = null;
+  #onPong: ((message: Extract<FromWorker, { t: "pong" }>) => void) | null = null;
   #contextId = 0;
   #contextIds = new WeakMap<PluginContext, number>();
   #contexts = new Map<number, PluginContext>();
@@ -118,6 +111,7 @@ export class PluginWorker {
     this.#options = options;
     this.#memoryLimitMb = options.manifest.background?.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
     this.#transport = options.transport ?? "port";
+    this.#host = options.host ?? workerThreadHost;
     this.#forwarder = new RequestForwarder(options.pluginId);
     this.#portForwarder = new PortRequestForwarder(
       options.pluginId,
@@ -131,6 +125,7 @@ export class PluginWorker {
     if (!this.#alive || this.#threadId === null) return null;
     return {
       threadId: this.#threadId,
+      ...(this.#worker?.pid ? { pid: this.#worker.pid } : {}),
       heapUsedBytes: this.#heapUsedBytes,
       lastHeartbeatLagMs: this.#lagMs,
       memoryLimitMb: this.#memoryLimitMb,
@@ -213,10 +208,10 @@ export class PluginWorker {
     return this.#closing;
   }
 
-  async #end(worker: Worker, graceMs: number): Promise<void> {
+  async #end(worker: Isolate, graceMs: number): Promise<void> {
     this.#ending = true;
     if (graceMs > 0) {
-      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      const exited = this.#exited;
       this.#post({ t: "close" });
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -255,33 +250,32 @@ export class PluginWorker {
       socketDir: this.#socketDir,
       token: this.#options.token(),
     };
-    const entry = workerEntry();
-    const worker = new Worker(entry.filename, {
-      ...entry.options,
-      workerData: boot,
+    let settleExit = () => {};
+    this.#exited = new Promise<void>((resolve) => {
+      settleExit = resolve;
+    });
+    const worker: Isolate = this.#host.spawn({
+      boot,
       name: `hangar:${pluginId}`,
-      resourceLimits: { maxOldGenerationSizeMb: this.#memoryLimitMb },
-      // The plugin's own console output goes to the shell's stdout/stderr as it would in-process.
-      stdout: false,
-      stderr: false,
+      memoryLimitMb: this.#memoryLimitMb,
+      onMessage: (message) => this.#receive(message),
+      onExit: (exitCode, error) => {
+        this.#died(worker, exitCode, error ?? this.#fatal);
+        settleExit();
+      },
     });
     this.#worker = worker;
     this.#alive = true;
     this.#ending = false;
+    this.#fatal = null;
     this.#phase = "load";
     this.#threadId = worker.threadId;
     this.#heapUsedBytes = null;
     this.#lagMs = null;
-    let exitError: Error | null = null;
-    worker.on("message", (message: FromWorker) => this.#receive(message));
-    worker.on("error", (error) => {
-      exitError = error;
-    });
-    worker.on("exit", (exitCode) => this.#died(worker, exitCode, exitError));
     this.#startHeartbeat(worker);
   }
 
-  #startHeartbeat(worker: Worker): void {
+  #startHeartbeat(worker: Isolate): void {
     const limit = this.#options.unresponsiveMs;
     const every = Math.max(50, Math.min(1_000, Math.floor(limit / 5)));
     let seq = 0;
@@ -289,8 +283,7 @@ export class PluginWorker {
     const sentAt = new Map<number, number>();
     let lastTick = performance.now();
     let silentSince: number | null = null;
-    const onPong = (message: FromWorker) => {
-      if (message.t !== "pong") return;
+    this.#onPong = (message) => {
       answered = Math.max(answered, message.seq);
       const sent = sentAt.get(message.seq);
       if (sent !== undefined) this.#lagMs = Math.round(performance.now() - sent);
@@ -298,7 +291,6 @@ export class PluginWorker {
       this.#heapUsedBytes = message.heapUsedBytes;
       silentSince = null;
     };
-    worker.on("message", onPong);
     const tick = () => {
       const now = performance.now();
       // When the shell's own thread was blocked, the answers may be waiting unread: judge on the next tick.
@@ -306,7 +298,7 @@ export class PluginWorker {
       lastTick = now;
       seq++;
       sentAt.set(seq, now);
-      worker.postMessage({ t: "ping", seq } satisfies ToWorker);
+      worker.postMessage({ t: "ping", seq });
       if (answered < seq - 1) silentSince ??= sentAt.get(answered + 1) ?? now;
       // Loading is not judged: booting a worker, its TypeScript loader and the plugin's imports keep its thread
       // busy for a while on a loaded machine; the load timeout bounds it, as it does in-process.
@@ -319,7 +311,7 @@ export class PluginWorker {
     this.#heartbeat.unref();
   }
 
-  #unresponsive(worker: Worker, silentMs: number): void {
+  #unresponsive(worker: Isolate, silentMs: number): void {
     const { pluginId, unresponsiveMs } = this.#options;
     const phase = this.#phase;
     const where =
@@ -334,7 +326,7 @@ export class PluginWorker {
   }
 
   /** Ends the worker for a fault, and reports it: to the hook waiting on it, or as a crash while running. */
-  #fail(worker: Worker, code: ErrorCode, message: string): void {
+  #fail(worker: Isolate, code: ErrorCode, message: string): void {
     if (this.#worker !== worker || !this.#alive) return;
     const { pluginId } = this.#options;
     const phase = this.#phase;
@@ -344,7 +336,7 @@ export class PluginWorker {
     this.#settleDeath(new HangarError(code, message, { pluginId, phase }), true);
   }
 
-  #died(worker: Worker, exitCode: number, error: Error | null): void {
+  #died(worker: Isolate, exitCode: number, error: Error | null): void {
     if (this.#worker !== worker) return;
     if (!this.#alive) return;
     if (this.#ending) {
@@ -403,7 +395,8 @@ export class PluginWorker {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const waiter of pending) waiter.reject(error);
-    if (report && phase === "run" && !load && pending.length === 0) {
+    // Outside any hook (phase `run`) the plugin crashed, even when IPC invokes were waiting on it: they fail too.
+    if (report && phase === "run" && !load) {
       this.#options.onCrash(error.code, error.message);
     }
   }
@@ -489,6 +482,12 @@ export class PluginWorker {
         this.#portForwarder.receive(message);
         return;
       case "pong":
+        this.#onPong?.(message);
+        return;
+      case "fatal":
+        // A utility process reports its uncaught error before it exits: the crash names it, and it is ended now.
+        this.#fatal = reviveError(message.error);
+        void this.#worker?.terminate();
         return;
     }
   }

@@ -101,6 +101,8 @@ export type HookName = "start" | "stop" | "resume";
 
 /** Shell → worker. */
 export type ToWorker =
+  /** The first message to a utility process, which has no `workerData`. */
+  | { t: "boot"; boot: WorkerBoot }
   | { t: "ping"; seq: number }
   | { t: "hook"; id: number; hook: HookName; contextId: number }
   | { t: "dispose"; contextId: number }
@@ -130,6 +132,8 @@ export type FromWorker =
   | { t: "route"; contextId: number; mountId: number; path: string; socketPath: string | null }
   | { t: "invoke-done"; id: number; ok: true; value: unknown }
   | { t: "invoke-done"; id: number; ok: false; error: SerialisedError }
+  /** A utility process's uncaught exception or unhandled rejection, sent just before it exits. */
+  | { t: "fatal"; error: SerialisedError }
   | HttpFromWorker;
 
 /** Marks an Error inside logged data, which a structured clone would strip of its class and code. */

@@ -1,4 +1,4 @@
-// The entry of an isolated plugin's worker thread: imports the plugin, runs its hooks with a PluginContext
+// The entry of an isolated plugin's worker thread (or Electron utility process): imports the plugin, runs its hooks with a PluginContext
 // whose services forward to the shell, answers heartbeats, and serves the plugin's routers on a private
 // unix-domain socket that only the shell's dispatcher connects to.
 import { rmSync } from "node:fs";
@@ -38,8 +38,67 @@ import {
   type WorkerBoot,
 } from "./protocol.js";
 
-const port = parentPort!;
-const boot = workerData as WorkerBoot;
+/** The way to the shell: a worker's parentPort, or in an Electron utility process, `process.parentPort`. */
+interface ShellLink {
+  boot: WorkerBoot;
+  /** `transfer` moves ArrayBuffers between threads; a utility process copies them (it transfers only ports). */
+  post(message: FromWorker, transfer?: ArrayBuffer[]): void;
+  listen(listener: (message: ToWorker) => void): void;
+}
+
+/** Electron's `process.parentPort` in a utility process: messages arrive as `{ data }` events. */
+interface UtilityParentPort {
+  on(event: "message", listener: (event: { data: unknown }) => void): unknown;
+  postMessage(message: unknown): void;
+}
+
+async function connect(): Promise<ShellLink> {
+  if (parentPort) {
+    const port = parentPort;
+    return {
+      boot: workerData as WorkerBoot,
+      post: (message, transfer) => port.postMessage(message, transfer),
+      listen: (listener) => port.on("message", listener),
+    };
+  }
+  const port = (process as unknown as { parentPort?: UtilityParentPort }).parentPort;
+  if (!port) throw new Error("hangar's isolate entry runs in a worker thread or an Electron utility process");
+  // The host sends `boot` first; whatever follows waits until the module below listens.
+  const queued: ToWorker[] = [];
+  let deliver: ((message: ToWorker) => void) | null = null;
+  let booted: (boot: WorkerBoot) => void = () => {};
+  const boot = new Promise<WorkerBoot>((resolve) => {
+    booted = resolve;
+  });
+  port.on("message", ({ data }) => {
+    const message = data as ToWorker;
+    if (message.t === "boot") booted(message.boot);
+    else if (deliver) deliver(message);
+    else queued.push(message);
+  });
+  // An error that escapes the plugin ends a worker thread with an 'error' event the shell reads; a process only
+  // has an exit code, so it says what the error was first (the shell ends it on receipt).
+  const fatal = (error: unknown): void => {
+    try {
+      port.postMessage({ t: "fatal", error: serialiseError(error) } satisfies FromWorker);
+    } finally {
+      setTimeout(() => process.exit(1), 1_000).unref();
+    }
+  };
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
+  return {
+    boot: await boot,
+    post: (message) => port.postMessage(message),
+    listen: (listener) => {
+      deliver = listener;
+      for (const message of queued.splice(0)) listener(message);
+    },
+  };
+}
+
+const link = await connect();
+const { boot } = link;
 const { pluginId } = boot;
 
 let token = boot.token;
@@ -48,7 +107,7 @@ const contexts = new Map<number, PluginContextHandle>();
 const pendingCalls = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
 let nextCallId = 1;
 
-const post = (message: FromWorker): void => port.postMessage(message);
+const post = (message: FromWorker): void => link.post(message);
 
 // ---- services the worker's PluginContext forwards to the shell ----
 
@@ -206,7 +265,7 @@ async function appReady(): Promise<(req: http.IncomingMessage, res: http.ServerR
 
 /** The `"port"` transport: requests arrive as messages; served by the same app as the socket's. */
 const portHttp = new PortHttpServer(
-  (message, transfer) => port.postMessage(message, transfer),
+  (message, transfer) => link.post(message, transfer),
   (req, res, mount) => {
     (req as MountedRequest)[MOUNT] = mount;
     // The app is ready before any route is announced to the shell (routesFor waits for it).
@@ -283,7 +342,7 @@ async function runHook(hook: "start" | "stop" | "resume", contextId: number): Pr
   await Promise.all(listening);
 }
 
-port.on("message", (message: ToWorker) => {
+link.listen((message: ToWorker) => {
   switch (message.t) {
     case "ping":
       post({ t: "pong", seq: message.seq, heapUsedBytes: process.memoryUsage().heapUsed });
@@ -330,6 +389,8 @@ port.on("message", (message: ToWorker) => {
     case "http-ack":
     case "http-abort":
       portHttp.receive(message);
+      return;
+    case "boot":
       return;
     case "reply": {
       const call = pendingCalls.get(message.id);
