@@ -99,6 +99,8 @@ export class PluginWorker {
   #exited: Promise<void> = Promise.resolve();
   /** The uncaught error a utility process reported before exiting. */
   #fatal: Error | null = null;
+  /** The worker is importing part of hangar (Express): its silence is not the plugin's. */
+  #importing = false;
   #onPong: ((message: Extract<FromWorker, { t: "pong" }>) => void) | null = null;
   #contextId = 0;
   #contextIds = new WeakMap<PluginContext, number>();
@@ -268,6 +270,7 @@ export class PluginWorker {
     this.#alive = true;
     this.#ending = false;
     this.#fatal = null;
+    this.#importing = false;
     this.#phase = "load";
     this.#threadId = worker.threadId;
     this.#heapUsedBytes = null;
@@ -283,6 +286,7 @@ export class PluginWorker {
     const sentAt = new Map<number, number>();
     let lastTick = performance.now();
     let silentSince: number | null = null;
+    let excusedUntil = 0;
     this.#onPong = (message) => {
       answered = Math.max(answered, message.seq);
       const sent = sentAt.get(message.seq);
@@ -299,10 +303,15 @@ export class PluginWorker {
       seq++;
       sentAt.set(seq, now);
       worker.postMessage({ t: "ping", seq });
-      if (answered < seq - 1) silentSince ??= sentAt.get(answered + 1) ?? now;
+      // Silence is counted from the first unanswered ping, but never from before the end of an excused stretch.
+      if (answered < seq - 1) silentSince ??= Math.max(sentAt.get(answered + 1) ?? now, excusedUntil);
       // Loading is not judged: booting a worker, its TypeScript loader and the plugin's imports keep its thread
-      // busy for a while on a loaded machine; the load timeout bounds it, as it does in-process.
-      if (this.#phase === "load") silentSince = null;
+      // busy for a while on a loaded machine; the load timeout bounds it, as it does in-process. Nor is hangar
+      // importing Express for the plugin's first route.
+      if (this.#phase === "load" || this.#importing) {
+        silentSince = null;
+        excusedUntil = now;
+      }
       if (shellWasBlocked || silentSince === null) return;
       const silentMs = Math.round(now - silentSince);
       if (silentMs >= limit) this.#unresponsive(worker, silentMs);
@@ -483,6 +492,9 @@ export class PluginWorker {
         return;
       case "pong":
         this.#onPong?.(message);
+        return;
+      case "importing":
+        this.#importing = !message.done;
         return;
       case "fatal":
         // A utility process reports its uncaught error before it exits: the crash names it, and it is ended now.

@@ -132,6 +132,8 @@ export type FromWorker =
   | { t: "route"; contextId: number; mountId: number; path: string; socketPath: string | null }
   | { t: "invoke-done"; id: number; ok: true; value: unknown }
   | { t: "invoke-done"; id: number; ok: false; error: SerialisedError }
+  /** The worker is importing a part of hangar it needs (Express, at the first route): not judged by the watchdog. */
+  | { t: "importing"; done: boolean }
   /** A utility process's uncaught exception or unhandled rejection, sent just before it exits. */
   | { t: "fatal"; error: SerialisedError }
   | HttpFromWorker;

@@ -412,7 +412,13 @@ if (boot.socketDir) {
 // has finished and the route can be reached.
 let expressImport: Promise<typeof express> | null = null;
 function expressReady(): Promise<typeof express> {
-  expressImport ??= import("express").then((imported) => imported.default);
+  if (!expressImport) {
+    // Evaluating Express's CommonJS tree blocks this thread for a while on a loaded machine: the shell's watchdog
+    // does not count that against the plugin (it is hangar's own loading, as the plugin's import is).
+    post({ t: "importing", done: false });
+    expressImport = import("express").then((imported) => imported.default);
+    void expressImport.finally(() => post({ t: "importing", done: true })).catch(() => {});
+  }
   return expressImport;
 }
 
