@@ -19,7 +19,6 @@ export type {
   WebSocketIpcOptions,
 } from "./ipc/websocket.js";
 export { createWebSocketIpc } from "./ipc/websocket.js";
-export type { IsolationHost } from "./isolation/isolate.js";
 export { pluginMachine } from "./machines/plugin.machine.js";
 export { shellMachine } from "./machines/shell.machine.js";
 export type * from "./sdk/types.js";

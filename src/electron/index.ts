@@ -1,6 +1,7 @@
 // hangar/electron: embed a shell in Electron's main process. Electron's objects are passed in, never imported.
 
 export type { ConfStoreBackend, ConfStoreClass } from "../context/config-conf.js";
+export type { IsolationHost } from "../isolation/isolate.js";
 export type { AttachToElectronAppOptions } from "./app.js";
 export { attachToElectronApp, ElectronExitCodes } from "./app.js";
 export type { ElectronConfigOptions } from "./config.js";

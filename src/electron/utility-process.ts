@@ -22,7 +22,7 @@ export function utilityProcessHost(utilityProcess: ElectronUtilityProcessModule)
   if (typeof utilityProcess?.fork !== "function") {
     throw new HangarError(
       "HANGAR_SHELL_OPTIONS",
-      'utilityProcessHost(utilityProcess): pass Electron\'s utilityProcess module (import { utilityProcess } from "electron").',
+      "utilityProcessHost(utilityProcess): pass Electron's utilityProcess module (the utilityProcess export of the electron package, in the main process).",
     );
   }
   return {
