@@ -69,6 +69,11 @@ const optionsSchema = z.object({
     })
     .optional(),
   isolation: z.enum(["none", "worker"]).optional(),
+  isolationHost: z
+    .custom((v) => typeof (v as { spawn?: unknown })?.spawn === "function", {
+      message: "must be an isolation host, such as utilityProcessHost(utilityProcess) from hangar/electron",
+    })
+    .optional(),
   inspect: z.unknown().optional(),
   shellPage: z.boolean().optional(),
   containProcessErrors: z.boolean().optional(),
@@ -152,6 +157,8 @@ export function parseShellOptions(options: ShellOptions) {
     unresponsiveTimeout: timeouts.unresponsive,
     /** Where plugins run unless their plugin.json says otherwise (SPEC §12). */
     isolation: options.isolation ?? "none",
+    /** Where isolated plugins run; undefined: worker threads. */
+    isolationHost: options.isolationHost,
     /** In-flight HTTP requests get this long to finish once plugins have stopped. */
     closeGraceMs: Math.min(5_000, Math.max(100, Math.floor(timeouts.shutdown / 3))),
     log: options.log ?? {},

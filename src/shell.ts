@@ -24,6 +24,7 @@ import { createMemoryIpc } from "./ipc/memory.js";
 import type { IpcTransport } from "./ipc/transport.js";
 import { configEventChannel } from "./ipc/ui-protocol.js";
 import type { WebSocketIpc } from "./ipc/websocket.js";
+import type { IsolationHost } from "./isolation/isolate.js";
 import { PluginWorker } from "./isolation/plugin-worker.js";
 import {
   type PluginActorInput,
@@ -82,6 +83,11 @@ export interface ShellOptions {
    * thread, `"worker"` each in its own worker thread with a heap limit and a watchdog (docs/isolation.md).
    */
   isolation?: "none" | "worker";
+  /**
+   * Where isolated plugins run: by default each in a Node worker thread; in Electron, `utilityProcessHost(
+   * utilityProcess)` from hangar/electron runs each in a utility process instead (docs/isolation.md).
+   */
+  isolationHost?: IsolationHost;
   /** An XState inspection observer: it sees the shell actor and every plugin actor. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Serve the offline live inspector at `/_hangar/inspect` (docs/inspector.md). Default: off. */
@@ -511,6 +517,8 @@ export function createShell(options: ShellOptions = {}): Shell {
       ipc,
       logger: pluginLogger,
       token: () => auth.token(),
+      ...(testHooks.isolationTransport ? { transport: testHooks.isolationTransport } : {}),
+      ...(settings.isolationHost ? { host: settings.isolationHost } : {}),
       onCrash: (code, message, error) => {
         // A worker can outlive its plugin's actor briefly (a stopped plugin's worker ends with the shell).
         const actor = fleet.get(pluginId);
@@ -621,6 +629,13 @@ export function createShell(options: ShellOptions = {}): Shell {
     });
     fleet.add(actor);
     actor.start();
+    // A stopped isolated plugin gives its worker back; starting it again spawns a fresh one (docs/isolation.md).
+    actor.subscribe({
+      next: (snapshot) => {
+        if (snapshot.value === "stopped") void runtimes.get(discovered.id)?.worker?.release();
+      },
+      error: () => {}, // this observer only watches for `stopped`: an actor error is not its to report
+    });
     // A misspelt key hangar would otherwise ignore in silence (`dependOn`): in the log and in status.
     for (const warning of discovered.manifest && !discovered.error
       ? manifestWarnings(discovered.manifest)

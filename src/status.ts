@@ -58,8 +58,10 @@ export interface PluginStatus {
 
 /** An isolated plugin's worker thread, as its last heartbeat reported it. */
 export interface WorkerStatus {
-  /** The worker's `threadId` (the same in a CPU profile or `--inspect`). */
+  /** The worker's `threadId` (the same in a CPU profile or `--inspect`); 0 in a utility process. */
   threadId: number;
+  /** The process id, when the plugin runs in an Electron utility process (hangar/electron's utilityProcessHost). */
+  pid?: number;
   /** V8 heap in use in the worker, in bytes; null until the first heartbeat answer. */
   heapUsedBytes: number | null;
   /** Milliseconds between the last answered heartbeat's ping and its answer; null until the first one. */

@@ -1,6 +1,7 @@
 // A server for the route benches, in its own process so the load generator does not share its CPU.
 // `shell`: a shell over the workspace's plugins (plugin `bench` serves the bench router at /api/bench);
-// `isolated`: the same shell with the plugin in a worker thread (docs/isolation.md);
+// `isolated`: the same shell with the plugin in a worker thread (docs/isolation.md); `isolated-socket`: the same,
+// with requests forwarded over the worker's unix socket instead of its message port;
 // `bare`: the same router on a bare Express app at the same path. Driven over the fork IPC channel.
 // Plain JavaScript running hangar from dist/ in plain node, as `hangar run` does (issue 13's fair yardstick: no
 // tsx in either server). Message shapes: bench/support/route-server.ts.
@@ -12,15 +13,15 @@ import express from "express";
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const [mode, root] = process.argv.slice(2);
-if ((mode !== "shell" && mode !== "bare" && mode !== "isolated") || !root)
-  throw new Error("usage: route-server.mjs <shell|isolated|bare> <root>");
+const modes = ["shell", "isolated", "isolated-socket", "bare"];
+if (!modes.includes(mode) || !root) throw new Error(`usage: route-server.mjs <${modes.join("|")}> <root>`);
 const send = (message) => process.send?.(message);
 
 let shell = null;
 let server = null;
 let url;
 
-if (mode === "shell" || mode === "isolated") {
+if (mode !== "bare") {
   const { createShell } = await import(pathToFileURL(path.join(repoRoot, "dist/index.js")).href);
   shell = createShell({
     plugins: [path.join(root, "plugins")],
@@ -28,7 +29,11 @@ if (mode === "shell" || mode === "isolated") {
     dataDir: path.join(root, `data-${mode}`),
     server: { port: 0 },
     log: { level: "silent" },
-    isolation: mode === "isolated" ? "worker" : "none",
+    isolation: mode === "shell" ? "none" : "worker",
+    // The unix-socket transport the port transport replaced, kept to compare them (src/testing/shell-hooks.ts).
+    ...(mode === "isolated-socket"
+      ? { [Symbol.for("hangar.shellTestHooks")]: { isolationTransport: "socket" } }
+      : {}),
   });
   await shell.start();
   url = shell.status().server.url;

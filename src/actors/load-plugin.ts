@@ -2,12 +2,10 @@
 
 import { realpath } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
-import { z } from "zod";
-import { HangarError, messageOf } from "../errors.js";
-import { importPluginEntry, missingPackageOf, stripLoaderInternals } from "../loader/module-loader.js";
 import { readManifest, resolveEntryModule } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
 import type { PluginBackgroundModule } from "../sdk/types.js";
+import { importPluginModule } from "./plugin-module.js";
 
 /** A plugin read from disk and, when it has a background module, imported. */
 export interface LoadedPlugin {
@@ -48,89 +46,11 @@ export async function loadPlugin(folder: string, options: LoadPluginOptions): Pr
     return { manifest, module: null, entryFile: null, loadMs: performance.now() - started };
   }
   const entryFile = await resolveEntryModule(folder, manifest);
-  const exports = await importEntry(entryFile, await realpath(folder), manifest.id, options.generation);
-  const module = toBackgroundModule(exports, entryFile, manifest.id);
-  return { manifest, module, entryFile, loadMs: performance.now() - started };
-}
-
-async function importEntry(
-  entryFile: string,
-  folder: string,
-  pluginId: string,
-  generation: number,
-): Promise<unknown> {
-  try {
-    return await importPluginEntry({ entryFile, folder, generation });
-  } catch (error) {
-    const missing = missingPackageOf(error);
-    const fix =
-      missing === null
-        ? "Fix the module so it imports without throwing."
-        : `Package '${missing}' is not installed where the plugin can find it: run "npm install ${missing}" in ${folder}.`;
-    // require()'s "Require stack:" lines after a missing package say nothing the entry file does not.
-    const reason = stripLoaderInternals(messageOf(error)).replace(/\nRequire stack:\n[\s\S]*$/, "");
-    throw new HangarError(
-      "HANGAR_MODULE_IMPORT",
-      `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${reason}. ${fix}`,
-      { pluginId, phase: "load", cause: error },
-    );
-  }
-}
-
-const lifecycleFunction = (name: string) =>
-  z.custom<(...args: never[]) => unknown>((value) => typeof value === "function", {
-    error: (issue) =>
-      issue.input === undefined
-        ? `${name} is missing`
-        : `${name} must be a function, got ${issue.input === null ? "null" : typeof issue.input}`,
+  const module = await importPluginModule({
+    entryFile,
+    folder: await realpath(folder),
+    pluginId: manifest.id,
+    generation: options.generation,
   });
-
-const moduleContract = z.object({
-  onStart: lifecycleFunction("onStart"),
-  onStop: lifecycleFunction("onStop"),
-  onResume: lifecycleFunction("onResume").optional(),
-});
-
-const contractFix =
-  'Export default createPlugin({ onStart, onStop }) from "hangar/sdk", or export functions named onStart and onStop.';
-
-/**
- * The module's lifecycle functions as a plain object. The default export wins when it looks like a plugin
- * (createPlugin's result, or a CommonJS module.exports); otherwise the named exports are used.
- */
-function toBackgroundModule(exports: unknown, entryFile: string, pluginId: string): PluginBackgroundModule {
-  let namespace = exports as Record<string, unknown>;
-  // ESM compiled to CommonJS (a .ts file in a CommonJS package, or any transpiler's output): Node's default
-  // export is then module.exports itself, which carries the ESM exports and an __esModule mark.
-  const compiled = namespace.default as Record<string, unknown> | null | undefined;
-  if (typeof compiled === "object" && compiled !== null && compiled.__esModule === true) namespace = compiled;
-  const fallback = namespace.default;
-  const usesDefault =
-    (typeof fallback === "object" || typeof fallback === "function") &&
-    fallback !== null &&
-    ("onStart" in fallback || "onStop" in fallback);
-  const owner = (usesDefault ? fallback : namespace) as Record<string, unknown>;
-  const candidate = { onStart: owner.onStart, onStop: owner.onStop, onResume: owner.onResume };
-  const parsed = moduleContract.safeParse(candidate);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => issue.message).join(", ");
-    const what = usesDefault
-      ? "has a default export that is not a valid plugin module"
-      : "exports neither a default createPlugin(...) object nor named onStart/onStop";
-    throw new HangarError(
-      "HANGAR_MODULE_CONTRACT",
-      `Plugin '${pluginId}' could not be loaded: ${entryFile} ${what}; ${problems}. ${contractFix}`,
-      { pluginId, phase: "load" },
-    );
-  }
-  // Bound to the default export, so `this` inside a createPlugin({...}) method still refers to that object;
-  // named exports keep the `this` of a plain call.
-  const { onStart, onStop, onResume } = parsed.data;
-  const self = usesDefault ? fallback : undefined;
-  const module: PluginBackgroundModule = {
-    onStart: onStart.bind(self) as PluginBackgroundModule["onStart"],
-    onStop: onStop.bind(self) as PluginBackgroundModule["onStop"],
-  };
-  if (onResume !== undefined) module.onResume = onResume.bind(self) as PluginBackgroundModule["onResume"];
-  return module;
+  return { manifest, module, entryFile, loadMs: performance.now() - started };
 }

@@ -43,3 +43,35 @@ export interface ElectronApp {
 export interface ElectronPaths {
   getPath(name: "userData"): string;
 }
+
+/**
+ * A child of Electron's `utilityProcess.fork` (Electron's `UtilityProcess`), as far as hangar uses it.
+ * Messages it posts with `process.parentPort.postMessage` arrive as 'message' events; its exit code as 'exit'.
+ */
+export interface ElectronUtilityProcess {
+  /** Undefined until the process has spawned, and again after 'exit'. */
+  readonly pid: number | undefined;
+  /** Structured clone of `message`; only MessagePortMain objects can be transferred. */
+  postMessage(message: unknown): void;
+  /** Ends the process with SIGTERM (POSIX); true when the signal was sent. */
+  kill(): boolean;
+  on(event: "spawn", listener: () => void): this;
+  on(event: "exit", listener: (code: number) => void): this;
+  on(event: "message", listener: (message: unknown) => void): this;
+  /** V8 could not continue (e.g. out of heap); 'exit' follows. Experimental in Electron. */
+  on(event: "error", listener: (type: "FatalError", location: string, report: string) => void): this;
+}
+
+/** Electron's `utilityProcess` module (main process, after `app` is ready). */
+export interface ElectronUtilityProcessModule {
+  fork(
+    modulePath: string,
+    args?: string[],
+    options?: {
+      execArgv?: string[];
+      serviceName?: string;
+      stdio?: ("pipe" | "ignore" | "inherit")[] | string;
+      env?: Record<string, string | undefined>;
+    },
+  ): ElectronUtilityProcess;
+}

@@ -1,20 +1,24 @@
 // The shell's side of one isolated plugin: spawns its worker thread, watches its heartbeat, forwards its
 // context calls to the shell's real context, and ends it when it hangs, crashes or the shell is done with it.
 import { mkdtempSync, rmSync } from "node:fs";
+import { realpath } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { Worker } from "node:worker_threads";
 import { type ErrorCode, HangarError, messageOf } from "../errors.js";
 import type { IpcTransport } from "../ipc/transport.js";
+import { resolveEntryModule } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
 import type { PluginContext, PluginLogger } from "../sdk/types.js";
 import type { WorkerStatus } from "../status.js";
+import { type Isolate, type IsolationHost, workerThreadHost } from "./isolate.js";
+import { PortRequestForwarder } from "./port-forwarder.js";
 import {
   type ConfigOp,
   ERROR_MARK,
   type FromWorker,
   type HookName,
+  type RequestTransport,
   reviveError,
   type SerialisedError,
   serialiseError,
@@ -22,6 +26,9 @@ import {
   type WorkerBoot,
 } from "./protocol.js";
 import { RequestForwarder } from "./request-forwarder.js";
+
+/** How long a released worker gets to exit by itself before it is terminated, in ms. */
+const RELEASE_GRACE_MS = 250;
 
 /** Default heap limit of an isolated plugin, in MB (SPEC §12). */
 export const DEFAULT_MEMORY_LIMIT_MB = 512;
@@ -42,6 +49,10 @@ export interface PluginWorkerOptions {
   token(): string | null;
   /** The worker died or hung while no hook was running: the plugin crashed in phase `run`. */
   onCrash(code: ErrorCode, message: string, error: HangarError): void;
+  /** How requests reach the worker's routers (default `"port"`; `"socket"` is kept to compare the two). */
+  transport?: RequestTransport;
+  /** Where the plugin runs: a worker thread (default) or, in Electron, a utility process. */
+  host?: IsolationHost;
 }
 
 /** What loading in the worker reports. */
@@ -60,21 +71,6 @@ interface Pending {
 
 const hookNames = { start: "onStart", stop: "onStop", resume: "onResume" } as const;
 
-/** The worker's entry module, beside this file (.js in dist/, .ts when run from source under tsx or vitest). */
-function workerEntry(): { filename: string | URL; options: { eval?: boolean } } {
-  const here = new URL(import.meta.url);
-  if (here.pathname.endsWith(".ts")) {
-    // Running from source: a worker does not inherit the parent's TypeScript loader, so it registers tsx first.
-    const tsx = import.meta.resolve("tsx/esm/api");
-    const entry = new URL("./worker-main.ts", here).href;
-    return {
-      filename: `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`,
-      options: { eval: true },
-    };
-  }
-  return { filename: new URL("./worker-main.js", here), options: {} };
-}
-
 /**
  * One isolated plugin's worker, across its whole life in the shell: the worker is spawned by {@link load}, and
  * spawned again (a fresh module instance) when a hook is asked of it after it died.
@@ -82,7 +78,8 @@ function workerEntry(): { filename: string | URL; options: { eval?: boolean } } 
 export class PluginWorker {
   readonly #options: PluginWorkerOptions;
   readonly #memoryLimitMb: number;
-  #worker: Worker | null = null;
+  readonly #host: IsolationHost;
+  #worker: Isolate | null = null;
   #socketDir: string | null = null;
   #alive = false;
   /** Set when hangar ends the worker itself (shutdown, a hook timeout): its exit is not a crash. */
@@ -96,15 +93,33 @@ export class PluginWorker {
   #hookInFlight = 0;
   #load: Pending | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
+  /** Settles when the worker being ended has exited. */
+  #closing: Promise<void> | null = null;
+  /** Settles when the current worker has exited. */
+  #exited: Promise<void> = Promise.resolve();
+  /** The uncaught error a utility process reported before exiting. */
+  #fatal: Error | null = null;
+  /** The worker is importing part of hangar (Express): its silence is not the plugin's. */
+  #importing = false;
+  #onPong: ((message: Extract<FromWorker, { t: "pong" }>) => void) | null = null;
   #contextId = 0;
   #contextIds = new WeakMap<PluginContext, number>();
   #contexts = new Map<number, PluginContext>();
+  readonly #transport: RequestTransport;
   readonly #forwarder: RequestForwarder;
+  readonly #portForwarder: PortRequestForwarder;
 
   constructor(options: PluginWorkerOptions) {
     this.#options = options;
     this.#memoryLimitMb = options.manifest.background?.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
+    this.#transport = options.transport ?? "port";
+    this.#host = options.host ?? workerThreadHost;
     this.#forwarder = new RequestForwarder(options.pluginId);
+    this.#portForwarder = new PortRequestForwarder(
+      options.pluginId,
+      (message, transfer) => this.#worker?.postMessage(message, transfer),
+      () => this.#alive,
+    );
   }
 
   /** Thread id, heap use and heartbeat lag while the worker runs; null when it is not running. */
@@ -112,6 +127,7 @@ export class PluginWorker {
     if (!this.#alive || this.#threadId === null) return null;
     return {
       threadId: this.#threadId,
+      ...(this.#worker?.pid ? { pid: this.#worker.pid } : {}),
       heapUsedBytes: this.#heapUsedBytes,
       lastHeartbeatLagMs: this.#lagMs,
       memoryLimitMb: this.#memoryLimitMb,
@@ -119,8 +135,13 @@ export class PluginWorker {
   }
 
   /** Spawns the worker and imports the plugin in it. Rejects with the load error (phase `load`). */
-  load(signal?: AbortSignal): Promise<WorkerLoadResult> {
-    this.#spawn();
+  async load(signal?: AbortSignal): Promise<WorkerLoadResult> {
+    const { folder, manifest } = this.#options;
+    // Resolved here, where the manifest schema is loaded anyway: the worker then needs neither it nor zod.
+    const entryFile = await resolveEntryModule(folder, manifest);
+    const realFolder = await realpath(folder);
+    signal?.throwIfAborted();
+    this.#spawn(entryFile, realFolder);
     const loaded = new Promise<WorkerLoadResult>((resolve, reject) => {
       this.#load = { resolve: resolve as (value: unknown) => void, reject };
     });
@@ -132,6 +153,8 @@ export class PluginWorker {
 
   /** Runs a hook in the worker. A worker that died since is spawned (and its plugin imported) afresh. */
   async runHook(hook: HookName, context: PluginContext | null, signal?: AbortSignal): Promise<void> {
+    // A worker being released (the plugin was stopped) is let go first: a start then gets a fresh one.
+    if (this.#closing) await this.#closing;
     if (!this.#alive) {
       // Nothing is running, so there is nothing to stop.
       if (hook === "stop") return;
@@ -164,15 +187,33 @@ export class PluginWorker {
   }
 
   /**
+   * Gives back an idle worker: called when the plugin is `stopped`, so a stopped plugin costs no thread and no
+   * memory. Starting it again spawns a new worker and imports the plugin afresh (a new module instance), as a
+   * restart after a crash does.
+   */
+  release(): Promise<void> {
+    if (this.#hookInFlight > 0) return Promise.resolve();
+    return this.terminate(RELEASE_GRACE_MS);
+  }
+
+  /**
    * Ends the worker and forgets everything in flight. Harmless twice. With `graceMs`, the worker first gets that
    * long to dispose its contexts (abort listeners run) and exit; a busy or hung worker is then terminated.
    */
-  async terminate(graceMs = 0): Promise<void> {
+  terminate(graceMs = 0): Promise<void> {
+    if (this.#closing) return this.#closing;
     const worker = this.#worker;
-    if (!worker || !this.#alive) return;
+    if (!worker || !this.#alive) return Promise.resolve();
+    this.#closing = this.#end(worker, graceMs).finally(() => {
+      this.#closing = null;
+    });
+    return this.#closing;
+  }
+
+  async #end(worker: Isolate, graceMs: number): Promise<void> {
     this.#ending = true;
     if (graceMs > 0) {
-      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      const exited = this.#exited;
       this.#post({ t: "close" });
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -197,44 +238,47 @@ export class PluginWorker {
     return contextId;
   }
 
-  #spawn(): void {
-    const { pluginId, folder, manifest, generation } = this.#options;
-    this.#socketDir = mkdtempSync(path.join(os.tmpdir(), "hangar-worker-")); // 0700: only this OS user
+  #spawn(entryFile: string, folder: string): void {
+    const { pluginId, manifest, generation } = this.#options;
+    this.#socketDir =
+      this.#transport === "socket" ? mkdtempSync(path.join(os.tmpdir(), "hangar-worker-")) : null; // 0700
     const boot: WorkerBoot = {
       pluginId,
       folder,
+      entryFile,
       generation,
       manifest,
+      transport: this.#transport,
       socketDir: this.#socketDir,
       token: this.#options.token(),
     };
-    const entry = workerEntry();
-    const worker = new Worker(entry.filename, {
-      ...entry.options,
-      workerData: boot,
+    let settleExit = () => {};
+    this.#exited = new Promise<void>((resolve) => {
+      settleExit = resolve;
+    });
+    const worker: Isolate = this.#host.spawn({
+      boot,
       name: `hangar:${pluginId}`,
-      resourceLimits: { maxOldGenerationSizeMb: this.#memoryLimitMb },
-      // The plugin's own console output goes to the shell's stdout/stderr as it would in-process.
-      stdout: false,
-      stderr: false,
+      memoryLimitMb: this.#memoryLimitMb,
+      onMessage: (message) => this.#receive(message),
+      onExit: (exitCode, error) => {
+        this.#died(worker, exitCode, error ?? this.#fatal);
+        settleExit();
+      },
     });
     this.#worker = worker;
     this.#alive = true;
     this.#ending = false;
+    this.#fatal = null;
+    this.#importing = false;
     this.#phase = "load";
     this.#threadId = worker.threadId;
     this.#heapUsedBytes = null;
     this.#lagMs = null;
-    let exitError: Error | null = null;
-    worker.on("message", (message: FromWorker) => this.#receive(message));
-    worker.on("error", (error) => {
-      exitError = error;
-    });
-    worker.on("exit", (exitCode) => this.#died(worker, exitCode, exitError));
     this.#startHeartbeat(worker);
   }
 
-  #startHeartbeat(worker: Worker): void {
+  #startHeartbeat(worker: Isolate): void {
     const limit = this.#options.unresponsiveMs;
     const every = Math.max(50, Math.min(1_000, Math.floor(limit / 5)));
     let seq = 0;
@@ -242,8 +286,8 @@ export class PluginWorker {
     const sentAt = new Map<number, number>();
     let lastTick = performance.now();
     let silentSince: number | null = null;
-    const onPong = (message: FromWorker) => {
-      if (message.t !== "pong") return;
+    let excusedUntil = 0;
+    this.#onPong = (message) => {
       answered = Math.max(answered, message.seq);
       const sent = sentAt.get(message.seq);
       if (sent !== undefined) this.#lagMs = Math.round(performance.now() - sent);
@@ -251,7 +295,6 @@ export class PluginWorker {
       this.#heapUsedBytes = message.heapUsedBytes;
       silentSince = null;
     };
-    worker.on("message", onPong);
     const tick = () => {
       const now = performance.now();
       // When the shell's own thread was blocked, the answers may be waiting unread: judge on the next tick.
@@ -259,11 +302,16 @@ export class PluginWorker {
       lastTick = now;
       seq++;
       sentAt.set(seq, now);
-      worker.postMessage({ t: "ping", seq } satisfies ToWorker);
-      if (answered < seq - 1) silentSince ??= sentAt.get(answered + 1) ?? now;
+      worker.postMessage({ t: "ping", seq });
+      // Silence is counted from the first unanswered ping, but never from before the end of an excused stretch.
+      if (answered < seq - 1) silentSince ??= Math.max(sentAt.get(answered + 1) ?? now, excusedUntil);
       // Loading is not judged: booting a worker, its TypeScript loader and the plugin's imports keep its thread
-      // busy for a while on a loaded machine; the load timeout bounds it, as it does in-process.
-      if (this.#phase === "load") silentSince = null;
+      // busy for a while on a loaded machine; the load timeout bounds it, as it does in-process. Nor is hangar
+      // importing Express for the plugin's first route.
+      if (this.#phase === "load" || this.#importing) {
+        silentSince = null;
+        excusedUntil = now;
+      }
       if (shellWasBlocked || silentSince === null) return;
       const silentMs = Math.round(now - silentSince);
       if (silentMs >= limit) this.#unresponsive(worker, silentMs);
@@ -272,7 +320,7 @@ export class PluginWorker {
     this.#heartbeat.unref();
   }
 
-  #unresponsive(worker: Worker, silentMs: number): void {
+  #unresponsive(worker: Isolate, silentMs: number): void {
     const { pluginId, unresponsiveMs } = this.#options;
     const phase = this.#phase;
     const where =
@@ -287,7 +335,7 @@ export class PluginWorker {
   }
 
   /** Ends the worker for a fault, and reports it: to the hook waiting on it, or as a crash while running. */
-  #fail(worker: Worker, code: ErrorCode, message: string): void {
+  #fail(worker: Isolate, code: ErrorCode, message: string): void {
     if (this.#worker !== worker || !this.#alive) return;
     const { pluginId } = this.#options;
     const phase = this.#phase;
@@ -298,7 +346,7 @@ export class PluginWorker {
     this.#settleDeath(new HangarError(code, message, { pluginId, phase }), true);
   }
 
-  #died(worker: Worker, exitCode: number, error: Error | null): void {
+  #died(worker: Isolate, exitCode: number, error: Error | null): void {
     if (this.#worker !== worker) return;
     if (!this.#alive) return;
     if (this.#ending) {
@@ -346,7 +394,7 @@ export class PluginWorker {
    * plugin runs and nothing waits on the worker), or by the shell for the load or hook that it fails.
    */
   #loggedElsewhere(): boolean {
-    return this.#phase !== "run" || this.#load !== null || this.#pending.size === 0;
+    return this.#phase !== "run" || this.#load !== null;
   }
 
   /** Whatever waited on the worker gets `error`; a crash outside any hook goes to onCrash. */
@@ -356,6 +404,7 @@ export class PluginWorker {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
     this.#forwarder.close();
+    this.#portForwarder.close();
     if (this.#socketDir) rmSync(this.#socketDir, { recursive: true, force: true });
     this.#socketDir = null;
     const load = this.#load;
@@ -364,7 +413,8 @@ export class PluginWorker {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const waiter of pending) waiter.reject(error);
-    if (report && phase === "run" && !load && pending.length === 0) {
+    // Outside any hook (phase `run`) the plugin crashed, even when IPC invokes were waiting on it: they fail too.
+    if (report && phase === "run" && !load) {
       this.#options.onCrash(error.code, error.message, error);
     }
   }
@@ -429,7 +479,9 @@ export class PluginWorker {
         try {
           context.server.registerRouter(
             message.path,
-            this.#forwarder.forwarderFor(message.socketPath, message.mountId),
+            message.socketPath === null
+              ? this.#portForwarder.forwarderFor(message.mountId)
+              : this.#forwarder.forwarderFor(message.socketPath, message.mountId),
           );
         } catch (error) {
           this.#options.logger.error(
@@ -440,7 +492,23 @@ export class PluginWorker {
         }
         return;
       }
+      case "http-res":
+      case "http-next":
+      case "http-error":
+      case "http-abort":
+      case "http-ack":
+        this.#portForwarder.receive(message);
+        return;
       case "pong":
+        this.#onPong?.(message);
+        return;
+      case "importing":
+        this.#importing = !message.done;
+        return;
+      case "fatal":
+        // A utility process reports its uncaught error before it exits: the crash names it, and it is ended now.
+        this.#fatal = reviveError(message.error);
+        void this.#worker?.terminate();
         return;
     }
   }

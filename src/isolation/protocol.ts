@@ -6,11 +6,19 @@ import type { PluginManifest } from "../manifest/schema.js";
 /** What a worker needs to load its plugin; passed as `workerData`. */
 export interface WorkerBoot {
   pluginId: string;
+  /** The plugin folder's real path. */
   folder: string;
+  /** The entry module's real path, resolved by the shell (resolveEntryModule), so the worker never loads zod. */
+  entryFile: string;
   generation: number;
   manifest: PluginManifest;
-  /** A private (0700) directory the worker's HTTP server listens in, on a unix-domain socket. */
-  socketDir: string;
+  /**
+   * How requests reach the plugin's routers: `"port"` (default) as messages on the worker's own port, or
+   * `"socket"`, HTTP over a unix-domain socket in `socketDir`, kept to measure one against the other.
+   */
+  transport: RequestTransport;
+  /** A private (0700) directory the worker's HTTP server listens in, with the `"socket"` transport. */
+  socketDir: string | null;
   /** The shell's auth token when the worker starts; later changes arrive as `auth` messages. */
   token: string | null;
 }
@@ -26,10 +34,75 @@ export interface SerialisedError {
   expose?: boolean;
 }
 
+/** How an isolated plugin's requests cross to it (docs/isolation.md, "Requests"). */
+export type RequestTransport = "port" | "socket";
+
+/**
+ * A request's head, shell → worker, on the `"port"` transport. `end` is true when no body follows (no
+ * Content-Length, or 0); otherwise `http-body` messages carry it.
+ */
+export interface HttpRequestHead {
+  t: "http-req";
+  id: number;
+  mountId: number;
+  baseUrl: string;
+  method: string;
+  url: string;
+  httpVersion: string;
+  headers: Record<string, string | string[] | undefined>;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  end: boolean;
+}
+
+/** A response's status line and headers, worker → shell. */
+export interface HttpResponseHead {
+  status: number;
+  message: string | undefined;
+  headers: Record<string, number | string | string[] | undefined>;
+}
+
+/**
+ * The request/response exchange on the `"port"` transport. Bodies travel as ArrayBuffers the sender owns alone
+ * (moved, not copied, between threads) or as strings; each side acknowledges the bytes it has passed on, and a
+ * sender stops reading (or tells its writer to wait for 'drain') while more than a window is unacknowledged.
+ */
+export type HttpToWorker =
+  | HttpRequestHead
+  | { t: "http-body"; id: number; chunk?: ArrayBuffer; end?: boolean }
+  /** The shell passed these response bytes on to the client. */
+  | { t: "http-ack"; id: number; bytes: number }
+  /** The client went away: stop working on it. */
+  | { t: "http-abort"; id: number };
+
+export type HttpFromWorker =
+  /** Any of head, body and end, together when they are ready together (a `res.json()` is one message). */
+  | {
+      t: "http-res";
+      id: number;
+      head?: HttpResponseHead;
+      chunk?: ArrayBuffer | string;
+      encoding?: BufferEncoding;
+      end?: boolean;
+    }
+  /** No route of the mount answered: the shell's next handler does (its JSON 404). */
+  | { t: "http-next"; id: number }
+  /** The route failed before sending headers: the shell answers as for an in-process route error. */
+  | { t: "http-error"; id: number; error: SerialisedError }
+  /** The route destroyed its response, or failed after sending headers: the shell cuts the answer short. */
+  | { t: "http-abort"; id: number }
+  /** The plugin read these request bytes. */
+  | { t: "http-ack"; id: number; bytes: number };
+
+/** Unacknowledged body bytes a sender lets through before it waits (each direction, per request). */
+export const HTTP_WINDOW_BYTES = 1024 * 1024;
+
 export type HookName = "start" | "stop" | "resume";
 
 /** Shell → worker. */
 export type ToWorker =
+  /** The first message to a utility process, which has no `workerData`. */
+  | { t: "boot"; boot: WorkerBoot }
   | { t: "ping"; seq: number }
   | { t: "hook"; id: number; hook: HookName; contextId: number }
   | { t: "dispose"; contextId: number }
@@ -38,7 +111,8 @@ export type ToWorker =
   | { t: "close" }
   | { t: "invoke"; id: number; channel: string; payload: unknown }
   | { t: "reply"; id: number; ok: true; value: unknown }
-  | { t: "reply"; id: number; ok: false; error: SerialisedError };
+  | { t: "reply"; id: number; ok: false; error: SerialisedError }
+  | HttpToWorker;
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type ConfigOp = "get" | "set" | "delete" | "getAll";
@@ -54,9 +128,15 @@ export type FromWorker =
   | { t: "config"; id: number; contextId: number; op: ConfigOp; args: unknown[] }
   | { t: "ipc-handle"; contextId: number; channel: string }
   | { t: "ipc-send"; contextId: number; channel: string; payload: unknown }
-  | { t: "route"; contextId: number; mountId: number; path: string; socketPath: string }
+  /** A router is mounted in the worker; `socketPath` with the `"socket"` transport. */
+  | { t: "route"; contextId: number; mountId: number; path: string; socketPath: string | null }
   | { t: "invoke-done"; id: number; ok: true; value: unknown }
-  | { t: "invoke-done"; id: number; ok: false; error: SerialisedError };
+  | { t: "invoke-done"; id: number; ok: false; error: SerialisedError }
+  /** The worker is importing a part of hangar it needs (Express, at the first route): not judged by the watchdog. */
+  | { t: "importing"; done: boolean }
+  /** A utility process's uncaught exception or unhandled rejection, sent just before it exits. */
+  | { t: "fatal"; error: SerialisedError }
+  | HttpFromWorker;
 
 /** Marks an Error inside logged data, which a structured clone would strip of its class and code. */
 export const ERROR_MARK = "__hangarSerialisedError";

@@ -1,11 +1,13 @@
-// The entry of an isolated plugin's worker thread: imports the plugin, runs its hooks with a PluginContext
+// The entry of an isolated plugin's worker thread (or Electron utility process): imports the plugin, runs its hooks with a PluginContext
 // whose services forward to the shell, answers heartbeats, and serves the plugin's routers on a private
 // unix-domain socket that only the shell's dispatcher connects to.
 import { rmSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
-import { loadPlugin } from "../actors/load-plugin.js";
+import type express from "express";
+import { importPluginModule } from "../actors/plugin-module.js";
 import type { Disposable } from "../base/disposable.js";
 import { toDisposable } from "../base/disposable.js";
 import { assertConfigKey, copyConfigValue } from "../context/config-value.js";
@@ -21,6 +23,7 @@ import type {
 } from "../sdk/types.js";
 import type { RouteRegistry } from "../server/route-registry.js";
 import { RouteTable } from "../server/route-table.js";
+import { PortHttpServer, type RequestMount } from "./port-http.js";
 import {
   BASE_HEADER,
   type ConfigOp,
@@ -35,8 +38,67 @@ import {
   type WorkerBoot,
 } from "./protocol.js";
 
-const port = parentPort!;
-const boot = workerData as WorkerBoot;
+/** The way to the shell: a worker's parentPort, or in an Electron utility process, `process.parentPort`. */
+interface ShellLink {
+  boot: WorkerBoot;
+  /** `transfer` moves ArrayBuffers between threads; a utility process copies them (it transfers only ports). */
+  post(message: FromWorker, transfer?: ArrayBuffer[]): void;
+  listen(listener: (message: ToWorker) => void): void;
+}
+
+/** Electron's `process.parentPort` in a utility process: messages arrive as `{ data }` events. */
+interface UtilityParentPort {
+  on(event: "message", listener: (event: { data: unknown }) => void): unknown;
+  postMessage(message: unknown): void;
+}
+
+async function connect(): Promise<ShellLink> {
+  if (parentPort) {
+    const port = parentPort;
+    return {
+      boot: workerData as WorkerBoot,
+      post: (message, transfer) => port.postMessage(message, transfer),
+      listen: (listener) => port.on("message", listener),
+    };
+  }
+  const port = (process as unknown as { parentPort?: UtilityParentPort }).parentPort;
+  if (!port) throw new Error("hangar's isolate entry runs in a worker thread or an Electron utility process");
+  // The host sends `boot` first; whatever follows waits until the module below listens.
+  const queued: ToWorker[] = [];
+  let deliver: ((message: ToWorker) => void) | null = null;
+  let booted: (boot: WorkerBoot) => void = () => {};
+  const boot = new Promise<WorkerBoot>((resolve) => {
+    booted = resolve;
+  });
+  port.on("message", ({ data }) => {
+    const message = data as ToWorker;
+    if (message.t === "boot") booted(message.boot);
+    else if (deliver) deliver(message);
+    else queued.push(message);
+  });
+  // An error that escapes the plugin ends a worker thread with an 'error' event the shell reads; a process only
+  // has an exit code, so it says what the error was first (the shell ends it on receipt).
+  const fatal = (error: unknown): void => {
+    try {
+      port.postMessage({ t: "fatal", error: serialiseError(error) } satisfies FromWorker);
+    } finally {
+      setTimeout(() => process.exit(1), 1_000).unref();
+    }
+  };
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
+  return {
+    boot: await boot,
+    post: (message) => port.postMessage(message),
+    listen: (listener) => {
+      deliver = listener;
+      for (const message of queued.splice(0)) listener(message);
+    },
+  };
+}
+
+const link = await connect();
+const { boot } = link;
 const { pluginId } = boot;
 
 let token = boot.token;
@@ -45,7 +107,7 @@ const contexts = new Map<number, PluginContextHandle>();
 const pendingCalls = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
 let nextCallId = 1;
 
-const post = (message: FromWorker): void => port.postMessage(message);
+const post = (message: FromWorker): void => link.post(message);
 
 // ---- services the worker's PluginContext forwards to the shell ----
 
@@ -134,53 +196,92 @@ function ipcFor(contextId: number): IpcTransport {
   };
 }
 
-// ---- routes: the plugin's routers, served to the shell over a unix-domain socket ----
+// ---- routes: the plugin's routers, served to the shell as messages on the port or over a unix-domain socket ----
 
 const routeChecks = new RouteTable();
 const mounts = new Map<number, PluginRouter>();
 let nextMountId = 1;
+/** Which mount a request on the port transport is for (the socket transport says it in headers). */
+const MOUNT = Symbol("hangar.mount");
+type MountedRequest = http.IncomingMessage & { [MOUNT]?: RequestMount };
+let routeApp: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null = null;
+
+/** One Express app in front of every mount: it gives the plugin's routers Express's req and res. */
+async function appReady(): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => void> {
+  if (routeApp) return routeApp;
+  const app = (await expressReady())();
+  app.disable("x-powered-by");
+  app.use((req, res) => {
+    const mount = (req as MountedRequest)[MOUNT];
+    let mountId: number;
+    let baseUrl: string;
+    if (mount) {
+      ({ mountId, baseUrl } = mount);
+    } else {
+      mountId = Number(req.headers[MOUNT_HEADER]);
+      baseUrl = String(req.headers[BASE_HEADER] ?? "");
+      delete req.headers[MOUNT_HEADER];
+      delete req.headers[BASE_HEADER];
+    }
+    const router = mounts.get(mountId);
+    const done = (err?: unknown): void => {
+      if (err !== undefined && err !== null && err !== "router" && err !== "route") {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        if (mount) {
+          if (portHttp.drop(mount.id)) post({ t: "http-error", id: mount.id, error: serialiseError(err) });
+          return;
+        }
+        res.setHeader(OUTCOME_HEADER, "error");
+        res.status(500).json(serialiseError(err));
+        return;
+      }
+      if (res.headersSent) return;
+      if (mount) {
+        if (portHttp.drop(mount.id)) post({ t: "http-next", id: mount.id });
+        return;
+      }
+      res.setHeader(OUTCOME_HEADER, "next");
+      res.status(404).end();
+    };
+    if (!router) return done();
+    req.baseUrl = baseUrl;
+    try {
+      const returned = (router as unknown as (...args: unknown[]) => unknown)(req, res, done);
+      if (typeof (returned as PromiseLike<unknown> | null)?.then === "function") {
+        (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+          done(error ?? new Error("Rejected promise")),
+        );
+      }
+    } catch (error) {
+      done(error);
+    }
+  });
+  routeApp = app as unknown as (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  return routeApp;
+}
+
+/** The `"port"` transport: requests arrive as messages; served by the same app as the socket's. */
+const portHttp = new PortHttpServer(
+  (message, transfer) => link.post(message, transfer),
+  (req, res, mount) => {
+    (req as MountedRequest)[MOUNT] = mount;
+    // The app is ready before any route is announced to the shell (routesFor waits for it).
+    routeApp!(req, res);
+  },
+);
+
 let server: Promise<string> | null = null;
 /** Listens started during a hook: the hook is reported done only once its routes can be reached. */
 const listening = new Set<Promise<unknown>>();
 
+/** The `"socket"` transport: the app on a unix-domain socket in the private directory. */
 function startServer(): Promise<string> {
   server ??= (async () => {
-    const app = (await expressReady)();
-    app.disable("x-powered-by");
-    app.use((req, res) => {
-      const mountId = Number(req.headers[MOUNT_HEADER]);
-      const baseUrl = String(req.headers[BASE_HEADER] ?? "");
-      delete req.headers[MOUNT_HEADER];
-      delete req.headers[BASE_HEADER];
-      const router = mounts.get(mountId);
-      const done = (err?: unknown): void => {
-        if (err !== undefined && err !== null && err !== "router" && err !== "route") {
-          if (res.headersSent) {
-            res.destroy();
-            return;
-          }
-          res.setHeader(OUTCOME_HEADER, "error");
-          res.status(500).json(serialiseError(err));
-          return;
-        }
-        if (res.headersSent) return;
-        res.setHeader(OUTCOME_HEADER, "next");
-        res.status(404).end();
-      };
-      if (!router) return done();
-      req.baseUrl = baseUrl;
-      try {
-        const returned = (router as unknown as (...args: unknown[]) => unknown)(req, res, done);
-        if (typeof (returned as PromiseLike<unknown> | null)?.then === "function") {
-          (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-            done(error ?? new Error("Rejected promise")),
-          );
-        }
-      } catch (error) {
-        done(error);
-      }
-    });
-    const socketPath = path.join(boot.socketDir, "http.sock");
+    const app = await appReady();
+    const socketPath = path.join(boot.socketDir!, "http.sock");
     const httpServer = http.createServer(app);
     httpServer.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
@@ -200,7 +301,8 @@ function routesFor(contextId: number): RouteRegistry {
       const mountId = nextMountId++;
       mounts.set(mountId, router);
       const normalised = mountPath.length > 1 && mountPath.endsWith("/") ? mountPath.slice(0, -1) : mountPath;
-      const ready = startServer().then(
+      const reachable = boot.transport === "socket" ? startServer() : appReady().then(() => null);
+      const ready = reachable.then(
         (socketPath) => post({ t: "route", contextId, mountId, path: normalised, socketPath }),
         (error: unknown) => logger.error("hangar", "The plugin's HTTP server could not start", error),
       );
@@ -240,7 +342,7 @@ async function runHook(hook: "start" | "stop" | "resume", contextId: number): Pr
   await Promise.all(listening);
 }
 
-port.on("message", (message: ToWorker) => {
+link.listen((message: ToWorker) => {
   switch (message.t) {
     case "ping":
       post({ t: "pong", seq: message.seq, heapUsedBytes: process.memoryUsage().heapUsed });
@@ -282,6 +384,14 @@ port.on("message", (message: ToWorker) => {
         );
       return;
     }
+    case "http-req":
+    case "http-body":
+    case "http-ack":
+    case "http-abort":
+      portHttp.receive(message);
+      return;
+    case "boot":
+      return;
     case "reply": {
       const call = pendingCalls.get(message.id);
       pendingCalls.delete(message.id);
@@ -292,25 +402,39 @@ port.on("message", (message: ToWorker) => {
   }
 });
 
-process.on("exit", () => rmSync(path.join(boot.socketDir, "http.sock"), { force: true }));
+if (boot.socketDir) {
+  const socketDir = boot.socketDir;
+  process.on("exit", () => rmSync(path.join(socketDir, "http.sock"), { force: true }));
+}
 
-// Express is imported while the plugin loads, not at its first registerRouter: importing it blocks the thread
-// (a tree of CommonJS files), which in a hook would count against the watchdog's unresponsive timeout.
-const expressReady = import("express").then((imported) => imported.default);
-expressReady.catch(() => {});
+// Express is imported at the first registerRouter, not before: a plugin without routes never pays for it
+// (about 6 MB per worker, docs/isolation.md). A hook that registers a router is reported done once the import
+// has finished and the route can be reached.
+let expressImport: Promise<typeof express> | null = null;
+function expressReady(): Promise<typeof express> {
+  if (!expressImport) {
+    // Evaluating Express's CommonJS tree blocks this thread for a while on a loaded machine: the shell's watchdog
+    // does not count that against the plugin (it is hangar's own loading, as the plugin's import is).
+    post({ t: "importing", done: false });
+    expressImport = import("express").then((imported) => imported.default);
+    void expressImport.finally(() => post({ t: "importing", done: true })).catch(() => {});
+  }
+  return expressImport;
+}
 
 try {
-  await expressReady;
-  const loaded = await loadPlugin(boot.folder, {
+  const started = performance.now();
+  module = await importPluginModule({
+    entryFile: boot.entryFile,
+    folder: boot.folder,
+    pluginId,
     generation: boot.generation,
-    manifest: boot.manifest,
   });
-  module = loaded.module;
   post({
     t: "loaded",
-    hasOnResume: typeof module?.onResume === "function",
-    entryFile: loaded.entryFile ?? "",
-    loadMs: loaded.loadMs,
+    hasOnResume: typeof module.onResume === "function",
+    entryFile: boot.entryFile,
+    loadMs: performance.now() - started,
   });
 } catch (error) {
   post({ t: "load-failed", error: serialiseError(error) });

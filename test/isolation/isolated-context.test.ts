@@ -123,3 +123,95 @@ it("runs a plugin in a worker when its plugin.json asks, whatever the shell's de
   expect(byId.own?.worker?.memoryLimitMb).toBe(64);
   expect(byId.plain?.worker).toBeUndefined();
 });
+
+it("gives a stopped plugin's worker back, and starts it again in a fresh worker", async () => {
+  await ws.write({
+    id: "idle",
+    source: `
+let starts = 0;
+export function onStart(ctx) {
+  starts += 1;
+  ctx.server.registerRouter("/api/idle", (req, res) => res.json({ starts }));
+}
+export function onStop() {}
+`,
+  });
+  const { shell } = testShell(ws, { isolation: "worker" });
+  shells.push(shell);
+  await shell.start();
+  const base = shell.status().server.url!;
+  const first = shell.status().plugins[0]!.worker!.threadId;
+  expect(await (await fetch(`${base}/api/idle`)).json()).toEqual({ starts: 1 });
+
+  expect((await shell.stopPlugin("idle")).state).toBe("stopped");
+  // No idle thread is kept for a stopped plugin.
+  await expect.poll(() => shell.status().plugins[0]!.worker).toBeUndefined();
+  expect((await fetch(`${base}/api/idle`)).status).toBe(503);
+
+  // Started again: a new worker, a new module instance (its count starts over), the route served again.
+  expect((await shell.startPlugin("idle")).state).toBe("running");
+  const second = shell.status().plugins[0]!.worker!.threadId;
+  expect(second).not.toBe(first);
+  expect(await (await fetch(`${base}/api/idle`)).json()).toEqual({ starts: 1 });
+});
+
+it("answers route errors, HEAD and cut-short answers as in-process, and tells the route when the client goes away", async () => {
+  await ws.write({
+    id: "edge",
+    source: `
+export function onStart(ctx) {
+  ctx.server.registerRouter("/api/edge", (req, res, next) => {
+    if (req.url === "/boom") throw new Error("route exploded");
+    if (req.url === "/hello") return res.set("x-plugin", "edge").send("hello from the worker");
+    if (req.url === "/cut") { res.writeHead(200, { "content-type": "text/plain" }); res.write("partial"); setTimeout(() => res.destroy(), 50); return; }
+    if (req.url === "/upload" && req.method === "POST") {
+      res.on("close", () => { if (!res.writableFinished) ctx.logger.info("edge", "the client went away"); });
+      req.on("data", () => {});
+      return;
+    }
+    next();
+  });
+}
+export function onStop() {}
+`,
+  });
+  const { shell, log } = testShell(ws, {
+    isolation: "worker",
+    server: { port: 0, bodyLimit: 8 * 1024 * 1024 },
+  });
+  shells.push(shell);
+  await shell.start();
+  const base = shell.status().server.url!;
+
+  const boom = await fetch(`${base}/api/edge/boom`);
+  expect(boom.status).toBe(500);
+  const failure = (await boom.json()) as { success: boolean; error: string };
+  expect(failure.success).toBe(false);
+  expect(JSON.stringify(failure)).not.toMatch(/at .*index\.mjs/);
+  await expect.poll(() => log.text()).toContain("route exploded");
+
+  const head = await fetch(`${base}/api/edge/hello`, { method: "HEAD" });
+  expect(head.status).toBe(200);
+  expect(head.headers.get("x-plugin")).toBe("edge");
+  expect(head.headers.get("content-length")).toBe(String("hello from the worker".length));
+  expect(await head.text()).toBe("");
+  expect(await (await fetch(`${base}/api/edge/hello`)).text()).toBe("hello from the worker");
+
+  // The route destroys its response after the headers went out: the client sees the answer cut short.
+  const cut = await fetch(`${base}/api/edge/cut`);
+  expect(cut.status).toBe(200);
+  await expect(cut.text()).rejects.toThrow();
+
+  // The client goes away before the answer: the route's response closes unfinished in the worker, as on a socket.
+  const controller = new AbortController();
+  const upload = fetch(`${base}/api/edge/upload`, {
+    method: "POST",
+    body: Buffer.alloc(6 * 1024 * 1024, 1),
+    signal: controller.signal,
+  });
+  setTimeout(() => controller.abort(), 300);
+  await expect(upload).rejects.toThrow();
+  await expect.poll(() => log.text(), { timeout: 10_000 }).toContain("the client went away");
+  // And the plugin serves on.
+  expect((await fetch(`${base}/api/edge/hello`)).status).toBe(200);
+});

@@ -134,7 +134,10 @@ it("keeps serving while isolated plugins spin, exhaust their heap, exit and patc
       current = await statuses();
     }
     // The spinning route's own request answers 503 once its worker is ended; the others were armed at once.
-    expect((await armed).status).toBe(id === "route-spin" ? 503 : 200);
+    const answer = await armed;
+    expect(answer.status, `${id}: ${JSON.stringify(answer.body)} ${JSON.stringify(current[id])}`).toBe(
+      id === "route-spin" ? 503 : 200,
+    );
   }
   const all = Object.values(latencies)
     .flat()

@@ -2,7 +2,10 @@
 // the Electron binary cannot run here. It copies Electron's documented behaviour and its exact wording, from
 // lib/browser/ipc-main-impl.ts, lib/browser/api/web-contents.ts and web-frame-main.ts,
 // lib/renderer/api/ipc-renderer.ts and the contextBridge docs. Nothing here imports hangar.
+import { type ChildProcess, fork } from "node:child_process";
 import { EventEmitter } from "node:events";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
 
 /** What Electron passes to an `ipcMain.handle` listener. */
 export interface FakeInvokeEvent {
@@ -359,8 +362,83 @@ export interface FakeElectron {
   app: FakeApp;
   BrowserWindow: FakeBrowserWindowClass;
   webContents: { getAllWebContents(): FakeWebContents[] };
+  utilityProcess: FakeUtilityProcessModule;
   /** Electron's own console.error calls (clone failures on send, handler errors). */
   log: ElectronLog;
+}
+
+/** The child side of the fake utility process: gives the module `process.parentPort`, then imports it. */
+const UTILITY_CHILD = fileURLToPath(new URL("./fake-utility-child.mjs", import.meta.url));
+
+/** Options of Electron's `utilityProcess.fork` the fake honours. */
+export interface FakeForkOptions {
+  execArgv?: string[];
+  serviceName?: string;
+  stdio?: ("pipe" | "ignore" | "inherit")[] | string;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+/**
+ * Electron's UtilityProcess (lib/browser/api/utility-process.ts, docs/api/utility-process.md), backed by a real
+ * child_process.fork of Node. `pid` is undefined until 'spawn' and again after 'exit'; messages are structured
+ * clones (Node's "advanced" serialisation); posting to a process that has exited does nothing; `kill()` sends
+ * SIGTERM. 'exit' carries the exit code; a process ended by a signal reports 128 + the signal's number (what
+ * waitpid's status gives a shell). stdout/stderr are null unless piped, as in Electron.
+ */
+export class FakeUtilityProcess extends EventEmitter {
+  pid: number | undefined = undefined;
+  readonly stdout: NodeJS.ReadableStream | null;
+  readonly stderr: NodeJS.ReadableStream | null;
+  readonly #child: ChildProcess;
+
+  constructor(modulePath: string, args: string[] = [], options: FakeForkOptions = {}) {
+    super();
+    const stdio = options.stdio ?? "inherit";
+    type Io = "pipe" | "ignore" | "inherit";
+    const [, out = "inherit", err = "inherit"] = (
+      typeof stdio === "string" ? [stdio, stdio, stdio] : stdio
+    ) as Io[];
+    this.#child = fork(UTILITY_CHILD, [modulePath, ...args], {
+      execArgv: options.execArgv ?? [],
+      env: options.env ?? process.env,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      stdio: ["ignore", out, err, "ipc"],
+      serialization: "advanced",
+    });
+    this.stdout = this.#child.stdout;
+    this.stderr = this.#child.stderr;
+    this.#child.on("spawn", () => {
+      this.pid = this.#child.pid;
+      this.emit("spawn");
+    });
+    this.#child.on("message", (message) => this.emit("message", message));
+    // 'close' comes after the IPC channel is drained: every message the child sent arrives before 'exit'.
+    this.#child.on("close", (code, signal) => {
+      const exitCode = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
+      this.emit("exit", exitCode);
+      this.pid = undefined;
+    });
+  }
+
+  postMessage(message: unknown, transfer?: unknown[]): void {
+    if (transfer && transfer.length > 0) {
+      throw new TypeError("Invalid value for transfer: only MessagePortMain objects can be transferred");
+    }
+    if (this.#child.connected) this.#child.send(message as never);
+  }
+
+  kill(): boolean {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return false;
+    return this.#child.kill("SIGTERM");
+  }
+}
+
+/** Electron's `utilityProcess` module, which forks {@link FakeUtilityProcess}es and remembers them. */
+export interface FakeUtilityProcessModule {
+  fork(modulePath: string, args?: string[], options?: FakeForkOptions): FakeUtilityProcess;
+  /** Test helper: every process forked so far. */
+  readonly forked: FakeUtilityProcess[];
 }
 
 /** Creates an independent fake Electron. `userData` is what `app.getPath("userData")` answers. */
@@ -415,6 +493,19 @@ export function createFakeElectron(options: { userData?: string } = {}): FakeEle
     app,
     BrowserWindow,
     webContents: { getAllWebContents: () => [...windows].map((window) => window.webContents) },
+    utilityProcess: createFakeUtilityProcess(),
     log,
+  };
+}
+
+function createFakeUtilityProcess(): FakeUtilityProcessModule {
+  const forked: FakeUtilityProcess[] = [];
+  return {
+    forked,
+    fork(modulePath, args, options) {
+      const child = new FakeUtilityProcess(modulePath, args, options);
+      forked.push(child);
+      return child;
+    },
   };
 }

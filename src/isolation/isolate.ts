@@ -1,0 +1,104 @@
+// Where an isolated plugin runs: a Node worker thread (the default), or whatever an embedder provides through
+// the IsolationHost interface (in Electron, a utilityProcess: hangar/electron's utilityProcessHost). The shell's
+// side (plugin-worker.ts) and the isolate's side (worker-main.ts) speak the same messages over either.
+import { Worker } from "node:worker_threads";
+import type { FromWorker, ToWorker, WorkerBoot } from "./protocol.js";
+
+/** What a host needs to start one isolate, and where it reports back. */
+export interface IsolateSpawn {
+  /** What the isolate's entry needs to load its plugin (worker-main.ts). */
+  boot: WorkerBoot;
+  /** A name for the thread or process, `hangar:<plugin id>`. */
+  name: string;
+  /** The isolate's heap limit (`background.memoryLimitMb`), in MB. */
+  memoryLimitMb: number;
+  /** Every message the isolate sends. */
+  onMessage(message: FromWorker): void;
+  /**
+   * The isolate ended, with its exit code and, when it died of one, the error (an uncaught exception, or
+   * `code: "ERR_WORKER_OUT_OF_MEMORY"` when it ran out of heap). Called once.
+   */
+  onExit(exitCode: number, error: Error | null): void;
+}
+
+/** One running isolate, as the shell drives it. */
+export interface Isolate {
+  /** The worker's `threadId`; 0 for a process (its main thread). */
+  readonly threadId: number;
+  /** The process id when the isolate is a process; null for a worker thread. */
+  readonly pid: number | null;
+  /** Sends a message; `transfer` lists ArrayBuffers that may move instead of being copied (a hint). */
+  postMessage(message: ToWorker, transfer?: ArrayBuffer[]): void;
+  /** Ends the isolate at once, a busy loop included; settles once it has exited (after `onExit`). */
+  terminate(): Promise<void>;
+}
+
+/**
+ * Starts isolates for isolated plugins (SPEC §12). The default runs each in a Node worker thread; hangar/electron's
+ * `utilityProcessHost(utilityProcess)` runs each in an Electron utility process instead. Pass one to
+ * `createShell({ isolationHost })`.
+ */
+export interface IsolationHost {
+  /** Shown in logs and docs: `"worker thread"`, `"utility process"`. */
+  readonly kind: string;
+  /** Starts one isolate running hangar's isolate entry (worker-main) with `spawn.boot`. */
+  spawn(spawn: IsolateSpawn): Isolate;
+}
+
+/**
+ * The isolate entry module beside this file: `.js` in dist/; from source (under tsx or vitest) the `.ts` file,
+ * which a new thread or process can only run after registering tsx: `tsx` then holds the URLs of its API (for a
+ * thread) and of its `--import` loader (for a process).
+ */
+export function isolateEntry(): { file: URL; tsx: { api: string; loader: string } | null } {
+  const here = new URL(import.meta.url);
+  if (here.pathname.endsWith(".ts")) {
+    return {
+      file: new URL("./worker-main.ts", here),
+      tsx: { api: import.meta.resolve("tsx/esm/api"), loader: import.meta.resolve("tsx") },
+    };
+  }
+  return { file: new URL("./worker-main.js", here), tsx: null };
+}
+
+/** The default host: one Node worker thread per isolated plugin, its heap limited by `resourceLimits`. */
+export const workerThreadHost: IsolationHost = {
+  kind: "worker thread",
+  spawn({ boot, name, memoryLimitMb, onMessage, onExit }) {
+    const entry = isolateEntry();
+    // A worker does not inherit the parent's TypeScript loader: from source, it registers tsx first.
+    const worker = entry.tsx
+      ? new Worker(
+          `import(${JSON.stringify(entry.tsx.api)}).then((api) => { api.register(); return import(${JSON.stringify(entry.file.href)}); });`,
+          { eval: true, workerData: boot, name, resourceLimits: { maxOldGenerationSizeMb: memoryLimitMb } },
+        )
+      : new Worker(entry.file, {
+          workerData: boot,
+          name,
+          resourceLimits: { maxOldGenerationSizeMb: memoryLimitMb },
+          // The plugin's own console output goes to the shell's stdout/stderr as it would in-process.
+          stdout: false,
+          stderr: false,
+        });
+    let exitError: Error | null = null;
+    worker.on("message", onMessage);
+    worker.on("error", (error) => {
+      exitError = error;
+    });
+    const exited = new Promise<void>((resolve) => {
+      worker.on("exit", (exitCode) => {
+        onExit(exitCode, exitError);
+        resolve();
+      });
+    });
+    return {
+      threadId: worker.threadId,
+      pid: null,
+      postMessage: (message, transfer) => worker.postMessage(message, transfer),
+      terminate: async () => {
+        await worker.terminate();
+        await exited;
+      },
+    };
+  },
+};
