@@ -341,8 +341,7 @@ export class PluginWorker {
     const phase = this.#phase;
     this.#ending = true;
     void worker.terminate();
-    // Logged once: by onCrash's receiver, or as the failure of the load or hook in flight.
-    if (!this.#loggedElsewhere()) this.#options.logger.error("hangar", message);
+    // Logged once, elsewhere: by onCrash's receiver, or as the failure of the load or hook in flight.
     this.#settleDeath(new HangarError(code, message, { pluginId, phase }), true);
   }
 
@@ -385,16 +384,8 @@ export class PluginWorker {
       cause: error ?? undefined,
     });
     if (error) crash.stack = `${crash.name}: ${message}\n${error.stack ?? ""}`;
-    if (!this.#loggedElsewhere()) this.#options.logger.error("hangar", message, ...(error ? [error] : []));
+    // Logged once, elsewhere: by onCrash's receiver, or as the failure of the load or hook in flight.
     this.#settleDeath(crash, true);
-  }
-
-  /**
-   * True when a death now is logged elsewhere, once, as the plugin's failure record: by onCrash's receiver (the
-   * plugin runs and nothing waits on the worker), or by the shell for the load or hook that it fails.
-   */
-  #loggedElsewhere(): boolean {
-    return this.#phase !== "run" || this.#load !== null;
   }
 
   /** Whatever waited on the worker gets `error`; a crash outside any hook goes to onCrash. */
