@@ -4,7 +4,7 @@ import { realpath } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { z } from "zod";
 import { HangarError, messageOf } from "../errors.js";
-import { importPluginEntry, missingPackageOf, stripLoaderInternals } from "../loader/module-loader.js";
+import { importPluginEntry, missingPackageOf } from "../loader/module-loader.js";
 import { readManifest, resolveEntryModule } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
 import type { PluginBackgroundModule } from "../sdk/types.js";
@@ -69,7 +69,7 @@ async function importEntry(
         : `Package '${missing}' is not installed where the plugin can find it: run "npm install ${missing}" in ${folder}.`;
     throw new HangarError(
       "HANGAR_MODULE_IMPORT",
-      `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${stripLoaderInternals(messageOf(error))}. ${fix}`,
+      `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${messageOf(error)}. ${fix}`,
       { pluginId, phase: "load", cause: error },
     );
   }
