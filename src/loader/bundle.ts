@@ -61,7 +61,7 @@ function outputDir(): string {
  *   file importing it) or a `SyntaxError` naming the file, line and column, as Node's own loader would.
  */
 export async function buildGeneration({ entryFile, folder, generation }: GenerationBuild): Promise<string> {
-  esbuild ??= (await import("esbuild")) as typeof import("esbuild");
+  esbuild ??= hostRequire("esbuild") as typeof import("esbuild");
   built += 1;
   const name = path.basename(entryFile).replace(/\.[^.]+$/, "");
   const outfile = path.join(outputDir(), `${path.basename(folder)}-${name}.g${generation}-${built}.mjs`);

@@ -1,5 +1,6 @@
 // Imports a plugin's entry module for one update generation: a plain import() of the entry when nothing needs
-// more, otherwise a plain import() of the generation built into one file by esbuild (bundle.ts); plus CommonJS
+// more, otherwise a plain import() of the generation built into one file by esbuild (bundle.ts) in a builder
+// thread (builder.ts); plus CommonJS
 // support (require of .ts, host-provided modules) on this thread.
 
 import { readFileSync } from "node:fs";
@@ -7,7 +8,7 @@ import { unlink } from "node:fs/promises";
 import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { buildGeneration } from "./bundle.js";
+import { buildInBuilder } from "./builder.js";
 import { nextTurn } from "./turns.js";
 
 /** Where a plugin's entry module is and which instance of it to import. */
@@ -46,8 +47,8 @@ const imported = new Map<string, Map<number, string>>();
 const KEPT_GENERATIONS = 4;
 
 function remember(folder: string, generation: number, url: string): void {
-  let generations = imported.get(folder);
-  if (generations === undefined) imported.set(folder, (generations = new Map()));
+  const generations = imported.get(folder) ?? new Map<number, string>();
+  imported.set(folder, generations);
   generations.set(generation, url);
   for (const old of generations.keys()) {
     if (generations.size <= KEPT_GENERATIONS) break;
@@ -61,8 +62,8 @@ function remember(folder: string, generation: number, url: string): void {
  * - A JavaScript entry's first import in the process is a plain `import()` of the entry. If that fails
  *   because the plugin needs more (a TypeScript file it imports, a host-provided module it has no copy of),
  *   the generation is built instead.
- * - TypeScript entries, and every later generation, are built by esbuild into one ES module (bundle.ts; the
- *   build runs in esbuild's process), imported with a plain `import()`, and the file is deleted.
+ * - TypeScript entries, and every later generation, are built by esbuild into one ES module (bundle.ts, run in
+ *   hangar's builder thread, builder.ts), imported with a plain `import()`, and the file is deleted.
  * - CommonJS: `require()` of `.ts`/`.cts`/`.mts` compiles with esbuild (unless another loader already handles
  *   `.ts`); a new generation forgets the plugin's own CommonJS files from `require.cache` (only on reload).
  * - `hangar`, `hangar/*` and `express` resolve to the shell's copies when the plugin has none of its own.
@@ -97,7 +98,7 @@ export async function importPluginEntry({
   }
   if (generations !== undefined) forgetCommonJs(folder);
   await nextTurn();
-  const file = await buildGeneration({ entryFile, folder, generation });
+  const file = await buildInBuilder({ entryFile, folder, generation });
   const url = pathToFileURL(file).href;
   // Stacks of built code name the plugin's own files and lines through the inline source maps.
   process.setSourceMapsEnabled(true);
