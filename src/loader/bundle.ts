@@ -2,8 +2,7 @@
 // work runs in esbuild's own process, off the thread that asks), so that a plain import() of that file gives a
 // fresh instance of every file of the plugin without module hooks (no hooks thread to boot on Node 20).
 
-import { mkdirSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire, isBuiltin } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -29,20 +28,14 @@ export interface GenerationBuild {
 }
 
 let esbuild: typeof import("esbuild") | undefined;
-let cacheDir: string | undefined;
 let built = 0;
 
 /**
- * The folder generations are written to: `<os.tmpdir()>/hangar-modules/<pid>-<thread>`. Each file is
- * deleted as soon as it is imported (Node keeps the evaluated module, and its inline source map, in memory).
+ * The folder generations are written to: `<os.tmpdir()>/hangar-modules/<pid>-<thread>`, created again if
+ * something cleaned the temp folder meanwhile. Each file is deleted as soon as it is imported (Node keeps the
+ * evaluated module, and its inline source map, in memory).
  */
-function outputDir(): string {
-  if (cacheDir === undefined) {
-    cacheDir = path.join(os.tmpdir(), "hangar-modules", `${process.pid}-${threadId}`);
-    mkdirSync(cacheDir, { recursive: true });
-  }
-  return cacheDir;
-}
+const outputDir = path.join(os.tmpdir(), "hangar-modules", `${process.pid}-${threadId}`);
 
 /**
  * Bundles the plugin's own files reachable from `entryFile` into one ES module and writes it to a temporary
@@ -64,7 +57,7 @@ export async function buildGeneration({ entryFile, folder, generation }: Generat
   esbuild ??= hostRequire("esbuild") as typeof import("esbuild");
   built += 1;
   const name = path.basename(entryFile).replace(/\.[^.]+$/, "");
-  const outfile = path.join(outputDir(), `${path.basename(folder)}-${name}.g${generation}-${built}.mjs`);
+  const outfile = path.join(outputDir, `${path.basename(folder)}-${name}.g${generation}-${built}.mjs`);
   let result: import("esbuild").BuildResult<{ write: false }>;
   try {
     result = await esbuild.build({
@@ -92,6 +85,7 @@ export async function buildGeneration({ entryFile, folder, generation }: Generat
   }
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error(`esbuild wrote nothing for ${entryFile}`);
+  await mkdir(outputDir, { recursive: true });
   await writeFile(outfile, output.contents);
   return outfile;
 }
