@@ -33,8 +33,9 @@ function startWorker(): Worker {
   const started = new Worker(entry.filename, {
     ...entry.options,
     name: "hangar module builder",
-    // The parent's flags, less --input-type (a `node --input-type=module -e` host): a worker refuses it.
-    execArgv: process.execArgv.filter((flag) => !flag.startsWith("--input-type")),
+    // A worker inherits the parent's flags, but refuses --input-type (a `node --input-type=module -e` host);
+    // passing a filtered list instead would refuse per-process flags such as --expose-gc.
+    ...(process.execArgv.some((flag) => flag.startsWith("--input-type")) ? { execArgv: [] } : {}),
   });
   started.on("message", (reply: BuildReply) => settle(reply));
   const fail = (error: Error) => {
