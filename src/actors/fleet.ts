@@ -81,6 +81,8 @@ export class Fleet {
   readonly #actors = new Map<string, PluginActor>();
   readonly #log: FleetLogger;
   readonly #causeOf: (id: string) => unknown;
+  /** Errors of crashes already logged when they happened. */
+  readonly #crashes = new WeakSet<object>();
   #closing = false;
   // Who waits for which plugin's snapshot: served by the one observer add() gives each actor, instead of an
   // observer subscribed and unsubscribed per wait (each XState subscribe allocates an observer and a closure).
@@ -384,6 +386,8 @@ export class Fleet {
   #logProgress(snapshot: PluginSnapshot, previous: PluginState | null): void {
     const { pluginId, error, timings } = snapshot.context;
     const state = stateOf(snapshot);
+    // A crash (running → stopping with an error) was logged with its stack when it happened (containment).
+    if (state === "stopping" && previous === "running" && error) this.#crashes.add(error);
     switch (state) {
       case "running":
         this.#log.info(
@@ -394,6 +398,16 @@ export class Fleet {
         );
         break;
       case "errored":
+        if (error && this.#crashes.has(error)) {
+          // Restart policy "never": say where the plugin ended, without repeating the crash's record.
+          this.#log.error(`errored: not restarted after the crash above (restart policy "never")`, {
+            pluginId,
+            state,
+            phase: error.phase,
+            code: error.code,
+          });
+          break;
+        }
         this.#log.error(`errored in phase ${error?.phase}: ${error?.code}: ${error?.message}`, {
           pluginId,
           state,
