@@ -2,7 +2,7 @@
 // which also reads the manifest, so that an isolated plugin's worker loads neither zod nor the manifest schema:
 // zod alone adds about 7 MB to every worker (docs/isolation.md, "What it costs").
 import { HangarError, messageOf } from "../errors.js";
-import { importPluginEntry, missingPackageOf, stripLoaderInternals } from "../loader/module-loader.js";
+import { importPluginEntry, missingPackageOf } from "../loader/module-loader.js";
 import type { PluginBackgroundModule } from "../sdk/types.js";
 
 /** Which entry module to import, for which plugin and generation (see importPluginEntry). */
@@ -38,7 +38,7 @@ export async function importPluginModule({
         ? "Fix the module so it imports without throwing."
         : `Package '${missing}' is not installed where the plugin can find it: run "npm install ${missing}" in ${folder}.`;
     // require()'s "Require stack:" lines after a missing package say nothing the entry file does not.
-    const reason = stripLoaderInternals(messageOf(error)).replace(/\nRequire stack:\n[\s\S]*$/, "");
+    const reason = messageOf(error).replace(/\nRequire stack:\n[\s\S]*$/, "");
     throw new HangarError(
       "HANGAR_MODULE_IMPORT",
       `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${reason}. ${fix}`,

@@ -78,9 +78,6 @@ export function registerPluginFolder(
   };
 }
 
-// The loader gives each generation's files of a plugin `?hangar-generation=N` (src/loader/hooks-source.ts).
-const NAMESPACE = /hangar-generation(?:=|%3D)(\d+)/;
-
 /**
  * The plugin whose file is the topmost plugin frame of `stack`, or undefined. Only called on the error path
  * (an escaped error, a process.exit call): it costs a scan of the frames against every registered folder.
@@ -94,11 +91,12 @@ export function attributeStack(stack: unknown): PluginScope | undefined {
     if (frame === null) continue;
     for (const [folder, entry] of folders) {
       if (!frame.includes(folder)) continue;
-      const generation = NAMESPACE.exec(frame);
+      // A frame names the plugin's own file, not its generation: a reloaded generation runs from a built file
+      // whose source map names the original files (src/loader/bundle.ts).
       return {
         owner: entry.owner,
         pluginId: entry.pluginId,
-        generation: generation ? Number(generation[1]) : -1,
+        generation: -1,
         context: undefined,
         flow: null,
       };

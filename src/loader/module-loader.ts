@@ -1,11 +1,15 @@
-// Imports a plugin's entry module for one update generation: plain import() when nothing needs hooks, otherwise
-// through one set of module hooks for every generation (hooks-source.ts), plus CommonJS support on this thread.
+// Imports a plugin's entry module for one update generation: a plain import() of the entry when nothing needs
+// more, otherwise a plain import() of the generation built into one file by esbuild (bundle.ts) in a builder
+// thread (builder.ts); plus CommonJS
+// support (require of .ts, host-provided modules) on this thread.
 
 import { readFileSync } from "node:fs";
-import Module, { createRequire, register } from "node:module";
+import { unlink } from "node:fs/promises";
+import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { FOLDER_PARAM, GENERATION_PARAM, type ModuleHooksData, moduleHooksSource } from "./hooks-source.js";
+import { buildInBuilder } from "./builder.js";
+import { nextTurn } from "./turns.js";
 
 /** Where a plugin's entry module is and which instance of it to import. */
 export interface PluginEntryImport {
@@ -23,7 +27,7 @@ export interface PluginEntryImport {
 const hostRequire = createRequire(import.meta.url);
 // A native import(), compiled by the CommonJS loader (which gives it Node's ESM loader as its import callback):
 // under a test runner that rewrites or sandboxes import() in source files, a plugin must still go through
-// Node's own loader and hangar's hooks.
+// Node's own loader.
 const nativeImport = (() => {
   const holder = new Module("hangar:native-import") as unknown as CompiledModule & { exports: unknown };
   holder._compile("module.exports = (url) => import(url);", fileURLToPath(import.meta.url));
@@ -35,26 +39,39 @@ const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 const HOST_PROVIDED = (request: string) =>
   request === "express" || request === "hangar" || request.startsWith("hangar/");
 
-let hooksRegistered = false;
 let commonJsInstalled = false;
-// Per plugin folder: the generation it was last imported in, and whether that import was a plain import().
-const lastImport = new Map<string, { generation: number; plain: boolean }>();
+// Per plugin folder, its latest generations (at most KEPT_GENERATIONS, oldest first) → the URL each was imported
+// from (the entry's own URL for a plain import, a built file's otherwise): the same generation imports the same
+// URL again, so it gets the same instance. Bounded, so that reloading all day keeps no list that grows.
+const imported = new Map<string, Map<number, string>>();
+const KEPT_GENERATIONS = 4;
+
+function remember(folder: string, generation: number, url: string): void {
+  const generations = imported.get(folder) ?? new Map<number, string>();
+  imported.set(folder, generations);
+  generations.set(generation, url);
+  for (const old of generations.keys()) {
+    if (generations.size <= KEPT_GENERATIONS) break;
+    generations.delete(old);
+  }
+}
 
 /**
- * Imports a plugin's entry module for one generation and returns its namespace. Usable on any thread (a worker
- * registers its own hooks the first time it needs them).
+ * Imports a plugin's entry module for one generation and returns its namespace. Usable on any thread.
  *
- * - A JavaScript entry's first import in the process is a plain `import()`: no hooks thread is started for it.
- *   If that fails because the plugin needs the hooks (a TypeScript file it imports, a host-provided module
- *   it has no copy of), it is retried through the hooks.
- * - TypeScript entries, and every later generation, go through hangar's module hooks, registered once per
- *   thread with `module.register` (Node 20 boots the hooks thread synchronously: about 65 ms of main-thread
- *   time, once).
+ * - A JavaScript entry's first import in the process is a plain `import()` of the entry. If that fails
+ *   because the plugin needs more (a TypeScript file it imports, a host-provided module it has no copy of),
+ *   the generation is built instead.
+ * - TypeScript entries, and every later generation, are built by esbuild into one ES module (bundle.ts, run in
+ *   hangar's builder thread, builder.ts), imported with a plain `import()`, and the file is deleted.
  * - CommonJS: `require()` of `.ts`/`.cts`/`.mts` compiles with esbuild (unless another loader already handles
  *   `.ts`); a new generation forgets the plugin's own CommonJS files from `require.cache` (only on reload).
  * - `hangar`, `hangar/*` and `express` resolve to the shell's copies when the plugin has none of its own.
+ * - Each import (and each build) starts in a turn of the event loop of its own (turns.ts), so many plugins
+ *   loading at once do not block the thread for all of them in one turn.
  *
- * @throws whatever importing throws, with hangar's internal URL queries removed from its message and stack.
+ * @throws whatever importing throws (build errors as Node's loader words them: `ERR_MODULE_NOT_FOUND`,
+ *   `SyntaxError` with file, line and column).
  */
 export async function importPluginEntry({
   entryFile,
@@ -62,32 +79,42 @@ export async function importPluginEntry({
   generation,
 }: PluginEntryImport): Promise<unknown> {
   installCommonJs();
-  const previous = lastImport.get(folder);
-  const entryUrl = pathToFileURL(entryFile).href;
-  try {
-    if (previous === undefined && !TYPESCRIPT.test(entryFile)) {
-      try {
-        const exports = await nativeImport(entryUrl);
-        lastImport.set(folder, { generation, plain: true });
-        return exports;
-      } catch (error) {
-        if (!needsHooks(error)) throw error;
-      }
-    } else if (previous?.plain && previous.generation === generation) {
-      return await nativeImport(entryUrl);
+  const generations = imported.get(folder);
+  const same = generations?.get(generation);
+  if (same !== undefined) {
+    await nextTurn();
+    return nativeImport(same);
+  }
+  if (generations === undefined && !TYPESCRIPT.test(entryFile)) {
+    const entryUrl = pathToFileURL(entryFile).href;
+    await nextTurn();
+    try {
+      const exports = await nativeImport(entryUrl);
+      remember(folder, generation, entryUrl);
+      return exports;
+    } catch (error) {
+      if (!needsBuild(error)) throw error;
     }
-    if (previous !== undefined && previous.generation !== generation) forgetCommonJs(folder);
-    lastImport.set(folder, { generation, plain: false });
-    ensureHooks();
-    const query = new URLSearchParams({ [GENERATION_PARAM]: String(generation), [FOLDER_PARAM]: folder });
-    return await nativeImport(`${entryUrl}?${query.toString()}`);
-  } catch (error) {
-    throw withoutLoaderInternals(error);
+  }
+  if (generations !== undefined) forgetCommonJs(folder);
+  await nextTurn();
+  const file = await buildInBuilder({ entryFile, folder, generation });
+  const url = pathToFileURL(file).href;
+  // Stacks of built code name the plugin's own files and lines through the inline source maps.
+  process.setSourceMapsEnabled(true);
+  await nextTurn();
+  try {
+    const exports = await nativeImport(url);
+    remember(folder, generation, url);
+    return exports;
+  } finally {
+    // Node keeps the evaluated module; the file is not read again (not even for its inline source map).
+    await unlink(file).catch(() => {});
   }
 }
 
-/** Errors that a plain import() raises where the hooks would have succeeded. */
-function needsHooks(error: unknown): boolean {
+/** Errors that a plain import() raises where a built generation would have succeeded. */
+function needsBuild(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === "ERR_UNKNOWN_FILE_EXTENSION") return true;
   if (code === "ERR_MODULE_NOT_FOUND") {
@@ -95,18 +122,6 @@ function needsHooks(error: unknown): boolean {
     return /Cannot find package '(express|hangar)['/]/.test(message);
   }
   return false;
-}
-
-function ensureHooks(): void {
-  if (hooksRegistered) return;
-  hooksRegistered = true;
-  // Stacks of transformed TypeScript point at the .ts source lines through esbuild's inline source maps.
-  process.setSourceMapsEnabled(true);
-  const data: ModuleHooksData = {
-    esbuildUrl: pathToFileURL(hostRequire.resolve("esbuild")).href,
-    hostParentUrl: import.meta.url,
-  };
-  register(`data:text/javascript,${encodeURIComponent(moduleHooksSource)}`, { data });
 }
 
 interface CommonJsInternals {
@@ -157,7 +172,7 @@ function installCommonJs(): void {
     } catch (error) {
       const from = parent?.filename;
       if ((error as { code?: unknown }).code !== "MODULE_NOT_FOUND") throw error;
-      // TypeScript's convention, as in the ESM hooks: "./x.js" written in a .ts file names ./x.ts.
+      // TypeScript's convention, as esbuild resolves imports: "./x.js" written in a .ts file names ./x.ts.
       const js = /\.([cm]?)js$/.exec(request);
       if (js !== null && request.startsWith(".") && typeof from === "string" && TYPESCRIPT.test(from)) {
         try {
@@ -186,24 +201,6 @@ function forgetCommonJs(folder: string): void {
   for (const file of Object.keys(cache)) {
     if (file.startsWith(prefix) && !file.includes(NODE_MODULES, prefix.length - 1)) delete cache[file];
   }
-}
-
-const INTERNAL_QUERY = new RegExp(`\\?${GENERATION_PARAM}=\\d+(?:&${FOLDER_PARAM}=[^\\s:)'"]*)?`, "g");
-
-/** `text` without hangar's module-URL queries: users see file paths, not loader internals. */
-export function stripLoaderInternals(text: string): string {
-  return text.includes(GENERATION_PARAM) ? text.replace(INTERNAL_QUERY, "") : text;
-}
-
-function withoutLoaderInternals(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
-  try {
-    if (error.message.includes(GENERATION_PARAM)) error.message = stripLoaderInternals(error.message);
-    if (error.stack?.includes(GENERATION_PARAM)) error.stack = stripLoaderInternals(error.stack);
-  } catch {
-    // a frozen error keeps its text
-  }
-  return error;
 }
 
 /** The package a failed bare import names, for "Cannot find package 'x'" / "Cannot find module 'x'" errors. */

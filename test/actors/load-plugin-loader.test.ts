@@ -3,7 +3,7 @@
 // instances per generation without unbounded growth, stacks that name the .ts line, CommonJS require of .ts.
 
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -188,6 +188,89 @@ describe("host-provided modules", () => {
     expect(error.message).not.toContain("hangar-generation");
     // One line a person can act on: no require() stack after it.
     expect(error.message).not.toContain("\n");
+  });
+});
+
+describe("built generations (TypeScript, reloads)", () => {
+  it("each file's import.meta and __dirname name the original file, in every generation", async () => {
+    const folder = await plugin("where-am-i", {
+      "plugin.json": manifest("where-am-i", "background/index.ts"),
+      "package.json": JSON.stringify({ type: "module" }),
+      "background/index.ts": `import { helperWhere } from "../lib/helper.js";
+import { cjsDir } from "../lib/legacy.cjs";
+export function onStart(ctx: { logger: { info(m: string): void } }) {
+  ctx.logger.info(JSON.stringify([import.meta.url, import.meta.dirname, import.meta.filename, helperWhere(), cjsDir]));
+}
+export function onStop() {}
+`,
+      "lib/helper.ts": "export const helperWhere = (): string => import.meta.url;\n",
+      "lib/legacy.cjs": "exports.cjsDir = __dirname + '|' + __filename;\n",
+    });
+    const expected = [
+      pathToFileURL(path.join(folder, "background/index.ts")).href,
+      path.join(folder, "background"),
+      path.join(folder, "background/index.ts"),
+      pathToFileURL(path.join(folder, "lib/helper.ts")).href,
+      `${path.join(folder, "lib")}|${path.join(folder, "lib/legacy.cjs")}`,
+    ];
+    for (const generation of [newGeneration(), newGeneration()]) {
+      const lines = await start(await loadPlugin(folder, { generation }));
+      expect(JSON.parse(lines[0] ?? "[]")).toEqual(expected);
+    }
+  });
+
+  it("a JavaScript file outside the plugin folder keeps one instance across generations", async () => {
+    await writeFile(path.join(root, "shared-counter.mjs"), "let n = 0;\nexport const next = () => ++n;\n");
+    const folder = await plugin("uses-shared", {
+      "plugin.json": manifest("uses-shared", "index.ts"),
+      "index.ts": `import { next } from "../shared-counter.mjs";
+export function onStart(ctx: { logger: { info(m: string): void } }) { ctx.logger.info("shared=" + next()); }
+export function onStop() {}
+`,
+    });
+    expect(await start(await loadPlugin(folder, { generation: newGeneration() }))).toEqual(["shared=1"]);
+    expect(await start(await loadPlugin(folder, { generation: newGeneration() }))).toEqual(["shared=2"]);
+  });
+
+  it("require() in a built CommonJS file reaches the plugin's own package and the shell's express", async () => {
+    (express as unknown as { hangarMark?: string }).hangarMark = "host";
+    const folder = await plugin("cjs-built", {
+      "plugin.json": manifest("cjs-built", "index.cts"),
+      "index.cts": `const own = require("own-pkg");
+const shared = require("express");
+export = { onStart(ctx: { logger: { info(m: string): void } }) { ctx.logger.info(own.name + " " + shared.hangarMark); }, onStop() {} };
+`,
+      "node_modules/own-pkg/package.json": JSON.stringify({
+        name: "own-pkg",
+        version: "1.0.0",
+        main: "index.js",
+      }),
+      "node_modules/own-pkg/index.js": "exports.name = 'own-pkg';\n",
+    });
+    expect(await start(await loadPlugin(folder, { generation: newGeneration() }))).toEqual(["own-pkg host"]);
+  });
+
+  it("a syntax error names the file, line and column", async () => {
+    const folder = await plugin("bad-syntax-ts", {
+      "plugin.json": manifest("bad-syntax-ts", "index.ts"),
+      "index.ts": "export function onStart() {}\nexport function onStop() {\n  const = 1;\n}\n",
+    });
+    const error = await loadError(folder);
+    expect(error.code).toBe("HANGAR_MODULE_IMPORT");
+    expect(error.message).toContain(`${path.join(folder, "index.ts")}:3:`);
+  });
+
+  it("leaves no built file behind", async () => {
+    const folder = await plugin("no-leftovers", {
+      "plugin.json": manifest("no-leftovers", "index.ts"),
+      "index.ts": "export function onStart() {}\nexport function onStop() {}\n",
+    });
+    await loadPlugin(folder, { generation: newGeneration() });
+    const builtDir = path.join(os.tmpdir(), "hangar-modules");
+    const left = (await readdir(builtDir, { recursive: true })).filter((name) =>
+      name.includes("no-leftovers"),
+    );
+    expect(left).toEqual([]);
   });
 });
 

@@ -1,0 +1,199 @@
+// Builds one update generation of a plugin into a single ES module file with esbuild's asynchronous API (the
+// work runs in esbuild's own process, off the thread that asks), so that a plain import() of that file gives a
+// fresh instance of every file of the plugin without module hooks (no hooks thread to boot on Node 20).
+
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire, isBuiltin } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { threadId } from "node:worker_threads";
+import type { ImportKind, Message, OnResolveArgs, OnResolveResult, Plugin, PluginBuild } from "esbuild";
+
+const hostRequire = createRequire(import.meta.url);
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+const TYPESCRIPT = /\.[cm]?ts$/;
+const SOURCE = /\.[cm]?[jt]sx?$/;
+const HOST_PROVIDED = (request: string) =>
+  request === "express" || request === "hangar" || request.startsWith("hangar/");
+
+/** What {@link buildGeneration} builds. */
+export interface GenerationBuild {
+  /** Absolute real path of the entry module. */
+  entryFile: string;
+  /** Absolute real path of the plugin folder: its files outside node_modules are bundled, everything else is not. */
+  folder: string;
+  /** The update generation; it is part of the output file's name. */
+  generation: number;
+}
+
+let esbuild: typeof import("esbuild") | undefined;
+let built = 0;
+
+/**
+ * The folder generations are written to: `<os.tmpdir()>/hangar-modules/<pid>-<thread>`, created again if
+ * something cleaned the temp folder meanwhile. Each file is deleted as soon as it is imported (Node keeps the
+ * evaluated module, and its inline source map, in memory).
+ */
+const outputDir = path.join(os.tmpdir(), "hangar-modules", `${process.pid}-${threadId}`);
+
+/**
+ * Bundles the plugin's own files reachable from `entryFile` into one ES module and writes it to a temporary
+ * file; returns that file's absolute path. The caller imports it, then deletes it.
+ *
+ * - Bundled: every file inside `folder` outside any node_modules (TypeScript, ESM and CommonJS alike), and
+ *   TypeScript files outside it (Node could not import those itself).
+ * - Left to Node, as absolute `file:` URLs resolved now: packages (the plugin's own copy wins; `hangar`,
+ *   `hangar/*` and `express` fall back to the shell's copy, so one express is shared), JavaScript files
+ *   outside the folder (one instance shared by every generation), and Node's built-in modules.
+ * - Per file, `import.meta.url`, `import.meta.dirname`, `import.meta.filename`, `__dirname` and `__filename`
+ *   name the original file; `require` is the original entry's (`createRequire`). Source maps are inline and
+ *   name the original files and lines.
+ *
+ * @throws Error with `code` `ERR_MODULE_NOT_FOUND` (a message naming the missing package or file and the
+ *   file importing it) or a `SyntaxError` naming the file, line and column, as Node's own loader would.
+ */
+export async function buildGeneration({ entryFile, folder, generation }: GenerationBuild): Promise<string> {
+  esbuild ??= hostRequire("esbuild") as typeof import("esbuild");
+  built += 1;
+  const name = path.basename(entryFile).replace(/\.[^.]+$/, "");
+  const outfile = path.join(outputDir, `${path.basename(folder)}-${name}.g${generation}-${built}.mjs`);
+  let result: import("esbuild").BuildResult<{ write: false }>;
+  try {
+    result = await esbuild.build({
+      entryPoints: [entryFile],
+      outfile,
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      sourcemap: "inline",
+      sourcesContent: false,
+      // Node semantics, not a bundler's: no module is dropped for a package's "sideEffects" or a pure mark,
+      // and functions and classes keep their names.
+      ignoreAnnotations: true,
+      keepNames: true,
+      logLevel: "silent",
+      banner: {
+        js: `import { createRequire as __hangarCreateRequire } from "node:module"; const require = __hangarCreateRequire(${JSON.stringify(pathToFileURL(entryFile).href)});`,
+      },
+      plugins: [pluginFiles(folder)],
+    });
+  } catch (error) {
+    throw nodeLikeError(error, entryFile);
+  }
+  const output = result.outputFiles[0];
+  if (output === undefined) throw new Error(`esbuild wrote nothing for ${entryFile}`);
+  await mkdir(outputDir, { recursive: true });
+  await writeFile(outfile, output.contents);
+  return outfile;
+}
+
+/** The esbuild plugin that decides what is bundled and gives each file its own location. */
+function pluginFiles(folder: string): Plugin {
+  const inside = (file: string) => file.startsWith(folder + path.sep) && !file.includes(NODE_MODULES);
+  return {
+    name: "hangar-plugin-files",
+    setup(build) {
+      // Bare specifiers (packages, built-ins, file: URLs) and paths that may leave the folder.
+      build.onResolve({ filter: /^(?:[^./]|\.\.|\/)/ }, async (args) => {
+        if (args.pluginData === RESOLVING) return undefined;
+        return resolveOutside(build, args, inside);
+      });
+      build.onLoad({ filter: SOURCE }, async (args) => {
+        const source = await readFile(args.path, "utf8");
+        const loader = TYPESCRIPT.test(args.path) ? "ts" : "js";
+        if (!/import\.meta|__dirname|__filename/.test(source)) return { contents: source, loader };
+        // Only these free names: a file's own `const __dirname = ...` is left alone by `define`.
+        const transformed = await esbuild!.transform(source, {
+          loader,
+          sourcefile: args.path,
+          sourcemap: "inline",
+          sourcesContent: false,
+          target: "node20",
+          define: {
+            "import.meta.url": JSON.stringify(pathToFileURL(args.path).href),
+            "import.meta.dirname": JSON.stringify(path.dirname(args.path)),
+            "import.meta.filename": JSON.stringify(args.path),
+            __dirname: JSON.stringify(path.dirname(args.path)),
+            __filename: JSON.stringify(args.path),
+          },
+        });
+        return { contents: transformed.code, loader: "js" };
+      });
+    },
+  };
+}
+
+const RESOLVING = Symbol("hangar resolving");
+
+async function resolveOutside(
+  build: PluginBuild,
+  args: OnResolveArgs,
+  inside: (file: string) => boolean,
+): Promise<OnResolveResult | undefined> {
+  const specifier = args.path;
+  if (isBuiltin(specifier)) return { path: specifier, external: true };
+  const kind = args.kind;
+  if (specifier.startsWith("file:")) return placeFile(fileURLToPath(specifier), inside, kind);
+  const relative = specifier.startsWith(".") || specifier.startsWith("/");
+  const resolved = await build.resolve(specifier, {
+    kind: args.kind,
+    importer: args.importer,
+    resolveDir: args.resolveDir,
+    pluginData: RESOLVING,
+  });
+  if (resolved.errors.length === 0 && resolved.path !== "") {
+    if (resolved.external) return { path: resolved.path, external: true };
+    if (relative || inside(resolved.path)) return placeFile(resolved.path, inside, kind);
+    return { path: external(resolved.path, kind), external: true };
+  }
+  if (!relative && HOST_PROVIDED(specifier) && !args.importer.includes(NODE_MODULES)) {
+    try {
+      return { path: external(hostRequire.resolve(specifier), kind), external: true };
+    } catch {
+      // not provided after all: report it as missing below
+    }
+  }
+  if (relative) return undefined; // esbuild reports the missing file itself
+  return {
+    errors: [{ text: `Cannot find package '${specifier}' imported from ${args.importer}`, detail: MISSING }],
+  };
+}
+
+const MISSING = "hangar:missing-package";
+
+/** A resolved file: bundled when it is the plugin's own or TypeScript, else imported by Node from where it is. */
+function placeFile(file: string, inside: (file: string) => boolean, kind: ImportKind): OnResolveResult {
+  if (inside(file) || TYPESCRIPT.test(file)) return { path: file };
+  return { path: external(file, kind), external: true };
+}
+
+/** How the bundle names a file Node loads itself: a path for require(), a file: URL for import. */
+function external(file: string, kind: ImportKind): string {
+  return kind === "require-call" || kind === "require-resolve" ? file : pathToFileURL(file).href;
+}
+
+/** esbuild's build failure as the error Node's loader would have thrown for the same mistake. */
+function nodeLikeError(error: unknown, entryFile: string): Error {
+  const messages = (error as { errors?: Message[] } | null)?.errors;
+  const first = messages?.[0];
+  if (first === undefined) return error instanceof Error ? error : new Error(String(error));
+  const file = first.location ? path.resolve(first.location.file) : entryFile;
+  const where = first.location ? `${file}:${first.location.line}:${first.location.column + 1}` : entryFile;
+  if (first.detail === MISSING) return withCode(new Error(first.text), "ERR_MODULE_NOT_FOUND");
+  const unresolved = /^Could not resolve "([^"]+)"/.exec(first.text);
+  if (unresolved) {
+    return withCode(
+      new Error(`Cannot find module '${unresolved[1]}' imported from ${file}`),
+      "ERR_MODULE_NOT_FOUND",
+    );
+  }
+  const syntax = new SyntaxError(`${first.text} (${where})`);
+  return syntax;
+}
+
+function withCode(error: Error, code: string): Error {
+  return Object.assign(error, { code });
+}
