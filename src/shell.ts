@@ -2,8 +2,14 @@
 import { realpathSync } from "node:fs";
 import path from "node:path";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
-import { Fleet, isBusy, stateOf as pluginStateOf, statusOf, untilSnapshot } from "./actors/fleet.js";
 import { type LoadedPlugin, loadPlugin } from "./actors/load-plugin.js";
+import {
+  isBusy,
+  PluginSupervisor,
+  stateOf as pluginStateOf,
+  settled,
+  statusOf,
+} from "./actors/plugin-supervisor.js";
 import { AsyncDisposableStore } from "./base/disposable.js";
 import { createSecretRegistry } from "./base/redact.js";
 import { type PluginScope, registerPluginFolder, runInScope } from "./containment/attribution.js";
@@ -177,7 +183,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       dataDir: settings.dataDir,
       onWarning: (pluginId, message) => {
         logger.forPlugin(pluginId).warn("config", message);
-        fleet.get(pluginId)?.send({ type: "WARN", message });
+        supervisor.get(pluginId)?.send({ type: "WARN", message });
       },
     });
   // Everything the shell opens (the data-folder lock, the server, the IPC bridge, the inspector's feeds) is
@@ -200,20 +206,20 @@ export function createShell(options: ShellOptions = {}): Shell {
   const config = configFeed.backend;
   const uiChannels = registerUiChannels(ipc, {
     feed: configFeed,
-    isKnownPlugin: (id) => fleet.get(id) !== undefined,
+    isKnownPlugin: (id) => supervisor.get(id) !== undefined,
     authenticated: () => auth.token() !== null,
     onAuthChange: (listener) => auth.onChange(listener),
   });
   resources.add("UI channels", () => uiChannels.dispose());
   const routes = new RouteTable();
-  const runtimes = new Map<string, PluginRuntime>();
-  const fleet = new Fleet(log, (id) => runtimes.get(id)?.lastFailure);
+  // The one registry of plugins: each one's actor and what the shell keeps beside it.
+  const supervisor = new PluginSupervisor<PluginRuntime>(log);
   const containment = new ShellContainment({
     pluginLogger: (id) => logger.forPlugin(id),
     shellLogger: log,
-    actor: (id) => fleet.get(id),
+    actor: (id) => supervisor.get(id),
     current: (id) => {
-      const runtime = runtimes.get(id);
+      const runtime = supervisor.runtime(id);
       return runtime ? { context: runtime.context, hook: runtime.hook } : undefined;
     },
     stop: () => shell.stop(),
@@ -223,46 +229,41 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   // Isolated plugins see auth changes as in-process ones do: pushed to every worker.
   auth.onChange((token) => {
-    for (const runtime of runtimes.values()) runtime.worker?.setToken(token);
+    for (const runtime of supervisor.runtimes()) runtime.worker?.setToken(token);
   });
   /**
    * Ends every plugin worker: on stop, forced release and failed start no worker survives the shell. On a graceful
    * stop each gets a moment to run its abort listeners; a hung one is terminated regardless.
    */
   const terminateWorkers = (graceMs = 0) =>
-    Promise.all([...runtimes.values()].map((runtime) => runtime.worker?.terminate(graceMs))).then(() => {});
+    Promise.all(supervisor.runtimes().map((runtime) => runtime.worker?.terminate(graceMs))).then(() => {});
   /** A status with the plugin's worker, when it has a running one. */
   const withWorker = (status: PluginStatus): PluginStatus => {
-    const worker = runtimes.get(status.id)?.worker?.status();
+    const worker = supervisor.runtime(status.id)?.worker?.status();
     return worker ? { ...status, worker } : status;
   };
 
   const pluginView: PluginView = {
     shellState: () => topState(shellActor.getSnapshot().value),
-    list: () => secrets.redactData(fleet.statuses().map(withWorker)),
+    list: () => secrets.redactData(supervisor.statuses().map(withWorker)),
     get: (id) => {
-      const actor = fleet.get(id);
+      const actor = supervisor.get(id);
       return actor ? secrets.redactData(withWorker(statusOf(actor.getSnapshot()))) : undefined;
     },
-    restart: async (id) => (fleet.get(id) ? shell.restartPlugin(id) : undefined),
+    restart: async (id) => (supervisor.get(id) ? shell.restartPlugin(id) : undefined),
     isBusy: (id) => {
-      const actor = fleet.get(id);
+      const actor = supervisor.get(id);
       return actor ? isBusy(actor.getSnapshot()) : false;
     },
     stateOf: (id) => {
-      const actor = fleet.get(id);
+      const actor = supervisor.get(id);
       return actor ? pluginStateOf(actor.getSnapshot()) : undefined;
     },
     async waitUntilSettled(id, timeoutMs) {
-      const actor = fleet.get(id);
+      const actor = supervisor.get(id);
       if (!actor) return undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      });
-      await Promise.race([untilSnapshot(actor, (s) => !isBusy(s)), timeout]);
-      clearTimeout(timer);
-      return secrets.redactData(statusOf(actor.getSnapshot()));
+      const snapshot = await settled(actor, (s) => !isBusy(s), { timeout: timeoutMs });
+      return secrets.redactData(statusOf(snapshot));
     },
   };
 
@@ -291,7 +292,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     pluginLogger: (id) => logger.forPlugin(id),
     shellLogger: log,
     enterPlugin: (pluginId, flow, fn) => {
-      const scope = runtimes.get(pluginId)?.scope;
+      const scope = supervisor.runtime(pluginId)?.scope;
       if (scope) runInScope({ ...scope, flow }, fn);
       else fn();
     },
@@ -301,7 +302,7 @@ export function createShell(options: ShellOptions = {}): Shell {
         ? [
             createShellPageRouter({
               plugins: () =>
-                [...runtimes.values()].map(({ discovered }) => ({
+                supervisor.runtimes().map(({ discovered }) => ({
                   id: discovered.id,
                   folder: discovered.folder,
                   ui: (discovered.manifest as { ui?: unknown } | null)?.ui,
@@ -341,7 +342,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     phase: "start" | "stop" | "resume",
     signal: AbortSignal,
   ): Promise<{ startedAt: string; durationMs: number }> {
-    const runtime = runtimes.get(pluginId)!;
+    const runtime = supervisor.runtime(pluginId)!;
     const module = runtime.module;
     const hook = hookNames[phase];
     // Let the transition into starting/stopping/resuming be observed (and logged) before the hook runs.
@@ -380,7 +381,7 @@ export function createShell(options: ShellOptions = {}): Shell {
   const providedPluginMachine = pluginMachine.provide({
     actors: {
       loadPlugin: fromPromise<PluginLoadOutput, PluginActorInput>(async ({ input, signal }) => {
-        const runtime = runtimes.get(input.pluginId)!;
+        const runtime = supervisor.runtime(input.pluginId)!;
         // Module evaluation runs as the plugin's code (scope without a context): its top-level timers are its own.
         const flow = openFlow();
         runtime.hook = flow;
@@ -424,7 +425,7 @@ export function createShell(options: ShellOptions = {}): Shell {
         guarded(context.pluginId, "disposeContext", () =>
           // `self` still shows the state being left (which stop, which step), the event what ended it.
           closeContext(
-            context.pluginId,
+            supervisor.runtime(context.pluginId)!,
             disposalReason(event.type, JSON.stringify(self.getSnapshot().value), context),
           ),
         ),
@@ -507,7 +508,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       token: () => auth.token(),
       onCrash: (code, message) => {
         // A worker can outlive its plugin's actor briefly (a stopped plugin's worker ends with the shell).
-        const actor = fleet.get(pluginId);
+        const actor = supervisor.get(pluginId);
         if (actor?.getSnapshot().status === "active") actor.send({ type: "CRASH", code, message });
       },
     });
@@ -522,8 +523,8 @@ export function createShell(options: ShellOptions = {}): Shell {
   }
 
   function openContext(pluginId: string): void {
-    const runtime = runtimes.get(pluginId)!;
-    if (runtime.context) closeContext(pluginId, "a new context replacing it");
+    const runtime = supervisor.runtime(pluginId)!;
+    if (runtime.context) closeContext(runtime, "a new context replacing it");
     let scope: PluginScope | null = null;
     const handle = createPluginContext({
       pluginId,
@@ -542,8 +543,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     runtime.scope = scope;
   }
 
-  function closeContext(pluginId: string, reason: string): void {
-    const runtime = runtimes.get(pluginId)!;
+  function closeContext(runtime: PluginRuntime, reason: string): void {
     const handle = runtime.context;
     runtime.context = null;
     runtime.scope = null;
@@ -552,7 +552,7 @@ export function createShell(options: ShellOptions = {}): Shell {
   }
 
   function generationOf(pluginId: string): number {
-    return fleet.get(pluginId)?.getSnapshot().context.generation ?? 0;
+    return supervisor.get(pluginId)?.getSnapshot().context.generation ?? 0;
   }
 
   /** Actions must never throw: a throwing action would put the actor in error (and reach uncaughtException). */
@@ -567,7 +567,7 @@ export function createShell(options: ShellOptions = {}): Shell {
   function addPlugin(discovered: DiscoveredPlugin, generation = 0): void {
     const background = discovered.manifest?.background;
     const loadTimeout = background?.loadTimeoutMs;
-    runtimes.set(discovered.id, {
+    const runtime: PluginRuntime = {
       discovered,
       module: null,
       entryFile: null,
@@ -577,7 +577,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       hook: null,
       lastFailure: undefined,
       worker: null,
-    });
+    };
     // Stack attribution for code reached through shared emitters (SPEC §11): the folder, and its real path.
     registerPluginFolder(discovered.folder, containment, discovered.id);
     try {
@@ -602,7 +602,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       ...(inspect ? { inspect } : {}),
       ...withClock(testHooks.pluginClock?.(discovered.id) ?? testHooks.clock),
     });
-    fleet.add(actor);
+    supervisor.add(actor, runtime);
     actor.start();
     // A misspelt key hangar would otherwise ignore in silence (`dependOn`): in the log and in status.
     for (const warning of discovered.manifest && !discovered.error
@@ -617,23 +617,23 @@ export function createShell(options: ShellOptions = {}): Shell {
 
   /**
    * An update rescans the plugin folders (SPEC §4): a plugin whose folder is gone is stopped and removed, a new
-   * folder is loaded (the update then starts it). A folder whose id is already taken by another folder waits
-   * until that one is gone. New plugins are loaded here; the caller starts them.
+   * folder begins to load (the update then starts it). A folder whose id is already taken by another folder waits
+   * until that one is gone. The caller starts new plugins as they load.
    */
   async function applyRescan(found: DiscoveredPlugin[], generation: number): Promise<void> {
     const folders = new Set(found.map((plugin) => plugin.folder));
-    for (const [id, runtime] of runtimes) {
-      if (folders.has(runtime.discovered.folder)) continue;
-      await fleet.remove(id);
-      closeContext(id, "its folder being removed");
-      runtimes.delete(id);
+    for (const { discovered } of supervisor.runtimes()) {
+      if (folders.has(discovered.folder)) continue;
+      const removed = await supervisor.remove(discovered.id);
+      if (removed) closeContext(removed, "its folder being removed");
     }
-    const known = new Set([...runtimes.values()].map((runtime) => runtime.discovered.folder));
+    const known = new Set(supervisor.runtimes().map((runtime) => runtime.discovered.folder));
     for (const plugin of found) {
       if (known.has(plugin.folder)) continue;
-      if (runtimes.has(plugin.id)) {
+      const holder = supervisor.runtime(plugin.id);
+      if (holder) {
         log.warn(
-          `found ${plugin.folder}, but its id '${plugin.id}' is taken by ${runtimes.get(plugin.id)!.discovered.folder}; ` +
+          `found ${plugin.folder}, but its id '${plugin.id}' is taken by ${holder.discovered.folder}; ` +
             "it is loaded once that folder is gone (or give it another id)",
         );
         continue;
@@ -641,7 +641,6 @@ export function createShell(options: ShellOptions = {}): Shell {
       // The update's generation: a folder that comes back at the same path gets a fresh module instance.
       addPlugin(plugin, generation);
     }
-    await fleet.loadAll();
   }
 
   const providedShellMachine = shellMachine.provide({
@@ -672,19 +671,18 @@ export function createShell(options: ShellOptions = {}): Shell {
         if (inspector) resources.add("inspector feeds", () => inspector.closeFeeds());
         return { url };
       }),
-      loadPlugins: fromPromise(async () => {
-        const discovered = await discoverPlugins(settings.plugins);
-        for (const plugin of discovered) addPlugin(plugin);
-        await fleet.loadAll();
+      // Each plugin's import begins here; `startPlugins` starts each one as soon as it (and what it needs) loaded.
+      discoverPlugins: fromPromise(async () => {
+        for (const plugin of await discoverPlugins(settings.plugins)) addPlugin(plugin);
       }),
-      startPlugins: fromPromise(({ signal }) => fleet.startAll(signal)),
+      startPlugins: fromPromise(({ signal }) => supervisor.startAll(signal)),
       updatePlugins: fromPromise<void, { changed: string[]; generation: number }>(
         async ({ input, signal }) => {
           // The folders are read while the known plugins update; what appeared or vanished is applied after.
           const scanning = listPluginFolders(settings.plugins).then(
             (folders) => {
               // Manifests are read only when the set of folders changed: most updates add and remove nothing.
-              const known = new Set([...runtimes.values()].map((runtime) => runtime.discovered.folder));
+              const known = new Set(supervisor.runtimes().map((runtime) => runtime.discovered.folder));
               const same = folders.length === known.size && folders.every((folder) => known.has(folder));
               return same ? null : discoverPlugins(settings.plugins);
             },
@@ -695,19 +693,19 @@ export function createShell(options: ShellOptions = {}): Shell {
               return null;
             },
           );
-          const known = input.changed.filter((id) => fleet.get(id) !== undefined);
-          await fleet.updateAll(known, input.generation, signal);
+          const known = input.changed.filter((id) => supervisor.get(id) !== undefined);
+          await supervisor.updateAll(known, input.generation, signal);
           const found = await scanning;
           // Shutdown began meanwhile: nothing is added, as any update is dropped then.
           if (found === null || signal.aborted) return;
           await applyRescan(found, input.generation);
           for (const id of input.changed) {
-            if (!fleet.get(id)) log.warn(`update names unknown plugin '${id}'; ignored`);
+            if (!supervisor.get(id)) log.warn(`update names unknown plugin '${id}'; ignored`);
           }
-          if (!signal.aborted) await fleet.startAll(signal);
+          if (!signal.aborted) await supervisor.startAll(signal);
         },
       ),
-      stopPlugins: fromPromise(() => fleet.stopAll()),
+      stopPlugins: fromPromise(() => supervisor.stopAll()),
       // The shutdown's own budget (the machine's `after`) cuts this short through forceRelease.
       closeServer: fromPromise(() => resources.dispose()),
       flushConfig: fromPromise(() => config.flush()),
@@ -724,13 +722,13 @@ export function createShell(options: ShellOptions = {}): Shell {
           "plugin without waiting any longer. Make onStop settle sooner, or raise timeouts.shutdown.";
         log.error(`HANGAR_SHUTDOWN_TIMEOUT: ${message}`, { code: "HANGAR_SHUTDOWN_TIMEOUT" });
         shutdownProblem ??= `the whole shutdown exceeded its budget of ${settings.shutdownTimeout} ms`;
-        fleet.forceStop(message);
+        supervisor.forceStop(message);
         void terminateWorkers();
         void resources.abort();
         void config.flush().catch((error: unknown) => log.error(`config flush failed: ${messageOf(error)}`));
       },
       releasePlugins: () => {
-        fleet.releaseAll();
+        supervisor.releaseAll();
         void terminateWorkers();
       },
       releaseResources: () => void resources.dispose(settings.shutdownTimeout),
@@ -778,22 +776,9 @@ export function createShell(options: ShellOptions = {}): Shell {
     shellActor.start();
   }
 
-  function untilShell(predicate: (state: ShellState) => boolean): Promise<ShellState> {
-    return new Promise((resolve) => {
-      const check = () => {
-        const snapshot = shellActor.getSnapshot();
-        const state = topState(snapshot.value);
-        if (predicate(state) || snapshot.status !== "active") {
-          subscription?.unsubscribe();
-          resolve(state);
-          return true;
-        }
-        return false;
-      };
-      let subscription: { unsubscribe(): void } | undefined;
-      if (check()) return;
-      subscription = shellActor.subscribe({ next: check, error: check, complete: check });
-    });
+  /** Resolves with the shell's state once `predicate` holds for it, or once the shell actor has ended. */
+  async function untilShell(predicate: (state: ShellState) => boolean): Promise<ShellState> {
+    return topState((await settled(shellActor, (snapshot) => predicate(topState(snapshot.value)))).value);
   }
 
   /** Runs a manual control of one plugin (restart/stop/start) once the id and the shell state allow it. */
@@ -810,11 +795,11 @@ export function createShell(options: ShellOptions = {}): Shell {
           "resolved, between updates, and before shell.stop().",
       );
     }
-    const actor = fleet.get(id);
+    const actor = supervisor.get(id);
     if (!actor) {
       throw new HangarError(
         "HANGAR_PLUGIN_UNKNOWN",
-        `No plugin '${id}' in this shell; known plugins: ${fleet.ids().join(", ") || "none"}.`,
+        `No plugin '${id}' in this shell; known plugins: ${supervisor.ids().join(", ") || "none"}.`,
       );
     }
     await run();
@@ -868,12 +853,12 @@ export function createShell(options: ShellOptions = {}): Shell {
         stopPromise = (async () => {
           ensureActorStarted();
           // Booting waits for every import; one that never settles must not hold the shutdown (SPEC §4).
-          fleet.beginShutdown();
+          supervisor.beginShutdown();
           if (shellActor.getSnapshot().status === "active") shellActor.send({ type: "STOP" });
           await untilShell((s) => s === "stopped" || s === "failed");
           // `stopped` is not final for a plugin (startPlugin may leave it): end every actor now, so no
           // timer of theirs (a restart window's expiry) outlives the shell. Their snapshots stay readable.
-          fleet.releaseAll();
+          supervisor.releaseAll();
           // Whatever way the shell ended (stopped, failed start-up, forced release), nothing it opened stays open.
           await resources.dispose(settings.shutdownTimeout);
           logger.flush();
@@ -930,9 +915,9 @@ export function createShell(options: ShellOptions = {}): Shell {
       shell.setAuth({ token: null });
     },
 
-    restartPlugin: (id) => controlPlugin("restartPlugin", id, () => fleet.restartOne(id)),
-    stopPlugin: (id) => controlPlugin("stopPlugin", id, () => fleet.stopWithDependents(id)),
-    startPlugin: (id) => controlPlugin("startPlugin", id, () => fleet.startWithDependencies(id)),
+    restartPlugin: (id) => controlPlugin("restartPlugin", id, () => supervisor.restartOne(id)),
+    stopPlugin: (id) => controlPlugin("stopPlugin", id, () => supervisor.stopWithDependents(id)),
+    startPlugin: (id) => controlPlugin("startPlugin", id, () => supervisor.startWithDependencies(id)),
   };
   return shell;
 }
