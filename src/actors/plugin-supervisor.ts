@@ -4,7 +4,7 @@
 // *policy* after a crash is the plugin machine's own. Each plugin is its own root actor (not a child of the
 // shell) so that start-up and shutdown stay linear in the number of plugins (statelyai/xstate#4990).
 import { type Actor, type AnyActorRef, type SnapshotFrom, waitFor } from "xstate";
-import { type ErrorCode, HangarError } from "../errors.js";
+import { HangarError } from "../errors.js";
 import { PLUGIN_TAGS, type pluginMachine, pluginStateOf } from "../machines/plugin.machine.js";
 import { analyseDependencies, type DependencyNode } from "../manifest/dependency-graph.js";
 import type { PluginState, PluginStatus } from "../status.js";
@@ -307,7 +307,6 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
       .filter(([other, { actor }]) => !inner.has(other) && actor.getSnapshot().context.dependsOn.includes(id))
       .map(([other]) => other);
     await Promise.all(dependents.map((dependent) => this.stopWithDependents(dependent, inner)));
-    const actor = this.#entries.get(id)!.actor;
     await this.#until(id, atRest);
     await this.#stopOne(id);
   }
