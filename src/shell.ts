@@ -135,6 +135,10 @@ export function createShell(options: ShellOptions = {}): Shell {
     actor: (id) => plugins.get(id),
     current: (id) => plugins.runtime(id),
     stop: () => shell.stop(),
+    noteFailure: (id, error) => {
+      const runtime = plugins.runtime(id);
+      if (runtime) runtime.lastFailure = error;
+    },
   });
   /** Why the shutdown was not clean (budget overrun); null while clean. */
   let shutdownProblem: string | null = null;

@@ -1,6 +1,6 @@
 // Builds the example Electron shell into examples/electron-shell/dist (or --outdir): main as an ES module,
 // the preload as one CommonJS file (sandboxed preloads cannot load packages), the renderer page for the browser.
-// Usage: npm run build && node examples/electron-shell/build.mjs; then npx electron examples/electron-shell/dist/main.js
+// Usage: npm run build && node examples/electron-shell/build.mjs; then npx electron@45 examples/electron-shell/dist/main.js
 // (or `npm run example:electron`). --outdir is for checking the build: main.js finds the plugins from dist/.
 import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";

@@ -67,9 +67,11 @@ async function importEntry(
       missing === null
         ? "Fix the module so it imports without throwing."
         : `Package '${missing}' is not installed where the plugin can find it: run "npm install ${missing}" in ${folder}.`;
+    // require()'s "Require stack:" lines after a missing package say nothing the entry file does not.
+    const reason = stripLoaderInternals(messageOf(error)).replace(/\nRequire stack:\n[\s\S]*$/, "");
     throw new HangarError(
       "HANGAR_MODULE_IMPORT",
-      `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${stripLoaderInternals(messageOf(error))}. ${fix}`,
+      `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${reason}. ${fix}`,
       { pluginId, phase: "load", cause: error },
     );
   }

@@ -82,6 +82,8 @@ export interface SupervisedRuntime {
 export class PluginSupervisor<Runtime extends SupervisedRuntime> {
   readonly #entries = new Map<string, { actor: PluginActor; runtime: Runtime }>();
   readonly #log: SupervisorLogger;
+  /** Errors of crashes already logged when they happened. */
+  readonly #crashes = new WeakSet<object>();
   #closing = false;
 
   constructor(log: SupervisorLogger) {
@@ -383,6 +385,8 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
   #logProgress(snapshot: PluginSnapshot, previous: PluginState | null): void {
     const { pluginId, error, timings } = snapshot.context;
     const state = stateOf(snapshot);
+    // A crash (running → stopping with an error) was logged with its stack when it happened (containment).
+    if (state === "stopping" && previous === "running" && error) this.#crashes.add(error);
     switch (state) {
       case "running":
         this.#log.info(
@@ -393,6 +397,16 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
         );
         break;
       case "errored":
+        if (error && this.#crashes.has(error)) {
+          // Restart policy "never": say where the plugin ended, without repeating the crash's record.
+          this.#log.error(`errored: not restarted after the crash above (restart policy "never")`, {
+            pluginId,
+            state,
+            phase: error.phase,
+            code: error.code,
+          });
+          break;
+        }
         this.#log.error(`errored in phase ${error?.phase}: ${error?.code}: ${error?.message}`, {
           pluginId,
           state,

@@ -5,6 +5,7 @@ import { HangarError, messageOf } from "../errors.js";
 import { analyseDependencies } from "../manifest/dependency-graph.js";
 import { discoverPlugins } from "../manifest/discover.js";
 import { manifestWarnings } from "../manifest/schema.js";
+import { checkUiEntry, uiEntryFileProblem, uiEntryMessage } from "../manifest/ui-entry.js";
 import { loadPlugin } from "./load-plugin.js";
 
 /** One problem found in a plugin. */
@@ -33,8 +34,9 @@ const VALIDATION_GENERATION = 0;
 
 /**
  * Checks every plugin under `paths` as the shell would load it: the manifest, the entry module's path, an
- * import of the module (its top-level code runs; onStart does not) and its exports, then dependsOn (missing
- * ids and cycles among the plugins with a background module). Reports come in discovery order.
+ * import of the module (its top-level code runs; onStart does not) and its exports, the UI module's file
+ * (`ui.entry`, SPEC §13), then dependsOn (missing ids and cycles among the plugins with a background
+ * module). Reports come in discovery order.
  *
  * @throws HangarError `HANGAR_SHELL_OPTIONS` when a path does not exist.
  */
@@ -64,6 +66,22 @@ export async function validatePlugins(paths: readonly string[]): Promise<Validat
                   message: `Plugin '${plugin.id}' could not be loaded: ${messageOf(error)}.`,
                 },
           );
+        }
+      }
+      const ui = plugin.manifest
+        ? checkUiEntry(plugin.folder, (plugin.manifest as { ui?: unknown }).ui)
+        : null;
+      // ui.entry (SPEC §13): a bad path or a missing file is an error; a source file (ui/index.tsx) is a
+      // warning, since another shell may bundle it, though hangar's shell page mounts only built modules.
+      if (ui !== null) {
+        const fileProblem =
+          "problem" in ui && !ui.source ? null : await uiEntryFileProblem(plugin.folder, ui.entry);
+        if ("problem" in ui && !ui.source) {
+          problems.push({ code: "HANGAR_MANIFEST_INVALID", message: uiEntryMessage(plugin.id, ui.problem) });
+        } else if (fileProblem !== null) {
+          problems.push({ code: "HANGAR_ENTRY_NOT_FOUND", message: uiEntryMessage(plugin.id, fileProblem) });
+        } else if ("problem" in ui) {
+          warnings.push({ code: "HANGAR_MANIFEST_INVALID", message: uiEntryMessage(plugin.id, ui.problem) });
         }
       }
       return { folder: plugin.folder, id: plugin.id, ok: true, problems, warnings };

@@ -94,7 +94,8 @@ export default createPlugin({
     ctx.ipc.handle("ping", async () => "pong");
     const starts = (await ctx.config.get<number>("starts", 0)) ?? 0;
     await ctx.config.set("starts", starts + 1);
-    ctx.logger.info("${id}", "started", { starts: starts + 1 });
+    // The shell prefixes every line with [${id}]; the first argument tags the part of the plugin speaking.
+    ctx.logger.info("lifecycle", "started", { starts: starts + 1 });
   },
   async onStop() {
     // Release what onStart acquired that is not registered through ctx (timers, sockets, watchers).

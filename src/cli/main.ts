@@ -5,7 +5,7 @@ import { DIAGRAM_FORMATS, type DiagramFormat } from "../graph/diagrams.js";
 import { DEFAULT_DIAGRAM_DIR, writeDiagrams } from "../graph/write-diagrams.js";
 import { type InitOptions, initCommand } from "./init-command.js";
 import { createOutput, type ExitCode, ExitCodes, exitCodeOf } from "./output.js";
-import { type RunOptions, runCommand } from "./run-command.js";
+import { type EarlySignal, type RunOptions, runCommand } from "./run-command.js";
 import { type UpdateOptions, updateCommand } from "./update-command.js";
 import { validateCommand } from "./validate-command.js";
 
@@ -24,13 +24,20 @@ function parsePort(value: string): number {
 }
 
 /** The program, with every command's action resolving to its exit code through `settle`. */
-function createProgram(settle: (code: ExitCode) => void): Command {
+function createProgram(settle: (code: ExitCode) => void, early: EarlySignal): Command {
   const program = new Command("hangar")
     .description("Runs and checks the background modules of desktop-shell plugins.")
     .version(version)
     // Throw instead of exiting, so usage errors leave with our code 2 rather than commander's 1.
     .exitOverride()
-    .showHelpAfterError("(run 'hangar --help' for usage)");
+    .showHelpAfterError("(run 'hangar --help' for usage)")
+    // `run` takes the early signal over with its own handlers; any other command gets Node's default back,
+    // and a signal that came while it was loading ends it now, as it would have then.
+    .hook("preAction", (_program, command) => {
+      if (command.name() === "run") return;
+      early.release();
+      if (early.received) process.kill(process.pid, early.received);
+    });
 
   program
     .command("run")
@@ -67,7 +74,7 @@ function createProgram(settle: (code: ExitCode) => void): Command {
       "\nHANGAR_AUTH_TOKEN, when set, is the auth token plugins see. HANGAR_SERVER_TOKEN is --token's default.",
     )
     .action(async (dirs: string[], options: RunOptions) => {
-      settle(await runCommand(dirs, options, createOutput(options.json === true)));
+      settle(await runCommand(dirs, options, createOutput(options.json === true), early));
     });
 
   program
@@ -117,11 +124,11 @@ function createProgram(settle: (code: ExitCode) => void): Command {
   return program;
 }
 
-async function main(argv: string[]): Promise<ExitCode> {
+async function main(argv: string[], early: EarlySignal): Promise<ExitCode> {
   let exitCode: ExitCode = ExitCodes.ok;
   const program = createProgram((code) => {
     exitCode = code;
-  });
+  }, early);
   try {
     await program.parseAsync(argv);
     return exitCode;
@@ -133,7 +140,14 @@ async function main(argv: string[]): Promise<ExitCode> {
   }
 }
 
-// Exit explicitly: a plugin's leftover timer or socket must not keep the process alive after shutdown.
-// Writes to a pipe are asynchronous on some platforms, so let stdout and stderr drain first.
-const exitCode = await main(process.argv);
-process.stdout.write("", () => process.stderr.write("", () => process.exit(exitCode)));
+/**
+ * Runs the command line `argv` and exits the process with its code. `early` is the signal bin/hangar.js saw
+ * while this module was being imported: `hangar run` treats it as a Ctrl+C (starting nothing); any other
+ * command is ended by it as by any signal.
+ */
+export async function runCli(argv: string[], early: EarlySignal): Promise<void> {
+  const exitCode = await main(argv, early);
+  // Exit explicitly: a plugin's leftover timer or socket must not keep the process alive after shutdown.
+  // Writes to a pipe are asynchronous on some platforms, so let stdout and stderr drain first.
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(exitCode)));
+}

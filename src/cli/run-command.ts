@@ -26,11 +26,36 @@ export interface RunOptions {
   isolation?: "none" | "worker";
 }
 
+/** A SIGINT/SIGTERM that bin/hangar.js caught while the CLI was still being imported. */
+export interface EarlySignal {
+  /** The signal, or null when none came. */
+  readonly received: NodeJS.Signals | null;
+  /** Removes bin/hangar.js's listeners (the command has its own, or wants Node's default back). */
+  release(): void;
+}
+
 /**
  * Runs a shell until SIGINT/SIGTERM, then stops it gracefully. Resolves with the exit code; a second
- * signal while stopping exits the process at once with 130.
+ * signal while stopping exits the process at once with 130. A signal that came while hangar was being
+ * imported (`early`) stops it before any plugin is touched, as a clean stop (exit 0).
  */
-export async function runCommand(dirs: string[], options: RunOptions, output: Output): Promise<ExitCode> {
+export async function runCommand(
+  dirs: string[],
+  options: RunOptions,
+  output: Output,
+  early: EarlySignal = { received: null, release() {} },
+): Promise<ExitCode> {
+  if (early.received) {
+    const signal = early.received;
+    // bin/hangar.js's listeners stay until the process exits: a second signal still forces exit with 130.
+    output.event(
+      "stopping",
+      { signal, startup: true },
+      `Received ${signal} while hangar was starting: no plugin was started.`,
+    );
+    output.event("stopped", { clean: true }, "Stopped.");
+    return ExitCodes.ok;
+  }
   const token = process.env.HANGAR_AUTH_TOKEN;
   const serverToken = options.token ?? (process.env.HANGAR_SERVER_TOKEN || undefined);
   const shell = createShell({
@@ -102,6 +127,7 @@ export async function runCommand(dirs: string[], options: RunOptions, output: Ou
   // Installed before start, so that a signal during start-up stops what has started (SPEC §4).
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  early.release();
 
   try {
     await shell.start();

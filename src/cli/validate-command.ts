@@ -17,7 +17,9 @@ export async function validateCommand(dirs: string[], output: Output): Promise<E
   const lines: string[] = [];
   const idWidth = Math.max(0, ...results.map((result) => result.id.length));
   for (const result of results) {
-    const folder = relative(process.cwd(), result.folder) || ".";
+    // Relative to where the command runs, unless that means climbing out of it (../../../tmp/x).
+    const shown = relative(process.cwd(), result.folder) || ".";
+    const folder = shown.startsWith("..") ? result.folder : shown;
     lines.push(`${result.ok ? "✓" : "✗"} ${result.id.padEnd(idWidth)}  ${folder}`);
     for (const problem of result.problems) {
       // Indent every line of a multi-line message under its plugin.

@@ -73,7 +73,12 @@ function install(): Installed {
 
   const guardedExit = function exit(code?: number | string | null): never {
     const scope = currentScope() ?? attributeError(new Error("process.exit() called"));
-    if (scope) throw scope.owner.refuseExit(scope, code);
+    if (scope) {
+      const refusal = scope.owner.refuseExit(scope, code);
+      // The stack starts at the plugin's call, not inside hangar's guard.
+      Error.captureStackTrace(refusal, guardedExit);
+      throw refusal;
+    }
     return realExit.call(process, code as number | undefined);
   } as typeof process.exit;
 

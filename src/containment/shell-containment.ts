@@ -23,6 +23,8 @@ export interface ShellContainmentDeps {
   current(pluginId: string): { context: object | null; hook: PluginFlow | null } | undefined;
   /** Shuts the shell down (an error no plugin owns reached the process). */
   stop(): Promise<void>;
+  /** Records what the plugin's code threw in a crash, so the errored line that may follow carries its stack. */
+  noteFailure?(pluginId: string, error: unknown): void;
 }
 
 /** States in which a fault of the plugin's live code makes it crash (at once, or once it settles into running). */
@@ -40,6 +42,13 @@ export interface OpenFlow extends PluginFlow {
 }
 
 /** A flow that turns the first escaped error into a rejection of `failed`, until closed. */
+/**
+ * What `failed` rejects with when the flow closes without a failure. Settling it releases what was waiting on
+ * it: a scope outlives its flow (a module's evaluation promise keeps the scope it was created in for the life of
+ * the process), and a forever-pending `failed` would keep every race ever run against it (issue 13: heap).
+ */
+export const FLOW_CLOSED: unique symbol = Symbol("hangar.flowClosed");
+
 export function openFlow(): OpenFlow {
   let open = true;
   let reject: (error: unknown) => void = () => {};
@@ -57,7 +66,9 @@ export function openFlow(): OpenFlow {
       return true;
     },
     close() {
+      if (!open) return;
       open = false;
+      reject(FLOW_CLOSED);
     },
   };
 }
@@ -183,12 +194,18 @@ export class ShellContainment implements ContainmentOwner {
       );
       return;
     }
-    const message =
-      `Plugin '${pluginId}' crashed outside any hook: ${cause}: ${messageOf(error).replace(/\.$/, "")}. hangar ran its onStop and ` +
-      "disposed its context; the other plugins carry on. Catch errors in timers, listeners and promises the plugin starts.";
     const code: ErrorCode =
       hasHangarCode(error) && error.code !== "HANGAR_CONTEXT_DISPOSED" ? error.code : "HANGAR_PLUGIN_CRASHED";
-    this.#deps.pluginLogger(pluginId).error("hangar", message, error);
+    const aftermath = "hangar ran its onStop and disposed its context; the other plugins carry on.";
+    // hangar's own errors (a refused process.exit()) already say what happened and what to do.
+    const message =
+      code === "HANGAR_PLUGIN_CRASHED"
+        ? `Plugin '${pluginId}' crashed outside any hook: ${cause}: ${messageOf(error).replace(/\.$/, "")}. ${aftermath} ` +
+          "Catch errors in timers, listeners and promises the plugin starts."
+        : `${messageOf(error)} ${aftermath}`;
+    // The one record of this crash: the fields of every failure record (docs/cli.md, "--json") and the stack.
+    this.#deps.shellLogger.error(message, { pluginId, state, phase: "run", code, err: error });
+    this.#deps.noteFailure?.(pluginId, error);
     this.#crash(actor, scope, code, message);
   }
 
@@ -225,7 +242,8 @@ export class ShellContainment implements ContainmentOwner {
         "elsewhere the plugin crashes and its restart policy applies.",
       { pluginId },
     );
-    this.#deps.pluginLogger(pluginId).error("hangar", error.message, error);
+    // Not logged here: the error is thrown at the call, and logged once where it ends (the crash it causes
+    // outside a hook, the hook or request it fails), with the plugin's stack.
     return error;
   }
 

@@ -4,8 +4,10 @@ import path from "node:path";
 import { HangarError, messageOf } from "../errors.js";
 import type { JsonValue, PluginConfigStore } from "../sdk/types.js";
 import type { ConfigBackend, ConfigWarningListener } from "./config-backend.js";
+import { readConfigJournal } from "./config-journal.js";
 import { assertConfigKey, cloneJsonValue, copyConfigValue, isReservedConfigKey } from "./config-value.js";
 import {
+  configJournalOf,
   configWriterGeneration,
   forgetConfigStore,
   isStaleConfigTempFile,
@@ -18,11 +20,21 @@ export interface FileConfigBackendOptions {
   dataDir: string;
   /** Told when a store recovers from a problem (a corrupt file moved aside). Default: process.emitWarning. */
   onWarning?: ConfigWarningListener;
+  /**
+   * A file's journal is folded into its JSON file once it holds more than this many bytes (default 1 MiB,
+   * about 10,000 small sets). Smaller: a shorter replay on open, more full-file writes.
+   */
+  journalLimitBytes?: number;
+  /** A file's journal is folded into its JSON file once no change has come for this long (ms; default 1,000). */
+  journalIdleMs?: number;
 }
 
 /** The file backend, plus diagnostics for tests and benchmarks. */
 export interface FileConfigBackend extends ConfigBackend {
-  /** How many config files have been written (atomically renamed into place) so far, across all plugins. */
+  /**
+   * How many durable writes (a journal append, or a JSON file renamed into place) acknowledged changes so
+   * far, across all plugins. A batch of changes made while a write was in flight counts once.
+   */
   readonly writeCount: number;
   /** The file that holds `pluginId`'s values. */
   fileOf(pluginId: string): string;
@@ -40,9 +52,11 @@ export interface ConfigFileContent {
 const pluginIdPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 const DELETED = Symbol("deleted");
+/** Not a change: asks for the journal to be folded into the JSON file and deleted (flush). */
+const FOLD = Symbol("fold");
 type Change = {
   key: string;
-  value: JsonValue | typeof DELETED;
+  value: JsonValue | typeof DELETED | typeof FOLD;
   resolve: () => void;
   reject: (error: unknown) => void;
 };
@@ -51,11 +65,15 @@ type Change = {
 const writerEntries = new FinalizationRegistry<number>(forgetConfigStore);
 
 /**
- * Creates the file backend. A `set`/`delete` resolves only once the file holding the change has been
- * written to a temp file, fsynced, renamed over the old one and the folder fsynced. Changes made while a
- * write is in flight are batched into the next single write (group commit), so N concurrent sets cost
- * about two writes, not N. The writes run on a worker thread that keeps each file's serialised entries:
- * a set costs the main thread the JSON of the changed value and one message, whatever the file's size.
+ * Creates the file backend. A `set`/`delete` resolves only once the change is durable: appended to the
+ * file's journal (`<id>.json.journal`) and fdatasynced, or, for a store's first write, in the JSON file
+ * (temp file, fdatasync, rename, folder fsync). The journal is folded into the JSON file past
+ * `journalLimitBytes`, after `journalIdleMs` without changes, and on `flush()`, which also deletes it: after
+ * a flush the folder holds electron-store's format only. On open, the journal is replayed over the JSON
+ * file; a torn tail (a write a crash cut short, never acknowledged) is ignored. Changes made while a write is
+ * in flight are batched into the next single write (group commit). The writes run on a worker thread that
+ * keeps each file's serialised entries: a set costs the main thread the JSON of the changed value and one
+ * message, whatever the file's size.
  */
 export function createFileConfigBackend(options: FileConfigBackendOptions): FileConfigBackend {
   const configDir = path.resolve(options.dataDir, "config");
@@ -68,6 +86,10 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
   const fileOf = (pluginId: string): string => configFileOf(configDir, pluginId);
 
   const { track, settled } = createPendingWrites();
+  const journalLimitBytes = options.journalLimitBytes ?? 1024 * 1024;
+  const journalIdleMs = options.journalIdleMs ?? 1000;
+  /** Per store: queues a fold when its journal may hold records (for flush), else returns null. */
+  const folds = new Set<() => Promise<void> | null>();
 
   const createStore = (pluginId: string): PluginConfigStore => {
     const file = fileOf(pluginId);
@@ -81,6 +103,9 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
     let loading: Promise<void> | null = null;
     // The writer thread that holds `committed` as serialised entries; 0: none does, send them all.
     let writerHolds = 0;
+    let loaded = false;
+    // A journal may exist on disk (this store wrote since its last fold, or found one on open).
+    let journalMayExist = false;
 
     // Every call awaits the same promise, so calls made in one order are served in that order.
     const ready = (): Promise<void> => {
@@ -93,10 +118,25 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
 
     const load = async (): Promise<void> => {
       const content = await readConfigFile(file, pluginId, options.onWarning);
+      const journal = await readConfigJournal(configJournalOf(file)).catch((error: unknown) => {
+        throw new HangarError(
+          "HANGAR_CONFIG_READ",
+          `Plugin '${pluginId}' could not read its config journal ${configJournalOf(file)}: ${messageOf(error)}. Check the file's permissions; hangar will try again on the next config call.`,
+          { pluginId, cause: error },
+        );
+      });
+      // The journal holds acknowledged changes newer than the JSON file: replay them over it, in order.
+      for (const [key, ...value] of journal.operations) {
+        if (isReservedConfigKey(key)) continue; // never written by hangar: refused at set()
+        if (value.length === 0) content.values.delete(key);
+        else content.values.set(key, value[0]!);
+      }
       committed = content.values;
       view = new Map(committed);
       mode = content.mode;
+      journalMayExist = journal.exists; // even empty: a clean stop leaves none behind
       await removeStaleTempFiles(file, (message) => warn(pluginId, message));
+      loaded = true;
     };
 
     const drain = async (): Promise<void> => {
@@ -108,11 +148,22 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
         // `view` is now exactly `committed` plus `batch`: send everything, or what the batch changed.
         const generation = configWriterGeneration();
         const full = writerHolds !== generation;
+        const fold = batch.some((change) => change.value === FOLD);
         const entries = full ? entriesOf(view) : changesOf(batch, view);
         try {
-          await writeConfigFile({ storeId, file, mode, full, entries });
+          await writeConfigFile({
+            storeId,
+            file,
+            mode,
+            full,
+            fold,
+            entries,
+            journalLimitBytes,
+            journalIdleMs,
+          });
           writerHolds = generation;
-          writeCount++;
+          journalMayExist = !fold;
+          if (batch.some((change) => change.value !== FOLD)) writeCount++; // a fold alone changes nothing
           for (const change of batch) apply(committed, change);
           for (const change of batch) change.resolve();
         } catch (cause) {
@@ -131,7 +182,7 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
       draining = null; // set in the same tick as the empty check, so no change can slip between
     };
 
-    const enqueue = (key: string, value: JsonValue | typeof DELETED): Promise<void> =>
+    const enqueue = (key: string, value: JsonValue | typeof DELETED | typeof FOLD): Promise<void> =>
       new Promise<void>((resolve, reject) => {
         const change: Change = { key, value, resolve, reject };
         queued.push(change);
@@ -139,43 +190,88 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
         draining ??= drain();
       });
 
+    // Calls are served in the order they are made. Once the file is loaded and no call still waits for it,
+    // a call runs at once (a lone set's main-thread cost is then the queueing itself); before, each call
+    // waits for the same load, in order.
+    let waiting = 0;
+    const whenLoaded = <T>(operation: () => T | Promise<T>): Promise<T> => {
+      if (loaded && waiting === 0) {
+        try {
+          return Promise.resolve(operation());
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
+      waiting++;
+      return ready().then(
+        () => {
+          waiting--;
+          return operation();
+        },
+        (error: unknown) => {
+          waiting--;
+          throw error;
+        },
+      );
+    };
+
     const store: PluginConfigStore = Object.freeze({
-      async get<T = JsonValue>(key: string, defaultValue?: T): Promise<T | undefined> {
-        assertConfigKey(pluginId, "get", key);
-        await ready();
-        const value = view.get(key);
-        return value === undefined ? defaultValue : (cloneJsonValue(value) as T);
+      get<T = JsonValue>(key: string, defaultValue?: T): Promise<T | undefined> {
+        try {
+          assertConfigKey(pluginId, "get", key);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return whenLoaded(() => {
+          const value = view.get(key);
+          return value === undefined ? defaultValue : (cloneJsonValue(value) as T);
+        });
       },
       set(key: string, value: unknown): Promise<void> {
-        return track(
-          (async () => {
-            assertConfigKey(pluginId, "set", key);
-            const copy = copyConfigValue(pluginId, key, value);
-            await ready();
-            await enqueue(key, copy);
-          })(),
-        );
+        let copy: JsonValue;
+        try {
+          assertConfigKey(pluginId, "set", key);
+          copy = copyConfigValue(pluginId, key, value);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return track(whenLoaded(() => enqueue(key, copy)));
       },
       delete(key: string): Promise<void> {
+        try {
+          assertConfigKey(pluginId, "delete", key);
+        } catch (error) {
+          return Promise.reject(error);
+        }
         return track(
-          (async () => {
-            assertConfigKey(pluginId, "delete", key);
-            await ready();
+          whenLoaded(() => {
             // Nothing to remove and nothing in flight that could add it back: the disk already agrees.
             if (!view.has(key) && draining === null) return;
-            await enqueue(key, DELETED);
-          })(),
+            return enqueue(key, DELETED);
+          }),
         );
       },
-      async getAll(): Promise<Record<string, JsonValue>> {
-        await ready();
-        // Reserved keys never get into `view`, so a plain object cannot be polluted here.
-        const all: Record<string, JsonValue> = {};
-        for (const [key, value] of view) all[key] = cloneJsonValue(value);
-        return all;
+      getAll(): Promise<Record<string, JsonValue>> {
+        return whenLoaded(() => {
+          // Reserved keys never get into `view`, so a plain object cannot be polluted here.
+          const all: Record<string, JsonValue> = {};
+          for (const [key, value] of view) all[key] = cloneJsonValue(value);
+          return all;
+        });
       },
     });
     writerEntries.register(store, storeId);
+    // A failed fold loses nothing: the journal keeps every change and is replayed on the next open.
+    folds.add(() =>
+      journalMayExist
+        ? enqueue("", FOLD).catch((error: unknown) =>
+            warn(
+              pluginId,
+              `The config journal of plugin '${pluginId}' could not be folded into ${file}: ${messageOf(error)}. Nothing is lost: the journal is replayed when the store next opens.`,
+            ),
+          )
+        : null,
+    );
     return store;
   };
 
@@ -189,6 +285,12 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
       return store;
     },
     async flush(): Promise<void> {
+      await settled();
+      // Then fold every journal into its JSON file and delete it: the folder is electron-store's format again.
+      for (const fold of folds) {
+        const folding = fold();
+        if (folding) track(folding);
+      }
       await settled();
     },
     get writeCount() {
@@ -331,6 +433,7 @@ function changesOf(batch: Change[], view: Map<string, JsonValue>): [string, stri
   const last = new Map<string, "set" | "delete">();
   const texts = new Map<string, string>();
   for (const { key, value } of batch) {
+    if (value === FOLD) continue;
     const kind = value === DELETED ? "delete" : "set";
     if (last.get(key) === kind) continue;
     last.set(key, kind);
@@ -350,6 +453,7 @@ function changesOf(batch: Change[], view: Map<string, JsonValue>): [string, stri
 }
 
 function apply(target: Map<string, JsonValue>, change: Change): void {
+  if (change.value === FOLD) return;
   if (change.value === DELETED) target.delete(change.key);
   else target.set(change.key, change.value);
 }

@@ -65,7 +65,12 @@ export function createLogger(options: LogOptions = {}): HangarLogger {
       destination.write(redact(out, secrets));
     },
   };
-  const root = pino({ level: options.level ?? "info", base: undefined }, stream);
+  // Errors in records are serialised by serializeFields/serializeErrors below; pino's default `err` serializer
+  // would serialise that result again and call its type "Object".
+  const root = pino(
+    { level: options.level ?? "info", base: undefined, serializers: { err: (value: unknown) => value } },
+    stream,
+  );
 
   const shell = Object.freeze(
     Object.fromEntries(

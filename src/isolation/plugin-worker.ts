@@ -41,7 +41,7 @@ export interface PluginWorkerOptions {
   /** The shell's current auth token (later changes are pushed with {@link PluginWorker.setToken}). */
   token(): string | null;
   /** The worker died or hung while no hook was running: the plugin crashed in phase `run`. */
-  onCrash(code: ErrorCode, message: string): void;
+  onCrash(code: ErrorCode, message: string, error: HangarError): void;
 }
 
 /** What loading in the worker reports. */
@@ -293,7 +293,8 @@ export class PluginWorker {
     const phase = this.#phase;
     this.#ending = true;
     void worker.terminate();
-    this.#options.logger.error("hangar", message);
+    // Logged once: by onCrash's receiver, or as the failure of the load or hook in flight.
+    if (!this.#loggedElsewhere()) this.#options.logger.error("hangar", message);
     this.#settleDeath(new HangarError(code, message, { pluginId, phase }), true);
   }
 
@@ -336,8 +337,16 @@ export class PluginWorker {
       cause: error ?? undefined,
     });
     if (error) crash.stack = `${crash.name}: ${message}\n${error.stack ?? ""}`;
-    this.#options.logger.error("hangar", message, ...(error ? [error] : []));
+    if (!this.#loggedElsewhere()) this.#options.logger.error("hangar", message, ...(error ? [error] : []));
     this.#settleDeath(crash, true);
+  }
+
+  /**
+   * True when a death now is logged elsewhere, once, as the plugin's failure record: by onCrash's receiver (the
+   * plugin runs and nothing waits on the worker), or by the shell for the load or hook that it fails.
+   */
+  #loggedElsewhere(): boolean {
+    return this.#phase !== "run" || this.#load !== null || this.#pending.size === 0;
   }
 
   /** Whatever waited on the worker gets `error`; a crash outside any hook goes to onCrash. */
@@ -356,7 +365,7 @@ export class PluginWorker {
     this.#pending.clear();
     for (const waiter of pending) waiter.reject(error);
     if (report && phase === "run" && !load && pending.length === 0) {
-      this.#options.onCrash(error.code, error.message);
+      this.#options.onCrash(error.code, error.message, error);
     }
   }
 

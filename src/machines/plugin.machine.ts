@@ -200,13 +200,20 @@ function restartLimitInfo(context: PluginMachineContext): PluginErrorInfo {
     message:
       `Plugin '${context.pluginId}' crashed again after ${context.restarts} restart(s) within ${windowMs} ms ` +
       `(background.restart.maxRestarts is ${maxRestarts}), so hangar stopped restarting it. ` +
-      `Last cause: ${cause} Fix the crash; the plugin is retried on the next update or by shell.restartPlugin().`,
+      `Last cause: ${cause} Fix the crash, then start it again: \`hangar update ${context.pluginId}\` (which ` +
+      `re-imports its code), POST /api/_shell/plugins/${context.pluginId}/restart, or ` +
+      `shell.restartPlugin("${context.pluginId}"); any update of the shell retries it too.`,
   };
 }
 
 /** The wait before the n-th restart in the window: backoffMs × 2^(n−1), at most {@link MAX_BACKOFF_MS}. */
 export function backoffDelay(policy: RestartPolicy, restart: number): number {
   return Math.min(MAX_BACKOFF_MS, policy.backoffMs * 2 ** Math.max(0, restart - 1));
+}
+
+function hasKeys(value: object): boolean {
+  for (const _ in value) return true;
+  return false;
 }
 
 const actorInput = ({ context }: { context: PluginMachineContext }): PluginActorInput => ({
@@ -234,6 +241,8 @@ const countRestart = (enqueueActions as Enqueue)(({ context, enqueue }) => {
   enqueue.raise({ type: "RESTART_EXPIRED" }, { delay: context.restartPolicy.windowMs, id: expiryId(serial) });
 });
 const resetRestarts = (enqueueActions as Enqueue)(({ context, enqueue }) => {
+  // Nothing to reset (every stop and update enters here): no assign, so no copy of the context (issue 13).
+  if (context.restarts === 0) return;
   for (let i = 0; i < context.restarts; i += 1) enqueue.cancel(expiryId(context.restartSerial - i));
   enqueue.assign({ restarts: 0 });
 });
@@ -270,8 +279,13 @@ export const pluginMachine = setup({
       dependsOn: output.dependsOn,
       hasOnResume: output.hasOnResume,
       entry: output.entry ?? context.entry,
-      timeouts: { ...context.defaultTimeouts, ...output.timeouts },
-      restartPolicy: { ...DEFAULT_RESTART_POLICY, ...output.restart },
+      // Shared, not copied, when plugin.json overrides nothing: thousands of plugins, one object (issue 13).
+      timeouts: hasKeys(output.timeouts)
+        ? { ...context.defaultTimeouts, ...output.timeouts }
+        : context.defaultTimeouts,
+      restartPolicy: output.restart
+        ? { ...DEFAULT_RESTART_POLICY, ...output.restart }
+        : DEFAULT_RESTART_POLICY,
       timings: { ...context.timings, loadMs: output.loadMs },
     })),
     assignStarted: assign(({ context }, output: PluginRunOutput) => ({

@@ -6,6 +6,7 @@ import { readFile, realpath } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { type RequestHandler } from "express";
+import { checkUiEntry, uiEntryMessage } from "../manifest/ui-entry.js";
 
 /** Where the page and its files live on the shell's server. */
 export const SHELL_PAGE_ASSETS = "/_hangar/shell";
@@ -95,23 +96,17 @@ function pageHtml(): { html: string; csp: string } {
 
 /** A plugin's `ui.entry`, checked: a relative .js/.mjs path that stays inside the plugin folder. */
 export function uiEntryOf(plugin: ShellPagePlugin): PluginUiInfo | null {
-  const entry = (plugin.ui as { entry?: unknown } | null | undefined)?.entry;
-  // A `ui` section may describe other things (a route, an icon): only `entry` means a module to mount.
-  if (entry === undefined) return null;
-  const fail = (problem: string): PluginUiInfo => ({
-    id: plugin.id,
-    entry: String(entry),
-    url: null,
-    error: `Plugin '${plugin.id}': plugin.json's ui.entry ${problem}. Point it at the built ES module of the UI inside the plugin folder, e.g. "ui/dist/index.js".`,
-  });
-  if (typeof entry !== "string" || entry.length === 0) return fail("is missing or not a string");
-  if (path.isAbsolute(entry) || entry.includes("\\")) return fail(`"${entry}" is not a relative path`);
-  const resolved = path.resolve(plugin.folder, entry);
-  if (!resolved.startsWith(plugin.folder + path.sep))
-    return fail(`"${entry}" leads outside the plugin folder`);
-  if (!/\.m?js$/.test(entry)) return fail(`"${entry}" is not a .js or .mjs module (build the UI first)`);
-  const relative = path.relative(plugin.folder, resolved).split(path.sep).join("/");
-  return { id: plugin.id, entry, url: `${PLUGIN_UI_PATH}/${plugin.id}/${relative}` };
+  const checked = checkUiEntry(plugin.folder, plugin.ui);
+  if (checked === null) return null;
+  if ("problem" in checked) {
+    return {
+      id: plugin.id,
+      entry: checked.entry,
+      url: null,
+      error: uiEntryMessage(plugin.id, checked.problem),
+    };
+  }
+  return { id: plugin.id, entry: checked.entry, url: `${PLUGIN_UI_PATH}/${plugin.id}/${checked.relative}` };
 }
 
 /** The routes. They sit behind the server's Host and CORS checks, outside `/api/` (so outside `server.token`). */

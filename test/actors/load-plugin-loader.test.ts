@@ -186,6 +186,8 @@ describe("host-provided modules", () => {
     const pkg = entry === "index.ts" ? "@scope/not-installed" : "left-pad-not-installed";
     expect(error.message).toContain(`run "npm install ${pkg}" in ${folder}`);
     expect(error.message).not.toContain("hangar-generation");
+    // One line a person can act on: no require() stack after it.
+    expect(error.message).not.toContain("\n");
   });
 });
 

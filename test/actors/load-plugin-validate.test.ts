@@ -98,6 +98,55 @@ describe("validatePlugins", () => {
       ]);
     });
 
+    it("checks ui.entry: a missing file or a bad path is an error naming the plugin, the field and the fix", async () => {
+      await plugin("built", { id: "built", background, ui: { entry: "ui/dist/index.js" } });
+      await mkdir(path.join(root, "plugins", "built", "ui", "dist"), { recursive: true });
+      await writeFile(
+        path.join(root, "plugins", "built", "ui", "dist", "index.js"),
+        "export default () => null;\n",
+      );
+      await plugin("unbuilt", { id: "unbuilt", ui: { entry: "ui/dist/index.js" } });
+      await plugin("typo", { id: "typo", background, ui: { entry: "ui/dist/indx.js" } });
+      await mkdir(path.join(root, "plugins", "typo", "ui", "dist"), { recursive: true });
+      await writeFile(
+        path.join(root, "plugins", "typo", "ui", "dist", "index.js"),
+        "export default () => null;\n",
+      );
+      await plugin("escapes", { id: "escapes", ui: { entry: "../built/ui/dist/index.js" } });
+      await plugin("source", { id: "source", ui: { entry: "index.mjs" } });
+      await plugin("tsx", { id: "tsx", ui: { entry: "ui/index.tsx" } });
+      await mkdir(path.join(root, "plugins", "tsx", "ui"), { recursive: true });
+      await writeFile(path.join(root, "plugins", "tsx", "ui", "index.tsx"), "export default () => null;\n");
+      await plugin("no-entry", { id: "no-entry", ui: { route: "/somewhere" } });
+
+      const reports = await validatePlugins([path.join(root, "plugins")]);
+      const byId = new Map(reports.map((report) => [report.id, report]));
+
+      expect(byId.get("built")).toMatchObject({ ok: true, problems: [], warnings: [] });
+      expect(byId.get("source")).toMatchObject({ ok: true, problems: [], warnings: [] });
+      expect(byId.get("no-entry")).toMatchObject({ ok: true, problems: [], warnings: [] });
+      expect(byId.get("unbuilt")?.problems).toEqual([
+        {
+          code: "HANGAR_ENTRY_NOT_FOUND",
+          message: expect.stringMatching(
+            /^Plugin 'unbuilt': plugin\.json's ui\.entry "ui\/dist\/index\.js" does not exist: build the UI/,
+          ),
+        },
+      ]);
+      expect(byId.get("typo")?.problems[0]?.message).toContain(
+        '"ui/dist/indx.js" does not exist (did you mean "ui/dist/index.js"?)',
+      );
+      expect(byId.get("escapes")?.problems).toEqual([
+        {
+          code: "HANGAR_MANIFEST_INVALID",
+          message: expect.stringContaining("leads outside the plugin folder"),
+        },
+      ]);
+      // A source entry that exists: another shell may bundle it, hangar's page cannot mount it.
+      expect(byId.get("tsx")).toMatchObject({ ok: true, problems: [] });
+      expect(byId.get("tsx")?.warnings[0]?.message).toContain('"ui/index.tsx" is not a .js or .mjs module');
+    });
+
     it("throws HANGAR_SHELL_OPTIONS for a path that does not exist", async () => {
       const error = await validatePlugins([path.join(root, "missing")]).catch((thrown: unknown) => thrown);
       expect(error).toBeInstanceOf(HangarError);

@@ -163,7 +163,10 @@ describeInChromium("the shell page of hangar run, in Chromium", () => {
     await board(page).locator("select").selectOption("EGPH");
     await expect.poll(() => highlight(page).textContent()).toBe("Highlighting: EGPH");
     const configFile = path.join(dataDir, "config", "fleet-board.json");
-    await expect.poll(async () => JSON.parse(await readFile(configFile, "utf8")).highlightBase).toBe("EGPH");
+    // The set is in the journal at once, and in the JSON file once the store has been idle for a second.
+    await expect
+      .poll(async () => JSON.parse(await readFile(configFile, "utf8")).highlightBase, { timeout: 10_000 })
+      .toBe("EGPH");
 
     // The README's screenshot: the page with fleet-board's UI mounted, after a push and a config change.
     await access(screenshotFile).catch(async () => {

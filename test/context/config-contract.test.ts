@@ -46,7 +46,7 @@ const subjects: ConfigBackendSubject[] = [
 
 for (const subject of subjects) describeConfigBackendContract(subject);
 
-describe("one format: values move between headless and Electron mode", () => {
+describe("one format: values move between headless and Electron mode (after a clean stop)", () => {
   let configDir: string;
   beforeEach(async () => {
     configDir = path.join(await mkdtemp(path.join(tmpdir(), "hangar-config-cross-")), "config");
@@ -63,6 +63,8 @@ describe("one format: values move between headless and Electron mode", () => {
         const first: ConfigBackend = writer.create(configDir, (_id, message) => warnings.push(message));
         await setAll(first, "pilot-notes", roundTripValues);
         await first.store("pilot-notes").delete("nothing");
+        // The handover happens after a clean stop, as when a user copies the folder between modes.
+        await first.flush();
         const expected = { ...roundTripValues };
         delete expected.nothing;
 
@@ -71,6 +73,7 @@ describe("one format: values move between headless and Electron mode", () => {
         await second.store("pilot-notes").set("written_by", reader.name);
         await second.store("pilot-notes").delete("ratio");
         delete expected.ratio;
+        await second.flush();
 
         const third = writer.create(configDir, (_id, message) => warnings.push(message));
         expect(await third.store("pilot-notes").getAll()).toEqual({ ...expected, written_by: reader.name });

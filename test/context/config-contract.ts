@@ -88,10 +88,11 @@ export function describeConfigBackendContract(subject: ConfigBackendSubject): vo
         expect(warnings).toEqual([]);
       });
 
-      it("keeps the values in <configDir>/<id>.json as one JSON object", async () => {
+      it("after flush() (a clean stop) keeps the values in <configDir>/<id>.json as one JSON object, and nothing else", async () => {
         const backend = create();
         await backend.store("fleet-board").set("refresh_interval", 30);
         await backend.store("fleet-board").set("quick_links", [{ title: "Ops" }]);
+        await backend.flush();
         expect(await readJson("fleet-board")).toEqual({
           refresh_interval: 30,
           quick_links: [{ title: "Ops" }],
@@ -136,6 +137,8 @@ export function describeConfigBackendContract(subject: ConfigBackendSubject): vo
         const values = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`key-${i}`, { i }]));
         await setAll(backend, "busy", values);
         expect(await store.getAll()).toEqual(values);
+        expect(await create().store("busy").getAll()).toEqual(values);
+        await backend.flush();
         expect(await readJson("busy")).toEqual(values);
       });
     });
@@ -245,6 +248,8 @@ export function describeConfigBackendContract(subject: ConfigBackendSubject): vo
         await backend.store("p").delete("stale");
         expect(await backend.store("p").get("stale")).toBeUndefined();
         expect(await backend.store("p").getAll()).toEqual({ kept: 2 });
+        expect(await create().store("p").getAll()).toEqual({ kept: 2 });
+        await backend.flush();
         expect(await readJson("p")).toEqual({ kept: 2 });
         expect(await create().store("p").getAll()).toEqual({ kept: 2 });
       });
@@ -294,7 +299,8 @@ export function describeConfigBackendContract(subject: ConfigBackendSubject): vo
         it(`holding ${what} is moved aside with a warning; the store starts empty and saves again`, async () => {
           await mkdir(configDir, { recursive: true });
           await writeFile(fileOf("fleet-board"), content);
-          const store = create().store("fleet-board");
+          const backend = create();
+          const store = backend.store("fleet-board");
 
           expect(await store.get("refresh_interval", 15)).toBe(15);
           const files = await readdir(configDir);
@@ -307,6 +313,7 @@ export function describeConfigBackendContract(subject: ConfigBackendSubject): vo
           expect(warnings[0]![1]).toContain(path.join(configDir, moved!));
 
           await store.set("refresh_interval", 20);
+          await backend.flush();
           expect(await readJson("fleet-board")).toEqual({ refresh_interval: 20 });
           expect(await create().store("fleet-board").getAll()).toEqual({ refresh_interval: 20 });
           expect(warnings).toHaveLength(1);

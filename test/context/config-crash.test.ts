@@ -1,14 +1,18 @@
-// Crash test: a child process sets config values and is killed with SIGKILL at random moments, many times;
-// after each kill every set it saw resolve must be on disk. HANGAR_CRASH_ROUNDS (default 30) and
-// HANGAR_CRASH_SEED (default: random, printed) control the run.
+// Crash test: a child process sets config values and is killed with SIGKILL at random moments, many times:
+// while it replays the journal on open, mid-append, mid-fold. Between rounds the journal's tail is sometimes
+// torn as power loss would leave it. After each kill every set the child saw resolve must be there, and the
+// JSON file must be whole. HANGAR_CRASH_ROUNDS (default 30) and HANGAR_CRASH_SEED (default: random, printed)
+// control the run.
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import Conf from "conf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFileConfigBackend } from "../../src/context/config-file.js";
+import { readConfigJournal } from "../../src/context/config-journal.js";
 import type { JsonValue } from "../../src/sdk/types.js";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -34,10 +38,20 @@ interface RoundResult {
   stderr: string;
 }
 
-/** Runs the child until `killAfter` acknowledgements (then a random short moment), and kills it with SIGKILL. */
-function crashRound(dataDir: string, round: number, killAfter: number, delay: () => Promise<void>) {
+/** When to kill: once the child starts loading (replaying the journal), once it is ready, or after N acks. */
+type KillAt = "loading" | "ready" | number;
+
+/** Runs the child until `killAt` (then a random short moment), and kills it with SIGKILL. */
+function crashRound(
+  dataDir: string,
+  round: number,
+  journal: { limitBytes: number; idleMs: number },
+  killAt: KillAt,
+  delay: () => Promise<void>,
+) {
   return new Promise<RoundResult>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", childScript, dataDir, String(round)], {
+    const args = [childScript, dataDir, String(round), String(journal.limitBytes), String(journal.idleMs)];
+    const child = spawn(process.execPath, ["--import", "tsx", ...args], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -70,7 +84,7 @@ function crashRound(dataDir: string, round: number, killAfter: number, delay: ()
         result.latest.set(key, Number(value));
         acks++;
       }
-      if ((kind === "ready" && killAfter === 0) || acks >= killAfter) kill();
+      if (kind === killAt || (typeof killAt === "number" && acks >= killAt)) kill();
     });
     child.on("error", reject);
     child.on("exit", (_code, signal) => {
@@ -96,9 +110,21 @@ describe("config survives SIGKILL", () => {
       const acked = new Map<string, JsonValue>();
       const latest = new Map<string, number>();
       let killedMidWrite = 0;
+      let killedLoading = 0;
+      let tornTails = 0;
+      const journalFile = path.join(dataDir, "config", "crashy.json.journal");
+      const jsonFile = path.join(dataDir, "config", "crashy.json");
       for (let round = 1; round <= rounds; round++) {
         const where = `round ${round} (HANGAR_CRASH_SEED=${seed})`;
-        const killAfter = next() < 0.1 ? 0 : Math.floor(next() * 240);
+        const pickKill = next();
+        const killAt: KillAt =
+          pickKill < 0.15 ? "loading" : pickKill < 0.25 ? "ready" : 1 + Math.floor(next() * 240);
+        if (killAt === "loading") killedLoading++;
+        // Fold often (a small journal, a short idle time) or rarely, so kills land in every step of a fold.
+        const journal = {
+          limitBytes: [2048, 16_384, 1024 * 1024][Math.floor(next() * 3)]!,
+          idleMs: [5, 20, 1000][Math.floor(next() * 3)]!,
+        };
         // Kill right away, after the pending callbacks, or after up to 3 ms: different points inside a write.
         const pick = next();
         const wait = next() * 3;
@@ -108,7 +134,7 @@ describe("config survives SIGKILL", () => {
             else if (pick < 0.6) setImmediate(resolve);
             else setTimeout(resolve, wait);
           });
-        const result = await crashRound(dataDir, round, killAfter, delay);
+        const result = await crashRound(dataDir, round, journal, killAt, delay);
         expect(result.signal, `${where}: the child ended by itself: ${result.stderr}`).toBe("SIGKILL");
         expect(result.warnings, where).toEqual([]);
         for (const [key, value] of result.acked) acked.set(key, value);
@@ -116,6 +142,20 @@ describe("config survives SIGKILL", () => {
 
         const names = await readdir(path.join(dataDir, "config")).catch(() => [] as string[]);
         if (names.some((name) => name.endsWith(".tmp"))) killedMidWrite++;
+        // Power loss can leave the last, unacknowledged record half written, or as zeros: tear it so.
+        if (names.includes("crashy.json.journal") && next() < 0.25) {
+          const torn = [
+            Buffer.from('73 0badc0de\n[["torn",{"this record":"was never acknowledged"'),
+            Buffer.alloc(1 + Math.floor(next() * 600)),
+            Buffer.from(`${Math.floor(next() * 1e6)}`),
+          ][Math.floor(next() * 3)]!;
+          await appendFile(journalFile, torn);
+        }
+        const onDisk = await readConfigJournal(journalFile);
+        if (onDisk.tornBytes > 0) tornTails++;
+        // The JSON file is never torn: it is whole, or absent before the first write.
+        const text = await readFile(jsonFile, "utf8").catch(() => null);
+        if (text !== null) expect(() => JSON.parse(text), `${where}: the JSON file is damaged`).not.toThrow();
 
         const warnings: string[] = [];
         const store = createFileConfigBackend({ dataDir, onWarning: (_id, m) => warnings.push(m) }).store(
@@ -123,20 +163,28 @@ describe("config survives SIGKILL", () => {
         );
         const all = await store.getAll();
         expect(warnings, `${where}: the file was damaged`).toEqual([]);
+        expect(all.torn, `${where}: a torn record was replayed`).toBeUndefined();
         const missing = [...acked.keys()].filter((key) => all[key] === undefined);
         expect(missing, `${where}: acknowledged sets lost`).toEqual([]);
         for (const [key, value] of acked) expect(all[key], `${where}: ${key}`).toMatchObject(value as object);
         for (const [key, n] of latest) {
           expect(all[key], `${where}: ${key} went back`).toBeGreaterThanOrEqual(n);
         }
-        // The loaded store cleaned up after the dead child.
-        expect((await readdir(path.join(dataDir, "config"))).filter((name) => name.endsWith(".tmp"))).toEqual(
-          [],
-        );
+        // The loaded store cleaned up after the dead child (no folder yet: killed before its first write).
+        const left = await readdir(path.join(dataDir, "config")).catch(() => [] as string[]);
+        expect(left.filter((name) => name.endsWith(".tmp"))).toEqual([]);
       }
+      // A clean stop folds the journal in: electron-store's reader (conf) then sees exactly the same values.
+      const backend = createFileConfigBackend({ dataDir });
+      const expected = await backend.store("crashy").getAll();
+      await backend.flush();
+      expect(await readdir(path.join(dataDir, "config"))).toEqual(["crashy.json"]);
+      const conf = new Conf({ cwd: path.join(dataDir, "config"), configName: "crashy" });
+      expect(conf.store).toEqual(expected);
       console.info(
         `config crash test: ${rounds} rounds, ${acked.size + latest.size} keys acknowledged, ` +
-          `${killedMidWrite} kills left a temp file (landed mid-write), seed ${seed}`,
+          `${killedMidWrite} kills left a temp file (mid-write or mid-fold), ${killedLoading} during ` +
+          `the journal's replay, ${tornTails} restarts over a torn journal tail, seed ${seed}`,
       );
     },
     rounds * 15_000,

@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createFileConfigBackend } from "../../src/context/config-file.js";
+import { parseConfigJournal } from "../../src/context/config-journal.js";
 import { stopConfigWriter } from "../../src/context/config-writer.js";
 import type { JsonValue } from "../../src/sdk/types.js";
 
@@ -63,6 +64,7 @@ describe("group commit and durability", () => {
     await Promise.all([first, ...later]);
 
     expect(backend.writeCount).toBeLessThanOrEqual(3);
+    await backend.flush();
     expect(await readJson(configFile("p"))).toEqual({ counter: 50 });
   });
 
@@ -110,6 +112,7 @@ process.kill(process.pid, "SIGKILL");`,
     // Once the disk is usable again, writes succeed and contain only accepted changes.
     await rm(path.join(dataDir, "config"));
     await store.set("other", 1);
+    await backend.flush();
     expect(await readJson(configFile("p"))).toEqual({ mode: "saved", other: 1 });
   });
 });
@@ -152,9 +155,10 @@ describe("the bytes on disk", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(change, { maxLength: 30 }), async (changes) => {
         const id = `prop-${runs++}`;
-        const store = createFileConfigBackend({ dataDir }).store(id);
         const model = new Map<string, JsonValue>();
         const calls: Promise<void>[] = [];
+        const backend = createFileConfigBackend({ dataDir });
+        const store = backend.store(id);
         for (const { kind, name, value, wait } of changes) {
           if (kind === "set") model.set(name, JSON.parse(JSON.stringify(value)) as JsonValue);
           else model.delete(name);
@@ -163,6 +167,11 @@ describe("the bytes on disk", () => {
           if (wait) await call;
         }
         await Promise.all(calls);
+        // What a restart would read (the JSON file with the journal replayed over it), then the folded file.
+        const reopened = await createFileConfigBackend({ dataDir }).store(id).getAll();
+        expect(JSON.stringify(reopened)).toBe(JSON.stringify(Object.fromEntries(model)));
+        await backend.flush();
+        await expect(readFile(`${configFile(id)}.journal`)).rejects.toMatchObject({ code: "ENOENT" });
         const text = await readFile(configFile(id), "utf8").catch(() => null);
         if (text === null)
           expect(model.size).toBe(0); // only deletes of missing keys: nothing to write
@@ -188,24 +197,173 @@ describe("the writer thread", () => {
 
     // A new thread knows nothing of the file: it must be sent whole, or keys would vanish.
     await store.set("after", 2);
+    await backend.flush();
     expect(await readJson(configFile("p"))).toEqual({ ...values, after: 2 });
   });
 
-  it("leaves no temp file behind after many writes", async () => {
+  it("leaves no temp file behind after many writes, and after flush() no journal either", async () => {
     const backend = createFileConfigBackend({ dataDir });
     for (let round = 0; round < 5; round++) {
       await Promise.all(Array.from({ length: 20 }, (_, i) => backend.store(`p${i % 3}`).set(`k${i}`, round)));
     }
+    expect((await readdir(path.join(dataDir, "config"))).sort()).toEqual([
+      "p0.json",
+      "p0.json.journal",
+      "p1.json",
+      "p1.json.journal",
+      "p2.json",
+      "p2.json.journal",
+    ]);
+    await backend.flush();
     expect((await readdir(path.join(dataDir, "config"))).sort()).toEqual(["p0.json", "p1.json", "p2.json"]);
   });
 
-  it("keeps a restrictive file mode the user set", async () => {
+  it("keeps a restrictive file mode the user set, and gives it to the journal", async () => {
     if (process.platform === "win32") return;
-    await createFileConfigBackend({ dataDir }).store("secret").set("a", 1);
+    const first = createFileConfigBackend({ dataDir });
+    await first.store("secret").set("a", 1);
+    await first.flush();
     await chmod(configFile("secret"), 0o600);
-    await createFileConfigBackend({ dataDir }).store("secret").set("a", 2);
+    const second = createFileConfigBackend({ dataDir });
+    await second.store("secret").set("a", 2);
+    await second.store("secret").set("a", 3);
+    expect((await stat(`${configFile("secret")}.journal`)).mode & 0o777).toBe(0o600);
+    await second.flush();
     expect((await stat(configFile("secret"))).mode & 0o777).toBe(0o600);
-    expect(await readJson(configFile("secret"))).toEqual({ a: 2 });
+    expect(await readJson(configFile("secret"))).toEqual({ a: 3 });
+  });
+});
+
+describe("the journal", () => {
+  const journalOf = (id: string) => `${configFile(id)}.journal`;
+
+  it("takes a store's later sets (one flush each), which a restart replays and flush() folds into the JSON file", async () => {
+    const backend = createFileConfigBackend({ dataDir, journalIdleMs: 60_000 });
+    const store = backend.store("p");
+    await store.set("first", 1); // the store's first write: the JSON file itself, and an empty journal
+    expect(await readJson(configFile("p"))).toEqual({ first: 1 });
+    await store.set("second", { two: 2 });
+    await store.delete("first");
+    // Acknowledged, in the journal, and not (yet) in the JSON file.
+    expect(await readJson(configFile("p"))).toEqual({ first: 1 });
+    expect((await stat(journalOf("p"))).size).toBeGreaterThan(0);
+    expect(await createFileConfigBackend({ dataDir }).store("p").getAll()).toEqual({ second: { two: 2 } });
+
+    await backend.flush();
+    expect(await readFile(configFile("p"), "utf8")).toBe('{\n\t"second": {\n\t\t"two": 2\n\t}\n}\n');
+    await expect(stat(journalOf("p"))).rejects.toMatchObject({ code: "ENOENT" });
+    // The store goes on after a flush: the next change makes a new journal.
+    await store.set("third", 3);
+    expect(await createFileConfigBackend({ dataDir }).store("p").getAll()).toEqual({
+      second: { two: 2 },
+      third: 3,
+    });
+  });
+
+  it("reads the record format docs/config.md shows", async () => {
+    const doc = await readFile(path.join(repoRoot, "docs/config.md"), "utf8");
+    const example = /```\n(\d+ [0-9a-f]{8}\n.*\n)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    expect(parseConfigJournal(Buffer.from(example!))).toEqual({
+      operations: [["refresh_interval", 60], ["stale_cache"]],
+      tornBytes: 0,
+    });
+  });
+
+  it("ignores a torn tail without a warning, and the store's first write drops it", async () => {
+    const backend = createFileConfigBackend({ dataDir });
+    await backend.store("p").set("a", 1);
+    await backend.store("p").set("b", 2);
+    await backend.store("p").set("c", 3);
+    const intact = await readFile(journalOf("p"));
+    const tails: [string, Buffer][] = [
+      ["half a record", intact.subarray(0, intact.length - 5)],
+      ["a record whose checksum does not match", Buffer.from(intact.toString().replace('"c",3', '"c",4'))],
+      ["zeros after the records", Buffer.concat([intact, Buffer.alloc(4096)])],
+      ["a header and no payload", Buffer.concat([intact, Buffer.from("120 0badc0de\n[[")])],
+      ["a header that is not one", Buffer.concat([intact, Buffer.from("garbage\n")])],
+    ];
+    for (const [what, bytes] of tails) {
+      await writeFile(journalOf("p"), bytes);
+      const warnings: string[] = [];
+      const reopened = createFileConfigBackend({ dataDir, onWarning: (_id, m) => warnings.push(m) });
+      const expected =
+        what === "zeros after the records" || what.startsWith("a header")
+          ? { a: 1, b: 2, c: 3 }
+          : { a: 1, b: 2 };
+      expect(await reopened.store("p").getAll(), what).toEqual(expected);
+      expect(warnings, what).toEqual([]);
+      // The first write rewrites the JSON file and empties the journal: no later record follows the garbage.
+      await reopened.store("p").set("d", what);
+      expect((await stat(journalOf("p"))).size, what).toBe(0);
+      await reopened.store("p").set("e", what);
+      expect(await createFileConfigBackend({ dataDir }).store("p").getAll(), what).toEqual({
+        ...expected,
+        d: what,
+        e: what,
+      });
+      await reopened.flush();
+      await writeFile(journalOf("p"), intact); // a, b, c again for the next case
+      await writeFile(configFile("p"), '{"a": 1}');
+    }
+  });
+
+  it("a journal a crash left is folded in by flush() even when the store only read", async () => {
+    await mkdir(path.join(dataDir, "config"), { recursive: true });
+    for (const [id, journal] of [
+      ["empty", ""],
+      ["behind", '12 ae80e4b1\n[["late",1]]\n'],
+    ] as const) {
+      await writeFile(configFile(id), '{"early": 0}');
+      await writeFile(journalOf(id), journal);
+    }
+    const { crc32 } = await import("node:zlib");
+    expect(crc32('[["late",1]]').toString(16).padStart(8, "0")).toBe("ae80e4b1");
+    const backend = createFileConfigBackend({ dataDir });
+    expect(await backend.store("empty").getAll()).toEqual({ early: 0 });
+    expect(await backend.store("behind").getAll()).toEqual({ early: 0, late: 1 });
+    await backend.flush();
+    expect((await readdir(path.join(dataDir, "config"))).sort()).toEqual(["behind.json", "empty.json"]);
+    expect(await readJson(configFile("behind"))).toEqual({ early: 0, late: 1 });
+    expect(await readJson(configFile("empty"))).toEqual({ early: 0 });
+  });
+
+  it("is folded into the JSON file past journalLimitBytes, without waiting for flush()", async () => {
+    const backend = createFileConfigBackend({ dataDir, journalLimitBytes: 400, journalIdleMs: 60_000 });
+    const store = backend.store("p");
+    for (let n = 0; n < 40; n++) await store.set("n", { n, pad: "x".repeat(20) });
+    expect((await stat(journalOf("p"))).size).toBeLessThanOrEqual(400 + 100);
+    const folded = (await readJson(configFile("p"))) as { n: { n: number } };
+    expect(folded.n.n).toBeGreaterThan(30);
+    expect(await createFileConfigBackend({ dataDir }).store("p").get("n")).toEqual({
+      n: 39,
+      pad: "x".repeat(20),
+    });
+  });
+
+  it("is folded into the JSON file once the store has been idle for journalIdleMs", async () => {
+    const backend = createFileConfigBackend({ dataDir, journalIdleMs: 50 });
+    const store = backend.store("p");
+    await store.set("n", 1);
+    await store.set("n", 2); // in the journal only, until the store has been idle for 50 ms
+    await expect.poll(() => readJson(configFile("p")), { timeout: 10_000 }).toEqual({ n: 2 });
+    expect((await stat(journalOf("p"))).size).toBe(0);
+  });
+
+  it("a journal deleted while in use fails the set (HANGAR_CONFIG_WRITE) instead of writing into nothing", async () => {
+    const backend = createFileConfigBackend({ dataDir, journalIdleMs: 60_000 });
+    const store = backend.store("p");
+    await store.set("kept", 1);
+    await store.set("also", 2);
+    await rm(journalOf("p"));
+    await expectCode(store.set("lost", 3), "HANGAR_CONFIG_WRITE", /deleted while in use/);
+    // The next write starts over from what the store holds: nothing acknowledged is missing.
+    await store.set("after", 4);
+    expect(await createFileConfigBackend({ dataDir }).store("p").getAll()).toEqual({
+      kept: 1,
+      also: 2,
+      after: 4,
+    });
   });
 });
 

@@ -1,11 +1,10 @@
 // hangar/react over Electron's preload bridge, on the fake Electron (the binary cannot run here): a real shell with
 // electronIpc, a real plugin, window.hangar exposed by exposePluginBridge through the fake contextBridge, and React
 // rendering real components (react-test-renderer: React's own reconciler, no DOM needed).
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { act, createElement, type ReactNode, useState } from "react";
 import { create, type ReactTestRenderer } from "react-test-renderer";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createFileConfigBackend } from "../../src/context/config-file.js";
 import { electronIpc } from "../../src/electron/index.js";
 import type { HangarBridge } from "../../src/preload/index.js";
 import { exposePluginBridge } from "../../src/preload/index.js";
@@ -144,8 +143,8 @@ describe("hangar/react over the Electron preload bridge", () => {
     await act(async () => {
       await seen.ui!.config.set("range", 40);
     });
-    const file = JSON.parse(await readFile(path.join(ws.dataDir, "config", "radar.json"), "utf8"));
-    expect(file.range).toBe(40);
+    // On disk: what a restart reads (the JSON file, with the journal of sets not yet folded into it replayed).
+    expect(await createFileConfigBackend({ dataDir: ws.dataDir }).store("radar").get("range")).toBe(40);
     await until(() => text(renderer).startsWith("range 40;"), "the UI's own change");
     // The store's own validation answers, with its own words.
     await expect(seen.ui!.config.set("range", 10n)).rejects.toThrow(/not plain JSON data: value is a bigint/);

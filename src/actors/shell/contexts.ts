@@ -25,16 +25,17 @@ export interface ContextDeps {
 export function openContext(deps: ContextDeps, pluginId: string): void {
   const runtime = deps.plugins.runtime(pluginId)!;
   if (runtime.context) closeContext(deps, runtime, "a new context replacing it");
-  const logger = deps.logger.forPlugin(pluginId);
   let scope: PluginScope | null = null;
   const handle = createPluginContext({
     pluginId,
-    logger,
-    config: deps.config.store(pluginId),
+    // Made on first use: a plugin that never logs or reads its config holds neither (issue 13).
+    logger: () => deps.logger.forPlugin(pluginId),
+    config: () => deps.config.store(pluginId),
     ipc: deps.ipc,
     auth: deps.auth,
     routes: deps.routes,
-    onDisposeError: (error) => logger.error("hangar", "releasing a registration failed", error),
+    onDisposeError: (error) =>
+      deps.logger.forPlugin(pluginId).error("hangar", "releasing a registration failed", error),
     enter: (flow, fn) => (scope ? runInScope({ ...scope, flow }, fn) : fn()),
     onLateCall: (call, error) => deps.containment.lateCall(pluginId, handle, call, error),
   });

@@ -41,7 +41,8 @@ export function addPlugin(deps: PluginFolderDeps, discovered: DiscoveredPlugin, 
   // Stack attribution for code reached through shared emitters (SPEC §11): the folder, and its real path.
   registerPluginFolder(discovered.folder, deps.containment, discovered.id);
   try {
-    const real = realpathSync(discovered.folder);
+    // The native realpath is one system call; the JavaScript one lstat()s every path component (issue 13).
+    const real = realpathSync.native(discovered.folder);
     if (real !== discovered.folder) registerPluginFolder(real, deps.containment, discovered.id);
   } catch {
     // A folder that vanished has nothing left to attribute.
@@ -52,7 +53,7 @@ export function addPlugin(deps: PluginFolderDeps, discovered: DiscoveredPlugin, 
     input: {
       pluginId: discovered.id,
       // The load timeout applies to the first import already: discovery has read plugin.json.
-      timeouts: { ...deps.timeouts, load: loadTimeout ?? deps.timeouts.load },
+      timeouts: loadTimeout === undefined ? deps.timeouts : { ...deps.timeouts, load: loadTimeout },
       generation,
       ...(background?.entryModule ? { entry: background.entryModule } : {}),
       // A valid plugin.json names the plugin even when its module then fails to import.

@@ -1,7 +1,7 @@
 // Imports a plugin's background module for the plugin machine's loadPlugin actor: in the shell's thread, or in
 // a worker thread of its own when it runs isolated (docs/isolation.md); module evaluation runs as its own code.
 import { runInScope } from "../../containment/attribution.js";
-import { openFlow, type ShellContainment } from "../../containment/shell-containment.js";
+import { FLOW_CLOSED, openFlow, type ShellContainment } from "../../containment/shell-containment.js";
 import type { HangarLogger } from "../../context/logger.js";
 import { type ErrorCode, HangarError, hasHangarCode, messageOf } from "../../errors.js";
 import type { IpcTransport } from "../../ipc/transport.js";
@@ -11,6 +11,7 @@ import { readManifest } from "../../manifest/read-manifest.js";
 import type { PluginManifest } from "../../manifest/schema.js";
 import type { PluginBackgroundModule } from "../../sdk/types.js";
 import { type LoadedPlugin, loadPlugin } from "../load-plugin.js";
+import { stateOf } from "../plugin-supervisor.js";
 import type { PluginRegistry, PluginRuntime } from "./plugin-runtime.js";
 
 /** What loading a plugin needs. */
@@ -42,6 +43,8 @@ export async function loadPluginModule(
   try {
     const scope = deps.containment.scope(input.pluginId, input.generation, null, flow);
     const failed = flow.failed.catch((cause: unknown) => {
+      // Closed after the import settled: nobody is racing this any more.
+      if (cause === FLOW_CLOSED) return undefined as never;
       throw new HangarError(
         hasHangarCode(cause) ? cause.code : "HANGAR_LOAD_FAILED",
         `Plugin '${input.pluginId}' could not be loaded: while its module was evaluated, its code threw ` +
@@ -134,9 +137,15 @@ async function loadIsolated(
     ipc: deps.ipc,
     logger: deps.logger.forPlugin(pluginId),
     token: deps.token,
-    onCrash: (code: ErrorCode, message: string) => {
+    onCrash: (code: ErrorCode, message: string, error: Error) => {
       // A worker can outlive its plugin's actor briefly (a stopped plugin's worker ends with the shell).
       const actor = deps.plugins.get(pluginId);
+      // The crash's one record, with the fields of every failure record (docs/cli.md) and the worker's stack.
+      const state = actor ? stateOf(actor.getSnapshot()) : "running";
+      // The plugin's own error when it threw; a hang or an exit has none (the message says which).
+      const cause = error.cause instanceof Error ? { err: error.cause } : {};
+      deps.logger.shell.error(message, { pluginId, state, phase: "run", code, ...cause });
+      runtime.lastFailure = error.cause;
       if (actor?.getSnapshot().status === "active") actor.send({ type: "CRASH", code, message });
     },
   });

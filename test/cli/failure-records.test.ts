@@ -1,0 +1,170 @@
+// How `hangar run` reports plugin failures: each one once, and with --json as one record with the fields
+// docs/cli.md lists (pluginId, state, phase, code, err with the plugin's stack), whatever the phase.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Running, records, start, waitFor } from "../support/processes.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+const plugins: Record<string, { module: string; restart?: object }> = {
+  // A timer throws while the plugin runs: a crash in phase run.
+  crasher: {
+    module: `export async function onStart() { setTimeout(() => { throw new Error("boom in timer"); }, 200); }`,
+    restart: { policy: "never" },
+  },
+  // process.exit() in a timer: refused, so it is a crash with HANGAR_PROCESS_EXIT.
+  exiter: {
+    module: "export async function onStart() { setTimeout(() => process.exit(3), 200); }",
+    restart: { policy: "never" },
+  },
+  // process.exit() inside onStart: the hook fails.
+  "start-exiter": { module: "export async function onStart() { process.exit(4); }" },
+  // Crashes with no restart allowed: errored with HANGAR_RESTART_LIMIT, carrying the crash's stack.
+  limited: {
+    module: `export async function onStart() { setTimeout(() => { throw new Error("limited crash"); }, 200); }`,
+    restart: { policy: "on-failure", maxRestarts: 0 },
+  },
+};
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "hangar-failures-"));
+  for (const [id, { module, restart }] of Object.entries(plugins)) {
+    await mkdir(join(dir, "plugins", id, "background"), { recursive: true });
+    await writeFile(
+      join(dir, "plugins", id, "plugin.json"),
+      JSON.stringify({
+        id,
+        version: "1.0.0",
+        background: { entryModule: "background/index.mjs", ...(restart ? { restart } : {}) },
+      }),
+    );
+    await writeFile(
+      join(dir, "plugins", id, "background/index.mjs"),
+      `${module}\nexport async function onStop() {}\n`,
+    );
+  }
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs `hangar run` on the plugins until every one has failed as it will, then stops it. */
+async function runUntilSettled(
+  json: boolean,
+  extra: string[] = [],
+  ids = Object.keys(plugins),
+): Promise<Running> {
+  const args = ["bin/hangar.js", "run", ...ids.map((id) => join(dir, "plugins", id))];
+  args.push("--port", "0", "--data-dir", join(dir, "data"), ...extra);
+  const running = start(process.execPath, json ? [...args, "--json"] : args, { cwd: root });
+  try {
+    const errored = json
+      ? () => records(running.stdout()).filter((r) => r.state === "errored").length
+      : () => running.stdout().match(/ ERROR \[[\w-]+\] errored/g)?.length ?? 0;
+    await waitFor(running, () => (errored() === ids.length ? true : undefined));
+    running.child.kill("SIGINT");
+    expect(await running.exited).toBe(0);
+    return running;
+  } finally {
+    if (running.child.exitCode === null) running.child.kill("SIGKILL");
+  }
+}
+
+describe("hangar run --json", () => {
+  let lines: Record<string, unknown>[];
+  beforeAll(async () => {
+    const running = await runUntilSettled(true);
+    lines = records(running.stdout());
+  });
+
+  /** The records with a plugin failure's code. */
+  const failures = (pluginId: string) => lines.filter((r) => r.pluginId === pluginId && r.level === 50);
+  /** Log records (not the CLI's events, such as the summary with every plugin's status) that mention `text`. */
+  const logged = (text: string) =>
+    lines.filter((r) => r.level !== undefined && JSON.stringify(r).includes(text));
+
+  it("a crash is one record with pluginId, state, phase, code and the plugin's stack", () => {
+    const [crash, errored] = failures("crasher");
+    expect(crash).toMatchObject({ state: "running", phase: "run", code: "HANGAR_PLUGIN_CRASHED" });
+    const err = crash?.err as { type: string; message: string; stack: string };
+    expect(err).toMatchObject({ type: "Error", message: "boom in timer" });
+    expect(err.stack.split("\n")[1]).toContain(join("crasher", "background", "index.mjs"));
+    // Restart policy never: the errored record follows, with the same fields, without repeating the error.
+    expect(errored).toMatchObject({ state: "errored", phase: "run", code: "HANGAR_PLUGIN_CRASHED" });
+    expect(String(errored?.msg)).not.toContain("boom in timer");
+    expect(failures("crasher")).toHaveLength(2);
+  });
+
+  it("a refused process.exit() is logged once, its stack starting at the plugin's call", () => {
+    expect(logged("process.exit(3)")).toHaveLength(1);
+    const crash = failures("exiter")[0];
+    expect(crash).toMatchObject({ state: "running", phase: "run", code: "HANGAR_PROCESS_EXIT" });
+    const stack = (crash as { err: { stack: string } }).err.stack;
+    expect(stack.split("\n")[1]).toContain(join("exiter", "background", "index.mjs"));
+
+    expect(logged("process.exit(4)")).toHaveLength(1);
+    expect(failures("start-exiter")).toEqual([
+      expect.objectContaining({ state: "errored", phase: "start", code: "HANGAR_PROCESS_EXIT" }),
+    ]);
+  });
+
+  it("the restart limit's record carries the last crash's stack", () => {
+    const limit = failures("limited").find((r) => r.code === "HANGAR_RESTART_LIMIT");
+    expect(limit).toMatchObject({ state: "errored", phase: "run" });
+    expect((limit as { err: { stack: string } }).err.stack).toContain("limited crash");
+    // Its advice names every way there is to start it again.
+    expect(limit?.msg).toContain("`hangar update limited`");
+    expect(limit?.msg).toContain("POST /api/_shell/plugins/limited/restart");
+    expect(limit?.msg).toContain('shell.restartPlugin("limited")');
+  });
+
+  it("every failure record has the same fields", () => {
+    const all = lines.filter((r) => r.level === 50);
+    expect(all.length).toBeGreaterThanOrEqual(5);
+    for (const record of all) {
+      expect(Object.keys(record)).toEqual(expect.arrayContaining(["pluginId", "state", "phase", "code"]));
+      if (record.err) expect((record.err as { type: string }).type).not.toBe("Object");
+    }
+  });
+});
+
+it("hangar run (text): a refused process.exit() is one log entry, its stack under it", async () => {
+  const running = await runUntilSettled(false);
+  const entries = running
+    .stdout()
+    .split("\n")
+    .filter((line) => /^\d\d:\d\d:\d\d\.\d{3} /.test(line));
+  expect(entries.filter((line) => line.includes("process.exit(3)"))).toHaveLength(1);
+  expect(running.stdout()).toMatch(/process\.exit\(3\)[^\n]*\n(?: {4}[^\n]*\n)*? {8}at [^\n]*exiter/);
+});
+
+it("hangar run --isolation worker: a crash in a plugin's worker is one record with the same fields", async () => {
+  const running = await runUntilSettled(
+    true,
+    ["--isolation", "worker"],
+    ["crasher", "exiter", "start-exiter"],
+  );
+  const lines = records(running.stdout()).filter((r) => r.level === 50);
+  const crash = lines.find((r) => r.pluginId === "crasher" && r.state === "running");
+  expect(crash).toMatchObject({ phase: "run", code: "HANGAR_PLUGIN_CRASHED" });
+  expect((crash as { err: { stack: string } }).err.stack).toContain(
+    join("crasher", "background", "index.mjs"),
+  );
+  const exit = lines.filter((r) => r.pluginId === "exiter" && String(r.msg).includes("exit code 3"));
+  expect(exit).toEqual([
+    expect.objectContaining({ state: "running", phase: "run", code: "HANGAR_PLUGIN_CRASHED" }),
+  ]);
+  // Each crash once, then the errored line that refers to it; an exit during onStart is its failed hook.
+  expect(lines.map((r) => `${r.pluginId} ${r.state}`).sort()).toEqual([
+    "crasher errored",
+    "crasher running",
+    "exiter errored",
+    "exiter running",
+    "start-exiter errored",
+  ]);
+  expect(lines.find((r) => r.pluginId === "start-exiter")).toMatchObject({ phase: "start" });
+}, 60_000);
