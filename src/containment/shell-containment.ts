@@ -1,7 +1,7 @@
 // One shell's containment (SPEC §11): turns a fault attributed to one of its plugins into that plugin's failure
 // (the hook or request in flight fails, else a CRASH event), a leftover of an earlier context into a warning,
 // and a process.exit() from plugin code into HANGAR_PROCESS_EXIT.
-import { type PluginActor, stateOf, untilSnapshot } from "../actors/fleet.js";
+import { type PluginActor, settled, stateOf } from "../actors/plugin-supervisor.js";
 import { type ErrorCode, HangarError, hasHangarCode, messageOf } from "../errors.js";
 import type { PluginLogger } from "../sdk/types.js";
 import {
@@ -223,7 +223,7 @@ export class ShellContainment implements ContainmentOwner {
         if (stateOf(snapshot) === "running") actor.send({ type: "CRASH", code, message });
       });
     if (stateOf(actor.getSnapshot()) === "running") deliver();
-    else void untilSnapshot(actor, (s) => !SETTLING_STATES.has(stateOf(s))).then(deliver);
+    else void settled(actor, (s) => !SETTLING_STATES.has(stateOf(s))).then(deliver);
   }
 
   #isCurrent(scope: PluginScope, live: object | null, actor: PluginActor): boolean {

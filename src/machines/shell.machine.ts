@@ -1,5 +1,5 @@
-// The shell's lifecycle (SPEC §4–§5) as a pure statechart: auth, server and plugin loading in parallel,
-// then start-up, updates and a bounded shutdown. Plugins are separate root actors driven by the
+// The shell's lifecycle (SPEC §4–§5) as a pure statechart: auth, server and plugin discovery in parallel
+// (each discovered plugin begins to load at once), then start-up, updates and a bounded shutdown. Plugins are separate root actors driven by the
 // provided `startPlugins`/`updatePlugins`/`stopPlugins` actors, so start-up and shutdown stay linear
 // in the number of plugins (XState copies `snapshot.children` on every spawn: statelyai/xstate#4990).
 import { assign, fromPromise, setup } from "xstate";
@@ -59,7 +59,9 @@ export const shellMachine = setup({
   actors: {
     initAuth: notProvided<{ authenticated: boolean }>("initAuth"),
     listen: notProvided<{ url: string }>("listen"),
-    loadPlugins: notProvided<void>("loadPlugins"),
+    /** Reads the plugin folders and registers each plugin; their imports begin and run on by themselves. */
+    discoverPlugins: notProvided<void>("discoverPlugins"),
+    /** Starts each plugin as soon as it and what it depends on have loaded; settles when every plugin has. */
     startPlugins: notProvided<void>("startPlugins"),
     updatePlugins: notProvided<void, { changed: string[]; generation: number }>("updatePlugins"),
     stopPlugins: notProvided<void>("stopPlugins"),
@@ -132,7 +134,8 @@ export const shellMachine = setup({
     },
 
     booting: {
-      // Auth initialises while plugin modules load and the server starts listening (SPEC §4.1).
+      // Auth initialises while the server starts listening and the plugins are discovered, whose modules begin
+      // to load (SPEC §4.1). A slow import holds up nothing here: `starting` waits for each plugin on its own.
       type: "parallel",
       states: {
         auth: {
@@ -191,11 +194,11 @@ export const shellMachine = setup({
           },
         },
         plugins: {
-          initial: "loading",
+          initial: "discovering",
           states: {
-            loading: {
+            discovering: {
               invoke: {
-                src: "loadPlugins",
+                src: "discoverPlugins",
                 onDone: "done",
                 onError: {
                   target: "#shell.failed",

@@ -101,7 +101,7 @@ describe("Mermaid of the shell machine", () => {
     for (const region of ["auth", "server", "plugins"]) {
       expect(shellMermaid).toContain(`state "done" as booting_${region}_done\n`);
     }
-    expect(shellMermaid).toContain('state "loading" as booting_plugins_loading\n');
+    expect(shellMermaid).toContain('state "discovering" as booting_plugins_discovering\n');
   });
 
   it("draws transitions that leave a region or a composite state at the top level", () => {

@@ -51,7 +51,7 @@ describe("the flight recorder", () => {
     ]);
     const children = records.filter((record) => record.kind === "actor" && record.actor.parent !== null);
     expect(new Set(children.map((record) => (record.kind === "actor" ? record.actor.src : null)))).toEqual(
-      new Set(["initAuth", "listen", "loadPlugins", "loadPlugin", "startPlugins", "runOnStart"]),
+      new Set(["initAuth", "listen", "discoverPlugins", "loadPlugin", "startPlugins", "runOnStart"]),
     );
 
     const transitions = records.filter((record): record is TransitionRecord => record.kind === "transition");

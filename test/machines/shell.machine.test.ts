@@ -6,7 +6,7 @@ import { shellMachine } from "../../src/machines/shell.machine.js";
 type Step =
   | "initAuth"
   | "listen"
-  | "loadPlugins"
+  | "discoverPlugins"
   | "startPlugins"
   | "updatePlugins"
   | "stopPlugins"
@@ -34,7 +34,7 @@ function harness() {
     actors: {
       initAuth: step<{ authenticated: boolean }>("initAuth"),
       listen: step<{ url: string }>("listen"),
-      loadPlugins: step<void>("loadPlugins"),
+      discoverPlugins: step<void>("discoverPlugins"),
       startPlugins: step<void>("startPlugins"),
       updatePlugins: step<void, { changed: string[]; generation: number }>("updatePlugins"),
       stopPlugins: step<void>("stopPlugins"),
@@ -78,7 +78,7 @@ async function booted(h = harness()) {
   await h.resolve("initAuth", { authenticated: true });
   await h.resolve("listen", { url: "http://127.0.0.1:1" });
   expect(h.top()).toBe("booting");
-  await h.resolve("loadPlugins");
+  await h.resolve("discoverPlugins");
   expect(h.top()).toBe("starting");
   return h;
 }
@@ -94,7 +94,7 @@ describe("shell machine", () => {
   it("initialises auth, listens and loads plugins in parallel, then starts them", async () => {
     const h = harness();
     h.actor.send({ type: "START" });
-    expect(h.calls.sort()).toEqual(["initAuth", "listen", "loadPlugins"]);
+    expect(h.calls.sort()).toEqual(["discoverPlugins", "initAuth", "listen"]);
     await booted(h);
     expect(h.actor.getSnapshot().context.authenticated).toBe(true);
   });
@@ -103,7 +103,7 @@ describe("shell machine", () => {
     const h = harness();
     h.actor.send({ type: "START" });
     await h.resolve("listen", { url: "x" });
-    await h.resolve("loadPlugins");
+    await h.resolve("discoverPlugins");
     h.clock.increment(100);
     await h.settle();
     expect(h.top()).toBe("starting");
@@ -148,7 +148,7 @@ describe("shell machine", () => {
     h.actor.send({ type: "STOP" });
     await h.resolve("initAuth", { authenticated: false });
     await h.resolve("listen", { url: "x" });
-    await h.resolve("loadPlugins");
+    await h.resolve("discoverPlugins");
     expect(h.top()).toBe("shuttingDown");
     expect(h.calls).not.toContain("startPlugins");
   });

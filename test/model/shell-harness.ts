@@ -23,7 +23,7 @@ const USER_EVENTS = [
 ] as const;
 
 const SHUTDOWN_STEPS = ["stopPlugins", "closeServer", "flushConfig"] as const;
-const STEPS = ["initAuth", "listen", "loadPlugins", "startPlugins", "updatePlugins", ...SHUTDOWN_STEPS];
+const STEPS = ["initAuth", "listen", "discoverPlugins", "startPlugins", "updatePlugins", ...SHUTDOWN_STEPS];
 
 const success: Record<string, unknown> = {
   initAuth: { authenticated: true },

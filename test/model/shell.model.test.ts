@@ -41,7 +41,7 @@ async function runningShell(): Promise<ShellReplay> {
   await shell.replay.cause({ type: "START" });
   await shell.replay.settleActor("initAuth", { output: { authenticated: true } });
   await shell.replay.settleActor("listen", { output: { url: "http://127.0.0.1:2066" } });
-  await shell.replay.settleActor("loadPlugins", { output: undefined });
+  await shell.replay.settleActor("discoverPlugins", { output: undefined });
   await shell.replay.settleActor("startPlugins", { output: undefined });
   expect(shell.top).toBe("running");
   return shell;

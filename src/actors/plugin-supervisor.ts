@@ -1,10 +1,12 @@
-// Drives every plugin actor for the shell machine's invoked steps: load all, start in dependency order,
-// update, stop in reverse dependency order. Each plugin is its own root actor (not a child of the shell)
-// so that start-up and shutdown stay linear in the number of plugins (statelyai/xstate#4990).
-import type { Actor, SnapshotFrom } from "xstate";
-import { type ErrorCode, HangarError } from "../errors.js";
+// The shell's one registry of plugins (each plugin's actor and the runtime the shell keeps beside it) and
+// their supervisor, in OTP's sense: it starts the plugins in dependency order (each as soon as it and what it
+// depends on have loaded), stops them in reverse order, updates them and restarts one on request. The restart
+// *policy* after a crash is the plugin machine's own. Each plugin is its own root actor (not a child of the
+// shell) so that start-up and shutdown stay linear in the number of plugins (statelyai/xstate#4990).
+import { type Actor, type AnyActorRef, type SnapshotFrom, waitFor } from "xstate";
+import { HangarError } from "../errors.js";
 import { PLUGIN_TAGS, type pluginMachine, pluginStateOf } from "../machines/plugin.machine.js";
-import { analyseDependencies } from "../manifest/dependency-graph.js";
+import { analyseDependencies, type DependencyNode } from "../manifest/dependency-graph.js";
 import type { PluginState, PluginStatus } from "../status.js";
 
 export type PluginActor = Actor<typeof pluginMachine>;
@@ -13,7 +15,8 @@ type PluginSnapshot = SnapshotFrom<typeof pluginMachine>;
 /** A plugin is at rest when no import or hook is in flight: nothing happens without a new event. */
 const atRest = (snapshot: PluginSnapshot) => !snapshot.hasTag(PLUGIN_TAGS.step);
 
-export interface FleetLogger {
+/** Where the supervisor reports each plugin's progress (the shell's logger). */
+export interface SupervisorLogger {
   info(message: string, data?: Record<string, unknown>): void;
   warn(message: string, data?: Record<string, unknown>): void;
   error(message: string, data?: Record<string, unknown>): void;
@@ -23,31 +26,20 @@ export function stateOf(snapshot: PluginSnapshot): PluginState {
   return pluginStateOf(snapshot.value);
 }
 
-/** Resolves with the first snapshot (the current one included) that satisfies `predicate`. */
-export function untilSnapshot(
-  actor: PluginActor,
-  predicate: (snapshot: PluginSnapshot) => boolean,
-): Promise<PluginSnapshot> {
-  const current = actor.getSnapshot();
-  if (predicate(current) || current.status !== "active") return Promise.resolve(current);
-  return new Promise((resolve) => {
-    const subscription = actor.subscribe({
-      next(snapshot) {
-        if (predicate(snapshot) || snapshot.status !== "active") {
-          subscription.unsubscribe();
-          resolve(snapshot);
-        }
-      },
-      error() {
-        subscription.unsubscribe();
-        resolve(actor.getSnapshot());
-      },
-      complete() {
-        subscription.unsubscribe();
-        resolve(actor.getSnapshot());
-      },
-    });
-  });
+/**
+ * XState's `waitFor`, settling instead of rejecting: resolves with the first snapshot (the current one
+ * included) that satisfies `predicate`, or with the last one when the actor ends (done, error, stopped), the
+ * timeout passes or `signal` aborts. Callers read the state they got; none of them has a use for a rejection.
+ */
+export function settled<TActor extends AnyActorRef>(
+  actor: TActor,
+  predicate: (snapshot: SnapshotFrom<TActor>) => boolean,
+  options: { timeout?: number; signal?: AbortSignal } = {},
+): Promise<SnapshotFrom<TActor>> {
+  const ended = (snapshot: SnapshotFrom<TActor>) => (snapshot as { status: string }).status !== "active";
+  return waitFor(actor, (snapshot) => predicate(snapshot) || ended(snapshot), options).catch(
+    () => actor.getSnapshot() as SnapshotFrom<TActor>,
+  );
 }
 
 /** The status a user sees, derived from the actor's snapshot only. */
@@ -77,140 +69,121 @@ function errorField(cause: unknown): { err?: Error } {
   return cause instanceof Error ? { err: cause } : {};
 }
 
-export class Fleet {
-  readonly #actors = new Map<string, PluginActor>();
-  readonly #log: FleetLogger;
-  readonly #causeOf: (id: string) => unknown;
+/** What the supervisor needs of a plugin's runtime: the error its own code raised for its latest failure. */
+export interface SupervisedRuntime {
+  /** Logged with its stack in the line that reports the failure; undefined when there is none. */
+  lastFailure: unknown;
+}
+
+/**
+ * The one registry of plugins: each plugin's actor and `Runtime`, what the shell keeps about it outside the
+ * machine (its module, context, worker: functions and handles never go in snapshots). Also drives them.
+ */
+export class PluginSupervisor<Runtime extends SupervisedRuntime> {
+  readonly #entries = new Map<string, { actor: PluginActor; runtime: Runtime }>();
+  readonly #log: SupervisorLogger;
   /** Errors of crashes already logged when they happened. */
   readonly #crashes = new WeakSet<object>();
   #closing = false;
-  // Who waits for which plugin's snapshot: served by the one observer add() gives each actor, instead of an
-  // observer subscribed and unsubscribed per wait (each XState subscribe allocates an observer and a closure).
-  readonly #waiters = new Map<string, { predicate: (s: PluginSnapshot) => boolean; resolve: () => void }[]>();
 
-  /**
-   * @param causeOf the error a plugin's own code raised for its latest failure (its stack goes into the log
-   *   line that reports the failure), or undefined when there is none.
-   */
-  constructor(log: FleetLogger, causeOf: (id: string) => unknown = () => undefined) {
+  constructor(log: SupervisorLogger) {
     this.#log = log;
-    this.#causeOf = causeOf;
   }
 
-  /** Adds a started plugin actor; the fleet logs its progress from here on. */
-  add(actor: PluginActor): void {
+  /** Registers a plugin (its actor not started yet, so that its first load finds the runtime); logs its progress from here on. */
+  add(actor: PluginActor, runtime: Runtime): void {
     const id = actor.getSnapshot().context.pluginId;
-    this.#actors.set(id, actor);
+    this.#entries.set(id, { actor, runtime });
     let last = stateOf(actor.getSnapshot());
     this.#logProgress(actor.getSnapshot(), null);
     actor.subscribe({
       next: (snapshot) => {
         const state = stateOf(snapshot);
-        if (state !== last) {
-          const previous = last;
-          last = state;
-          this.#logProgress(snapshot, previous);
-        }
-        this.#wake(id, snapshot, snapshot.status !== "active");
+        if (state === last) return;
+        const previous = last;
+        last = state;
+        this.#logProgress(snapshot, previous);
       },
-      error: (error) => {
-        this.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: id });
-        this.#wake(id, actor.getSnapshot(), true);
-      },
-      complete: () => this.#wake(id, actor.getSnapshot(), true),
+      error: (error) => this.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: id }),
     });
   }
 
-  /** Resolves once plugin `id`'s snapshot satisfies `predicate`, or its actor is no longer active. */
-  #until(id: string, predicate: (snapshot: PluginSnapshot) => boolean): Promise<void> {
-    const actor = this.#actors.get(id)!;
-    const current = actor.getSnapshot();
-    if (predicate(current) || current.status !== "active") return Promise.resolve();
-    return new Promise((resolve) => {
-      const list = this.#waiters.get(id);
-      if (list) list.push({ predicate, resolve });
-      else this.#waiters.set(id, [{ predicate, resolve }]);
-    });
-  }
-
-  #wake(id: string, snapshot: PluginSnapshot, all: boolean): void {
-    const list = this.#waiters.get(id);
-    if (list === undefined) return;
-    const waiting = list.filter((waiter) => {
-      if (!all && !waiter.predicate(snapshot)) return true;
-      waiter.resolve();
-      return false;
-    });
-    if (waiting.length === 0) this.#waiters.delete(id);
-    else this.#waiters.set(id, waiting);
+  /** Resolves with plugin `id`'s first snapshot that satisfies `predicate`, or its last once its actor ended. */
+  #until(id: string, predicate: (snapshot: PluginSnapshot) => boolean): Promise<PluginSnapshot> {
+    return settled(this.#entries.get(id)!.actor, predicate);
   }
 
   get(id: string): PluginActor | undefined {
-    return this.#actors.get(id);
+    return this.#entries.get(id)?.actor;
+  }
+
+  /** What the shell keeps about plugin `id` beside its actor; undefined for an id it does not have. */
+  runtime(id: string): Runtime | undefined {
+    return this.#entries.get(id)?.runtime;
+  }
+
+  runtimes(): Runtime[] {
+    return [...this.#entries.values()].map((entry) => entry.runtime);
   }
 
   ids(): string[] {
-    return [...this.#actors.keys()];
+    return [...this.#entries.keys()];
   }
 
   statuses(): PluginStatus[] {
-    return [...this.#actors.values()].map((actor) => statusOf(actor.getSnapshot()));
-  }
-
-  /** Resolves once every plugin has finished loading. */
-  async loadAll(): Promise<void> {
-    await Promise.all([...this.#actors.keys()].map((id) => this.#until(id, atRest)));
+    return [...this.#entries.values()].map(({ actor }) => statusOf(actor.getSnapshot()));
   }
 
   /**
-   * Starts every `loaded` plugin: independent ones concurrently, each after the plugins it depends on
-   * are running. A missing, cyclic or failed dependency errors the dependent (phase `dependency`).
-   * When `signal` aborts (shutdown began), nothing new is started.
+   * Starts every `loading` or `loaded` plugin, each as soon as it and the plugins it depends on have loaded
+   * (a hung import holds up only its dependents), independent ones concurrently, each after the plugins it
+   * depends on are running. A missing, cyclic or failed dependency errors the dependent (phase
+   * `dependency`). When `signal` aborts (shutdown began), nothing new is started.
    */
   async startAll(signal: AbortSignal): Promise<void> {
-    const problems = analyseDependencies(
-      [...this.#actors.values()]
-        .map((actor) => actor.getSnapshot().context)
-        .filter((context) => context.background)
-        .map((context) => ({ id: context.pluginId, dependsOn: context.dependsOn })),
-    );
+    // Plugins whose whole dependency closure has loaded and was found sound: a later walk stops at them.
+    const cleared = new Set<string>();
     const started = new Map<string, Promise<void>>();
-
     const start = (id: string): Promise<void> => {
       let promise = started.get(id);
       if (!promise) {
-        promise = this.#startOne(id, problems, start, signal);
+        promise = this.#startOne(id, cleared, start, signal);
         started.set(id, promise);
       }
       return promise;
     };
-
-    await Promise.all(
-      [...this.#actors.entries()]
-        .filter(([, actor]) => stateOf(actor.getSnapshot()) === "loaded")
-        .map(([id]) => start(id)),
+    const waiting = [...this.#entries.entries()].filter(([, { actor }]) =>
+      ["loading", "loaded"].includes(stateOf(actor.getSnapshot())),
     );
+    await Promise.all(waiting.map(([id]) => start(id)));
   }
 
   async #startOne(
     id: string,
-    problems: Map<string, { code: ErrorCode; message: string }>,
+    cleared: Set<string>,
     start: (id: string) => Promise<void>,
     signal: AbortSignal,
   ): Promise<void> {
-    const actor = this.#actors.get(id)!;
-    if (stateOf(actor.getSnapshot()) !== "loaded") return;
-    const problem = problems.get(id);
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    const { actor } = entry;
+    await this.#until(id, atRest);
+    if (signal.aborted || stateOf(actor.getSnapshot()) !== "loaded") return;
+    const nodes = await this.#loadedClosure(id, cleared);
+    if (signal.aborted || stateOf(actor.getSnapshot()) !== "loaded") return;
+    // The plugin's own problems depend only on what it reaches through dependsOn, all of which has loaded.
+    const problem = analyseDependencies(nodes).get(id);
     if (problem) {
       actor.send({ type: "DEPENDENCY_FAILED", code: problem.code, message: problem.message });
       return;
     }
+    cleared.add(id);
     const dependsOn = actor.getSnapshot().context.dependsOn;
     await Promise.all(dependsOn.map((dep) => start(dep)));
     if (signal.aborted || stateOf(actor.getSnapshot()) !== "loaded") return;
 
     for (const dep of dependsOn) {
-      const depSnapshot = this.#actors.get(dep)!.getSnapshot();
+      const depSnapshot = this.#entries.get(dep)!.actor.getSnapshot();
       const depState = stateOf(depSnapshot);
       if (depState !== "running") {
         const reason = depSnapshot.context.error ? `: ${depSnapshot.context.error.message}` : "";
@@ -229,16 +202,44 @@ export class Fleet {
   }
 
   /**
+   * Waits until every plugin `id` reaches through dependsOn has finished loading, and returns them (`id`
+   * included) as the dependency analysis sees them: only plugins with a background module, so that one without
+   * counts as missing. A plugin already cleared ends the walk: its own dependencies were found sound.
+   */
+  async #loadedClosure(id: string, cleared: ReadonlySet<string>): Promise<DependencyNode[]> {
+    const nodes: DependencyNode[] = [];
+    const seen = new Set([id]);
+    const queue = [id];
+    for (let head = 0; head < queue.length; head++) {
+      const next = queue[head]!;
+      if (!this.#entries.has(next)) continue;
+      const { context } = await this.#until(next, atRest);
+      if (!context.background) continue;
+      if (cleared.has(next)) {
+        nodes.push({ id: next });
+        continue;
+      }
+      nodes.push({ id: next, dependsOn: context.dependsOn });
+      for (const dep of context.dependsOn) {
+        if (seen.has(dep)) continue;
+        seen.add(dep);
+        queue.push(dep);
+      }
+    }
+    return nodes;
+  }
+
+  /**
    * Applies an OTA update: running plugins resume (or restart, or reload when their code changed),
    * errored ones are retried; then everything `loaded` starts in dependency order.
    */
   async updateAll(changed: string[], generation: number, signal: AbortSignal): Promise<void> {
     for (const id of changed) {
-      if (!this.#actors.has(id)) this.#log.warn(`update names unknown plugin '${id}'; ignored`);
+      if (!this.#entries.has(id)) this.#log.warn(`update names unknown plugin '${id}'; ignored`);
     }
     const changedIds = new Set(changed);
     const settling: Promise<unknown>[] = [];
-    for (const [id, actor] of this.#actors) {
+    for (const [id, { actor }] of this.#entries) {
       const snapshot = actor.getSnapshot();
       if (stateOf(snapshot) === "stopped" || !atRest(snapshot)) continue;
       actor.send({ type: "UPDATE", changed: changedIds.has(id), generation });
@@ -251,7 +252,7 @@ export class Fleet {
   /** Stops every plugin, each after the plugins that depend on it. Resolves when none is active. */
   async stopAll(): Promise<void> {
     const dependents = new Map<string, string[]>();
-    for (const [id, actor] of this.#actors) {
+    for (const [id, { actor }] of this.#entries) {
       for (const dep of actor.getSnapshot().context.dependsOn) {
         const list = dependents.get(dep) ?? [];
         list.push(id);
@@ -265,10 +266,8 @@ export class Fleet {
       let promise = stopping.get(id);
       if (!promise) {
         const inner = new Set(path).add(id);
-        const waitFor = (dependents.get(id) ?? []).filter((dependent) => !inner.has(dependent));
-        promise = Promise.all(waitFor.map((dependent) => stop(dependent, inner))).then(() =>
-          this.#stopOne(id),
-        );
+        const first = (dependents.get(id) ?? []).filter((dependent) => !inner.has(dependent));
+        promise = Promise.all(first.map((dependent) => stop(dependent, inner))).then(() => this.#stopOne(id));
         stopping.set(id, promise);
       }
       return promise;
@@ -277,7 +276,7 @@ export class Fleet {
   }
 
   async #stopOne(id: string): Promise<void> {
-    const actor = this.#actors.get(id)!;
+    const actor = this.#entries.get(id)!.actor;
     const state = stateOf(actor.getSnapshot());
     if (state === "errored" || state === "inactive" || state === "stopped") return;
     actor.send({ type: "STOP" });
@@ -291,27 +290,26 @@ export class Fleet {
    * Resolves once the plugin is at rest.
    */
   async restartOne(id: string): Promise<void> {
-    const actor = this.#actors.get(id)!;
-    await untilSnapshot(actor, atRest);
+    const actor = this.#entries.get(id)!.actor;
+    await this.#until(id, atRest);
     if (this.#closing || stateOf(actor.getSnapshot()) === "inactive") return;
     actor.send({ type: "RESTART" });
-    await untilSnapshot(actor, atRest);
+    await this.#until(id, atRest);
     // A plugin whose load had failed was imported again: now start it.
     if (!this.#closing && stateOf(actor.getSnapshot()) === "loaded") {
       actor.send({ type: "START" });
-      await untilSnapshot(actor, atRest);
+      await this.#until(id, atRest);
     }
   }
 
   /** `shell.stopPlugin(id)`: stops the plugins that depend on it (transitively) first, then the plugin. */
   async stopWithDependents(id: string, visiting: ReadonlySet<string> = new Set()): Promise<void> {
     const inner = new Set(visiting).add(id);
-    const dependents = [...this.#actors.entries()]
-      .filter(([other, actor]) => !inner.has(other) && actor.getSnapshot().context.dependsOn.includes(id))
+    const dependents = [...this.#entries.entries()]
+      .filter(([other, { actor }]) => !inner.has(other) && actor.getSnapshot().context.dependsOn.includes(id))
       .map(([other]) => other);
     await Promise.all(dependents.map((dependent) => this.stopWithDependents(dependent, inner)));
-    const actor = this.#actors.get(id)!;
-    await untilSnapshot(actor, atRest);
+    await this.#until(id, atRest);
     await this.#stopOne(id);
   }
 
@@ -320,10 +318,10 @@ export class Fleet {
    * that does not end up running leaves the plugin as it was and rejects with HANGAR_DEPENDENCY_FAILED.
    */
   async startWithDependencies(id: string, visiting: ReadonlySet<string> = new Set()): Promise<void> {
-    const actor = this.#actors.get(id)!;
+    const actor = this.#entries.get(id)!.actor;
     const inner = new Set(visiting).add(id);
     for (const dep of actor.getSnapshot().context.dependsOn) {
-      const depActor = this.#actors.get(dep);
+      const depActor = this.#entries.get(dep)?.actor;
       if (!depActor || inner.has(dep)) continue;
       await this.startWithDependencies(dep, inner);
       const depSnapshot = depActor.getSnapshot();
@@ -337,13 +335,13 @@ export class Fleet {
         );
       }
     }
-    await untilSnapshot(actor, atRest);
+    await this.#until(id, atRest);
     if (this.#closing) return;
     const state = stateOf(actor.getSnapshot());
     if (state === "loaded" || state === "stopped") actor.send({ type: "START" });
     else if (state === "errored" || state === "backoff") actor.send({ type: "RESTART" });
     else return;
-    await untilSnapshot(actor, atRest);
+    await this.#until(id, atRest);
   }
 
   /**
@@ -352,7 +350,7 @@ export class Fleet {
    */
   beginShutdown(): void {
     this.#closing = true;
-    for (const actor of this.#actors.values()) {
+    for (const { actor } of this.#entries.values()) {
       if (actor.getSnapshot().matches("loading")) actor.send({ type: "STOP" });
     }
   }
@@ -361,25 +359,26 @@ export class Fleet {
    * Stops one plugin (as at shutdown) and forgets it: its folder disappeared (SPEC §4, an update rescans).
    * A plugin that depends on it keeps running; when it next starts, it is errored as a missing dependency.
    */
-  async remove(id: string): Promise<void> {
-    const actor = this.#actors.get(id);
-    if (!actor) return;
+  async remove(id: string): Promise<Runtime | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
     await this.#stopOne(id);
-    this.#actors.delete(id);
-    actor.stop();
+    this.#entries.delete(id);
+    entry.actor.stop();
     this.#log.info("removed: its folder is gone", { pluginId: id });
+    return entry.runtime;
   }
 
   /** The shutdown budget ran out: every plugin still in a hook is released now. */
   forceStop(message: string): void {
-    for (const actor of this.#actors.values()) {
+    for (const { actor } of this.#entries.values()) {
       if (actor.getSnapshot().status === "active") actor.send({ type: "FORCE_STOP", message });
     }
   }
 
   /** Stops every plugin actor (their last snapshots stay readable for status). */
   releaseAll(): void {
-    for (const actor of this.#actors.values()) actor.stop();
+    for (const { actor } of this.#entries.values()) actor.stop();
   }
 
   /** One line per state change; the logger prefixes it with `[plugin-id]`. */
@@ -414,7 +413,7 @@ export class Fleet {
           phase: error?.phase,
           code: error?.code,
           // The plugin's own error, whose stack says where in its code the failure came from.
-          ...errorField(this.#causeOf(pluginId)),
+          ...errorField(this.#entries.get(pluginId)?.runtime.lastFailure),
         });
         break;
       case "inactive":

@@ -1,0 +1,77 @@
+// Creates and disposes each plugin's context for the plugin machine's createContext/disposeContext actions:
+// the context lives while the plugin is `active`, and code run under it carries the plugin's scope.
+import { type PluginScope, runInScope } from "../../containment/attribution.js";
+import type { ShellContainment } from "../../containment/shell-containment.js";
+import type { ConfigBackend } from "../../context/config-backend.js";
+import type { HangarLogger } from "../../context/logger.js";
+import { createPluginContext } from "../../context/plugin-context.js";
+import type { IpcTransport } from "../../ipc/transport.js";
+import type { PluginAuthAccessor } from "../../sdk/types.js";
+import type { RouteTable } from "../../server/route-table.js";
+import { generationOf, type PluginRegistry, type PluginRuntime } from "./plugin-runtime.js";
+
+/** The services a plugin's context is made of, and where its scope and late calls are reported. */
+export interface ContextDeps {
+  plugins: PluginRegistry;
+  containment: Pick<ShellContainment, "scope" | "lateCall" | "noteDisposed">;
+  logger: HangarLogger;
+  config: ConfigBackend;
+  ipc: IpcTransport;
+  auth: PluginAuthAccessor;
+  routes: RouteTable;
+}
+
+/** Gives plugin `pluginId` a fresh context (disposing one it still had). */
+export function openContext(deps: ContextDeps, pluginId: string): void {
+  const runtime = deps.plugins.runtime(pluginId)!;
+  if (runtime.context) closeContext(deps, runtime, "a new context replacing it");
+  let scope: PluginScope | null = null;
+  const handle = createPluginContext({
+    pluginId,
+    // Made on first use: a plugin that never logs or reads its config holds neither (issue 13).
+    logger: () => deps.logger.forPlugin(pluginId),
+    config: () => deps.config.store(pluginId),
+    ipc: deps.ipc,
+    auth: deps.auth,
+    routes: deps.routes,
+    onDisposeError: (error) =>
+      deps.logger.forPlugin(pluginId).error("hangar", "releasing a registration failed", error),
+    enter: (flow, fn) => (scope ? runInScope({ ...scope, flow }, fn) : fn()),
+    onLateCall: (call, error) => deps.containment.lateCall(pluginId, handle, call, error),
+  });
+  scope = deps.containment.scope(pluginId, generationOf(deps.plugins, pluginId), handle);
+  runtime.context = handle;
+  runtime.scope = scope;
+}
+
+/** Disposes the plugin's context, if it has one; `reason` completes "disposed by" in a leftover's warning. */
+export function closeContext(
+  deps: Pick<ContextDeps, "containment">,
+  runtime: PluginRuntime,
+  reason: string,
+): void {
+  const handle = runtime.context;
+  runtime.context = null;
+  runtime.scope = null;
+  if (handle) deps.containment.noteDisposed(handle, reason);
+  handle?.dispose();
+}
+
+/** What disposed a plugin's context, in words that follow "disposed by" in a leftover's warning. */
+export function disposalReason(eventType: string, leaving: string, context: object): string {
+  if (eventType === "UPDATE") return "an update";
+  if (eventType === "CRASH") return "a crash";
+  if (eventType === "FORCE_STOP") return "the forced shutdown (HANGAR_SHUTDOWN_TIMEOUT)";
+  if (eventType.startsWith("xstate.after.")) {
+    const phase = ["load", "start", "stop", "resume"].find((p) => eventType.includes(`${p}Timeout`));
+    return phase ? `a ${phase} timeout` : "a timeout";
+  }
+  if (eventType.startsWith("xstate.error.actor")) return "a failed hook";
+  // onStop settled: why the plugin was stopping is in the state left (or, in older machines, `afterStop`).
+  const { afterStop, stopRequested } = context as { afterStop?: string; stopRequested?: boolean };
+  if (stopRequested) return "a stop (shell.stop() or the plugin stopping)";
+  if (leaving.includes("afterCrash") || afterStop === "crashed") return "a crash";
+  if (leaving.includes("toReload") || afterStop === "reload") return "an update";
+  if (leaving.includes("toRestart") || afterStop === "restart") return "an update or restart";
+  return "a stop (shell.stop() or the plugin stopping)";
+}

@@ -1,0 +1,168 @@
+// Imports a plugin's background module for the plugin machine's loadPlugin actor: in the shell's thread, or in
+// a worker thread of its own when it runs isolated (docs/isolation.md); module evaluation runs as its own code.
+import { runInScope } from "../../containment/attribution.js";
+import { FLOW_CLOSED, openFlow, type ShellContainment } from "../../containment/shell-containment.js";
+import type { HangarLogger } from "../../context/logger.js";
+import { type ErrorCode, HangarError, hasHangarCode, messageOf } from "../../errors.js";
+import type { IpcTransport } from "../../ipc/transport.js";
+import type { IsolationHost } from "../../isolation/isolate.js";
+import { PluginWorker } from "../../isolation/plugin-worker.js";
+import type { RequestTransport } from "../../isolation/protocol.js";
+import type { PluginActorInput, PluginLoadOutput } from "../../machines/plugin.machine.js";
+import { readManifest } from "../../manifest/read-manifest.js";
+import type { PluginManifest } from "../../manifest/schema.js";
+import type { PluginBackgroundModule } from "../../sdk/types.js";
+import { type LoadedPlugin, loadPlugin } from "../load-plugin.js";
+import { stateOf } from "../plugin-supervisor.js";
+import type { PluginRegistry, PluginRuntime } from "./plugin-runtime.js";
+
+/** What loading a plugin needs. */
+export interface LoadDeps {
+  plugins: PluginRegistry;
+  containment: Pick<ShellContainment, "scope">;
+  /** Where a plugin runs unless its plugin.json sets `background.isolation`. */
+  isolation: "none" | "worker";
+  /** How long an isolated plugin's event loop may stay silent, in ms. */
+  unresponsiveMs: number;
+  ipc: IpcTransport;
+  logger: HangarLogger;
+  /** The current auth token, which an isolated plugin's worker is given. */
+  token(): string | null;
+  /** Test seam: how requests reach isolated plugins (the bench compares the two transports). */
+  isolationTransport?: RequestTransport | undefined;
+  /** Where isolated plugins run: worker threads unless the host (Electron's utilityProcess) is given. */
+  isolationHost?: IsolationHost | undefined;
+  /** Test seam: sees each imported module; the one returned is the one the shell calls. */
+  wrapModule?: ((pluginId: string, module: PluginBackgroundModule) => PluginBackgroundModule) | undefined;
+}
+
+/** The loadPlugin actor: imports plugin `input.pluginId`'s module as its own code, bounded by `signal`. */
+export async function loadPluginModule(
+  deps: LoadDeps,
+  input: PluginActorInput,
+  signal: AbortSignal,
+): Promise<PluginLoadOutput> {
+  const runtime = deps.plugins.runtime(input.pluginId)!;
+  // Module evaluation runs as the plugin's code (scope without a context): its top-level timers are its own.
+  const flow = openFlow();
+  runtime.hook = flow;
+  try {
+    const scope = deps.containment.scope(input.pluginId, input.generation, null, flow);
+    const failed = flow.failed.catch((cause: unknown) => {
+      // Closed after the import settled: nobody is racing this any more.
+      if (cause === FLOW_CLOSED) return undefined as never;
+      throw new HangarError(
+        hasHangarCode(cause) ? cause.code : "HANGAR_LOAD_FAILED",
+        `Plugin '${input.pluginId}' could not be loaded: while its module was evaluated, its code threw ` +
+          `or left a promise rejected without a handler: ${messageOf(cause)}. Fix the module's top-level code.`,
+        { pluginId: input.pluginId, phase: "load", cause },
+      );
+    });
+    return await Promise.race([
+      runInScope(scope, () => loadRuntime(deps, runtime, input.generation, signal)),
+      failed,
+    ]);
+  } catch (error) {
+    // An import failure wraps the module's own error: its stack points into the plugin.
+    runtime.lastFailure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    throw error;
+  } finally {
+    flow.close();
+    if (runtime.hook === flow) runtime.hook = null;
+  }
+}
+
+async function loadRuntime(
+  deps: LoadDeps,
+  runtime: PluginRuntime,
+  generation: number,
+  signal: AbortSignal,
+): Promise<PluginLoadOutput> {
+  const { discovered } = runtime;
+  // A duplicate id stays an error until the shell restarts: the first folder owns the id.
+  if (discovered.error?.code === "HANGAR_MANIFEST_DUPLICATE_ID") throw discovered.error;
+  // The first load uses the manifest discovery has just read; every later one (an update) reads it again.
+  const manifest =
+    (runtime.loadedOnce ? null : discovered.manifest) ?? (await readManifest(discovered.folder));
+  runtime.loadedOnce = true;
+  runtime.module = null;
+  // A reload replaces the worker: the new generation is imported in a fresh thread.
+  await runtime.worker?.terminate();
+  runtime.worker = null;
+  const isolation = manifest.background?.isolation ?? deps.isolation;
+  const loaded =
+    isolation === "worker" && manifest.background
+      ? await loadIsolated(deps, runtime, manifest, generation, signal)
+      : await loadPlugin(discovered.folder, { generation, manifest });
+  if (loaded.manifest.id !== discovered.id) {
+    throw new HangarError(
+      "HANGAR_MANIFEST_INVALID",
+      `Plugin '${discovered.id}' (${discovered.folder}) now declares id '${loaded.manifest.id}'. ` +
+        "A plugin's id cannot change while the shell runs: restart the shell to pick up the new id.",
+      { pluginId: discovered.id, phase: "load" },
+    );
+  }
+  runtime.module =
+    loaded.module && deps.wrapModule ? deps.wrapModule(discovered.id, loaded.module) : loaded.module;
+  runtime.entryFile = loaded.entryFile;
+  const background = loaded.manifest.background;
+  return {
+    version: loaded.manifest.version,
+    name: loaded.manifest.name ?? loaded.manifest.id,
+    background: loaded.module !== null,
+    dependsOn: loaded.manifest.dependsOn ?? [],
+    hasOnResume: typeof loaded.module?.onResume === "function",
+    timeouts: {
+      ...(background?.loadTimeoutMs ? { load: background.loadTimeoutMs } : {}),
+      ...(background?.startTimeoutMs ? { start: background.startTimeoutMs } : {}),
+      ...(background?.stopTimeoutMs ? { stop: background.stopTimeoutMs } : {}),
+      ...(background?.resumeTimeoutMs ? { resume: background.resumeTimeoutMs } : {}),
+    },
+    ...(background?.restart ? { restart: background.restart } : {}),
+    ...(background?.entryModule ? { entry: background.entryModule } : {}),
+    loadMs: loaded.loadMs,
+  };
+}
+
+/** Loads a plugin in its own worker thread; its module here is a proxy whose hooks run in the worker. */
+async function loadIsolated(
+  deps: LoadDeps,
+  runtime: PluginRuntime,
+  manifest: PluginManifest,
+  generation: number,
+  signal: AbortSignal,
+): Promise<LoadedPlugin> {
+  const started = performance.now();
+  const pluginId = runtime.discovered.id;
+  const worker = new PluginWorker({
+    pluginId,
+    folder: runtime.discovered.folder,
+    manifest,
+    generation,
+    unresponsiveMs: deps.unresponsiveMs,
+    ipc: deps.ipc,
+    logger: deps.logger.forPlugin(pluginId),
+    token: deps.token,
+    ...(deps.isolationTransport ? { transport: deps.isolationTransport } : {}),
+    ...(deps.isolationHost ? { host: deps.isolationHost } : {}),
+    onCrash: (code: ErrorCode, message: string, error: Error) => {
+      // A worker can outlive its plugin's actor briefly (a stopped plugin's worker ends with the shell).
+      const actor = deps.plugins.get(pluginId);
+      // The crash's one record, with the fields of every failure record (docs/cli.md) and the worker's stack.
+      const state = actor ? stateOf(actor.getSnapshot()) : "running";
+      // The plugin's own error when it threw; a hang or an exit has none (the message says which).
+      const cause = error.cause instanceof Error ? { err: error.cause } : {};
+      deps.logger.shell.error(message, { pluginId, state, phase: "run", code, ...cause });
+      runtime.lastFailure = error.cause;
+      if (actor?.getSnapshot().status === "active") actor.send({ type: "CRASH", code, message });
+    },
+  });
+  runtime.worker = worker;
+  const result = await worker.load(signal);
+  const unreachable = () => {
+    throw new Error("an isolated plugin's hooks run in its worker");
+  };
+  const module: PluginBackgroundModule = { onStart: unreachable, onStop: unreachable };
+  if (result.hasOnResume) module.onResume = unreachable;
+  return { manifest, module, entryFile: result.entryFile, loadMs: performance.now() - started };
+}

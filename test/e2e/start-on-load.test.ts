@@ -1,0 +1,117 @@
+// Start-up starts each plugin as soon as it and its dependsOn have loaded (issue 12): a plugin whose top-level
+// await hangs holds up only the plugins that depend on it, not the whole shell for its load timeout.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Shell } from "../../src/index.js";
+import { createWorkspace, goodPluginSource, testShell, type Workspace } from "../support/plugins.js";
+
+let ws: Workspace;
+let shells: Shell[] = [];
+
+beforeEach(async () => {
+  ws = await createWorkspace();
+});
+
+afterEach(async () => {
+  await Promise.all(shells.map((shell) => shell.stop()));
+  shells = [];
+  await ws.cleanup();
+});
+
+const stateOf = (shell: Shell, id: string) => shell.status().plugins.find((p) => p.id === id)?.state;
+
+/** Polls a route until it answers 200; returns its body. */
+async function answered(shell: Shell, route: string, ms = 20_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const url = shell.status().server.url;
+    if (url) {
+      const response = await fetch(new URL(route, url)).catch(() => null);
+      if (response?.status === 200) return (await response.json()) as Record<string, unknown>;
+      await response?.body?.cancel();
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${route} to answer`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const hungSource =
+  "await new Promise(() => {});\nexport async function onStart() {}\nexport async function onStop() {}\n";
+
+describe("start-up with a hung import (issue 12)", () => {
+  it("serves the other plugins while one import hangs; its dependent waits, then fails with the load timeout", async () => {
+    await ws.write({ id: "good", source: goodPluginSource("good") });
+    await ws.write({
+      id: "good-dependent",
+      source: goodPluginSource("good-dependent"),
+      manifest: { dependsOn: ["good"] },
+    });
+    await ws.write({ id: "hung", source: hungSource, manifest: { background: { loadTimeoutMs: 3000 } } });
+    await ws.write({
+      id: "hung-dependent",
+      source: goodPluginSource("hung-dependent"),
+      manifest: { dependsOn: ["hung"] },
+    });
+    const { shell } = testShell(ws);
+    shells.push(shell);
+    const starting = shell.start();
+
+    // Both routes answer while the hung import is still inside its 3 s load timeout (not after it).
+    expect(await answered(shell, "/api/good/status")).toMatchObject({ ok: true, id: "good" });
+    expect(await answered(shell, "/api/good-dependent/status")).toMatchObject({ ok: true });
+    expect(stateOf(shell, "hung")).toBe("loading");
+    // The dependent of the hung plugin is loaded and waits for it; start() has not resolved yet.
+    expect(stateOf(shell, "hung-dependent")).toBe("loaded");
+    expect(shell.status().state).toBe("starting");
+
+    await starting;
+    const status = shell.status();
+    expect(status.state).toBe("running");
+    const byId = new Map(status.plugins.map((plugin) => [plugin.id, plugin]));
+    expect(byId.get("hung")).toMatchObject({
+      state: "errored",
+      error: { phase: "load", code: "HANGAR_LOAD_TIMEOUT" },
+    });
+    expect(byId.get("hung-dependent")).toMatchObject({
+      state: "errored",
+      error: { phase: "dependency", code: "HANGAR_DEPENDENCY_FAILED" },
+    });
+    expect(byId.get("hung-dependent")?.error?.message).toMatch(/depends on 'hung', which is errored/);
+    expect(byId.get("good")?.state).toBe("running");
+    expect(byId.get("good-dependent")?.state).toBe("running");
+  });
+
+  it("still reports a dependency cycle and a missing dependency once the plugins involved have loaded", async () => {
+    await ws.write({ id: "hung", source: hungSource, manifest: { background: { loadTimeoutMs: 3000 } } });
+    await ws.write({
+      id: "cycle-a",
+      source: goodPluginSource("cycle-a"),
+      manifest: { dependsOn: ["cycle-b"] },
+    });
+    await ws.write({
+      id: "cycle-b",
+      source: goodPluginSource("cycle-b"),
+      manifest: { dependsOn: ["cycle-a"] },
+    });
+    await ws.write({
+      id: "needs-missing",
+      source: goodPluginSource("needs-missing"),
+      manifest: { dependsOn: ["nowhere"] },
+    });
+    await ws.write({ id: "good", source: goodPluginSource("good") });
+    const { shell } = testShell(ws);
+    shells.push(shell);
+    const starting = shell.start();
+    await answered(shell, "/api/good/status");
+    const early = new Map(shell.status().plugins.map((plugin) => [plugin.id, plugin]));
+    // Neither waits for the hung import, which they do not depend on.
+    expect(stateOf(shell, "hung")).toBe("loading");
+    for (const id of ["cycle-a", "cycle-b"]) {
+      expect(early.get(id)).toMatchObject({ state: "errored", error: { code: "HANGAR_DEPENDENCY_CYCLE" } });
+    }
+    expect(early.get("needs-missing")).toMatchObject({
+      state: "errored",
+      error: { phase: "dependency", code: "HANGAR_DEPENDENCY_MISSING" },
+    });
+    await starting;
+  });
+});
