@@ -45,7 +45,7 @@ import type { PluginView } from "./server/plugin-view.js";
 import { RouteTable } from "./server/route-table.js";
 import { parseShellOptions } from "./shell-options.js";
 import { createShellPageRouter } from "./shell-page/routes.js";
-import type { PluginStatus, ShellState, ShellStatus } from "./status.js";
+import type { PluginStatus, ShellState, ShellStatus, WorkerStatus } from "./status.js";
 import { testHooksOf } from "./testing/shell-hooks.js";
 
 /** Supplies the shell's initial auth state. Failure or timeout: the shell continues unauthenticated. */
@@ -277,6 +277,14 @@ export function createShell(options: ShellOptions = {}): Shell {
         secrets: secrets.list,
         update: (changed) => shell.update({ changed }),
         logger: log,
+        workers: () => {
+          const running: Record<string, WorkerStatus> = {};
+          for (const [id, runtime] of runtimes) {
+            const worker = runtime.worker?.status();
+            if (worker) running[id] = worker;
+          }
+          return running;
+        },
       })
     : null;
   const inspect = combineObservers(options.inspect, inspector?.observer);
@@ -355,7 +363,16 @@ export function createShell(options: ShellOptions = {}): Shell {
       if (!module) throw new Error("the plugin has no background module loaded");
       if (runtime.worker) {
         // Isolated: the signal aborts when the hook times out, and the worker is ended (a busy loop included).
-        await runtime.worker.runHook(phase, runtime.context?.context ?? null, signal);
+        // Through the module (the worker's proxy, or a test hook's wrapper of it), as in-process.
+        const worker = runtime.worker;
+        const context = runtime.context?.context;
+        await worker.withHookSignal(signal, () =>
+          phase === "stop"
+            ? module.onStop()
+            : phase === "start"
+              ? module.onStart(context!)
+              : module.onResume?.(context!),
+        );
       } else {
         const scope = runtime.scope ?? containment.scope(pluginId, generationOf(pluginId), null);
         const call = (): Promise<void> | void => {
@@ -513,11 +530,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     });
     runtime.worker = worker;
     const result = await worker.load(signal);
-    const unreachable = () => {
-      throw new Error("an isolated plugin's hooks run in its worker");
-    };
-    const module: PluginBackgroundModule = { onStart: unreachable, onStop: unreachable };
-    if (result.hasOnResume) module.onResume = unreachable;
+    const module = worker.module(result.hasOnResume);
     return { manifest, module, entryFile: result.entryFile, loadMs: performance.now() - started };
   }
 
