@@ -25,6 +25,7 @@ afterEach(async () => {
   await ws.cleanup();
 });
 
+// Every path boots the plugin's worker afresh (about 15 boots): some 20 s on a quiet machine, minutes on a loaded one.
 it("runs every path in-process and isolated, and passes a well-behaved plugin both ways", async () => {
   const folder = await ws.write({
     id: "tidy",
@@ -37,7 +38,7 @@ export async function onStart(ctx) { register(ctx); await ctx.config.set("n", (a
 export async function onResume(ctx) { register(ctx); }
 export async function onStop() {}`,
   });
-  const report = await testPluginLifecycle(folder, { isolation: "both", timeouts });
+  const report = await testPluginLifecycle(folder, { isolation: "both", timeouts, cycles: 2 });
   expect(report.problems, report.format()).toEqual([]);
   const run = (isolation: string) =>
     report.paths.filter((path) => path.isolation === isolation).map((path) => [path.path, path.outcome]);
@@ -49,7 +50,7 @@ export async function onStop() {}`,
     report.paths.find((path) => path.path === "ota-reload" && path.isolation === "worker")?.note,
   ).toMatch(/onStop → onStart on a freshly imported module/);
   expect(report.format()).toContain("isolated (a worker thread):");
-}, 120_000);
+}, 600_000);
 
 it("catches, with isolation 'both', a plugin that relies on a global of its host: only isolated does it fail", async () => {
   globalThis.__hostServices = { greeting: () => "hello from the host" };
