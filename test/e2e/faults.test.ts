@@ -22,7 +22,13 @@ export async function onStop() { ${body.stop ?? ""} }
 ${body.resume === undefined ? "" : `export async function onResume(ctx) { ${body.resume} }`}
 `;
 const hang = "await new Promise(() => {});";
-const fast = { background: { startTimeoutMs: 300, stopTimeoutMs: 300, resumeTimeoutMs: 300 } };
+// Each hanging plugin gets a short limit for the hook that hangs only: its other hooks keep the default, which an
+// isolated plugin's hook round trip (and the boot of a fresh worker on a retry) needs on a loaded machine.
+const fast = {
+  start: { background: { startTimeoutMs: 300 } },
+  stop: { background: { stopTimeoutMs: 300 } },
+  resume: { background: { resumeTimeoutMs: 300 } },
+};
 
 describe.each(ipcHarnesses)("faults over $name", ({ create }) => {
   let ws: Workspace;
@@ -59,10 +65,10 @@ describe.each(ipcHarnesses)("faults over $name", ({ create }) => {
       source: `export function onStart() { return Promise.reject(new TypeError("bad fleet data")); }
              export function onStop() {}`,
     });
-    await ws.write({ id: "start-hangs", manifest: fast, source: hooks({ start: hang }) });
+    await ws.write({ id: "start-hangs", manifest: fast.start, source: hooks({ start: hang }) });
     await ws.write({
       id: "late-register",
-      manifest: fast,
+      manifest: fast.start,
       source: `export async function onStart(ctx) {
       await new Promise(r => setTimeout(r, 500));
       const refused = [];
@@ -85,13 +91,13 @@ describe.each(ipcHarnesses)("faults over $name", ({ create }) => {
     });
     // onStop and onResume (exercised by update and shutdown)
     await ws.write({ id: "stop-throws", source: hooks({ stop: 'throw new Error("flush failed");' }) });
-    await ws.write({ id: "stop-hangs", manifest: fast, source: hooks({ stop: hang }) });
+    await ws.write({ id: "stop-hangs", manifest: fast.stop, source: hooks({ stop: hang }) });
     await ws.write({ id: "resume-throws", source: hooks({ resume: 'throw new Error("resume broke");' }) });
     await ws.write({
       id: "resume-rejects",
       source: hooks({ resume: 'return Promise.reject(new Error("nope"));' }),
     });
-    await ws.write({ id: "resume-hangs", manifest: fast, source: hooks({ resume: hang }) });
+    await ws.write({ id: "resume-hangs", manifest: fast.resume, source: hooks({ resume: hang }) });
     // modules
     await ws.write({ id: "syntax-error", source: "export async function onStart( {\n" });
     await ws.write({ id: "no-onstop", source: "export async function onStart() {}\n" });

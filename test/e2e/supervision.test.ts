@@ -258,6 +258,8 @@ describe("requests during an update (SPEC §4/§6, issue 10)", () => {
     await ws.write({ id: "fast", source: goodPluginSource("fast") });
     await ws.write({
       id: "slow",
+      // Longer than fast's reload can take here (an isolated one boots a worker: seconds on a loaded machine).
+      manifest: { background: { stopTimeoutMs: 120_000 } },
       source: goodPluginSource("slow").replace(
         "export async function onStop() {",
         `export async function onStop() {\n  ${gate.wait}`,
