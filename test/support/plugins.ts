@@ -100,7 +100,7 @@ export function testShell(ws: Workspace, options: ShellOptions = {}): { shell: S
     log: { format: "json", level: "debug", destination: log.destination },
     ...options,
     timeouts: {
-      ...(testIsolation === "worker" ? { load: ISOLATED_LOAD_TIMEOUT_MS } : {}),
+      ...((options.isolation ?? testIsolation) === "worker" ? { load: ISOLATED_LOAD_TIMEOUT_MS } : {}),
       ...options.timeouts,
     },
   });
