@@ -35,7 +35,7 @@ export default defineConfig({
           // Each isolated plugin boots a worker thread (about 1 s from source on a quiet machine, 3–10 s on this
           // shared one): a suite that starts 30 of them needs more than the in-process limits.
           testTimeout: 120_000,
-          hookTimeout: 180_000,
+          hookTimeout: 400_000,
         },
       },
     ],

@@ -84,10 +84,10 @@ export const testIsolation = process.env.HANGAR_TEST_ISOLATION === "worker" ? "w
 /**
  * The load timeout of the suites' shells when isolated. Loading an isolated plugin boots a worker thread (a V8
  * isolate, tsx from source, Express, hangar's worker side): about 3 s each when this 2-core machine is shared by
- * eight agents, and a suite boots up to 30 at once. The 10 s default would time out loads that are merely
+ * eight agents (over 120 s for a suite's 30 at load average 45), and a suite boots up to 30 at once. The 10 s default would time out loads that are merely
  * queued for a core; tests of the load timeout itself set `loadTimeoutMs` in plugin.json, which still wins.
  */
-const ISOLATED_LOAD_TIMEOUT_MS = 120_000;
+const ISOLATED_LOAD_TIMEOUT_MS = 300_000;
 
 /** A shell on an ephemeral port over the workspace, logging JSON to memory. */
 export function testShell(ws: Workspace, options: ShellOptions = {}): { shell: Shell; log: CapturedLog } {
