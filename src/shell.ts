@@ -2,7 +2,7 @@
 import { createActor, type InspectionEvent, type Observer } from "xstate";
 import { PluginSupervisor } from "./actors/plugin-supervisor.js";
 import { providePluginMachine } from "./actors/shell/plugin-actors.js";
-import type { PluginRegistry } from "./actors/shell/plugin-runtime.js";
+import { type PluginRegistry, workerStatuses } from "./actors/shell/plugin-runtime.js";
 import { createPluginView } from "./actors/shell/plugin-view.js";
 import { createShellControl, topState } from "./actors/shell/shell-control.js";
 import { provideShellMachine } from "./actors/shell/shell-steps.js";
@@ -164,7 +164,12 @@ export function createShell(options: ShellOptions = {}): Shell {
   const originPolicy = createOriginPolicy({ port: () => httpServer.port(), allowedOrigins });
   const update = (changed: string[]) => shell.update({ changed });
   const inspector = options.inspector
-    ? createInspector(options.inspector, { secrets: secrets.list, update, logger: log })
+    ? createInspector(options.inspector, {
+        secrets: secrets.list,
+        update,
+        logger: log,
+        workers: () => workerStatuses(plugins),
+      })
     : null;
   const inspect = combineObservers(options.inspect, inspector?.observer);
   const shellPage = options.shellPage

@@ -4,7 +4,9 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export default function setup(): void {
-  if (process.env.HANGAR_SKIP_BUILD === "1") return;
+  // Once per run: each test project (in-process, isolated) calls its global setup.
+  if (process.env.HANGAR_SKIP_BUILD === "1" || process.env.HANGAR_BUILT_FOR_TESTS === "1") return;
+  process.env.HANGAR_BUILT_FOR_TESTS = "1";
   const root = fileURLToPath(new URL("..", import.meta.url));
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
     cwd: root,

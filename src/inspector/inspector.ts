@@ -6,6 +6,7 @@ import type express from "express";
 import type { InspectionEvent, Observer } from "xstate";
 import { redactSecrets } from "../base/redact.js";
 import { HangarError } from "../errors.js";
+import type { WorkerStatus } from "../status.js";
 import { createAssetStore } from "./assets.js";
 import type { InspectorAction } from "./client/protocol.js";
 import { createMachineDiagrams, diagramMachineIds } from "./machine-diagrams.js";
@@ -35,6 +36,11 @@ export interface InspectorHooks {
   /** Applies an update (`shell.update({ changed })`), for the restart and update actions. */
   update: (changed: string[]) => Promise<void>;
   logger: { warn(message: string, data?: object): void; error(message: string, data?: object): void };
+  /**
+   * Each isolated plugin's running worker, by plugin id (thread id, heap, heartbeat lag: docs/isolation.md).
+   * The page polls it while live: a worker lives outside the actor snapshots the recorder keeps.
+   */
+  workers?: () => Record<string, WorkerStatus>;
 }
 
 /** A shell's inspector. */
@@ -102,6 +108,7 @@ export function createInspector(options: true | InspectorOptions, hooks: Inspect
     act,
     logger: hooks.logger,
     redact: (text) => redactSecrets(text, [...hooks.secrets(), token]),
+    workers: hooks.workers ?? (() => ({})),
   });
 
   return {

@@ -5,6 +5,7 @@ import express, { type Request, type RequestHandler, type Response } from "expre
 import { createRefusalLog } from "../base/refusal-log.js";
 import { createTokenMatcher } from "../base/token-match.js";
 import { hasHangarCode, messageOf } from "../errors.js";
+import type { WorkerStatus } from "../status.js";
 import type { AssetStore } from "./assets.js";
 import type { EventData, InspectorAction } from "./client/protocol.js";
 import type { MachineDiagram } from "./machine-diagrams.js";
@@ -53,6 +54,8 @@ export interface InspectorRouteOptions {
   /** Runs an allowed action; rejects with a HangarError when the shell cannot do it now. */
   act: (action: InspectorAction) => Promise<void>;
   logger: { warn(message: string, data?: object): void; error(message: string, data?: object): void };
+  /** Each isolated plugin's running worker, by plugin id (`GET …/api/workers`). Default: none. */
+  workers?: () => Record<string, WorkerStatus>;
 }
 
 /** The router, and a way to end every open feed before the server closes. */
@@ -179,6 +182,11 @@ export function createInspectorRoutes(options: InspectorRouteOptions): Inspector
       }
     },
   );
+
+  // Live facts that are not actor state: the page polls them while it follows the shell.
+  router.get(`${INSPECTOR_PATH}/api/workers`, requireToken("query-or-header", true), (_req, res) => {
+    res.json({ workers: options.workers?.() ?? {} });
+  });
 
   router.post(
     `${INSPECTOR_PATH}/api/actions`,

@@ -9,7 +9,7 @@ import { type ErrorCode, HangarError, messageOf } from "../errors.js";
 import type { IpcTransport } from "../ipc/transport.js";
 import { resolveEntryModule } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
-import type { PluginContext, PluginLogger } from "../sdk/types.js";
+import type { PluginBackgroundModule, PluginContext, PluginLogger } from "../sdk/types.js";
 import type { WorkerStatus } from "../status.js";
 import { type Isolate, type IsolationHost, workerThreadHost } from "./isolate.js";
 import { PortRequestForwarder } from "./port-forwarder.js";
@@ -106,6 +106,7 @@ export class PluginWorker {
   #contextIds = new WeakMap<PluginContext, number>();
   #contexts = new Map<number, PluginContext>();
   readonly #transport: RequestTransport;
+  #hookSignal: AbortSignal | undefined;
   readonly #forwarder: RequestForwarder;
   readonly #portForwarder: PortRequestForwarder;
 
@@ -178,6 +179,31 @@ export class PluginWorker {
       signal?.removeEventListener("abort", onAbort);
       this.#hookInFlight--;
       if (this.#hookInFlight === 0) this.#phase = "run";
+    }
+  }
+
+  /**
+   * The plugin's module as the shell calls it: each hook runs in the worker. A hook called inside
+   * {@link withHookSignal} ends the worker when that signal aborts (the hook's timeout, the shutdown budget).
+   * Going through a module (rather than {@link runHook} directly) lets hangar/testing's `wrapModule` watch an
+   * isolated plugin's hooks and context exactly as an in-process one's.
+   */
+  module(hasOnResume: boolean): PluginBackgroundModule {
+    const module: PluginBackgroundModule = {
+      onStart: (ctx) => this.runHook("start", ctx, this.#hookSignal),
+      onStop: () => this.runHook("stop", null, this.#hookSignal),
+    };
+    if (hasOnResume) module.onResume = (ctx) => this.runHook("resume", ctx, this.#hookSignal);
+    return module;
+  }
+
+  /** Calls `call` (which calls one hook of {@link module}, synchronously) with `signal` as that hook's signal. */
+  withHookSignal<T>(signal: AbortSignal, call: () => T): T {
+    this.#hookSignal = signal;
+    try {
+      return call();
+    } finally {
+      this.#hookSignal = undefined;
     }
   }
 
@@ -542,12 +568,11 @@ export class PluginWorker {
     if (!context) return;
     const full = `plugin:${this.#options.pluginId}:${channel}`;
     try {
-      this.#options.ipc.handle(full, (payload) => this.#invoke(full, payload));
+      // Through the shell's context: it owns the forwarder (removed when it is disposed), as in-process.
+      context.ipc.handle(channel, (payload) => this.#invoke(full, payload));
     } catch (error) {
       this.#options.logger.error("ipc", `Registering the handler for '${channel}' failed`, error);
-      return;
     }
-    context.signal.addEventListener("abort", () => this.#options.ipc.removeHandler(full), { once: true });
   }
 
   #invoke(channel: string, payload: unknown): Promise<unknown> {

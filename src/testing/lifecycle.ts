@@ -33,10 +33,11 @@ import { withShellTestHooks } from "./shell-hooks.js";
 /** Options of {@link testPluginLifecycle}. Every field has a default. */
 export interface LifecycleTestOptions {
   /**
-   * Hook timeouts of the test shells, in ms. Default: hangar's (start 10 000, stop 5 000, resume 10 000).
+   * Hook timeouts of the test shells, in ms. Default: hangar's (start 10 000, stop 5 000, resume 10 000; load
+   * 10 000, which for an isolated run includes booting the plugin's worker thread).
    * The plugin's own `background.*TimeoutMs` in plugin.json still win, as in a real shell.
    */
-  timeouts?: { start?: number; stop?: number; resume?: number };
+  timeouts?: { start?: number; stop?: number; resume?: number; load?: number };
   /** Folders of the plugins named in `dependsOn`. Default: the plugin folders beside this one. */
   dependencies?: string[];
   /** Start/stop cycles in the `cycles` path (at least 2). Default 3. */
@@ -47,6 +48,13 @@ export interface LifecycleTestOptions {
   paths?: LifecyclePath[];
   /** The test shells' log output. Default: silent. */
   log?: LogOptions;
+  /**
+   * Where the plugin runs (docs/isolation.md): `"none"` in the test process, `"worker"` in its own worker thread,
+   * `"both"` every path twice, in-process then isolated; a problem found only isolated says so. Default:
+   * `background.isolation` from plugin.json, else `"none"`. A plugin.json that sets `background.isolation` wins
+   * over this option, as it does in a real shell: its plugin runs only that way.
+   */
+  isolation?: "none" | "worker" | "both";
 }
 
 /**
@@ -67,11 +75,38 @@ export async function testPluginLifecycle(
   // that the report already holds: they only see errors hangar's containment does not attribute to a plugin.
   const restore = setRunnerListenersAside();
   try {
-    return await new LifecycleRun(path.resolve(pluginFolder), options).run();
+    const folder = path.resolve(pluginFolder);
+    if (options.isolation !== "both") return await new LifecycleRun(folder, options, options.isolation).run();
+    const inProcess = await new LifecycleRun(folder, options, "none").run();
+    // Nothing could run (an unreadable plugin.json, a UI-only plugin): isolated, it would say the same again.
+    if (inProcess.paths.every((result) => result.outcome === "skipped")) return inProcess;
+    const isolated = await new LifecycleRun(folder, options, "worker").run();
+    return mergeReports(inProcess, isolated);
   } finally {
     restore();
   }
 }
+
+/** One report of two runs of the same plugin; a problem only the isolated run found says so in its fix. */
+function mergeReports(inProcess: LifecycleReport, isolated: LifecycleReport): LifecycleReport {
+  const seen = new Set(inProcess.problems.map((problem) => `${problem.path}\0${problem.code}`));
+  const onlyIsolated = isolated.problems.map((problem) =>
+    seen.has(`${problem.path}\0${problem.code}`)
+      ? problem
+      : { ...problem, fix: `${problem.fix} ${ISOLATION_ONLY_FIX}` },
+  );
+  return createReport(
+    isolated.pluginId,
+    isolated.folder,
+    [...inProcess.problems, ...onlyIsolated],
+    [...inProcess.paths, ...isolated.paths],
+  );
+}
+
+const ISOLATION_ONLY_FIX =
+  "It showed only when the plugin ran isolated, in its own worker thread: in-process it relies on something " +
+  "it shares with the test process or another plugin (a global, a module both import, process-wide state), " +
+  "which an isolated plugin does not have. Get it through the PluginContext, config or IPC instead.";
 
 /** An in-memory IPC transport that knows which channels have a handler. */
 interface TrackedIpc extends MemoryIpc {
@@ -91,6 +126,9 @@ const TIMEOUT_CODES: Record<"start" | "stop" | "resume", ErrorCode> = {
 class LifecycleRun {
   readonly #folder: string;
   readonly #options: LifecycleTestOptions;
+  /** The shells' `isolation` (undefined: plugin.json's, else in-process); the one used is on every result. */
+  readonly #isolation: "none" | "worker" | undefined;
+  #ranIsolation: "none" | "worker" = "none";
   readonly #problems: LifecycleProblem[] = [];
   readonly #notes = new Map<LifecyclePath, string[]>();
   readonly #ran = new Set<LifecyclePath>();
@@ -114,9 +152,10 @@ class LifecycleRun {
   /** Set when the plugin does not start at all: the other paths would only repeat that problem. */
   #cannotStart = false;
 
-  constructor(folder: string, options: LifecycleTestOptions) {
+  constructor(folder: string, options: LifecycleTestOptions, isolation: "none" | "worker" | undefined) {
     this.#folder = folder;
     this.#options = options;
+    this.#isolation = isolation;
     this.#pluginId = path.basename(folder);
   }
 
@@ -129,6 +168,7 @@ class LifecycleRun {
       return this.#report(selected, "plugin.json could not be read");
     }
     this.#pluginId = this.#manifest.id;
+    this.#ranIsolation = this.#manifest.background?.isolation ?? this.#isolation ?? "none";
     if (!this.#manifest.background) {
       return this.#report(selected, "UI-only plugin: it has no background module to run");
     }
@@ -368,6 +408,7 @@ class LifecycleRun {
           dataDir: path.join(this.#root, name),
           server: { port: 0 },
           ipc,
+          ...(this.#isolation ? { isolation: this.#isolation } : {}),
           auth: { init: async () => ({ token: this.#options.token ?? null }) },
           timeouts: { ...this.#options.timeouts },
           log: this.#options.log ?? { level: "silent" },
@@ -731,10 +772,12 @@ class LifecycleRun {
           : this.#problems.some((problem) => problem.path === name)
             ? "failed"
             : "passed";
-        return { path: name, title: PATH_TITLES[name], outcome, ...(note ? { note } : {}) };
+        const isolation = this.#ranIsolation;
+        return { path: name, title: PATH_TITLES[name], outcome, isolation, ...(note ? { note } : {}) };
       },
     );
-    return createReport(this.#pluginId, this.#folder, this.#problems, results);
+    const problems = this.#problems.map((problem) => ({ ...problem, isolation: this.#ranIsolation }));
+    return createReport(this.#pluginId, this.#folder, problems, results);
   }
 }
 

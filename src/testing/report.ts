@@ -56,6 +56,8 @@ export interface LifecycleProblem {
   fix: string;
   /** Where in the plugin's code, when known: a stack frame, or the stack of the error it threw. */
   at?: string;
+  /** How the plugin ran when this was found: in the test process, or isolated in a worker thread. */
+  isolation?: "none" | "worker";
 }
 
 /** How one path went. */
@@ -63,6 +65,8 @@ export interface LifecyclePathResult {
   path: LifecyclePath;
   title: string;
   outcome: "passed" | "failed" | "skipped";
+  /** How the plugin ran on this path: in the test process, or isolated in a worker thread (docs/isolation.md). */
+  isolation: "none" | "worker";
   /** Why the path was skipped, or something worth knowing that is not a problem. */
   note?: string;
 }
@@ -162,13 +166,21 @@ function formatReport(
     // Nothing ran (a UI-only plugin, an unreadable plugin.json): one line says why.
     lines.push(`  - every path skipped: ${paths[0]!.note}`);
   } else {
+    // Each way the plugin ran under a heading of its own, when it ran both ways.
+    const both = new Set(paths.map((result) => result.isolation)).size > 1;
+    let heading: string | null = null;
     for (const result of paths) {
+      if (both && heading !== result.isolation) {
+        heading = result.isolation;
+        lines.push(heading === "worker" ? "  isolated (a worker thread):" : "  in-process:");
+      }
       lines.push(`  ${MARKS[result.outcome]} ${result.path}: ${result.title}`);
       if (result.note) lines.push(`      ${result.outcome === "skipped" ? "skipped: " : ""}${result.note}`);
     }
   }
   problems.forEach((problem, index) => {
-    lines.push("", `${index + 1}) ${problem.code} in phase ${problem.phase}, path ${problem.path}`);
+    const where = problem.isolation === "worker" ? " (isolated)" : "";
+    lines.push("", `${index + 1}) ${problem.code} in phase ${problem.phase}, path ${problem.path}${where}`);
     lines.push(`   ${problem.message}`);
     if (problem.at) lines.push(`   at: ${problem.at.split("\n").join("\n       ")}`);
     lines.push(`   fix: ${problem.fix}`);

@@ -11,6 +11,7 @@ import {
   type CapturedLog,
   createWorkspace,
   goodPluginSource,
+  testIsolation,
   testShell,
   type Workspace,
 } from "../support/plugins.js";
@@ -21,7 +22,13 @@ export async function onStop() { ${body.stop ?? ""} }
 ${body.resume === undefined ? "" : `export async function onResume(ctx) { ${body.resume} }`}
 `;
 const hang = "await new Promise(() => {});";
-const fast = { background: { startTimeoutMs: 300, stopTimeoutMs: 300, resumeTimeoutMs: 300 } };
+// Each hanging plugin gets a short limit for the hook that hangs only: its other hooks keep the default, which an
+// isolated plugin's hook round trip (and the boot of a fresh worker on a retry) needs on a loaded machine.
+const fast = {
+  start: { background: { startTimeoutMs: 300 } },
+  stop: { background: { stopTimeoutMs: 300 } },
+  resume: { background: { resumeTimeoutMs: 300 } },
+};
 
 describe.each(ipcHarnesses)("faults over $name", ({ create }) => {
   let ws: Workspace;
@@ -58,16 +65,17 @@ describe.each(ipcHarnesses)("faults over $name", ({ create }) => {
       source: `export function onStart() { return Promise.reject(new TypeError("bad fleet data")); }
              export function onStop() {}`,
     });
-    await ws.write({ id: "start-hangs", manifest: fast, source: hooks({ start: hang }) });
+    await ws.write({ id: "start-hangs", manifest: fast.start, source: hooks({ start: hang }) });
     await ws.write({
       id: "late-register",
-      manifest: fast,
+      manifest: fast.start,
       source: `export async function onStart(ctx) {
       await new Promise(r => setTimeout(r, 500));
-      globalThis.__late = [];
+      const refused = [];
       try { ctx.server.registerRouter("/api/late-register", (req, res) => res.json({ late: true })); }
-      catch (e) { globalThis.__late.push(e.code); }
-      try { ctx.ipc.handle("late", () => 1); } catch (e) { globalThis.__late.push(e.code); }
+      catch (e) { refused.push(e.code); }
+      try { ctx.ipc.handle("late", () => 1); } catch (e) { refused.push(e.code); }
+      ctx.logger.warn("Late", "refused: " + refused.join(", "));
     }
     export async function onStop() {}`,
     });
@@ -83,13 +91,13 @@ describe.each(ipcHarnesses)("faults over $name", ({ create }) => {
     });
     // onStop and onResume (exercised by update and shutdown)
     await ws.write({ id: "stop-throws", source: hooks({ stop: 'throw new Error("flush failed");' }) });
-    await ws.write({ id: "stop-hangs", manifest: fast, source: hooks({ stop: hang }) });
+    await ws.write({ id: "stop-hangs", manifest: fast.stop, source: hooks({ stop: hang }) });
     await ws.write({ id: "resume-throws", source: hooks({ resume: 'throw new Error("resume broke");' }) });
     await ws.write({
       id: "resume-rejects",
       source: hooks({ resume: 'return Promise.reject(new Error("nope"));' }),
     });
-    await ws.write({ id: "resume-hangs", manifest: fast, source: hooks({ resume: hang }) });
+    await ws.write({ id: "resume-hangs", manifest: fast.resume, source: hooks({ resume: hang }) });
     // modules
     await ws.write({ id: "syntax-error", source: "export async function onStart( {\n" });
     await ws.write({ id: "no-onstop", source: "export async function onStart() {}\n" });
@@ -161,10 +169,18 @@ describe.each(ipcHarnesses)("faults over $name", ({ create }) => {
     it("refuses registrations made after a start timeout, and none of them survives", async () => {
       expectError("late-register", "start", "HANGAR_START_TIMEOUT");
       await new Promise((r) => setTimeout(r, 400));
-      expect((globalThis as { __late?: string[] }).__late).toEqual([
-        "HANGAR_CONTEXT_DISPOSED",
-        "HANGAR_CONTEXT_DISPOSED",
-      ]);
+      const refused = log.lines.filter((line) => line.pluginId === "late-register" && line.tag === "Late");
+      if (testIsolation === "worker") {
+        // Isolated, a hook past its timeout ends its worker (SPEC §12): the late code normally never runs. The
+        // plugin's thread and the shell's run side by side, though: when the shell's thread is starved (a loaded
+        // machine), its 300 ms timer can fire after the plugin's 500 ms one, and the registrations were made while
+        // the context was still live. Either way none of them survives the timeout (below).
+        expect(refused.map((line) => line.msg)).toEqual(refused.length === 0 ? [] : ["refused: "]);
+      } else {
+        expect(refused.map((line) => line.msg)).toEqual([
+          "refused: HANGAR_CONTEXT_DISPOSED, HANGAR_CONTEXT_DISPOSED",
+        ]);
+      }
       const response = await fetch(`${shell.status().server.url}/api/late-register/`);
       expect(response.status).toBe(503);
       await expect(ipc.invoke("plugin:late-register:late")).rejects.toThrow("No handler registered");

@@ -6,19 +6,20 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Shell } from "../../src/index.js";
 import { type IpcHarness, ipcHarnesses } from "../support/ipc-harness.js";
-import { createWorkspace, goodPluginSource, testShell, type Workspace } from "../support/plugins.js";
-
-declare global {
-  // Written by the generated plugins' onStop, to observe the stop order.
-  var __hangarStops: string[] | undefined;
-}
+import {
+  createWorkspace,
+  fileGate,
+  goodPluginSource,
+  loggedBy,
+  testShell,
+  type Workspace,
+} from "../support/plugins.js";
 
 let ws: Workspace;
 const shells: Shell[] = [];
 
 beforeEach(async () => {
   ws = await createWorkspace();
-  globalThis.__hangarStops = [];
 });
 
 afterEach(async () => {
@@ -106,12 +107,12 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
     await ws.write({ id: "middle", source: goodPluginSource("middle"), manifest: { dependsOn: ["base"] } });
     await ws.write({ id: "top", source: goodPluginSource("top"), manifest: { dependsOn: ["middle"] } });
     const { ipc, transport } = withIpc();
-    const { shell } = start({ ipc: transport });
+    const { shell, log } = start({ ipc: transport });
     await shell.start();
     const url = shell.status().server.url!;
     await Promise.all([shell.stop(), shell.stop()]);
     await shell.stop();
-    expect(globalThis.__hangarStops).toEqual(["top", "middle", "base"]);
+    expect(loggedBy(log, "Good", "stopping")).toEqual(["top", "middle", "base"]);
     expect(shell.status().state).toBe("stopped");
     expect(shell.status().plugins.map((p) => p.state)).toEqual(["stopped", "stopped", "stopped"]);
     await expect(ipc.invoke("plugin:base:ping", 1)).rejects.toThrow(
@@ -123,17 +124,17 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
   it("starts a dependent only after its dependency is running", async () => {
     await ws.write({
       id: "slow-base",
-      source: `export async function onStart(ctx) { await new Promise(r => setTimeout(r, 150)); globalThis.__order = ["base"]; }
+      source: `export async function onStart(ctx) { await new Promise(r => setTimeout(r, 150)); ctx.logger.info("Order", "started"); }
                export async function onStop() {}`,
     });
     await ws.write({
       id: "app",
       manifest: { dependsOn: ["slow-base"] },
-      source: `export async function onStart() { globalThis.__order.push("app"); } export async function onStop() {}`,
+      source: `export async function onStart(ctx) { ctx.logger.info("Order", "started"); } export async function onStop() {}`,
     });
-    const { shell } = start();
+    const { shell, log } = start();
     await shell.start();
-    expect((globalThis as { __order?: string[] }).__order).toEqual(["base", "app"]);
+    expect(loggedBy(log, "Order", "started")).toEqual(["slow-base", "app"]);
   });
 
   it("on update: resumes with a fresh context, restarts plugins without onResume, reloads changed ones", async () => {
@@ -146,7 +147,7 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
     await ws.write({ id: "plain", source: goodPluginSource("plain") });
     await ws.write({ id: "changing", source: goodPluginSource("changing") });
     const { ipc, transport } = withIpc();
-    const { shell } = start({ ipc: transport });
+    const { shell, log } = start({ ipc: transport });
     await shell.start();
     const before = (await get(shell, "/api/changing/status")).body.instance;
     const plainBefore = (await get(shell, "/api/plain/status")).body;
@@ -163,7 +164,7 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
     expect(plainAfter.starts).toBe(plainBefore.starts + 1);
     // A changed plugin was re-imported: a new module instance.
     expect((await get(shell, "/api/changing/status")).body.instance).not.toBe(before);
-    expect(globalThis.__hangarStops?.sort()).toEqual(["changing", "plain"]);
+    expect(loggedBy(log, "Good", "stopping").sort()).toEqual(["changing", "plain"]);
   });
 
   it("re-imports a plugin whose code changed on disk when the update names it", async () => {
@@ -220,51 +221,43 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
 
   it("an update during start-up runs once start-up settles; a stop during start-up stops what started", async () => {
     // onStart waits on a gate the test opens, so "during start-up" does not depend on timing.
-    const gate = globalThis as { __gate?: Promise<void>; __open?: () => void };
-    const closeGate = () => {
-      gate.__gate = new Promise<void>((resolve) => {
-        gate.__open = resolve;
-      });
-    };
+    const gate = fileGate(ws);
     await ws.write({
       id: "slow",
-      source: `export async function onStart() { await globalThis.__gate; }
-               export async function onStop() { globalThis.__hangarStops.push("slow"); }`,
+      source: `let context;
+               export async function onStart(ctx) { context = ctx; ${gate.wait} }
+               export async function onStop() { context.logger.info("Slow", "stopping"); }`,
     });
-    closeGate();
-    const { shell } = start();
+    const { shell, log } = start();
     const starting = shell.start();
     await untilPluginState(shell, "slow", "starting");
     const updating = shell.update();
-    gate.__open!();
+    await gate.open();
     await starting;
     await updating;
     expect(shell.status().plugins[0]?.state).toBe("running");
-    expect(globalThis.__hangarStops).toEqual(["slow"]); // restarted by the update
+    expect(loggedBy(log, "Slow", "stopping")).toEqual(["slow"]); // restarted by the update
 
-    closeGate();
+    await gate.close();
     // The first shell still runs and holds the data folder: the second needs one of its own.
-    const { shell: other } = start({ dataDir: path.join(ws.root, "data-other") });
+    const { shell: other, log: otherLog } = start({ dataDir: path.join(ws.root, "data-other") });
     const otherStart = other.start();
     await untilPluginState(other, "slow", "starting");
     const stopping = other.stop();
-    gate.__open!();
+    await gate.open();
     await stopping;
     await expect(otherStart).resolves.toBeUndefined();
     expect(other.status().plugins[0]?.state).toBe("stopped");
-    expect(globalThis.__hangarStops).toEqual(["slow", "slow"]);
+    expect(loggedBy(otherLog, "Slow", "stopping")).toEqual(["slow"]);
   });
 
   it("holds a request while its plugin starts, then answers", async () => {
-    const gate = globalThis as { __gate?: Promise<void>; __open?: () => void };
-    gate.__gate = new Promise<void>((resolve) => {
-      gate.__open = resolve;
-    });
+    const gate = fileGate(ws);
     await ws.write({
       id: "warm",
       source: `export async function onStart(ctx) {
                  ctx.server.registerRouter("/api/warm", (req, res) => res.json({ warm: true }));
-                 await globalThis.__gate; }
+                 ${gate.wait} }
                export async function onStop() {}`,
     });
     const { shell } = start();
@@ -274,7 +267,7 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
     const pending = get(shell, "/api/warm/");
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(shell.status().plugins[0]?.state).toBe("starting");
-    gate.__open!();
+    await gate.open();
     const response = await pending;
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ warm: true });

@@ -4,7 +4,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AnyActorRef, InspectionEvent } from "xstate";
 import type { Shell } from "../../src/index.js";
-import { createWorkspace, goodPluginSource, testShell, type Workspace } from "../support/plugins.js";
+import {
+  createWorkspace,
+  fileGate,
+  goodPluginSource,
+  testShell,
+  type Workspace,
+} from "../support/plugins.js";
 
 let ws: Workspace;
 const shells: Shell[] = [];
@@ -247,22 +253,29 @@ describe("requests during an update (SPEC §4/§6, issue 10)", () => {
   it("holds a request to a plugin reloaded by an update while the rest of the update finishes", async () => {
     // `slow` restarts (no onResume) and takes a while in onStop; `fast` is reloaded and then waits in
     // `loaded` for the update to finish. A request to `fast` in that window must wait, not get a 503.
+    // slow's onStop waits on a gate the test opens once fast has reloaded (an isolated reload boots a worker).
+    const gate = fileGate(ws);
     await ws.write({ id: "fast", source: goodPluginSource("fast") });
     await ws.write({
       id: "slow",
-      source: `${goodPluginSource("slow")}\nexport const onStopDelay = 1;\n`.replace(
+      // Longer than fast's reload can take here (an isolated one boots a worker: seconds on a loaded machine).
+      manifest: { background: { stopTimeoutMs: 120_000 } },
+      source: goodPluginSource("slow").replace(
         "export async function onStop() {",
-        "export async function onStop() {\n  await new Promise((resolve) => setTimeout(resolve, 800));",
+        `export async function onStop() {\n  ${gate.wait}`,
       ),
     });
     const { shell } = start();
     await shell.start();
     const updating = shell.update({ changed: ["fast"] });
-    await until(() => statusOf(shell, "fast")?.state === "loaded", "fast to wait in loaded");
+    await until(() => statusOf(shell, "fast")?.state === "loaded", "fast to wait in loaded", 60_000);
     expect(statusOf(shell, "slow")?.state).toBe("stopping");
-    const answer = await get(shell, "/api/fast/status");
-    expect(answer.status).toBe(200);
-    expect(answer.body.ok).toBe(true);
+    const answer = get(shell, "/api/fast/status");
+    // Held while the update finishes: answered once the gate lets slow stop and fast start.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await gate.open();
+    expect((await answer).status).toBe(200);
+    expect((await answer).body.ok).toBe(true);
     await updating;
   });
 });

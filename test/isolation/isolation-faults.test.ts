@@ -2,6 +2,7 @@
 // error handlers: the shell stays responsive (another plugin's route keeps answering), the faulty plugin is
 // errored with the right code within the unresponsive timeout, and shutdown stays within its budget.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -54,6 +55,11 @@ beforeAll(async () => {
     ),
   });
   await ws.write({ id: "exits", manifest: never, source: armed("exits", "process.exit(3);") });
+  // The same busy loops in onStart and onStop, struck while the shell runs (the start-up and shutdown ones above
+  // strike before the test can poll): armed by a file, run by a restart the test asks for.
+  const spinWhenArmed = `if ((await import("node:fs")).existsSync(${JSON.stringify(path.join(ws.root, "armed"))})) { ${spin} }`;
+  await ws.write({ id: "restart-start-spin", manifest: never, source: plugin(spinWhenArmed) });
+  await ws.write({ id: "restart-stop-spin", manifest: never, source: plugin("", spinWhenArmed) });
   await ws.write({
     id: "patcher",
     source: plugin(`
@@ -78,7 +84,8 @@ beforeAll(async () => {
   const first = await lines.next();
   if (first.done) throw new Error(`the shell did not start:\n${stderr}`);
   base = JSON.parse(first.value).url;
-}, 60_000);
+  // Nine workers boot at once: well over a minute when this shared machine is at its busiest.
+}, 240_000);
 
 afterAll(async () => {
   child?.kill("SIGKILL");
@@ -120,8 +127,19 @@ it("keeps serving while isolated plugins spin, exhaust their heap, exit and patc
   // One fault at a time (each would leave the shell responsive on its own), polling the good route throughout.
   const latencies: Record<string, number[]> = {};
   let current = await statuses();
-  for (const id of ["route-spin", "timer-spin", "heap-hog", "exits"]) {
-    const armed = fetch(`${base}/api/${id}`).then(async (response) => ({
+  await writeFile(path.join(ws.root, "armed"), "");
+  for (const id of [
+    "route-spin",
+    "timer-spin",
+    "heap-hog",
+    "exits",
+    "restart-start-spin",
+    "restart-stop-spin",
+  ]) {
+    const request = id.startsWith("restart-")
+      ? fetch(`${base}/api/_shell/plugins/${id}/restart`, { method: "POST" })
+      : fetch(`${base}/api/${id}`);
+    const armed = request.then(async (response) => ({
       status: response.status,
       body: await response.json(),
     }));
@@ -134,6 +152,7 @@ it("keeps serving while isolated plugins spin, exhaust their heap, exit and patc
       current = await statuses();
     }
     // The spinning route's own request answers 503 once its worker is ended; the others were armed at once.
+    // A restart answers with the plugin's status once it has settled (errored).
     const answer = await armed;
     expect(answer.status, `${id}: ${JSON.stringify(answer.body)} ${JSON.stringify(current[id])}`).toBe(
       id === "route-spin" ? 503 : 200,
@@ -158,8 +177,18 @@ it("keeps serving while isolated plugins spin, exhaust their heap, exit and patc
   expect(current["heap-hog"]?.error?.message).toMatch(/out of memory.*32 MB/);
   expect(current.exits?.error).toMatchObject({ phase: "run", code: "HANGAR_PLUGIN_CRASHED" });
   expect(current.exits?.error?.message).toMatch(/exit code 3/);
+  expect(current["restart-start-spin"]?.error).toMatchObject({
+    phase: "start",
+    code: "HANGAR_PLUGIN_UNRESPONSIVE",
+  });
+  expect(current["restart-start-spin"]?.error?.message).toMatch(/blocked for \d+ ms in onStart/);
+  expect(current["restart-stop-spin"]?.error).toMatchObject({
+    phase: "stop",
+    code: "HANGAR_PLUGIN_UNRESPONSIVE",
+  });
+  expect(current["restart-stop-spin"]?.error?.message).toMatch(/blocked for \d+ ms in onStop/);
   // Each was detected within the unresponsive timeout plus one heartbeat of its fault.
-  for (const id of ["route-spin", "timer-spin"]) {
+  for (const id of ["route-spin", "timer-spin", "restart-start-spin", "restart-stop-spin"]) {
     const blocked = Number(/blocked for (\d+) ms/.exec(current[id]!.error!.message)![1]);
     expect(blocked).toBeGreaterThanOrEqual(UNRESPONSIVE_MS);
     expect(blocked).toBeLessThan(UNRESPONSIVE_MS + 1_000);

@@ -81,6 +81,14 @@ export function captureLog(): CapturedLog & { destination: { write(chunk: string
  */
 export const testIsolation = process.env.HANGAR_TEST_ISOLATION === "worker" ? "worker" : "none";
 
+/**
+ * The load timeout of the suites' shells when isolated. Loading an isolated plugin boots a worker thread (a V8
+ * isolate, tsx from source, Express, hangar's worker side): about 3 s each when this 2-core machine is shared by
+ * eight agents (over 120 s for a suite's 30 at load average 45), and a suite boots up to 30 at once. The 10 s default would time out loads that are merely
+ * queued for a core; tests of the load timeout itself set `loadTimeoutMs` in plugin.json, which still wins.
+ */
+const ISOLATED_LOAD_TIMEOUT_MS = 300_000;
+
 /** A shell on an ephemeral port over the workspace, logging JSON to memory. */
 export function testShell(ws: Workspace, options: ShellOptions = {}): { shell: Shell; log: CapturedLog } {
   const log = captureLog();
@@ -91,14 +99,23 @@ export function testShell(ws: Workspace, options: ShellOptions = {}): { shell: S
     server: { port: 0 },
     log: { format: "json", level: "debug", destination: log.destination },
     ...options,
+    timeouts: {
+      ...((options.isolation ?? testIsolation) === "worker" ? { load: ISOLATED_LOAD_TIMEOUT_MS } : {}),
+      ...options.timeouts,
+    },
   });
   return { shell, log };
 }
 
-/** A well-behaved plugin: a route, an IPC handler, a config counter; records its calls in config. */
+/**
+ * A well-behaved plugin: a route, an IPC handler, a config counter; records its calls in config. Its onStop logs
+ * `stopping` (tag `Good`) to its logger: what a test reads to see stops, in-process or isolated alike.
+ */
 export const goodPluginSource = (id: string) => `
 let instance = Math.random();
+let context;
 export async function onStart(ctx) {
+  context = ctx;
   const starts = (await ctx.config.get("starts", 0)) + 1;
   await ctx.config.set("starts", starts);
   ctx.ipc.handle("ping", (payload) => ({ pong: payload, instance }));
@@ -111,6 +128,34 @@ export async function onStart(ctx) {
   ctx.logger.info("Good", "started", { starts });
 }
 export async function onStop() {
-  globalThis.__hangarStops = [...(globalThis.__hangarStops ?? []), "${id}"];
+  context.logger.info("Good", "stopping");
 }
 `;
+
+/** The plugins that logged `message` (with `tag`), in the order the shell's logger received them. */
+export function loggedBy(log: CapturedLog, tag: string, message: string): string[] {
+  return log.lines
+    .filter((line) => line.tag === tag && line.msg === message)
+    .map((line) => String(line.pluginId));
+}
+
+/**
+ * A gate a plugin's code waits on, held open by a file: the test opens it by creating the file. It works alike
+ * in-process and in a worker thread, where the test's own globals cannot reach.
+ */
+export interface FileGate {
+  /** JavaScript for the plugin's source: a statement that waits until the gate is open. */
+  readonly wait: string;
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
+
+let gates = 0;
+export function fileGate(ws: Workspace): FileGate {
+  const file = path.join(ws.root, `gate-${++gates}`);
+  return {
+    wait: `await (async () => { const { existsSync } = await import("node:fs"); while (!existsSync(${JSON.stringify(file)})) await new Promise((r) => setTimeout(r, 10)); })();`,
+    open: () => writeFile(file, ""),
+    close: () => rm(file, { force: true }),
+  };
+}

@@ -35,7 +35,15 @@ export async function runHook(
     if (!module) throw new Error("the plugin has no background module loaded");
     if (runtime.worker) {
       // Isolated: the signal aborts when the hook times out, and the worker is ended (a busy loop included).
-      await runtime.worker.runHook(phase, runtime.context?.context ?? null, signal);
+      // Through the module (the worker's proxy, or a test hook's wrapper of it), as in-process.
+      const context = runtime.context?.context;
+      await runtime.worker.withHookSignal(signal, () =>
+        phase === "stop"
+          ? module.onStop()
+          : phase === "start"
+            ? module.onStart(context!)
+            : module.onResume?.(context!),
+      );
     } else {
       const scope =
         runtime.scope ?? deps.containment.scope(pluginId, generationOf(deps.plugins, pluginId), null);

@@ -159,10 +159,6 @@ async function loadIsolated(
   });
   runtime.worker = worker;
   const result = await worker.load(signal);
-  const unreachable = () => {
-    throw new Error("an isolated plugin's hooks run in its worker");
-  };
-  const module: PluginBackgroundModule = { onStart: unreachable, onStop: unreachable };
-  if (result.hasOnResume) module.onResume = unreachable;
+  const module = worker.module(result.hasOnResume);
   return { manifest, module, entryFile: result.entryFile, loadMs: performance.now() - started };
 }

@@ -5,6 +5,7 @@ import type { PluginContextHandle } from "../../context/plugin-context.js";
 import type { PluginWorker } from "../../isolation/plugin-worker.js";
 import type { DiscoveredPlugin } from "../../manifest/discover.js";
 import type { PluginBackgroundModule } from "../../sdk/types.js";
+import type { WorkerStatus } from "../../status.js";
 import type { PluginSupervisor } from "../plugin-supervisor.js";
 
 /** Everything the shell keeps about one plugin outside its machine. */
@@ -54,4 +55,14 @@ export function generationOf(plugins: PluginRegistry, pluginId: string): number 
  */
 export async function terminateWorkers(plugins: PluginRegistry, graceMs = 0): Promise<void> {
   await Promise.all(plugins.runtimes().map((runtime) => runtime.worker?.terminate(graceMs)));
+}
+
+/** Each isolated plugin's worker as of its last heartbeat, by plugin id (for the inspector's worker view). */
+export function workerStatuses(plugins: PluginRegistry): Record<string, WorkerStatus> {
+  const running: Record<string, WorkerStatus> = {};
+  for (const runtime of plugins.runtimes()) {
+    const worker = runtime.worker?.status();
+    if (worker) running[runtime.discovered.id] = worker;
+  }
+  return running;
 }

@@ -10,7 +10,7 @@ import { renderErrors } from "./views/errors.js";
 import { renderLog, summarise } from "./views/log.js";
 import { renderSequence, type SequenceFilters } from "./views/sequence.js";
 import { type MachineDiagram, StatechartView } from "./views/statechart.js";
-import { renderTree } from "./views/tree.js";
+import { renderTree, type WorkerFacts } from "./views/tree.js";
 
 const API = "/_hangar/inspect/api";
 const token = new URLSearchParams(location.search).get("token") ?? "";
@@ -40,6 +40,8 @@ const app = {
   sequence: { hidden: new Set<string>(), types: "", internal: false } as SequenceFilters,
   connection: "connecting" as "connecting" | "live" | "reconnecting" | "ended" | "file",
   feed: null as EventSource | null,
+  /** Each isolated plugin's worker as the shell last reported it (polled while live), by plugin id. */
+  workers: {} as Record<string, WorkerFacts>,
 };
 
 const statechart = new StatechartView(byId("chart"), byId("chart-caption"));
@@ -257,6 +259,8 @@ function render(): void {
   const selected = app.selected === null ? null : (model.byId(app.selected) ?? null);
   renderTree(byId("tree"), model, {
     selected: app.selected,
+    // Workers are live facts, not recorded state: shown only while the page follows the shell now.
+    workers: app.mode === "live" && app.cursor === null ? app.workers : {},
     onSelect: (id) => {
       app.selected = id;
       schedule();
@@ -410,6 +414,25 @@ function wire(): void {
   });
 }
 
+/** How often the page asks the shell for its plugins' workers while it follows the shell live. */
+const WORKER_POLL_MS = 1_000;
+
+async function pollWorkers(): Promise<void> {
+  if (app.mode === "live" && app.connection !== "ended") {
+    try {
+      const response = await fetch(`${API}/workers?token=${encodeURIComponent(token)}`);
+      if (response.ok) {
+        app.workers = ((await response.json()) as { workers: Record<string, WorkerFacts> }).workers;
+        schedule();
+      }
+    } catch {
+      // The shell is going away or restarting: the feed's state says so; keep the last facts.
+    }
+  }
+  setTimeout(() => void pollWorkers(), WORKER_POLL_MS);
+}
+
 wire();
 connect();
 void loadDiagrams();
+void pollWorkers();

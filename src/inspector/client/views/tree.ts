@@ -11,6 +11,16 @@ export interface TreeOptions {
   onSelect(actorId: string): void;
   /** When set, plugins get a Restart button. */
   onRestart?: (actorId: string) => void;
+  /** Each isolated plugin's running worker, by plugin id (without `plugin:`); shown under the plugin. */
+  workers?: Record<string, WorkerFacts>;
+}
+
+/** An isolated plugin's worker thread as the shell reports it (hangar's `WorkerStatus`). */
+export interface WorkerFacts {
+  threadId: number;
+  heapUsedBytes: number | null;
+  lastHeartbeatLagMs: number | null;
+  memoryLimitMb: number;
 }
 
 /** Draws the tree into `container`. */
@@ -71,6 +81,8 @@ function actorItem(model: SessionModel, view: ActorView, options: TreeOptions): 
   }
   if (view.since !== null)
     facts.append(h("span", { title: "when it entered this state" }, `since ${clock(view.since)}`));
+  const worker = id.startsWith("plugin:") ? options.workers?.[name] : undefined;
+  if (worker) facts.append(workerFacts(worker));
   if (options.onRestart && id.startsWith("plugin:")) {
     const restart = h(
       "button",
@@ -106,6 +118,22 @@ function actorItem(model: SessionModel, view: ActorView, options: TreeOptions): 
     );
   }
   return item;
+}
+
+/** `worker #3 · heap 12.4 of 512 MB · heartbeat lag 2 ms`: an isolated plugin's thread, as of its last heartbeat. */
+function workerFacts(worker: WorkerFacts): HTMLElement {
+  const heap = worker.heapUsedBytes === null ? "…" : `${(worker.heapUsedBytes / (1024 * 1024)).toFixed(1)}`;
+  const lag = worker.lastHeartbeatLagMs === null ? "…" : `${worker.lastHeartbeatLagMs} ms`;
+  return h(
+    "span",
+    {
+      class: "worker",
+      "data-thread-id": String(worker.threadId),
+      title:
+        "isolated in a worker thread: its thread id, V8 heap in use of its limit, and how long its last heartbeat took to answer",
+    },
+    `worker #${worker.threadId} · heap ${heap} of ${worker.memoryLimitMb} MB · heartbeat lag ${lag}`,
+  );
 }
 
 function asRecord(value: Json | undefined): { [key: string]: Json } | null {
