@@ -152,7 +152,18 @@ export class PluginWorker {
     return loaded;
   }
 
-  /** Runs a hook in the worker. A worker that died since is spawned (and its plugin imported) afresh. */
+  /**
+   * True when the worker has died or is being ended (a crash, a hook's timeout, a stopped plugin's release):
+   * the plugin's module is gone, and the plugin machine loads it again before a start (its `needsLoad` guard).
+   */
+  gone(): boolean {
+    return !this.#alive || this.#closing !== null;
+  }
+
+  /**
+   * Runs a hook in the worker. A worker that died since is spawned (and its plugin imported) afresh; the shell's
+   * plugin machine avoids that (it loads a gone worker's plugin in `loading` first), so this is only a fallback.
+   */
   async runHook(hook: HookName, context: PluginContext | null, signal?: AbortSignal): Promise<void> {
     // A worker being released (the plugin was stopped) is let go first: a start then gets a fresh one.
     if (this.#closing) await this.#closing;

@@ -53,6 +53,8 @@ export interface PluginLoadOutput {
   restart?: Partial<RestartPolicy>;
   /** The entry module's path relative to the plugin folder (for messages). */
   entry?: string;
+  /** The module runs in a worker of its own (docs/isolation.md): it can be gone while the plugin is not. */
+  isolated?: boolean;
   loadMs: number;
 }
 
@@ -97,6 +99,13 @@ export interface PluginMachineContext {
   timings: { loadMs: number | null; startMs: number | null; resumeMs: number | null };
   /** A STOP arrived while a step was in flight: honour it once the step settles. */
   stopRequested: boolean;
+  /** The plugin's module runs in a worker of its own (from the last load). */
+  isolated: boolean;
+  /**
+   * A start (a restart after backoff, START/RESTART) found the module gone and sent the plugin through
+   * `loading` first: once loaded, it goes on into `active` by itself. Cleared whenever `loading` is left.
+   */
+  startWhenLoaded: boolean;
 }
 
 export type PluginMachineEvent =
@@ -240,6 +249,10 @@ const countRestart = (enqueueActions as Enqueue)(({ context, enqueue }) => {
   enqueue.assign({ restarts: context.restarts + 1, restartSerial: serial });
   enqueue.raise({ type: "RESTART_EXPIRED" }, { delay: context.restartPolicy.windowMs, id: expiryId(serial) });
 });
+const forgetStartWhenLoaded = (enqueueActions as Enqueue)(({ context, enqueue }) => {
+  // Every load leaves through here: no assign (no copy of the context) unless there is something to clear.
+  if (context.startWhenLoaded) enqueue.assign({ startWhenLoaded: false });
+});
 const resetRestarts = (enqueueActions as Enqueue)(({ context, enqueue }) => {
   // Nothing to reset (every stop and update enters here): no assign, so no copy of the context (issue 13).
   if (context.restarts === 0) return;
@@ -287,6 +300,7 @@ export const pluginMachine = setup({
         ? { ...DEFAULT_RESTART_POLICY, ...output.restart }
         : DEFAULT_RESTART_POLICY,
       timings: { ...context.timings, loadMs: output.loadMs },
+      isolated: output.isolated === true,
     })),
     assignStarted: assign(({ context }, output: PluginRunOutput) => ({
       startedAt: output.startedAt,
@@ -322,6 +336,9 @@ export const pluginMachine = setup({
     expireRestart: assign(({ context }) => ({ restarts: Math.max(0, context.restarts - 1) })),
     /** An update or a manual restart starts the count afresh: the live expiries are cancelled with it. */
     resetRestarts: resetRestarts,
+    /** A start that found the module gone loads it first, then goes on into `active` (see `needsLoad`). */
+    startWhenLoaded: assign({ startWhenLoaded: true }),
+    forgetStartWhenLoaded: forgetStartWhenLoaded,
   },
   guards: {
     uiOnly: (_, params: { background: boolean }) => !params.background,
@@ -332,6 +349,14 @@ export const pluginMachine = setup({
     restartNever: ({ context }) => context.restartPolicy.policy === "never",
     restartLimitReached: ({ context }) => context.restarts >= context.restartPolicy.maxRestarts,
     hasRestarts: ({ context }) => context.restarts > 0,
+    /**
+     * The plugin's module is gone (an isolated plugin's worker died or was ended: a crash, a hook's timeout,
+     * a stop that gave the worker back), so a start must import it again, in phase `load` under the load
+     * timeout, not inside onStart under the start timeout. The shell provides the exact answer (is the worker
+     * still there?); without it, the machine assumes every isolated plugin's module is gone here.
+     */
+    needsLoad: ({ context }) => context.isolated,
+    startWhenLoaded: ({ context }) => context.startWhenLoaded,
   },
   delays: {
     loadTimeout: ({ context }) => context.timeouts.load,
@@ -361,6 +386,8 @@ export const pluginMachine = setup({
     startedAt: null,
     timings: { loadMs: null, startMs: null, resumeMs: null },
     stopRequested: false,
+    isolated: false,
+    startWhenLoaded: false,
   }),
   initial: "loading",
   on: {
@@ -370,6 +397,7 @@ export const pluginMachine = setup({
   states: {
     loading: {
       tags: ["busy", "step"],
+      exit: "forgetStartWhenLoaded",
       invoke: {
         src: "loadPlugin",
         input: actorInput,
@@ -377,6 +405,12 @@ export const pluginMachine = setup({
           {
             guard: { type: "uiOnly", params: ({ event }) => event.output },
             target: "inactive",
+            actions: { type: "assignLoaded", params: ({ event }) => event.output },
+          },
+          // Loaded again on the way to a start (the module was gone): go on starting.
+          {
+            guard: "startWhenLoaded",
+            target: "active",
             actions: { type: "assignLoaded", params: ({ event }) => event.output },
           },
           { target: "loaded", actions: { type: "assignLoaded", params: ({ event }) => event.output } },
@@ -629,9 +663,18 @@ export const pluginMachine = setup({
     // Waiting to restart after a crash; the wait is an XState delay, so a simulated clock drives it.
     backoff: {
       tags: ["busy"],
-      after: { restartBackoff: { target: "active", actions: "clearError" } },
+      // An isolated plugin's worker died with the crash: it is booted and imported again in `loading`.
+      after: {
+        restartBackoff: [
+          { guard: "needsLoad", target: "loading", actions: ["clearError", "startWhenLoaded"] },
+          { target: "active", actions: "clearError" },
+        ],
+      },
       on: {
-        RESTART: { target: "active", actions: "clearError" },
+        RESTART: [
+          { guard: "needsLoad", target: "loading", actions: ["clearError", "startWhenLoaded"] },
+          { target: "active", actions: "clearError" },
+        ],
         STOP: "stopped",
         FORCE_STOP: "stopped",
         // A leftover of the crashed generation: its context is gone; noted, not counted.
@@ -646,6 +689,7 @@ export const pluginMachine = setup({
               { type: "assignGeneration", params: ({ event }) => event },
             ],
           },
+          { guard: "needsLoad", target: "loading", actions: ["clearError", "resetRestarts"] },
           { target: "loaded", actions: ["clearError", "resetRestarts"] },
         ],
       },
@@ -676,6 +720,11 @@ export const pluginMachine = setup({
               { type: "assignGeneration", params: ({ event }) => event },
             ],
           },
+          {
+            guard: "needsLoad",
+            target: "loading",
+            actions: ["clearError", "forgetStopRequest", "resetRestarts"],
+          },
           { target: "loaded", actions: ["clearError", "forgetStopRequest", "resetRestarts"] },
         ],
         // shell.restartPlugin(): a plugin whose module never loaded is imported again first.
@@ -684,6 +733,11 @@ export const pluginMachine = setup({
             guard: "failedToLoad",
             target: "loading",
             actions: ["clearError", "forgetStopRequest", "resetRestarts"],
+          },
+          {
+            guard: "needsLoad",
+            target: "loading",
+            actions: ["clearError", "forgetStopRequest", "resetRestarts", "startWhenLoaded"],
           },
           { target: "active", actions: ["clearError", "forgetStopRequest", "resetRestarts"] },
         ],
@@ -704,9 +758,24 @@ export const pluginMachine = setup({
     // crash count (its pending expiries are cancelled): a later start begins a fresh window.
     stopped: {
       entry: "resetRestarts",
+      // A stopped isolated plugin gave its worker back: it is booted and imported again in `loading`.
       on: {
-        START: { target: "active", actions: ["clearError", "forgetStopRequest"] },
-        RESTART: { target: "active", actions: ["clearError", "forgetStopRequest"] },
+        START: [
+          {
+            guard: "needsLoad",
+            target: "loading",
+            actions: ["clearError", "forgetStopRequest", "startWhenLoaded"],
+          },
+          { target: "active", actions: ["clearError", "forgetStopRequest"] },
+        ],
+        RESTART: [
+          {
+            guard: "needsLoad",
+            target: "loading",
+            actions: ["clearError", "forgetStopRequest", "startWhenLoaded"],
+          },
+          { target: "active", actions: ["clearError", "forgetStopRequest"] },
+        ],
       },
     },
   },

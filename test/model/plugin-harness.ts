@@ -81,6 +81,8 @@ export function serializePlugin(snapshot: AnyMachineSnapshot): string {
     policy: context.restartPolicy.policy,
     maxRestarts: context.restartPolicy.maxRestarts,
     background: context.background,
+    isolated: context.isolated,
+    startWhenLoaded: context.startWhenLoaded,
     error: context.error?.phase ?? null,
   });
 }
@@ -99,6 +101,8 @@ export function pluginSpec(machine: PluginMachine): ModelSpec<PluginMachine> {
           load({ background: false }),
           load({}),
           load({ hasOnResume: true, restart: { maxRestarts: 1 } }),
+          // In a worker: the machine's own needsLoad (no shell) takes its module for gone at every start.
+          load({ isolated: true }),
           load({ restart: { policy: "never" } }),
         ],
         errors: [new Error("Cannot find module './missing.js'")],

@@ -39,6 +39,10 @@ export function providePluginMachine(deps: PluginActorDeps): typeof pluginMachin
         runHook(deps, input.pluginId, "stop", signal),
       ),
     },
+    guards: {
+      // An isolated plugin whose worker died or is being ended: the start loads it again first (phase load).
+      needsLoad: ({ context }) => deps.plugins.runtime(context.pluginId)?.worker?.gone() === true,
+    },
     actions: {
       createContext: ({ context }) =>
         guarded(context.pluginId, "createContext", () => openContext(deps, context.pluginId)),

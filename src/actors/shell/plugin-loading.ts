@@ -120,6 +120,7 @@ async function loadRuntime(
     },
     ...(background?.restart ? { restart: background.restart } : {}),
     ...(background?.entryModule ? { entry: background.entryModule } : {}),
+    ...(runtime.worker ? { isolated: true } : {}),
     loadMs: loaded.loadMs,
   };
 }
