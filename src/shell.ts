@@ -952,7 +952,7 @@ function hookFailure(
       cause,
     });
   }
-  const code = phaseCodes[phase];
+  const code = phaseCodes[phase].failed;
   return new HangarError(
     code,
     `Plugin '${pluginId}' failed in ${hook}${where}: ${messageOf(cause)}. Fix the error in the plugin's ${hook}; ` +

@@ -3,7 +3,7 @@
 import { realpath } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { z } from "zod";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, messageOf } from "../errors.js";
 import { importPluginEntry, missingPackageOf, stripLoaderInternals } from "../loader/module-loader.js";
 import { readManifest, resolveEntryModule } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
@@ -63,15 +63,16 @@ async function importEntry(
     return await importPluginEntry({ entryFile, folder, generation });
   } catch (error) {
     const missing = missingPackageOf(error);
-    const fix =
-      missing === null
-        ? "Fix the module so it imports without throwing."
-        : `Package '${missing}' is not installed where the plugin can find it: run "npm install ${missing}" in ${folder}.`;
-    throw new HangarError(
-      "HANGAR_MODULE_IMPORT",
-      `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${stripLoaderInternals(messageOf(error))}. ${fix}`,
-      { pluginId, phase: "load", cause: error },
-    );
+    const parts = { pluginId, file: entryFile, reason: stripLoaderInternals(messageOf(error)) };
+    const options = { phase: "load", cause: error } as const;
+    throw missing === null
+      ? createError("HANGAR_MODULE_IMPORT", "threw", parts, options)
+      : createError(
+          "HANGAR_MODULE_IMPORT",
+          "missingPackage",
+          { ...parts, packageName: missing, folder },
+          options,
+        );
   }
 }
 
@@ -88,9 +89,6 @@ const moduleContract = z.object({
   onStop: lifecycleFunction("onStop"),
   onResume: lifecycleFunction("onResume").optional(),
 });
-
-const contractFix =
-  'Export default createPlugin({ onStart, onStop }) from "hangar/sdk", or export functions named onStart and onStop.';
 
 /**
  * The module's lifecycle functions as a plain object. The default export wins when it looks like a plugin
@@ -112,13 +110,11 @@ function toBackgroundModule(exports: unknown, entryFile: string, pluginId: strin
   const parsed = moduleContract.safeParse(candidate);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => issue.message).join(", ");
-    const what = usesDefault
-      ? "has a default export that is not a valid plugin module"
-      : "exports neither a default createPlugin(...) object nor named onStart/onStop";
-    throw new HangarError(
+    throw createError(
       "HANGAR_MODULE_CONTRACT",
-      `Plugin '${pluginId}' could not be loaded: ${entryFile} ${what}; ${problems}. ${contractFix}`,
-      { pluginId, phase: "load" },
+      usesDefault ? "defaultExport" : "namedExports",
+      { pluginId, file: entryFile, problems },
+      { phase: "load" },
     );
   }
   // Bound to the default export, so `this` inside a createPlugin({...}) method still refers to that object;

@@ -2,7 +2,7 @@
 // (the hook or request in flight fails, else a CRASH event), a leftover of an earlier context into a warning,
 // and a process.exit() from plugin code into HANGAR_PROCESS_EXIT.
 import { type PluginActor, stateOf, untilSnapshot } from "../actors/fleet.js";
-import { type ErrorCode, HangarError, hasHangarCode, messageOf } from "../errors.js";
+import { createError, type ErrorCode, errorMessage, hasHangarCode, messageOf } from "../errors.js";
 import type { PluginLogger } from "../sdk/types.js";
 import {
   type ContainmentOwner,
@@ -183,9 +183,11 @@ export class ShellContainment implements ContainmentOwner {
       );
       return;
     }
-    const message =
-      `Plugin '${pluginId}' crashed outside any hook: ${cause}: ${messageOf(error).replace(/\.$/, "")}. hangar ran its onStop and ` +
-      "disposed its context; the other plugins carry on. Catch errors in timers, listeners and promises the plugin starts.";
+    const message = errorMessage("HANGAR_PLUGIN_CRASHED", "outsideHook", {
+      pluginId,
+      cause,
+      reason: messageOf(error).replace(/\.$/, ""),
+    });
     const code: ErrorCode =
       hasHangarCode(error) && error.code !== "HANGAR_CONTEXT_DISPOSED" ? error.code : "HANGAR_PLUGIN_CRASHED";
     this.#deps.pluginLogger(pluginId).error("hangar", message, error);
@@ -218,13 +220,10 @@ export class ShellContainment implements ContainmentOwner {
 
   refuseExit(scope: PluginScope, code: unknown): Error {
     const { pluginId } = scope;
-    const error = new HangarError(
-      "HANGAR_PROCESS_EXIT",
-      `Plugin '${pluginId}' called process.exit(${code === undefined ? "" : String(code)}); hangar refused it, ` +
-        "because a plugin cannot end the shell's process. Throw an error instead: in a hook it fails the hook, " +
-        "elsewhere the plugin crashes and its restart policy applies.",
-      { pluginId },
-    );
+    const error = createError("HANGAR_PROCESS_EXIT", {
+      pluginId,
+      exitCode: code === undefined ? "" : String(code),
+    });
     this.#deps.pluginLogger(pluginId).error("hangar", error.message, error);
     return error;
   }

@@ -1,7 +1,7 @@
 // Headless plugin config: one JSON object per plugin in <dataDir>/config/<id>.json, written durably with group commit.
 import { open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, messageOf } from "../errors.js";
 import type { JsonValue, PluginConfigStore } from "../sdk/types.js";
 import type { ConfigBackend, ConfigWarningListener } from "./config-backend.js";
 import { assertConfigKey, cloneJsonValue, copyConfigValue, isReservedConfigKey } from "./config-value.js";
@@ -117,10 +117,10 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
           for (const change of batch) change.resolve();
         } catch (cause) {
           writerHolds = 0;
-          const error = new HangarError(
+          const error = createError(
             "HANGAR_CONFIG_WRITE",
-            `Plugin '${pluginId}' could not save its config to ${file}: ${messageOf(cause)}. The change was not saved; check that ${configDir} is writable and the disk has space.`,
-            { pluginId, cause },
+            { pluginId, file, reason: messageOf(cause), folder: configDir },
+            { cause },
           );
           // Forget the failed changes, so what get() returns matches the disk (plus changes still queued).
           view = new Map(committed);
@@ -224,11 +224,7 @@ export async function readConfigFile(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return { values: new Map(), mode: 0o666 };
-    throw new HangarError(
-      "HANGAR_CONFIG_READ",
-      `Plugin '${pluginId}' could not read its config file ${file}: ${messageOf(error)}. Check the file's permissions; hangar will try again on the next config call.`,
-      { pluginId, cause: error },
-    );
+    throw createError("HANGAR_CONFIG_READ", { pluginId, file, reason: messageOf(error) }, { cause: error });
   }
   let parsed: unknown;
   let problem: string | undefined;
@@ -284,10 +280,10 @@ async function moveAside(file: string, pluginId: string, problem: string): Promi
   try {
     await rename(file, target);
   } catch (error) {
-    throw new HangarError(
+    throw createError(
       "HANGAR_CONFIG_CORRUPT",
-      `The config file of plugin '${pluginId}' (${file}) could not be used (${problem}) and could not be moved aside: ${messageOf(error)}. Move or delete it by hand.`,
-      { pluginId, cause: error },
+      { pluginId, file, problem, reason: messageOf(error) },
+      { cause: error },
     );
   }
   return target;
@@ -366,11 +362,7 @@ async function exists(file: string): Promise<boolean> {
 /** The file of one plugin's config in `dir`. The id is checked again: a path is built from it. */
 export function configFileOf(dir: string, pluginId: string): string {
   if (!pluginIdPattern.test(pluginId)) {
-    throw new HangarError(
-      "HANGAR_INTERNAL",
-      `The config backend was asked for the store of '${pluginId}', which is not a valid plugin id (${pluginIdPattern}); ids are validated with plugin.json, so this is a defect in the caller.`,
-      { pluginId },
-    );
+    throw createError("HANGAR_INTERNAL", "configStoreId", { pluginId, pattern: String(pluginIdPattern) });
   }
   return path.join(dir, `${pluginId}.json`);
 }

@@ -1,7 +1,7 @@
 // Builds the PluginContext a plugin receives, and owns everything registered through it until it is disposed.
 import { DisposableStore, toDisposable } from "../base/disposable.js";
 import type { PluginFlow } from "../containment/attribution.js";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, type HangarError, messageOf } from "../errors.js";
 import type { IpcHandler, IpcTransport } from "../ipc/transport.js";
 import type {
   JsonValue,
@@ -73,11 +73,7 @@ export function createPluginContext(deps: PluginContextDeps): PluginContextHandl
   let disposed = false;
 
   const disposedError = (call: string): HangarError =>
-    new HangarError(
-      "HANGAR_CONTEXT_DISPOSED",
-      `Plugin '${pluginId}' called ${call} after its context was disposed (its onStop ran, or its onStart failed or timed out). Stop timers and listeners when ctx.signal aborts.`,
-      { pluginId },
-    );
+    createError("HANGAR_CONTEXT_DISPOSED", { pluginId, call });
   /** True while the context is live; on a disposed one, throws or (as onLateCall decides) returns false. */
   const assertLive = (call: string): boolean => {
     if (!disposed) return true;
@@ -89,11 +85,7 @@ export function createPluginContext(deps: PluginContextDeps): PluginContextHandl
 
   const checkChannel = (method: string, channel: unknown): string => {
     const fail = (problem: string): never => {
-      throw new HangarError(
-        "HANGAR_IPC_CHANNEL",
-        `Plugin '${pluginId}' called ipc.${method}() with ${problem}`,
-        { pluginId },
-      );
+      throw createError("HANGAR_IPC_CHANNEL", "plugin", { pluginId, method, problem });
     };
     if (typeof channel !== "string") {
       return fail(
@@ -174,10 +166,11 @@ export function createPluginContext(deps: PluginContextDeps): PluginContextHandl
       try {
         copy = structuredClone(payload);
       } catch (error) {
-        throw new HangarError(
+        throw createError(
           "HANGAR_IPC_UNCLONEABLE",
-          `Plugin '${pluginId}' called ipc.send('${name}') with a payload that cannot be structured-cloned (${messageOf(error)}). Send plain data: functions, symbols and objects holding them cannot reach a renderer.`,
-          { pluginId, cause: error },
+          "plugin",
+          { pluginId, channel: name, reason: messageOf(error) },
+          { cause: error },
         );
       }
       deps.ipc.send(prefix + name, copy);

@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { createRefusalLog } from "../base/refusal-log.js";
 import { bearerTokenOf, createTokenMatcher } from "../base/token-match.js";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, messageOf } from "../errors.js";
 import { createHandlerRegistry } from "./handler-registry.js";
 import type { IpcTransport } from "./transport.js";
 import {
@@ -394,11 +394,9 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
 
     attach(server: Server, security: IpcAttachOptions): void {
       if (closed || attached) {
-        throw new HangarError(
-          "HANGAR_SHELL_STATE",
-          `This WebSocket IPC bridge is already ${closed ? "closed" : "attached to a server"}. ` +
-            "Create one bridge per shell with createWebSocketIpc().",
-        );
+        throw createError("HANGAR_SHELL_STATE", "webSocketBridge", {
+          how: closed ? "closed" : "attached to a server",
+        });
       }
       if (!options.logger && security.logger) log = security.logger;
       attached = true;
@@ -422,10 +420,7 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
 function positive(value: number | undefined, name: string, unit: string): number | undefined {
   if (value === undefined) return undefined;
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      `createWebSocketIpc was given ${name}: ${String(value)}; pass a positive whole number of ${unit}.`,
-    );
+    throw createError("HANGAR_SHELL_OPTIONS", "webSocketLimit", { option: name, value: String(value), unit });
   }
   return value;
 }
