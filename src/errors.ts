@@ -236,8 +236,16 @@ const catalogue = {
   },
   HANGAR_CONFIG_CORRUPT: {
     summary: "a config file could not be parsed and was moved aside",
-    message:
-      "The config file of plugin '{pluginId}' ({file}) could not be used ({problem}) and could not be moved aside: {reason}. Move or delete it by hand.",
+    messages: {
+      movedAside:
+        "The config file of plugin '{pluginId}' could not be used: {problem}. It was moved to {moved} and the plugin starts with an empty config; copy back any values you need from the moved file.",
+      moveFailed:
+        "The config file of plugin '{pluginId}' ({file}) could not be used ({problem}) and could not be moved aside: {reason}. Move or delete it by hand.",
+      reservedKey:
+        "The config file of plugin '{pluginId}' ({file}) has the reserved key '{key}'; hangar ignores it. Remove it from the file.",
+      tempFileLeft:
+        "A temp file left by an interrupted config write, {file}, could not be deleted: {reason}. It is safe to delete by hand.",
+    },
   },
   HANGAR_CONFIG_READ: {
     summary: "a config file exists but could not be read (permissions, I/O error)",
@@ -273,7 +281,8 @@ const catalogue = {
   },
   HANGAR_AUTH_FAILED: {
     summary: "the auth provider threw; the shell continues unauthenticated",
-    message: "{reason}",
+    message:
+      "The auth provider's init() failed: {reason}. The shell continues unauthenticated until shell.setAuth() is called; fix the provider, or have it answer from a cached session.",
   },
   HANGAR_AUTH_TIMEOUT: {
     summary: "the auth provider did not answer in time; the shell continues unauthenticated",

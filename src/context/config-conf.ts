@@ -1,7 +1,7 @@
 // Plugin config on electron-store (or its core, conf): one conf instance per plugin, in the headless file format.
 import { open } from "node:fs/promises";
 import path from "node:path";
-import { createError, type HangarError, messageOf } from "../errors.js";
+import { createError, errorMessage, type HangarError, messageOf } from "../errors.js";
 import type { JsonValue, PluginConfigStore } from "../sdk/types.js";
 import type { ConfigBackend, ConfigWarningListener } from "./config-backend.js";
 import { configFileOf, createPendingWrites, readConfigFile } from "./config-file.js";
@@ -142,7 +142,7 @@ export function createConfStoreBackend(options: ConfStoreBackendOptions): ConfSt
         throw configTypeError(
           "HANGAR_CONFIG_KEY",
           pluginId,
-          `Plugin '${pluginId}' called config.${method}() with the key '${key}', which electron-store reserves for its own data. Choose another key name.`,
+          errorMessage("HANGAR_CONFIG_KEY", "electronStore", { pluginId, method, key }),
         );
       }
     };

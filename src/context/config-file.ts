@@ -1,7 +1,7 @@
 // Headless plugin config: one JSON object per plugin in <dataDir>/config/<id>.json, written durably with group commit.
 import { open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { createError, messageOf } from "../errors.js";
+import { createError, errorMessage, messageOf } from "../errors.js";
 import type { JsonValue, PluginConfigStore } from "../sdk/types.js";
 import type { ConfigBackend, ConfigWarningListener } from "./config-backend.js";
 import { assertConfigKey, cloneJsonValue, copyConfigValue, isReservedConfigKey } from "./config-value.js";
@@ -238,17 +238,13 @@ export async function readConfigFile(
   }
   if (problem !== undefined) {
     const moved = await moveAside(file, pluginId, problem);
-    warn(
-      `The config file of plugin '${pluginId}' could not be used: ${problem}. It was moved to ${moved} and the plugin starts with an empty config; copy back any values you need from the moved file.`,
-    );
+    warn(errorMessage("HANGAR_CONFIG_CORRUPT", "movedAside", { pluginId, problem, moved }));
     return { values: new Map(), mode };
   }
   const values = new Map<string, JsonValue>();
   for (const [key, value] of Object.entries(parsed as Record<string, JsonValue>)) {
     if (isReservedConfigKey(key)) {
-      warn(
-        `The config file of plugin '${pluginId}' (${file}) has the reserved key '${key}'; hangar ignores it. Remove it from the file.`,
-      );
+      warn(errorMessage("HANGAR_CONFIG_CORRUPT", "reservedKey", { pluginId, file, key }));
       continue;
     }
     values.set(key, value);
@@ -282,6 +278,7 @@ async function moveAside(file: string, pluginId: string, problem: string): Promi
   } catch (error) {
     throw createError(
       "HANGAR_CONFIG_CORRUPT",
+      "moveFailed",
       { pluginId, file, problem, reason: messageOf(error) },
       { cause: error },
     );
@@ -303,7 +300,10 @@ async function removeStaleTempFiles(file: string, warn: (message: string) => voi
     if (!isStaleConfigTempFile(name, base)) continue;
     await rm(path.join(folder, name), { force: true }).catch((error: unknown) =>
       warn(
-        `A temp file left by an interrupted config write, ${path.join(folder, name)}, could not be deleted: ${messageOf(error)}. It is safe to delete by hand.`,
+        errorMessage("HANGAR_CONFIG_CORRUPT", "tempFileLeft", {
+          file: path.join(folder, name),
+          reason: messageOf(error),
+        }),
       ),
     );
   }
