@@ -78,7 +78,7 @@ export interface WebSocketIpc extends IpcTransport {
 
 const MiB = 1024 * 1024;
 /** Default for `maxConnections`: far more than the pages of one desktop shell, few enough to bound memory. */
-export const DEFAULT_MAX_CONNECTIONS = 64;
+const DEFAULT_MAX_CONNECTIONS = 64;
 /** RFC 6455 §7.4.1 close code 1013: the server is overloaded, try again later. */
 const CLOSE_TRY_AGAIN_LATER = 1013;
 /** How long a closing client may take to answer the close frame before its socket is dropped. */
