@@ -183,3 +183,14 @@ export async function onStop() {}
   );
   return handlersFile;
 }
+
+/** Writes plugin `bench`, whose onStart registers IPC handler `echo` (answers with its payload) on its context. */
+export async function writeEchoIpcPlugin(pluginsDir: string): Promise<void> {
+  await writePlugin(
+    pluginsDir,
+    "bench",
+    `export async function onStart(ctx) { ctx.ipc.handle("echo", (value) => value); }
+export async function onStop() {}
+`,
+  );
+}

@@ -3,8 +3,6 @@
 // instances per generation without unbounded growth, stacks that name the .ts line, CommonJS require of .ts.
 
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -15,32 +13,23 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoadedPlugin, loadPlugin } from "../../src/actors/load-plugin.js";
 import { HangarError } from "../../src/errors.js";
 import type { PluginContext } from "../../src/sdk/index.js";
+import { backgroundManifest, createPluginFolders, type PluginFolders } from "../support/plugin-folders.js";
 
 const run = promisify(execFile);
 let nextGeneration = 5000;
 const newGeneration = () => nextGeneration++;
 
-let root: string;
+let folders: PluginFolders;
+const plugin = (name: string, files: Record<string, string>) => folders.plugin(name, files);
+const manifest = backgroundManifest;
 
 beforeAll(async () => {
-  root = await realpath(await mkdtemp(path.join(os.tmpdir(), "hangar-loader-")));
+  folders = await createPluginFolders("hangar-loader-");
 });
 
 afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
+  await folders.cleanup();
 });
-
-async function plugin(name: string, files: Record<string, string>): Promise<string> {
-  const folder = path.join(root, name);
-  for (const [file, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(folder, file)), { recursive: true });
-    await writeFile(path.join(folder, file), content);
-  }
-  return folder;
-}
-
-const manifest = (id: string, entryModule: string) =>
-  JSON.stringify({ id, version: "1.0.0", background: { entryModule } });
 
 /** Calls onStart with a context whose logger records `message` lines, and returns them. */
 async function start(loaded: LoadedPlugin): Promise<string[]> {
