@@ -9,27 +9,18 @@ import { promisify } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import express from "express";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type LoadedPlugin, loadPlugin } from "../../src/actors/load-plugin.js";
 import { HangarError } from "../../src/errors.js";
 import type { PluginContext } from "../../src/sdk/index.js";
-import { backgroundManifest, createPluginFolders, type PluginFolders } from "../support/plugin-folders.js";
+import { backgroundManifest, pluginFoldersOfSuite } from "../support/plugin-folders.js";
 
 const run = promisify(execFile);
 let nextGeneration = 5000;
 const newGeneration = () => nextGeneration++;
 
-let folders: PluginFolders;
-const plugin = (name: string, files: Record<string, string>) => folders.plugin(name, files);
+const plugin = pluginFoldersOfSuite("hangar-loader-");
 const manifest = backgroundManifest;
-
-beforeAll(async () => {
-  folders = await createPluginFolders("hangar-loader-");
-});
-
-afterAll(async () => {
-  await folders.cleanup();
-});
 
 /** Calls onStart with a context whose logger records `message` lines, and returns them. */
 async function start(loaded: LoadedPlugin): Promise<string[]> {

@@ -2,11 +2,11 @@
 import { realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type LoadedPlugin, loadPlugin } from "../../src/actors/load-plugin.js";
 import { HangarError } from "../../src/errors.js";
 import type { PluginContext } from "../../src/sdk/index.js";
-import { backgroundManifest, createPluginFolders, type PluginFolders } from "../support/plugin-folders.js";
+import { backgroundManifest, pluginFoldersOfSuite } from "../support/plugin-folders.js";
 
 const fixtures = fileURLToPath(new URL("../fixtures/plugins-load/", import.meta.url));
 const fixture = (name: string) => path.join(fixtures, name);
@@ -166,17 +166,8 @@ describe("loadPlugin: broken modules", () => {
 });
 
 describe("loadPlugin: modules written in a temp folder", () => {
-  let folders: PluginFolders;
-  const plugin = (name: string, files: Record<string, string>) => folders.plugin(name, files);
+  const plugin = pluginFoldersOfSuite("hangar-load-");
   const manifest = backgroundManifest;
-
-  beforeAll(async () => {
-    folders = await createPluginFolders("hangar-load-");
-  });
-
-  afterAll(async () => {
-    await folders.cleanup();
-  });
 
   it("reports a TypeScript syntax error as an import failure", async () => {
     const folder = await plugin("ts-syntax", {

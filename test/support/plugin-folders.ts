@@ -2,6 +2,7 @@
 import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 export interface PluginFolders {
   /** The temp folder, symlinks resolved (module paths in errors and stacks are real paths). */
@@ -25,6 +26,23 @@ export async function createPluginFolders(prefix: string): Promise<PluginFolders
     },
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
+}
+
+/**
+ * The plugin-folder writer of the current suite: its temp folder is made before the suite's tests and removed
+ * after them. Call at the top of a file or a describe block.
+ */
+export function pluginFoldersOfSuite(
+  prefix: string,
+): (name: string, files: Record<string, string>) => Promise<string> {
+  let folders: PluginFolders | undefined;
+  beforeAll(async () => {
+    folders = await createPluginFolders(prefix);
+  });
+  afterAll(async () => {
+    await folders?.cleanup();
+  });
+  return (name, files) => folders!.plugin(name, files);
 }
 
 /** A minimal plugin.json with a background module. */
