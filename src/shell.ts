@@ -17,7 +17,7 @@ import { lockDataDir } from "./context/data-dir-lock.js";
 import { createLogger, type HangarLogger, type LogOptions } from "./context/logger.js";
 import { createPluginContext, type PluginContextHandle } from "./context/plugin-context.js";
 import { registerUiChannels } from "./context/ui-channels.js";
-import { HangarError, hasHangarCode, messageOf, type PluginPhase, phaseCodes } from "./errors.js";
+import { createError, errorMessage, HangarError, hasHangarCode, messageOf, phaseCodes } from "./errors.js";
 import { createInspector, type InspectorOptions } from "./inspector/inspector.js";
 import { combineObservers } from "./inspector/recorder.js";
 import { createMemoryIpc } from "./ipc/memory.js";
@@ -387,12 +387,16 @@ export function createShell(options: ShellOptions = {}): Shell {
         try {
           const scope = containment.scope(input.pluginId, input.generation, null, flow);
           const failed = flow.failed.catch((cause: unknown) => {
-            throw new HangarError(
-              hasHangarCode(cause) ? cause.code : "HANGAR_LOAD_FAILED",
-              `Plugin '${input.pluginId}' could not be loaded: while its module was evaluated, its code threw ` +
-                `or left a promise rejected without a handler: ${messageOf(cause)}. Fix the module's top-level code.`,
-              { pluginId: input.pluginId, phase: "load", cause },
+            const error = createError(
+              "HANGAR_LOAD_FAILED",
+              "evaluation",
+              { pluginId: input.pluginId, reason: messageOf(cause) },
+              { phase: "load", cause },
             );
+            // A coded cause (process.exit refused, say) keeps its code; the sentence says where it happened.
+            throw hasHangarCode(cause)
+              ? new HangarError(cause.code, error.message, { pluginId: input.pluginId, phase: "load", cause })
+              : error;
           });
           return await Promise.race([
             runInScope(scope, () => loadRuntime(runtime, input.generation, signal)),
@@ -455,11 +459,11 @@ export function createShell(options: ShellOptions = {}): Shell {
         ? await loadIsolated(runtime, manifest, generation, signal)
         : await loadPlugin(discovered.folder, { generation, manifest });
     if (loaded.manifest.id !== discovered.id) {
-      throw new HangarError(
+      throw createError(
         "HANGAR_MANIFEST_INVALID",
-        `Plugin '${discovered.id}' (${discovered.folder}) now declares id '${loaded.manifest.id}'. ` +
-          "A plugin's id cannot change while the shell runs: restart the shell to pick up the new id.",
-        { pluginId: discovered.id, phase: "load" },
+        "idChanged",
+        { pluginId: discovered.id, folder: discovered.folder, newId: loaded.manifest.id },
+        { phase: "load" },
       );
     }
     runtime.module =
@@ -719,9 +723,7 @@ export function createShell(options: ShellOptions = {}): Shell {
           code: "HANGAR_INTERNAL",
         }),
       forceRelease: () => {
-        const message =
-          `The whole shutdown exceeded its budget of ${settings.shutdownTimeout} ms; hangar released the ` +
-          "plugin without waiting any longer. Make onStop settle sooner, or raise timeouts.shutdown.";
+        const message = errorMessage("HANGAR_SHUTDOWN_TIMEOUT", { budgetMs: settings.shutdownTimeout });
         log.error(`HANGAR_SHUTDOWN_TIMEOUT: ${message}`, { code: "HANGAR_SHUTDOWN_TIMEOUT" });
         shutdownProblem ??= `the whole shutdown exceeded its budget of ${settings.shutdownTimeout} ms`;
         fleet.forceStop(message);
@@ -804,18 +806,12 @@ export function createShell(options: ShellOptions = {}): Shell {
   ): Promise<PluginStatus> {
     const state = topState(shellActor.getSnapshot().value);
     if (state !== "running") {
-      throw new HangarError(
-        "HANGAR_SHELL_STATE",
-        `shell.${method}('${id}') was called while the shell is ${state}; call it once shell.start() has ` +
-          "resolved, between updates, and before shell.stop().",
-      );
+      throw createError("HANGAR_SHELL_STATE", "pluginControl", { method, pluginId: id, state });
     }
     const actor = fleet.get(id);
     if (!actor) {
-      throw new HangarError(
-        "HANGAR_PLUGIN_UNKNOWN",
-        `No plugin '${id}' in this shell; known plugins: ${fleet.ids().join(", ") || "none"}.`,
-      );
+      const known = fleet.ids().join(", ") || "none";
+      throw createError("HANGAR_PLUGIN_UNKNOWN", "shell", { pluginId: id, known });
     }
     await run();
     return statusOf(actor.getSnapshot());
@@ -824,7 +820,7 @@ export function createShell(options: ShellOptions = {}): Shell {
   function failureOf(): HangarError {
     const failure = shellActor.getSnapshot().context.failure;
     if (failure) return new HangarError(failure.code, secrets.redact(failure.message));
-    return new HangarError("HANGAR_INTERNAL", "The hangar shell actor stopped unexpectedly; see the log.");
+    return createError("HANGAR_INTERNAL", "shellActorStopped");
   }
 
   /** The page's address; with a session token, carried in the fragment (never sent to a server). */
@@ -841,12 +837,7 @@ export function createShell(options: ShellOptions = {}): Shell {
     start() {
       if (!startPromise) {
         if (stopPromise) {
-          return Promise.reject(
-            new HangarError(
-              "HANGAR_SHELL_STATE",
-              "shell.start() was called after shell.stop(): a stopped shell cannot restart. Create a new shell.",
-            ),
-          );
+          return Promise.reject(createError("HANGAR_SHELL_STATE", "startAfterStop"));
         }
         startPromise = (async () => {
           ensureActorStarted();
@@ -886,10 +877,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       const changed = request.changed ?? [];
       const before = topState(shellActor.getSnapshot().value);
       if (!["booting", "starting", "running", "updating"].includes(before)) {
-        throw new HangarError(
-          "HANGAR_SHELL_STATE",
-          `shell.update() was called while the shell is ${before}; call it after shell.start() and before shell.stop().`,
-        );
+        throw createError("HANGAR_SHELL_STATE", "update", { state: before });
       }
       shellActor.send({ type: "UPDATE", changed });
       // The update (queued or merged with others) is done when the shell is back in `running` with none pending.
@@ -897,10 +885,7 @@ export function createShell(options: ShellOptions = {}): Shell {
         (s) => (s === "running" && shellActor.getSnapshot().context.pendingUpdate === null) || isFinal(s),
       );
       if (state !== "running") {
-        throw new HangarError(
-          "HANGAR_SHELL_STATE",
-          `The update did not complete: the shell is ${state}. Updates are dropped once shutdown begins.`,
-        );
+        throw createError("HANGAR_SHELL_STATE", "updateDropped", { state });
       }
     },
 
@@ -939,28 +924,22 @@ export function createShell(options: ShellOptions = {}): Shell {
 
 function hookFailure(
   pluginId: string,
-  phase: PluginPhase,
+  phase: "start" | "stop" | "resume",
   hook: string,
   entryFile: string | null,
   cause: unknown,
 ): HangarError {
   const where = entryFile ? ` (${path.basename(entryFile)})` : "";
   if (hasHangarCode(cause)) {
+    // A coded cause keeps its code and its sentence (which says what to do); only where it happened is added.
     return new HangarError(cause.code, `Plugin '${pluginId}' failed in ${hook}${where}: ${cause.message}`, {
       pluginId,
       phase,
       cause,
     });
   }
-  const code = phaseCodes[phase].failed;
-  return new HangarError(
-    code,
-    `Plugin '${pluginId}' failed in ${hook}${where}: ${messageOf(cause)}. Fix the error in the plugin's ${hook}; ` +
-      (phase === "stop"
-        ? "the plugin starts again on the next update (after a shutdown, on the shell's next start)."
-        : "it is retried on the next update."),
-    { pluginId, phase, cause },
-  );
+  const parts = { pluginId, hook, where, reason: messageOf(cause) };
+  return createError(phaseCodes[phase].failed, parts, { phase, cause });
 }
 
 function topState(value: unknown): ShellState {
