@@ -7,7 +7,7 @@ import { type LoadedPlugin, loadPlugin } from "./actors/load-plugin.js";
 import { AsyncDisposableStore } from "./base/disposable.js";
 import { createSecretRegistry } from "./base/redact.js";
 import { type PluginScope, registerPluginFolder, runInScope } from "./containment/attribution.js";
-import { type OpenFlow, openFlow, ShellContainment } from "./containment/shell-containment.js";
+import { FLOW_CLOSED, type OpenFlow, openFlow, ShellContainment } from "./containment/shell-containment.js";
 import { createAuthState } from "./context/auth-state.js";
 import type { ConfigBackend } from "./context/config-backend.js";
 import { createConfigFeed } from "./context/config-feed.js";
@@ -387,6 +387,8 @@ export function createShell(options: ShellOptions = {}): Shell {
         try {
           const scope = containment.scope(input.pluginId, input.generation, null, flow);
           const failed = flow.failed.catch((cause: unknown) => {
+            // Closed after the import settled: nobody is racing this any more.
+            if (cause === FLOW_CLOSED) return undefined as never;
             const error = createError(
               "HANGAR_LOAD_FAILED",
               "evaluation",
@@ -531,8 +533,9 @@ export function createShell(options: ShellOptions = {}): Shell {
     let scope: PluginScope | null = null;
     const handle = createPluginContext({
       pluginId,
-      logger: logger.forPlugin(pluginId),
-      config: config.store(pluginId),
+      // Made on first use: a plugin that never logs or reads its config holds neither (issue 13).
+      logger: () => logger.forPlugin(pluginId),
+      config: () => config.store(pluginId),
       ipc,
       auth: auth.accessor,
       routes,
@@ -585,7 +588,8 @@ export function createShell(options: ShellOptions = {}): Shell {
     // Stack attribution for code reached through shared emitters (SPEC §11): the folder, and its real path.
     registerPluginFolder(discovered.folder, containment, discovered.id);
     try {
-      const real = realpathSync(discovered.folder);
+      // The native realpath is one system call; the JavaScript one lstat()s every path component (issue 13).
+      const real = realpathSync.native(discovered.folder);
       if (real !== discovered.folder) registerPluginFolder(real, containment, discovered.id);
     } catch {
       // A folder that vanished has nothing left to attribute.
@@ -595,7 +599,10 @@ export function createShell(options: ShellOptions = {}): Shell {
       input: {
         pluginId: discovered.id,
         // The load timeout applies to the first import already: discovery has read plugin.json.
-        timeouts: { ...settings.pluginTimeouts, load: loadTimeout ?? settings.pluginTimeouts.load },
+        timeouts:
+          loadTimeout === undefined
+            ? settings.pluginTimeouts
+            : { ...settings.pluginTimeouts, load: loadTimeout },
         generation,
         ...(background?.entryModule ? { entry: background.entryModule } : {}),
         // A valid plugin.json names the plugin even when its module then fails to import.

@@ -32,7 +32,8 @@ async function createShell() {
       plugins: [pluginsDir],
       dataDir,
       server: { port: 0 },
-      timeouts: { start: 120_000, stop: 120_000, shutdown: 600_000 },
+      // Generous: on a loaded machine 1,000 concurrent imports can take longer than the default 10 s load timeout.
+      timeouts: { load: 120_000, start: 120_000, stop: 120_000, shutdown: 600_000 },
       log: { level: "silent" },
       ...extra,
     });

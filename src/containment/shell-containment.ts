@@ -40,6 +40,13 @@ export interface OpenFlow extends PluginFlow {
 }
 
 /** A flow that turns the first escaped error into a rejection of `failed`, until closed. */
+/**
+ * What `failed` rejects with when the flow closes without a failure. Settling it releases what was waiting on
+ * it: a scope outlives its flow (a module's evaluation promise keeps the scope it was created in for the life of
+ * the process), and a forever-pending `failed` would keep every race ever run against it (issue 13: heap).
+ */
+export const FLOW_CLOSED: unique symbol = Symbol("hangar.flowClosed");
+
 export function openFlow(): OpenFlow {
   let open = true;
   let reject: (error: unknown) => void = () => {};
@@ -57,7 +64,9 @@ export function openFlow(): OpenFlow {
       return true;
     },
     close() {
+      if (!open) return;
       open = false;
+      reject(FLOW_CLOSED);
     },
   };
 }

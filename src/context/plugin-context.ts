@@ -1,5 +1,5 @@
 // Builds the PluginContext a plugin receives, and owns everything registered through it until it is disposed.
-import { DisposableStore, toDisposable } from "../base/disposable.js";
+import { type Disposable, DisposableStore, toDisposable } from "../base/disposable.js";
 import type { PluginFlow } from "../containment/attribution.js";
 import { createError, type HangarError, messageOf } from "../errors.js";
 import type { IpcHandler, IpcTransport } from "../ipc/transport.js";
@@ -19,8 +19,10 @@ import type { RouteRegistry } from "../server/route-registry.js";
 /** What the shell hands over to build one plugin's context. */
 export interface PluginContextDeps {
   pluginId: string;
-  logger: PluginLogger;
-  config: PluginConfigStore;
+  /** The plugin's logger, or a function that makes it: then called once, on first use. */
+  logger: PluginLogger | (() => PluginLogger);
+  /** The plugin's config store, or a function that opens it: then called once, on first use. */
+  config: PluginConfigStore | (() => PluginConfigStore);
   /** The shared transport; the context prefixes channels with `plugin:{pluginId}:`. */
   ipc: IpcTransport;
   auth: PluginAuthAccessor;
@@ -55,190 +57,321 @@ export interface PluginContextHandle {
 
 const maxChannelLength = 200;
 
-/** Creates a plugin's context. The context and every service on it are frozen. */
+const passThrough = <T>(_flow: PluginFlow | null, fn: () => T): T => fn();
+
+/**
+ * Creates a plugin's context. The context and every service on it are frozen.
+ *
+ * Each part is built on first use (issue 13: heap per idle plugin): a context whose plugin never reads
+ * `ctx.ipc` holds no IPC wrapper, one that never registers anything holds no registration store, and one that
+ * never reads `ctx.signal` holds no AbortController (so disposing it dispatches no abort event). What a plugin
+ * sees does not change: the same frozen service on every read, and a signal first read after disposal is
+ * already aborted.
+ */
 export function createPluginContext(deps: PluginContextDeps): PluginContextHandle {
-  const { pluginId } = deps;
-  const prefix = `plugin:${pluginId}:`;
-  const onDisposeError =
-    deps.onDisposeError ??
-    ((error: unknown) =>
-      deps.logger.error(
+  return new ContextOwner(deps);
+}
+
+/** The handle: owns the context's registrations and its signal, and builds its services on first use. */
+class ContextOwner implements PluginContextHandle {
+  readonly context: PluginContext;
+  readonly #deps: PluginContextDeps;
+  #disposed = false;
+  #registrations: DisposableStore | null = null;
+  #controller: AbortController | null = null;
+  #services: Partial<Record<"logger" | "config" | "ipc" | "auth" | "server", object>> = {};
+  #logger: PluginLogger | null = null;
+  #config: PluginConfigStore | null = null;
+
+  constructor(deps: PluginContextDeps) {
+    this.#deps = deps;
+    this.context = new LiveContext(deps.pluginId, this);
+    Object.freeze(this);
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    // Registrations go first, so no new request reaches the plugin while its abort listeners clean up.
+    this.#registrations?.dispose();
+    this.#registrations = null;
+    this.#controller?.abort();
+  }
+
+  /** The service `name`, built on its first read and the same frozen object on every later one. */
+  service<K extends keyof PluginContext & ("logger" | "config" | "ipc" | "auth" | "server")>(
+    name: K,
+  ): PluginContext[K] {
+    let service = this.#services[name];
+    if (service === undefined) {
+      service = Object.freeze(this.#build(name));
+      this.#services[name] = service;
+    }
+    return service as PluginContext[K];
+  }
+
+  signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      const enter = this.#deps.enter;
+      guardAbortListeners(this.#controller.signal, this.#onDisposeError, (fn) =>
+        enter ? enter(null, fn) : fn(),
+      );
+      if (this.#disposed) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  /** The shell's logger for this plugin (resolved once). */
+  #log(): PluginLogger {
+    if (this.#logger === null) {
+      const { logger } = this.#deps;
+      this.#logger = typeof logger === "function" ? logger() : logger;
+    }
+    return this.#logger;
+  }
+
+  /** The plugin's config store (opened once). */
+  #store(): PluginConfigStore {
+    if (this.#config === null) {
+      const { config } = this.#deps;
+      this.#config = typeof config === "function" ? config() : config;
+    }
+    return this.#config;
+  }
+
+  readonly #onDisposeError = (error: unknown): void => {
+    if (this.#deps.onDisposeError) this.#deps.onDisposeError(error);
+    else
+      this.#log().error(
         "hangar",
         "Releasing something this plugin registered failed while its context closed",
         error,
-      ));
-  const registrations = new DisposableStore(onDisposeError);
-  const controller = new AbortController();
-  guardAbortListeners(controller.signal, onDisposeError, (fn) => (deps.enter ? deps.enter(null, fn) : fn()));
-  let disposed = false;
-
-  const disposedError = (call: string): HangarError =>
-    createError("HANGAR_CONTEXT_DISPOSED", { pluginId, call });
-  /** True while the context is live; on a disposed one, throws or (as onLateCall decides) returns false. */
-  const assertLive = (call: string): boolean => {
-    if (!disposed) return true;
-    const error = disposedError(call);
-    if ((deps.onLateCall?.(call, error) ?? "throw") === "throw") throw error;
-    return false;
-  };
-  const enter = deps.enter ?? (<T>(_flow: PluginFlow | null, fn: () => T): T => fn());
-
-  const checkChannel = (method: string, channel: unknown): string => {
-    const fail = (problem: string): never => {
-      throw createError("HANGAR_IPC_CHANNEL", "plugin", { pluginId, method, problem });
-    };
-    if (typeof channel !== "string") {
-      return fail(
-        `a ${channel === null ? "null" : typeof channel} channel; pass a channel name such as 'get-status'.`,
       );
-    }
-    if (channel.length === 0) return fail("an empty channel name; pass a name such as 'get-status'.");
-    if (channel.length > maxChannelLength) {
-      return fail(`a channel name of ${channel.length} characters; the limit is ${maxChannelLength}.`);
-    }
-    if (/\s/.test(channel)) {
-      return fail(`the channel '${channel}', which contains whitespace; use a name such as 'get-status'.`);
-    }
-    if (channel.startsWith("plugin:")) {
-      const bare = channel.startsWith(prefix) ? channel.slice(prefix.length) : undefined;
-      return fail(
-        `the channel '${channel}', but channel names are prefixed '${prefix}' automatically; ${bare ? `pass '${bare}' instead.` : "pass the name without the 'plugin:' prefix."}`,
-      );
-    }
-    return channel;
   };
 
-  const ipc: PluginIPCRegistrar = Object.freeze({
-    handle(channel: string, handler: PluginIpcHandler): void {
-      if (!assertLive(`ipc.handle('${String(channel)}')`)) return;
-      const name = checkChannel("handle", channel);
-      if (typeof handler !== "function") {
-        throw new TypeError(
-          `Plugin '${pluginId}' called ipc.handle('${name}', handler) with a ${typeof handler} handler; pass a function (payload) => result.`,
-        );
-      }
-      const full = prefix + name;
-      // The transport sees only the payload; a failure is logged here (the renderer gets only its text). The
-      // handler runs as this context's code: an error escaping its continuations (a throw in a timer it set, a
-      // promise it forgot) rejects the invoke, or is logged once the invoke has been answered.
-      const wrapped: IpcHandler = (payload) =>
-        new Promise((resolve, reject) => {
-          let settled = false;
-          let lateErrors = 0;
-          const fail = (error: unknown): void => {
-            if (settled) return;
-            settled = true;
-            deps.logger.error("ipc", `The handler for '${name}' failed`, error);
-            reject(error);
-          };
-          const flow: PluginFlow = {
-            fail(error) {
-              if (!settled) fail(error);
-              else if (++lateErrors === 1) {
-                deps.logger.error(
-                  "ipc",
-                  `The handler for '${name}' left code that failed after it answered`,
-                  error,
-                );
-              }
-              return true;
-            },
-          };
-          enter(flow, () => {
-            try {
-              Promise.resolve(handler(payload)).then((value) => {
-                if (settled) return;
-                settled = true;
-                resolve(value);
-              }, fail);
-            } catch (error) {
-              fail(error);
-            }
-          });
-        });
-      deps.ipc.handle(full, wrapped); // a second handler throws Electron's own error: let it reach the plugin
-      registrations.add(toDisposable(() => deps.ipc.removeHandler(full)));
-    },
-    send(channel: string, payload?: unknown): void {
-      if (!assertLive(`ipc.send('${String(channel)}')`)) return;
-      const name = checkChannel("send", channel);
-      let copy: unknown;
+  /** Owns `item` until the context is disposed (released at once when it already is). */
+  #own(item: Disposable): void {
+    if (this.#disposed) {
       try {
-        copy = structuredClone(payload);
+        item.dispose();
       } catch (error) {
-        throw createError(
-          "HANGAR_IPC_UNCLONEABLE",
-          "plugin",
-          { pluginId, channel: name, reason: messageOf(error) },
-          { cause: error },
-        );
+        this.#onDisposeError(error);
       }
-      deps.ipc.send(prefix + name, copy);
-    },
-  });
+      return;
+    }
+    this.#registrations ??= new DisposableStore(this.#onDisposeError);
+    this.#registrations.add(item);
+  }
 
-  const server: PluginServerRegistrar = Object.freeze({
-    registerRouter(path: string, router: PluginRouter): void {
-      if (!assertLive(`server.registerRouter('${String(path)}')`)) return;
-      registrations.add(deps.routes.register(pluginId, path, router));
-    },
-  });
+  /** True while the context is live; on a disposed one, throws or (as onLateCall decides) returns false. */
+  #assertLive(call: string): boolean {
+    if (!this.#disposed) return true;
+    const { pluginId } = this.#deps;
+    const error = createError("HANGAR_CONTEXT_DISPOSED", { pluginId, call });
+    if ((this.#deps.onLateCall?.(call, error) ?? "throw") === "throw") throw error;
+    return false;
+  }
 
   /** Undefined while live; on a disposed context, the rejected (or, when ignored, resolved) answer of a write. */
-  const lateWrite = (call: string): Promise<void> | undefined => {
-    if (!disposed) return undefined;
+  #lateWrite(call: string): Promise<void> | undefined {
+    if (!this.#disposed) return undefined;
     try {
-      return assertLive(call) ? undefined : Promise.resolve();
+      return this.#assertLive(call) ? undefined : Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  #build(name: "logger" | "config" | "ipc" | "auth" | "server"): object {
+    const deps = this.#deps;
+    switch (name) {
+      case "logger":
+        // Own frozen wrappers: the plugin must not be able to replace a method on an object the shell shares.
+        return {
+          debug: (tag: string, message: string, ...data: unknown[]) =>
+            this.#log().debug(tag, message, ...data),
+          info: (tag: string, message: string, ...data: unknown[]) => this.#log().info(tag, message, ...data),
+          warn: (tag: string, message: string, ...data: unknown[]) => this.#log().warn(tag, message, ...data),
+          error: (tag: string, message: string, ...data: unknown[]) =>
+            this.#log().error(tag, message, ...data),
+        } satisfies PluginLogger;
+      case "auth":
+        return {
+          isAuthenticated: () => deps.auth.isAuthenticated(),
+          getToken: () => deps.auth.getToken(),
+        } satisfies PluginAuthAccessor;
+      case "config":
+        // Reads keep working after dispose (onStop may have left something to read); writes do not.
+        return {
+          get: <T = JsonValue>(key: string, defaultValue?: T) => this.#store().get<T>(key, defaultValue),
+          getAll: () => this.#store().getAll(),
+          set: (key: string, value: unknown) =>
+            this.#lateWrite(`config.set('${String(key)}')`) ?? this.#store().set(key, value),
+          delete: (key: string) =>
+            this.#lateWrite(`config.delete('${String(key)}')`) ?? this.#store().delete(key),
+        } satisfies PluginConfigStore;
+      case "server":
+        return {
+          registerRouter: (path: string, router: PluginRouter): void => {
+            if (!this.#assertLive(`server.registerRouter('${String(path)}')`)) return;
+            this.#own(deps.routes.register(deps.pluginId, path, router));
+          },
+        } satisfies PluginServerRegistrar;
+      case "ipc":
+        return this.#buildIpc();
+    }
+  }
+
+  #buildIpc(): PluginIPCRegistrar {
+    const deps = this.#deps;
+    const { pluginId } = deps;
+    const prefix = `plugin:${pluginId}:`;
+    const enter = deps.enter ?? passThrough;
+    const checkChannel = (method: string, channel: unknown): string => {
+      const fail = (problem: string): never => {
+        throw createError("HANGAR_IPC_CHANNEL", "plugin", { pluginId, method, problem });
+      };
+      if (typeof channel !== "string") {
+        return fail(
+          `a ${channel === null ? "null" : typeof channel} channel; pass a channel name such as 'get-status'.`,
+        );
+      }
+      if (channel.length === 0) return fail("an empty channel name; pass a name such as 'get-status'.");
+      if (channel.length > maxChannelLength) {
+        return fail(`a channel name of ${channel.length} characters; the limit is ${maxChannelLength}.`);
+      }
+      if (/\s/.test(channel)) {
+        return fail(`the channel '${channel}', which contains whitespace; use a name such as 'get-status'.`);
+      }
+      if (channel.startsWith("plugin:")) {
+        const bare = channel.startsWith(prefix) ? channel.slice(prefix.length) : undefined;
+        return fail(
+          `the channel '${channel}', but channel names are prefixed '${prefix}' automatically; ${bare ? `pass '${bare}' instead.` : "pass the name without the 'plugin:' prefix."}`,
+        );
+      }
+      return channel;
+    };
+
+    return {
+      handle: (channel: string, handler: PluginIpcHandler): void => {
+        if (!this.#assertLive(`ipc.handle('${String(channel)}')`)) return;
+        const name = checkChannel("handle", channel);
+        if (typeof handler !== "function") {
+          throw new TypeError(
+            `Plugin '${pluginId}' called ipc.handle('${name}', handler) with a ${typeof handler} handler; pass a function (payload) => result.`,
+          );
+        }
+        const full = prefix + name;
+        // The transport sees only the payload; a failure is logged here (the renderer gets only its text). The
+        // handler runs as this context's code: an error escaping its continuations (a throw in a timer it set, a
+        // promise it forgot) rejects the invoke, or is logged once the invoke has been answered.
+        const wrapped: IpcHandler = (payload) =>
+          new Promise((resolve, reject) => {
+            let settled = false;
+            let lateErrors = 0;
+            const fail = (error: unknown): void => {
+              if (settled) return;
+              settled = true;
+              this.#log().error("ipc", `The handler for '${name}' failed`, error);
+              reject(error);
+            };
+            const flow: PluginFlow = {
+              fail: (error) => {
+                if (!settled) fail(error);
+                else if (++lateErrors === 1) {
+                  this.#log().error(
+                    "ipc",
+                    `The handler for '${name}' left code that failed after it answered`,
+                    error,
+                  );
+                }
+                return true;
+              },
+            };
+            enter(flow, () => {
+              try {
+                Promise.resolve(handler(payload)).then((value) => {
+                  if (settled) return;
+                  settled = true;
+                  resolve(value);
+                }, fail);
+              } catch (error) {
+                fail(error);
+              }
+            });
+          });
+        deps.ipc.handle(full, wrapped); // a second handler throws Electron's own error: let it reach the plugin
+        this.#own(toDisposable(() => deps.ipc.removeHandler(full)));
+      },
+      send: (channel: string, payload?: unknown): void => {
+        if (!this.#assertLive(`ipc.send('${String(channel)}')`)) return;
+        const name = checkChannel("send", channel);
+        let copy: unknown;
+        try {
+          copy = structuredClone(payload);
+        } catch (error) {
+          throw createError(
+            "HANGAR_IPC_UNCLONEABLE",
+            "plugin",
+            { pluginId, channel: name, reason: messageOf(error) },
+            { cause: error },
+          );
+        }
+        deps.ipc.send(prefix + name, copy);
+      },
+    };
+  }
+}
+
+/**
+ * The PluginContext a plugin receives, frozen. Its services are own enumerable accessors (so `{ ...ctx }` and
+ * `Object.keys(ctx)` see every member) whose getter functions are shared by every context: each context costs
+ * two slots, and a service is built only when first read.
+ */
+class LiveContext implements PluginContext {
+  declare readonly logger: PluginLogger;
+  declare readonly config: PluginConfigStore;
+  declare readonly ipc: PluginIPCRegistrar;
+  declare readonly auth: PluginAuthAccessor;
+  declare readonly server: PluginServerRegistrar;
+  declare readonly signal: AbortSignal;
+  readonly pluginId: string;
+  readonly #owner: ContextOwner;
+
+  static readonly #members: PropertyDescriptorMap = {
+    logger: { enumerable: true, get: LiveContext.#service("logger") },
+    config: { enumerable: true, get: LiveContext.#service("config") },
+    ipc: { enumerable: true, get: LiveContext.#service("ipc") },
+    auth: { enumerable: true, get: LiveContext.#service("auth") },
+    server: { enumerable: true, get: LiveContext.#service("server") },
+    signal: {
+      enumerable: true,
+      get(this: LiveContext) {
+        return this.#owner.signal();
+      },
+    },
   };
 
-  // Reads keep working after dispose (onStop may have left something to read); writes do not.
-  const config: PluginConfigStore = Object.freeze({
-    get: <T = JsonValue>(key: string, defaultValue?: T) => deps.config.get<T>(key, defaultValue),
-    getAll: () => deps.config.getAll(),
-    set: (key: string, value: unknown) =>
-      lateWrite(`config.set('${String(key)}')`) ?? deps.config.set(key, value),
-    delete: (key: string) => lateWrite(`config.delete('${String(key)}')`) ?? deps.config.delete(key),
-  });
+  static #service(name: "logger" | "config" | "ipc" | "auth" | "server") {
+    return function (this: LiveContext) {
+      return this.#owner.service(name);
+    };
+  }
 
-  // Own frozen wrappers: the plugin must not be able to replace a method on an object the shell shares.
-  const logger: PluginLogger = Object.freeze({
-    debug: (tag: string, message: string, ...data: unknown[]) => deps.logger.debug(tag, message, ...data),
-    info: (tag: string, message: string, ...data: unknown[]) => deps.logger.info(tag, message, ...data),
-    warn: (tag: string, message: string, ...data: unknown[]) => deps.logger.warn(tag, message, ...data),
-    error: (tag: string, message: string, ...data: unknown[]) => deps.logger.error(tag, message, ...data),
-  });
-  const auth: PluginAuthAccessor = Object.freeze({
-    isAuthenticated: () => deps.auth.isAuthenticated(),
-    getToken: () => deps.auth.getToken(),
-  });
-
-  const context: PluginContext = Object.freeze({
-    pluginId,
-    logger,
-    config,
-    ipc,
-    auth,
-    server,
-    signal: controller.signal,
-  });
-
-  return Object.freeze({
-    context,
-    dispose(): void {
-      if (disposed) return;
-      disposed = true;
-      // Registrations go first, so no new request reaches the plugin while its abort listeners clean up.
-      registrations.dispose();
-      controller.abort();
-    },
-    get disposed(): boolean {
-      return disposed;
-    },
-  });
+  constructor(pluginId: string, owner: ContextOwner) {
+    this.pluginId = pluginId;
+    this.#owner = owner;
+    Object.defineProperties(this, LiveContext.#members);
+    Object.freeze(this);
+  }
 }
+Object.freeze(LiveContext.prototype);
+Object.freeze(ContextOwner.prototype);
 
 /**
  * Node reports an exception thrown by an AbortSignal listener as an uncaughtException, which would let a

@@ -183,6 +183,11 @@ export function backoffDelay(policy: RestartPolicy, restart: number): number {
   return Math.min(MAX_BACKOFF_MS, policy.backoffMs * 2 ** Math.max(0, restart - 1));
 }
 
+function hasKeys(value: object): boolean {
+  for (const _ in value) return true;
+  return false;
+}
+
 const actorInput = ({ context }: { context: PluginMachineContext }): PluginActorInput => ({
   pluginId: context.pluginId,
   generation: context.generation,
@@ -208,6 +213,8 @@ const countRestart = (enqueueActions as Enqueue)(({ context, enqueue }) => {
   enqueue.raise({ type: "RESTART_EXPIRED" }, { delay: context.restartPolicy.windowMs, id: expiryId(serial) });
 });
 const resetRestarts = (enqueueActions as Enqueue)(({ context, enqueue }) => {
+  // Nothing to reset (every stop and update enters here): no assign, so no copy of the context (issue 13).
+  if (context.restarts === 0) return;
   for (let i = 0; i < context.restarts; i += 1) enqueue.cancel(expiryId(context.restartSerial - i));
   enqueue.assign({ restarts: 0 });
 });
@@ -244,8 +251,13 @@ export const pluginMachine = setup({
       dependsOn: output.dependsOn,
       hasOnResume: output.hasOnResume,
       entry: output.entry ?? context.entry,
-      timeouts: { ...context.defaultTimeouts, ...output.timeouts },
-      restartPolicy: { ...DEFAULT_RESTART_POLICY, ...output.restart },
+      // Shared, not copied, when plugin.json overrides nothing: thousands of plugins, one object (issue 13).
+      timeouts: hasKeys(output.timeouts)
+        ? { ...context.defaultTimeouts, ...output.timeouts }
+        : context.defaultTimeouts,
+      restartPolicy: output.restart
+        ? { ...DEFAULT_RESTART_POLICY, ...output.restart }
+        : DEFAULT_RESTART_POLICY,
       timings: { ...context.timings, loadMs: output.loadMs },
     })),
     assignStarted: assign(({ context }, output: PluginRunOutput) => ({
