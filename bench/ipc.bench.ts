@@ -1,13 +1,8 @@
-// SPEC §10: IPC invoke round-trip over each transport that runs headless: the in-memory transport (structured
-// clones, as across Electron's process boundary) and the WebSocket bridge on a real shell (JSON frames over
-// loopback, a raw `ws` client). The baseline is the same handler called directly, with no transport at all.
-import { mkdir, writeFile } from "node:fs/promises";
-import path from "node:path";
 import WebSocket from "ws";
 import { createMemoryIpc, createShell } from "../src/index.js";
 import { createWebSocketIpc } from "../src/ipc/websocket.js";
 import { IPC_PATH } from "../src/ipc/ws-protocol.js";
-import { createBenchWorkspace } from "./support/workspace.js";
+import { createBenchWorkspace, writeEchoIpcPlugin } from "./support/workspace.js";
 import { type BenchResult, quickMode } from "./types.js";
 
 const CHANNEL = "plugin:bench:echo";
@@ -98,18 +93,7 @@ export async function run(): Promise<BenchResult[]> {
 
   // The bridge on a real shell: a plugin registers the handler through its context, as a real one would.
   const ws = await createBenchWorkspace();
-  const folder = path.join(ws.pluginsDir, "bench");
-  await mkdir(path.join(folder, "background"), { recursive: true });
-  await writeFile(
-    path.join(folder, "plugin.json"),
-    JSON.stringify({ id: "bench", version: "1.0.0", background: { entryModule: "background/index.mjs" } }),
-  );
-  await writeFile(
-    path.join(folder, "background", "index.mjs"),
-    `export async function onStart(ctx) { ctx.ipc.handle("echo", (value) => value); }
-export async function onStop() {}
-`,
-  );
+  await writeEchoIpcPlugin(ws.pluginsDir);
   const shell = createShell({
     plugins: [ws.pluginsDir],
     dataDir: ws.dataDir,

@@ -8,6 +8,7 @@ import { type RouteServer, startRouteServer } from "./support/route-server.js";
 import {
   createBenchWorkspace,
   writeBenchRouter,
+  writeEchoIpcPlugin,
   writeLifecyclePlugins,
   writeRoutePlugin,
 } from "./support/workspace.js";
@@ -82,18 +83,7 @@ async function routeThroughput(quick: boolean): Promise<BenchResult[]> {
 
 async function ipcRoundTrip(quick: boolean): Promise<BenchResult[]> {
   const ws = await createBenchWorkspace();
-  const { writeFile, mkdir } = await import("node:fs/promises");
-  const path = await import("node:path");
-  const folder = path.join(ws.pluginsDir, "bench");
-  await mkdir(path.join(folder, "background"), { recursive: true });
-  await writeFile(
-    path.join(folder, "plugin.json"),
-    JSON.stringify({ id: "bench", version: "1.0.0", background: { entryModule: "background/index.mjs" } }),
-  );
-  await writeFile(
-    path.join(folder, "background", "index.mjs"),
-    "export function onStart(ctx) { ctx.ipc.handle('echo', (value) => value); } export function onStop() {}",
-  );
+  await writeEchoIpcPlugin(ws.pluginsDir);
   const payload = (i: number) => ({ seq: i, flight: "KLM1234", position: [52.31, 4.76], altitudeFt: 35_000 });
   const timeEach = async (invoke: (i: number) => Promise<unknown>, count: number): Promise<number> => {
     for (let i = 0; i < Math.min(1_000, count); i += 1) await invoke(i);

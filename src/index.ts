@@ -1,4 +1,5 @@
-// hangar's public API: the shell, its transports and backends, the machines, and every public type.
+// hangar's public API, as README documents it: the shell, its transports and config backend, its errors, and
+// the types of all of these. The machines are in `hangar/machines`; plugins import `hangar/sdk`.
 
 export type { Disposable, Subscription } from "./base/disposable.js";
 export type { ConfigBackend, ConfigWarningListener } from "./context/config-backend.js";
@@ -19,8 +20,6 @@ export type {
   WebSocketIpcOptions,
 } from "./ipc/websocket.js";
 export { createWebSocketIpc } from "./ipc/websocket.js";
-export { pluginMachine } from "./machines/plugin.machine.js";
-export { shellMachine } from "./machines/shell.machine.js";
 export type * from "./sdk/types.js";
 export type { AuthProvider, Shell, ShellOptions } from "./shell.js";
 export { createShell } from "./shell.js";

@@ -2,7 +2,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { originOf } from "./base/origin.js";
-import { HangarError } from "./errors.js";
+import { createError, type HangarError } from "./errors.js";
 import { nearMiss } from "./manifest/near-miss.js";
 import { DEFAULT_BODY_LIMIT } from "./server/body-policy.js";
 import { checkSessionToken } from "./server/session-token.js";
@@ -113,10 +113,10 @@ function misspeltOption(options: ShellOptions): HangarError | null {
       const match = nearMiss(key, known);
       if (match === undefined) continue;
       const where = level === "" ? "" : `${level}.`;
-      return new HangarError(
-        "HANGAR_SHELL_OPTIONS",
-        `createShell was given an unknown option '${where}${key}'. Did you mean '${where}${match}'?`,
-      );
+      return createError("HANGAR_SHELL_OPTIONS", "unknownOption", {
+        option: `${where}${key}`,
+        suggestion: `${where}${match}`,
+      });
     }
   }
   return null;
@@ -128,10 +128,7 @@ export function parseShellOptions(options: ShellOptions) {
   if (misspelt) throw misspelt;
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
-    throw new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      `createShell was given invalid options:\n${z.prettifyError(parsed.error)}`,
-    );
+    throw createError("HANGAR_SHELL_OPTIONS", "invalid", { issues: z.prettifyError(parsed.error) });
   }
   const timeouts = { ...defaultTimeouts, ...options.timeouts };
   return {

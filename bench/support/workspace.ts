@@ -149,3 +149,48 @@ export async function onStop() {}
 `,
   );
 }
+
+/**
+ * Writes `handlers.mjs` at the workspace root and plugin `bench`, whose onStart mounts `count` handlers from it
+ * at /api/bench/r0, /api/bench/r1, ... through ctx.server.registerRouter and records how long that took in
+ * `globalThis.hangarBenchRegisterMs`. The bare-Express baseline mounts the same handlers from the same file.
+ */
+export async function writeRouteRegistrationPlugin(
+  root: string,
+  pluginsDir: string,
+  count: number,
+): Promise<string> {
+  const handlersFile = path.join(root, "handlers.mjs");
+  await writeFile(
+    handlersFile,
+    `export function createHandlers(count) {
+  return Array.from({ length: count }, (_, i) => (_req, res) => { res.json({ route: i }); });
+}
+`,
+  );
+  await writePlugin(
+    pluginsDir,
+    "bench",
+    `import { createHandlers } from ${JSON.stringify(pathToFileURL(handlersFile).href)};
+export async function onStart(ctx) {
+  const handlers = createHandlers(${count});
+  const t0 = performance.now();
+  for (let i = 0; i < handlers.length; i += 1) ctx.server.registerRouter(\`/api/bench/r\${i}\`, handlers[i]);
+  globalThis.hangarBenchRegisterMs = performance.now() - t0;
+}
+export async function onStop() {}
+`,
+  );
+  return handlersFile;
+}
+
+/** Writes plugin `bench`, whose onStart registers IPC handler `echo` (answers with its payload) on its context. */
+export async function writeEchoIpcPlugin(pluginsDir: string): Promise<void> {
+  await writePlugin(
+    pluginsDir,
+    "bench",
+    `export async function onStart(ctx) { ctx.ipc.handle("echo", (value) => value); }
+export async function onStop() {}
+`,
+  );
+}

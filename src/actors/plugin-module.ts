@@ -1,7 +1,7 @@
 // Imports a plugin's entry module and checks the module contract (SPEC §2). Kept apart from load-plugin.ts,
 // which also reads the manifest, so that an isolated plugin's worker loads neither zod nor the manifest schema:
 // zod alone adds about 7 MB to every worker (docs/isolation.md, "What it costs").
-import { HangarError, messageOf } from "../errors.js";
+import { createError, messageOf } from "../errors.js";
 import { importPluginEntry, missingPackageOf } from "../loader/module-loader.js";
 import type { PluginBackgroundModule } from "../sdk/types.js";
 
@@ -33,23 +33,21 @@ export async function importPluginModule({
     exports = await importPluginEntry({ entryFile, folder, generation });
   } catch (error) {
     const missing = missingPackageOf(error);
-    const fix =
-      missing === null
-        ? "Fix the module so it imports without throwing."
-        : `Package '${missing}' is not installed where the plugin can find it: run "npm install ${missing}" in ${folder}.`;
     // require()'s "Require stack:" lines after a missing package say nothing the entry file does not.
     const reason = messageOf(error).replace(/\nRequire stack:\n[\s\S]*$/, "");
-    throw new HangarError(
-      "HANGAR_MODULE_IMPORT",
-      `Plugin '${pluginId}' could not be loaded: importing ${entryFile} failed: ${reason}. ${fix}`,
-      { pluginId, phase: "load", cause: error },
-    );
+    const parts = { pluginId, file: entryFile, reason };
+    const options = { phase: "load", cause: error } as const;
+    throw missing === null
+      ? createError("HANGAR_MODULE_IMPORT", "threw", parts, options)
+      : createError(
+          "HANGAR_MODULE_IMPORT",
+          "missingPackage",
+          { ...parts, packageName: missing, folder },
+          options,
+        );
   }
   return toBackgroundModule(exports, entryFile, pluginId);
 }
-
-const contractFix =
-  'Export default createPlugin({ onStart, onStop }) from "hangar/sdk", or export functions named onStart and onStop.';
 
 /** What is wrong with one lifecycle export, or null when it is a function (or an absent optional one). */
 function problemOf(name: string, value: unknown, optional: boolean): string | null {
@@ -81,13 +79,11 @@ function toBackgroundModule(exports: unknown, entryFile: string, pluginId: strin
     problemOf("onResume", onResume, true),
   ].filter((problem) => problem !== null);
   if (problems.length > 0) {
-    const what = usesDefault
-      ? "has a default export that is not a valid plugin module"
-      : "exports neither a default createPlugin(...) object nor named onStart/onStop";
-    throw new HangarError(
+    throw createError(
       "HANGAR_MODULE_CONTRACT",
-      `Plugin '${pluginId}' could not be loaded: ${entryFile} ${what}; ${problems.join(", ")}. ${contractFix}`,
-      { pluginId, phase: "load" },
+      usesDefault ? "defaultExport" : "namedExports",
+      { pluginId, file: entryFile, problems: problems.join(", ") },
+      { phase: "load" },
     );
   }
   // Bound to the default export, so `this` inside a createPlugin({...}) method still refers to that object;

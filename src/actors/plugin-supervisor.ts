@@ -4,7 +4,7 @@
 // *policy* after a crash is the plugin machine's own. Each plugin is its own root actor (not a child of the
 // shell) so that start-up and shutdown stay linear in the number of plugins (statelyai/xstate#4990).
 import { type Actor, type AnyActorRef, type SnapshotFrom, waitFor } from "xstate";
-import { HangarError } from "../errors.js";
+import { createError, errorMessage } from "../errors.js";
 import { PLUGIN_TAGS, type pluginMachine, pluginStateOf } from "../machines/plugin.machine.js";
 import { analyseDependencies, type DependencyNode } from "../manifest/dependency-graph.js";
 import type { PluginState, PluginStatus } from "../status.js";
@@ -24,6 +24,12 @@ export interface SupervisorLogger {
 
 export function stateOf(snapshot: PluginSnapshot): PluginState {
   return pluginStateOf(snapshot.value);
+}
+
+/** `: <its error>` for a plugin that failed (its sentence's final full stop dropped: ours follows), else "". */
+function becauseOf(snapshot: PluginSnapshot): string {
+  const error = snapshot.context.error;
+  return error ? `: ${error.message.replace(/\.$/, "")}` : "";
 }
 
 /**
@@ -186,13 +192,11 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
       const depSnapshot = this.#entries.get(dep)!.actor.getSnapshot();
       const depState = stateOf(depSnapshot);
       if (depState !== "running") {
-        const reason = depSnapshot.context.error ? `: ${depSnapshot.context.error.message}` : "";
+        const parts = { pluginId: id, dependency: dep, state: depState, reason: becauseOf(depSnapshot) };
         actor.send({
           type: "DEPENDENCY_FAILED",
           code: "HANGAR_DEPENDENCY_FAILED",
-          message:
-            `Plugin '${id}' depends on '${dep}', which is ${depState}${reason}. ` +
-            `Fix '${dep}' first; '${id}' is retried on the next update.`,
+          message: errorMessage("HANGAR_DEPENDENCY_FAILED", "notRunning", parts),
         });
         return;
       }
@@ -326,12 +330,11 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
       await this.startWithDependencies(dep, inner);
       const depSnapshot = depActor.getSnapshot();
       if (stateOf(depSnapshot) !== "running") {
-        const reason = depSnapshot.context.error ? `: ${depSnapshot.context.error.message}` : "";
-        throw new HangarError(
+        throw createError(
           "HANGAR_DEPENDENCY_FAILED",
-          `Plugin '${id}' was not started: it depends on '${dep}', which is ${stateOf(depSnapshot)}${reason}. ` +
-            `Fix '${dep}' first, then start '${id}' again.`,
-          { pluginId: id, phase: "dependency" },
+          "startRefused",
+          { pluginId: id, dependency: dep, state: stateOf(depSnapshot), reason: becauseOf(depSnapshot) },
+          { phase: "dependency" },
         );
       }
     }

@@ -1,7 +1,7 @@
 // `hangar validate`: discovers plugins, loads each background module and checks dependsOn, without starting anything.
 
 import path from "node:path";
-import { HangarError, messageOf } from "../errors.js";
+import { errorMessage, HangarError, messageOf } from "../errors.js";
 import { analyseDependencies } from "../manifest/dependency-graph.js";
 import { discoverPlugins } from "../manifest/discover.js";
 import { manifestWarnings } from "../manifest/schema.js";
@@ -49,7 +49,10 @@ export async function validatePlugins(paths: readonly string[]): Promise<Validat
       const warnings: ValidationProblem[] = plugin.manifest
         ? manifestWarnings(plugin.manifest).map((message) => ({
             code: "HANGAR_MANIFEST_INVALID",
-            message: `Plugin '${plugin.id}': ${message}`,
+            message: errorMessage("HANGAR_MANIFEST_INVALID", "warning", {
+              pluginId: plugin.id,
+              problem: message,
+            }),
           }))
         : [];
       if (plugin.error !== null) {
@@ -63,7 +66,10 @@ export async function validatePlugins(paths: readonly string[]): Promise<Validat
               ? { code: error.code, message: error.message }
               : {
                   code: "HANGAR_LOAD_FAILED",
-                  message: `Plugin '${plugin.id}' could not be loaded: ${messageOf(error)}.`,
+                  message: errorMessage("HANGAR_LOAD_FAILED", "other", {
+                    pluginId: plugin.id,
+                    reason: messageOf(error),
+                  }),
                 },
           );
         }

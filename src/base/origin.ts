@@ -1,6 +1,6 @@
 // The one origin validator: what an origin is (for the server's allowedOrigins, the WebSocket bridge and
 // Electron's renderer frames), and which configured entries are refused.
-import { HangarError } from "../errors.js";
+import { createError } from "../errors.js";
 
 const webSchemes = new Set(["http:", "https:", "ws:", "wss:"]);
 
@@ -34,11 +34,10 @@ export function parseAllowedOrigins(entries: readonly unknown[], option: string)
   return entries.map((entry) => {
     const origin = typeof entry === "string" ? originOf(entry) : null;
     if (origin === null || origin === "null") {
-      throw new HangarError(
-        "HANGAR_SHELL_OPTIONS",
-        `${option} contains ${JSON.stringify(entry)}, which is not an origin ('*' and 'null' would let any page ` +
-          "in). List exact origins instead, such as 'http://localhost:5173', 'app://shell' or 'file://'.",
-      );
+      throw createError("HANGAR_SHELL_OPTIONS", "wildcardOrigin", {
+        option,
+        entry: String(JSON.stringify(entry)),
+      });
     }
     return origin;
   });

@@ -1,7 +1,7 @@
 // `hangar init <dir>`: writes a new plugin folder that `hangar validate` accepts and `hangar run` runs as it is.
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { HangarError } from "../errors.js";
+import { createError } from "../errors.js";
 import { PLUGIN_ID_PATTERN } from "../manifest/schema.js";
 import { type ExitCode, ExitCodes, type Output } from "./output.js";
 
@@ -20,19 +20,14 @@ export async function initCommand(dir: string, options: InitOptions, output: Out
   const folder = path.resolve(dir);
   const id = options.id ?? idFromFolder(path.basename(folder));
   if (!PLUGIN_ID_PATTERN.test(id)) {
-    throw new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      `'${id}' is not a valid plugin id: use 1–64 lowercase letters, digits and dashes, starting with a letter ` +
-        "or digit. Pass one with --id.",
-    );
+    throw createError("HANGAR_SHELL_OPTIONS", "initId", { id });
   }
   const existing = await readdir(folder).catch(() => []);
   if (existing.length > 0) {
-    throw new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      `${folder} is not empty (${existing.slice(0, 3).join(", ")}${existing.length > 3 ? ", …" : ""}): hangar init ` +
-        "writes only into a new or empty folder, so it never overwrites your files.",
-    );
+    throw createError("HANGAR_SHELL_OPTIONS", "initNotEmpty", {
+      folder,
+      entries: `${existing.slice(0, 3).join(", ")}${existing.length > 3 ? ", …" : ""}`,
+    });
   }
   const files = templates(id);
   for (const [name, text] of Object.entries(files)) {

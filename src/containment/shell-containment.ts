@@ -2,7 +2,7 @@
 // (the hook or request in flight fails, else a CRASH event), a leftover of an earlier context into a warning,
 // and a process.exit() from plugin code into HANGAR_PROCESS_EXIT.
 import { type PluginActor, settled, stateOf } from "../actors/plugin-supervisor.js";
-import { type ErrorCode, HangarError, hasHangarCode, messageOf } from "../errors.js";
+import { createError, type ErrorCode, errorMessage, hasHangarCode, messageOf } from "../errors.js";
 import type { PluginLogger } from "../sdk/types.js";
 import {
   type ContainmentOwner,
@@ -200,8 +200,11 @@ export class ShellContainment implements ContainmentOwner {
     // hangar's own errors (a refused process.exit()) already say what happened and what to do.
     const message =
       code === "HANGAR_PLUGIN_CRASHED"
-        ? `Plugin '${pluginId}' crashed outside any hook: ${cause}: ${messageOf(error).replace(/\.$/, "")}. ${aftermath} ` +
-          "Catch errors in timers, listeners and promises the plugin starts."
+        ? errorMessage("HANGAR_PLUGIN_CRASHED", "outsideHook", {
+            pluginId,
+            cause,
+            reason: messageOf(error).replace(/\.$/, ""),
+          })
         : `${messageOf(error)} ${aftermath}`;
     // The one record of this crash: the fields of every failure record (docs/cli.md, "--json") and the stack.
     this.#deps.shellLogger.error(message, { pluginId, state, phase: "run", code, err: error });
@@ -235,13 +238,10 @@ export class ShellContainment implements ContainmentOwner {
 
   refuseExit(scope: PluginScope, code: unknown): Error {
     const { pluginId } = scope;
-    const error = new HangarError(
-      "HANGAR_PROCESS_EXIT",
-      `Plugin '${pluginId}' called process.exit(${code === undefined ? "" : String(code)}); hangar refused it, ` +
-        "because a plugin cannot end the shell's process. Throw an error instead: in a hook it fails the hook, " +
-        "elsewhere the plugin crashes and its restart policy applies.",
-      { pluginId },
-    );
+    const error = createError("HANGAR_PROCESS_EXIT", {
+      pluginId,
+      exitCode: code === undefined ? "" : String(code),
+    });
     // Not logged here: the error is thrown at the call, and logged once where it ends (the crash it causes
     // outside a hook, the hook or request it fails), with the plugin's stack.
     return error;

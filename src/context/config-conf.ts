@@ -1,7 +1,7 @@
 // Plugin config on electron-store (or its core, conf): one conf instance per plugin, in the headless file format.
 import { open } from "node:fs/promises";
 import path from "node:path";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, errorMessage, type HangarError, messageOf } from "../errors.js";
 import type { JsonValue, PluginConfigStore } from "../sdk/types.js";
 import type { ConfigBackend, ConfigWarningListener } from "./config-backend.js";
 import { configFileOf, createPendingWrites, readConfigFile } from "./config-file.js";
@@ -85,16 +85,12 @@ export function createConfStoreBackend(options: ConfStoreBackendOptions): ConfSt
     let opening: Promise<ConfStoreInstance> | null = null;
 
     const readError = (cause: unknown): HangarError =>
-      new HangarError(
-        "HANGAR_CONFIG_READ",
-        `Plugin '${pluginId}' could not read its config file ${file}: ${messageOf(cause)}. Check the file's permissions; hangar will try again on the next config call.`,
-        { pluginId, cause },
-      );
+      createError("HANGAR_CONFIG_READ", { pluginId, file, reason: messageOf(cause) }, { cause });
     const writeError = (cause: unknown): HangarError =>
-      new HangarError(
+      createError(
         "HANGAR_CONFIG_WRITE",
-        `Plugin '${pluginId}' could not save its config to ${file}: ${messageOf(cause)}. The change was not saved; check that ${cwd} is writable and the disk has space.`,
-        { pluginId, cause },
+        { pluginId, file, reason: messageOf(cause), folder: cwd },
+        { cause },
       );
 
     // conf throws on a corrupt file; check (and move it aside) first, without blocking the event loop.
@@ -146,7 +142,7 @@ export function createConfStoreBackend(options: ConfStoreBackendOptions): ConfSt
         throw configTypeError(
           "HANGAR_CONFIG_KEY",
           pluginId,
-          `Plugin '${pluginId}' called config.${method}() with the key '${key}', which electron-store reserves for its own data. Choose another key name.`,
+          errorMessage("HANGAR_CONFIG_KEY", "electronStore", { pluginId, method, key }),
         );
       }
     };

@@ -1,7 +1,7 @@
 // Headless plugin config: one JSON object per plugin in <dataDir>/config/<id>.json, written durably with group commit.
 import { open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, errorMessage, messageOf } from "../errors.js";
 import type { JsonValue, PluginConfigStore } from "../sdk/types.js";
 import type { ConfigBackend, ConfigWarningListener } from "./config-backend.js";
 import { readConfigJournal } from "./config-journal.js";
@@ -119,11 +119,8 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
     const load = async (): Promise<void> => {
       const content = await readConfigFile(file, pluginId, options.onWarning);
       const journal = await readConfigJournal(configJournalOf(file)).catch((error: unknown) => {
-        throw new HangarError(
-          "HANGAR_CONFIG_READ",
-          `Plugin '${pluginId}' could not read its config journal ${configJournalOf(file)}: ${messageOf(error)}. Check the file's permissions; hangar will try again on the next config call.`,
-          { pluginId, cause: error },
-        );
+        const parts = { pluginId, file: configJournalOf(file), reason: messageOf(error) };
+        throw createError("HANGAR_CONFIG_READ", parts, { cause: error });
       });
       // The journal holds acknowledged changes newer than the JSON file: replay them over it, in order.
       for (const [key, ...value] of journal.operations) {
@@ -168,10 +165,10 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
           for (const change of batch) change.resolve();
         } catch (cause) {
           writerHolds = 0;
-          const error = new HangarError(
+          const error = createError(
             "HANGAR_CONFIG_WRITE",
-            `Plugin '${pluginId}' could not save its config to ${file}: ${messageOf(cause)}. The change was not saved; check that ${configDir} is writable and the disk has space.`,
-            { pluginId, cause },
+            { pluginId, file, reason: messageOf(cause), folder: configDir },
+            { cause },
           );
           // Forget the failed changes, so what get() returns matches the disk (plus changes still queued).
           view = new Map(committed);
@@ -326,11 +323,7 @@ export async function readConfigFile(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return { values: new Map(), mode: 0o666 };
-    throw new HangarError(
-      "HANGAR_CONFIG_READ",
-      `Plugin '${pluginId}' could not read its config file ${file}: ${messageOf(error)}. Check the file's permissions; hangar will try again on the next config call.`,
-      { pluginId, cause: error },
-    );
+    throw createError("HANGAR_CONFIG_READ", { pluginId, file, reason: messageOf(error) }, { cause: error });
   }
   let parsed: unknown;
   let problem: string | undefined;
@@ -344,17 +337,13 @@ export async function readConfigFile(
   }
   if (problem !== undefined) {
     const moved = await moveAside(file, pluginId, problem);
-    warn(
-      `The config file of plugin '${pluginId}' could not be used: ${problem}. It was moved to ${moved} and the plugin starts with an empty config; copy back any values you need from the moved file.`,
-    );
+    warn(errorMessage("HANGAR_CONFIG_CORRUPT", "movedAside", { pluginId, problem, moved }));
     return { values: new Map(), mode };
   }
   const values = new Map<string, JsonValue>();
   for (const [key, value] of Object.entries(parsed as Record<string, JsonValue>)) {
     if (isReservedConfigKey(key)) {
-      warn(
-        `The config file of plugin '${pluginId}' (${file}) has the reserved key '${key}'; hangar ignores it. Remove it from the file.`,
-      );
+      warn(errorMessage("HANGAR_CONFIG_CORRUPT", "reservedKey", { pluginId, file, key }));
       continue;
     }
     values.set(key, value);
@@ -386,10 +375,11 @@ async function moveAside(file: string, pluginId: string, problem: string): Promi
   try {
     await rename(file, target);
   } catch (error) {
-    throw new HangarError(
+    throw createError(
       "HANGAR_CONFIG_CORRUPT",
-      `The config file of plugin '${pluginId}' (${file}) could not be used (${problem}) and could not be moved aside: ${messageOf(error)}. Move or delete it by hand.`,
-      { pluginId, cause: error },
+      "moveFailed",
+      { pluginId, file, problem, reason: messageOf(error) },
+      { cause: error },
     );
   }
   return target;
@@ -409,7 +399,10 @@ async function removeStaleTempFiles(file: string, warn: (message: string) => voi
     if (!isStaleConfigTempFile(name, base)) continue;
     await rm(path.join(folder, name), { force: true }).catch((error: unknown) =>
       warn(
-        `A temp file left by an interrupted config write, ${path.join(folder, name)}, could not be deleted: ${messageOf(error)}. It is safe to delete by hand.`,
+        errorMessage("HANGAR_CONFIG_CORRUPT", "tempFileLeft", {
+          file: path.join(folder, name),
+          reason: messageOf(error),
+        }),
       ),
     );
   }
@@ -470,11 +463,7 @@ async function exists(file: string): Promise<boolean> {
 /** The file of one plugin's config in `dir`. The id is checked again: a path is built from it. */
 export function configFileOf(dir: string, pluginId: string): string {
   if (!pluginIdPattern.test(pluginId)) {
-    throw new HangarError(
-      "HANGAR_INTERNAL",
-      `The config backend was asked for the store of '${pluginId}', which is not a valid plugin id (${pluginIdPattern}); ids are validated with plugin.json, so this is a defect in the caller.`,
-      { pluginId },
-    );
+    throw createError("HANGAR_INTERNAL", "configStoreId", { pluginId, pattern: String(pluginIdPattern) });
   }
   return path.join(dir, `${pluginId}.json`);
 }

@@ -1,4 +1,5 @@
 // Validation and copying of config keys and values, shared by every ConfigBackend: only plain JSON gets stored.
+import { errorMessage } from "../errors.js";
 import type { JsonValue } from "../sdk/types.js";
 
 /** The TypeError a config store throws for a bad key or value; `code` says which. */
@@ -29,26 +30,26 @@ export function configTypeError(
  * `method` is the store method the plugin called, for the message.
  */
 export function assertConfigKey(pluginId: string, method: string, key: unknown): asserts key is string {
-  const call = `Plugin '${pluginId}' called config.${method}()`;
   if (typeof key !== "string") {
+    const type = key === null ? "null" : typeof key;
     throw configTypeError(
       "HANGAR_CONFIG_KEY",
       pluginId,
-      `${call} with a ${key === null ? "null" : typeof key} key; config keys are non-empty strings. Pass the key as a string, e.g. config.${method}("refresh_interval").`,
+      errorMessage("HANGAR_CONFIG_KEY", "notString", { pluginId, method, type }),
     );
   }
   if (key.length === 0) {
     throw configTypeError(
       "HANGAR_CONFIG_KEY",
       pluginId,
-      `${call} with an empty key; config keys are non-empty strings. Give the value a name.`,
+      errorMessage("HANGAR_CONFIG_KEY", "empty", { pluginId, method }),
     );
   }
   if (reservedKeys.has(key)) {
     throw configTypeError(
       "HANGAR_CONFIG_KEY",
       pluginId,
-      `${call} with the key '${key}', which is reserved because it could pollute object prototypes. Choose another key name.`,
+      errorMessage("HANGAR_CONFIG_KEY", "reserved", { pluginId, method, key }),
     );
   }
 }
@@ -64,7 +65,7 @@ export function copyConfigValue(pluginId: string, key: string, value: unknown): 
     throw configTypeError(
       "HANGAR_CONFIG_VALUE",
       pluginId,
-      `Plugin '${pluginId}' called config.set('${key}', value) with a value that is not plain JSON data: ${problem}. Store only strings, finite numbers, booleans, null, arrays and plain objects.`,
+      errorMessage("HANGAR_CONFIG_VALUE", { pluginId, key, problem }),
     );
   };
   if (value === undefined) {

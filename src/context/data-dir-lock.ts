@@ -3,7 +3,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { isProcessAlive } from "../base/process-alive.js";
-import { HangarError } from "../errors.js";
+import { createError, type HangarError } from "../errors.js";
 
 /** The lock folder inside the data folder; the holder's pid is in `<LOCK_NAME>.pid` beside it. */
 export const LOCK_NAME = "hangar.lock";
@@ -73,12 +73,7 @@ export async function lockDataDir(dir: string, options: DataDirLockOptions = {})
 
 function lockedError(folder: string, pid: number | null, cause: unknown): HangarError {
   const holder = pid === null ? "pid unknown" : `pid ${pid}`;
-  return new HangarError(
-    "HANGAR_DATA_DIR_LOCKED",
-    `The data folder ${folder} is in use by another hangar shell (${holder}). Stop that shell, or give this ` +
-      "one another folder with --data-dir / dataDir.",
-    { cause },
-  );
+  return createError("HANGAR_DATA_DIR_LOCKED", { folder, holder }, { cause });
 }
 
 async function readPid(file: string): Promise<number | null> {

@@ -1,7 +1,7 @@
 // Builds the PluginContext a plugin receives, and owns everything registered through it until it is disposed.
 import { type Disposable, DisposableStore, toDisposable } from "../base/disposable.js";
 import type { PluginFlow } from "../containment/attribution.js";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, type HangarError, messageOf } from "../errors.js";
 import type { IpcHandler, IpcTransport } from "../ipc/transport.js";
 import type {
   JsonValue,
@@ -172,11 +172,7 @@ class ContextOwner implements PluginContextHandle {
   #assertLive(call: string): boolean {
     if (!this.#disposed) return true;
     const { pluginId } = this.#deps;
-    const error = new HangarError(
-      "HANGAR_CONTEXT_DISPOSED",
-      `Plugin '${pluginId}' called ${call} after its context was disposed (its onStop ran, or its onStart failed or timed out). Stop timers and listeners when ctx.signal aborts.`,
-      { pluginId },
-    );
+    const error = createError("HANGAR_CONTEXT_DISPOSED", { pluginId, call });
     if ((this.#deps.onLateCall?.(call, error) ?? "throw") === "throw") throw error;
     return false;
   }
@@ -238,11 +234,7 @@ class ContextOwner implements PluginContextHandle {
     const enter = deps.enter ?? passThrough;
     const checkChannel = (method: string, channel: unknown): string => {
       const fail = (problem: string): never => {
-        throw new HangarError(
-          "HANGAR_IPC_CHANNEL",
-          `Plugin '${pluginId}' called ipc.${method}() with ${problem}`,
-          { pluginId },
-        );
+        throw createError("HANGAR_IPC_CHANNEL", "plugin", { pluginId, method, problem });
       };
       if (typeof channel !== "string") {
         return fail(
@@ -323,10 +315,11 @@ class ContextOwner implements PluginContextHandle {
         try {
           copy = structuredClone(payload);
         } catch (error) {
-          throw new HangarError(
+          throw createError(
             "HANGAR_IPC_UNCLONEABLE",
-            `Plugin '${pluginId}' called ipc.send('${name}') with a payload that cannot be structured-cloned (${messageOf(error)}). Send plain data: functions, symbols and objects holding them cannot reach a renderer.`,
-            { pluginId, cause: error },
+            "plugin",
+            { pluginId, channel: name, reason: messageOf(error) },
+            { cause: error },
           );
         }
         deps.ipc.send(prefix + name, copy);

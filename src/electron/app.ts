@@ -1,7 +1,7 @@
 // Ties a shell's shutdown to Electron's quit: hold the first quit until every plugin's onStop has run.
 import type { Disposable } from "../base/disposable.js";
 import { toDisposable } from "../base/disposable.js";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, messageOf } from "../errors.js";
 import type { Shell } from "../shell.js";
 import type { ElectronApp, ElectronQuitEvent } from "./electron-types.js";
 
@@ -41,22 +41,13 @@ export function attachToElectronApp(
   options: AttachToElectronAppOptions = {},
 ): Disposable {
   if (typeof app?.on !== "function" || typeof app.exit !== "function") {
-    throw new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      "attachToElectronApp(app, shell): app must be Electron's app (with on and exit).",
-    );
+    throw createError("HANGAR_SHELL_OPTIONS", "electronApp");
   }
   if (typeof shell?.stop !== "function") {
-    throw new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      "attachToElectronApp(app, shell): shell must be the object createShell() returned.",
-    );
+    throw createError("HANGAR_SHELL_OPTIONS", "electronShell");
   }
   if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
-    throw new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      `attachToElectronApp(): timeoutMs is ${options.timeoutMs}; pass a positive number of milliseconds, or omit it to use the shell's shutdown budget plus 5 s.`,
-    );
+    throw createError("HANGAR_SHELL_OPTIONS", "electronTimeout", { timeoutMs: options.timeoutMs });
   }
   const logger = options.logger ?? console;
   const timeoutMs = options.timeoutMs ?? shell.actor.getSnapshot().context.shutdownTimeout + AFTER_BUDGET_MS;

@@ -6,7 +6,7 @@ import {
   type ConfStoreClass,
   createConfStoreBackend,
 } from "../context/config-conf.js";
-import { HangarError } from "../errors.js";
+import { createError } from "../errors.js";
 import type { ElectronPaths } from "./electron-types.js";
 
 /** Options of {@link electronConfig}. */
@@ -27,10 +27,7 @@ export interface ElectronConfigOptions {
 export function electronConfig(options: ElectronConfigOptions): ConfStoreBackend {
   const { Store, app } = options;
   if (typeof app?.getPath !== "function") {
-    throw new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      "electronConfig(): app must be Electron's app (with getPath), so config can live under its userData folder.",
-    );
+    throw createError("HANGAR_SHELL_OPTIONS", "electronConfigApp");
   }
   const cwd = path.join(app.getPath("userData"), "config");
   return createConfStoreBackend({

@@ -1,7 +1,7 @@
 // The Electron IPC transport: plugin handlers on ipcMain, plugin pushes to every live renderer.
 
 import { originOf, parseAllowedOrigins } from "../base/origin.js";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, type HangarError, messageOf } from "../errors.js";
 import type { IpcHandler, IpcTransport } from "../ipc/transport.js";
 import type { ElectronInvokeEvent, ElectronIpcMain, ElectronWebContents } from "./electron-types.js";
 
@@ -55,11 +55,7 @@ export function electronIpc(options: ElectronIpcOptions): IpcTransport {
       url === undefined
         ? "a frame that no longer exists"
         : `a frame at origin '${origin ?? "none"}' (${truncate(url)})`;
-    throw new HangarError(
-      "HANGAR_IPC_SENDER",
-      `IPC invoke on '${channel}' refused: it came from ${who}, which is not in electronIpc's allowedOrigins. ` +
-        "Add that origin to allowedOrigins if this page should reach plugins.",
-    );
+    throw createError("HANGAR_IPC_SENDER", { channel, sender: who });
   }
 
   return Object.freeze({
@@ -79,10 +75,10 @@ export function electronIpc(options: ElectronIpcOptions): IpcTransport {
       try {
         structuredClone(payload);
       } catch (error) {
-        throw new HangarError(
+        throw createError(
           "HANGAR_IPC_UNCLONEABLE",
-          `IPC send on '${channel}' has a payload that cannot be structured-cloned (${messageOf(error)}); ` +
-            "Electron would only log it and deliver nothing. Send plain data.",
+          "electron",
+          { channel, reason: messageOf(error) },
           { cause: error },
         );
       }
@@ -109,7 +105,7 @@ function allowedOriginSet(entries: unknown): Set<string> {
 }
 
 function optionsError(problem: string): HangarError {
-  return new HangarError("HANGAR_SHELL_OPTIONS", `electronIpc(): ${problem}.`);
+  return createError("HANGAR_SHELL_OPTIONS", "electronIpc", { problem });
 }
 
 function truncate(url: string): string {

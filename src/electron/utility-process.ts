@@ -1,7 +1,7 @@
 // hangar/electron's host for isolated plugins: each runs in its own Electron utility process (a Node process
 // Electron starts and supervises) instead of a worker thread, speaking the same messages (docs/isolation.md).
 import { fileURLToPath } from "node:url";
-import { HangarError } from "../errors.js";
+import { createError } from "../errors.js";
 import { type Isolate, type IsolationHost, isolateEntry } from "../isolation/isolate.js";
 import type { FromWorker, ToWorker } from "../isolation/protocol.js";
 import type { ElectronUtilityProcessModule } from "./electron-types.js";
@@ -20,10 +20,7 @@ const KILL_GRACE_MS = 1_000;
  */
 export function utilityProcessHost(utilityProcess: ElectronUtilityProcessModule): IsolationHost {
   if (typeof utilityProcess?.fork !== "function") {
-    throw new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      "utilityProcessHost(utilityProcess): pass Electron's utilityProcess module (the utilityProcess export of the electron package, in the main process).",
-    );
+    throw createError("HANGAR_SHELL_OPTIONS", "utilityProcess");
   }
   return {
     kind: "utility process",

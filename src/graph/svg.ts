@@ -1,7 +1,7 @@
 // Renders DOT to SVG offline with Graphviz compiled to WebAssembly (@viz-js/viz): no browser, no binary.
 // Imported on first use: Graphviz's WASM bundle is large, and only the diagrams command and inspector need it.
 import type { Viz } from "@viz-js/viz";
-import { HangarError } from "../errors.js";
+import { createError } from "../errors.js";
 
 /** Renders DOT sources to SVG; create one with {@link createSvgRenderer} and reuse it. */
 export interface SvgRenderer {
@@ -18,11 +18,7 @@ export async function createSvgRenderer(): Promise<SvgRenderer> {
       const result = viz.render(dot, { format: "svg", engine: "dot" });
       if (result.status !== "success") {
         const messages = result.errors.map((error) => error.message).join("; ");
-        throw new HangarError(
-          "HANGAR_INTERNAL",
-          `hangar graph: Graphviz could not render a statechart diagram: ${messages}. ` +
-            "This is a defect in hangar's DOT output; please report it with the machine that failed.",
-        );
+        throw createError("HANGAR_INTERNAL", "graphviz", { messages });
       }
       const start = result.output.indexOf("<svg");
       return start === -1 ? result.output : result.output.slice(start);

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import type express from "express";
 import type { InspectionEvent, Observer } from "xstate";
 import { redactSecrets } from "../base/redact.js";
-import { HangarError } from "../errors.js";
+import { createError, type HangarError } from "../errors.js";
 import type { WorkerStatus } from "../status.js";
 import { createAssetStore } from "./assets.js";
 import type { InspectorAction } from "./client/protocol.js";
@@ -82,17 +82,11 @@ export function createInspector(options: true | InspectorOptions, hooks: Inspect
     if (action.type === "update") return hooks.update([]);
     const actor = recorder.rootActor(action.actor);
     if (!actor) {
-      throw new HangarError(
-        "HANGAR_SHELL_STATE",
-        `The inspector has no actor '${action.actor}'. Use an id from the actor tree, such as 'shell' or 'plugin:<id>'.`,
-      );
+      throw createError("HANGAR_SHELL_STATE", "inspectorActor", { actor: action.actor });
     }
     if (action.type === "restart") {
       if (!actor.id.startsWith("plugin:")) {
-        throw new HangarError(
-          "HANGAR_SHELL_STATE",
-          `Only plugins can be restarted from the inspector; '${action.actor}' is not a plugin actor.`,
-        );
+        throw createError("HANGAR_SHELL_STATE", "inspectorRestart", { actor: action.actor });
       }
       return hooks.update([actor.id.slice("plugin:".length)]);
     }
@@ -124,11 +118,7 @@ export function createInspector(options: true | InspectorOptions, hooks: Inspect
 function checkOptions(options: unknown): InspectorOptions {
   if (options === true) return {};
   const problem = (detail: string): HangarError =>
-    new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      `createShell was given an invalid inspector option: ${detail}. Pass inspector: true, or ` +
-        "{ token?: string, allowActions?: boolean, redact?: (value, site) => value }.",
-    );
+    createError("HANGAR_SHELL_OPTIONS", "inspector", { problem: detail });
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw problem("it must be true or an object");
   }

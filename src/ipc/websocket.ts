@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { createRefusalLog } from "../base/refusal-log.js";
 import { bearerTokenOf, createTokenMatcher } from "../base/token-match.js";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, messageOf } from "../errors.js";
 import { createHandlerRegistry } from "./handler-registry.js";
 import type { IpcTransport } from "./transport.js";
 import {
@@ -39,6 +39,12 @@ export interface WebSocketIpcOptions {
    * Default 1 MiB.
    */
   maxBufferedBytes?: number;
+  /**
+   * Connections the bridge serves at once. One more is accepted and closed at once with code 1013 (Try Again
+   * Later) and a reason saying the bridge is full, so neither the shell's memory nor its log grows with the
+   * number of clients. Default 64.
+   */
+  maxConnections?: number;
   /** Default: the logger the shell passes to `attach`, else the console. */
   logger?: WebSocketIpcLogger;
 }
@@ -71,6 +77,10 @@ export interface WebSocketIpc extends IpcTransport {
 }
 
 const MiB = 1024 * 1024;
+/** Default for `maxConnections`: far more than the pages of one desktop shell, few enough to bound memory. */
+const DEFAULT_MAX_CONNECTIONS = 64;
+/** RFC 6455 §7.4.1 close code 1013: the server is overloaded, try again later. */
+const CLOSE_TRY_AGAIN_LATER = 1013;
 /** How long a closing client may take to answer the close frame before its socket is dropped. */
 const CLOSE_GRACE_MS = 1_000;
 /** Invokes one connection may have waiting on handlers at once; more are answered with an error at once. */
@@ -97,8 +107,10 @@ const consoleLogger: WebSocketIpcLogger = {
  * after listening and closes it on shutdown. Payloads cross as JSON (see docs/ipc.md).
  */
 export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocketIpc {
-  const maxPayload = positive(options.maxPayloadBytes, "maxPayloadBytes") ?? MiB;
-  const softLimit = positive(options.maxBufferedBytes, "maxBufferedBytes") ?? MiB;
+  const maxPayload = positive(options.maxPayloadBytes, "maxPayloadBytes", "bytes") ?? MiB;
+  const softLimit = positive(options.maxBufferedBytes, "maxBufferedBytes", "bytes") ?? MiB;
+  const maxConnections =
+    positive(options.maxConnections, "maxConnections", "connections") ?? DEFAULT_MAX_CONNECTIONS;
   const hardLimit = softLimit * 2;
   const handlers = createHandlerRegistry();
   const clients = new Set<Client>();
@@ -197,6 +209,22 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
   function connect(socket: WebSocket, req: IncomingMessage): void {
     if (closed) {
       socket.terminate();
+      return;
+    }
+    if (clients.size >= maxConnections) {
+      // Completing the handshake first lets a browser page read the close code and reason (a refused upgrade
+      // reaches it only as a bare 1006); the socket holds nothing of ours and is gone after the close frame.
+      logRefusal(
+        "connections",
+        `Refused an IPC WebSocket: the bridge already serves ${maxConnections} connections (maxConnections)`,
+        { remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`, maxConnections },
+      );
+      socket.on("error", () => {}); // a peer that resets while we close has nothing more to hear
+      socket.close(
+        CLOSE_TRY_AGAIN_LATER,
+        `hangar IPC bridge is full (${maxConnections} connections); close one or try again later`,
+      );
+      setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
       return;
     }
     clientCount += 1;
@@ -366,11 +394,9 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
 
     attach(server: Server, security: IpcAttachOptions): void {
       if (closed || attached) {
-        throw new HangarError(
-          "HANGAR_SHELL_STATE",
-          `This WebSocket IPC bridge is already ${closed ? "closed" : "attached to a server"}. ` +
-            "Create one bridge per shell with createWebSocketIpc().",
-        );
+        throw createError("HANGAR_SHELL_STATE", "webSocketBridge", {
+          how: closed ? "closed" : "attached to a server",
+        });
       }
       if (!options.logger && security.logger) log = security.logger;
       attached = true;
@@ -391,13 +417,10 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
   });
 }
 
-function positive(value: number | undefined, name: string): number | undefined {
+function positive(value: number | undefined, name: string, unit: string): number | undefined {
   if (value === undefined) return undefined;
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      `createWebSocketIpc was given ${name}: ${String(value)}; pass a positive whole number of bytes.`,
-    );
+    throw createError("HANGAR_SHELL_OPTIONS", "webSocketLimit", { option: name, value: String(value), unit });
   }
   return value;
 }

@@ -5,7 +5,7 @@ import { realpath } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { type ErrorCode, HangarError, messageOf } from "../errors.js";
+import { createError, type ErrorCode, type HangarError, messageOf } from "../errors.js";
 import type { IpcTransport } from "../ipc/transport.js";
 import { resolveEntryModule } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
@@ -364,22 +364,23 @@ export class PluginWorker {
       phase === "run"
         ? "while running (outside any hook)"
         : `in ${phase === "load" ? "loading" : hookNames[phase]}`;
-    const message =
-      `Plugin '${pluginId}' stopped answering: its worker's event loop was blocked for ${silentMs} ms ${where} ` +
-      `(phase ${phase}), longer than timeouts.unresponsive (${unresponsiveMs} ms); hangar ended the worker. ` +
-      "Find the busy loop or long synchronous work in the plugin and move it off the event loop.";
-    this.#fail(worker, "HANGAR_PLUGIN_UNRESPONSIVE", message);
+    this.#fail(
+      worker,
+      createError(
+        "HANGAR_PLUGIN_UNRESPONSIVE",
+        { pluginId, silentMs, where, phase, limitMs: unresponsiveMs },
+        { phase },
+      ),
+    );
   }
 
   /** Ends the worker for a fault, and reports it: to the hook waiting on it, or as a crash while running. */
-  #fail(worker: Isolate, code: ErrorCode, message: string): void {
+  #fail(worker: Isolate, error: HangarError): void {
     if (this.#worker !== worker || !this.#alive) return;
-    const { pluginId } = this.#options;
-    const phase = this.#phase;
     this.#ending = true;
     void worker.terminate();
     // Logged once, elsewhere: by onCrash's receiver, or as the failure of the load or hook in flight.
-    this.#settleDeath(new HangarError(code, message, { pluginId, phase }), true);
+    this.#settleDeath(error, true);
   }
 
   #died(worker: Isolate, exitCode: number, error: Error | null): void {
@@ -387,39 +388,31 @@ export class PluginWorker {
     if (!this.#alive) return;
     if (this.#ending) {
       this.#settleDeath(
-        new HangarError(
-          "HANGAR_PLUGIN_CRASHED",
-          `Plugin '${this.#options.pluginId}'s worker was ended by hangar.`,
-          {
-            pluginId: this.#options.pluginId,
-          },
-        ),
+        createError("HANGAR_PLUGIN_CRASHED", "workerEnded", { pluginId: this.#options.pluginId }),
         false,
       );
       return;
     }
     const { pluginId } = this.#options;
     const phase = this.#phase;
-    const during = `(phase ${phase})`;
-    let message: string;
-    if ((error as { code?: string } | null)?.code === "ERR_WORKER_OUT_OF_MEMORY") {
-      message =
-        `Plugin '${pluginId}' ran out of memory ${during}: its worker reached background.memoryLimitMb ` +
-        `(${this.#memoryLimitMb} MB) and was ended. Find what the plugin keeps allocating, or raise memoryLimitMb in plugin.json.`;
-    } else if (error) {
-      message =
-        `Plugin '${pluginId}' crashed ${during}: ${messageOf(error)} (uncaught in its worker, which ended). ` +
-        "Catch the error in the plugin, or handle the promise it rejected.";
-    } else {
-      message =
-        `Plugin '${pluginId}' ended its worker with exit code ${exitCode} ${during}, e.g. by calling process.exit(). ` +
-        "A plugin must not exit: return from onStop and let hangar end the worker.";
-    }
-    const crash = new HangarError("HANGAR_PLUGIN_CRASHED", message, {
-      pluginId,
-      phase,
-      cause: error ?? undefined,
-    });
+    const options = { phase, cause: error ?? undefined };
+    const crash =
+      (error as { code?: string } | null)?.code === "ERR_WORKER_OUT_OF_MEMORY"
+        ? createError(
+            "HANGAR_PLUGIN_CRASHED",
+            "workerOutOfMemory",
+            { pluginId, phase, limitMb: this.#memoryLimitMb },
+            options,
+          )
+        : error
+          ? createError(
+              "HANGAR_PLUGIN_CRASHED",
+              "workerUncaught",
+              { pluginId, phase, reason: messageOf(error) },
+              options,
+            )
+          : createError("HANGAR_PLUGIN_CRASHED", "workerExited", { pluginId, phase, exitCode }, options);
+    const message = crash.message;
     if (error) crash.stack = `${crash.name}: ${message}\n${error.stack ?? ""}`;
     // Logged once, elsewhere: by onCrash's receiver, or as the failure of the load or hook in flight.
     this.#settleDeath(crash, true);
@@ -551,11 +544,10 @@ export class PluginWorker {
     if (!context) {
       void reply(
         Promise.reject(
-          new HangarError(
-            "HANGAR_CONTEXT_DISPOSED",
-            `Plugin '${this.#options.pluginId}' called config.${op}() after its context was disposed (its onStop ran, or its onStart failed or timed out). Stop timers and listeners when ctx.signal aborts.`,
-            { pluginId: this.#options.pluginId },
-          ),
+          createError("HANGAR_CONTEXT_DISPOSED", {
+            pluginId: this.#options.pluginId,
+            call: `config.${op}()`,
+          }),
         ),
       );
       return;

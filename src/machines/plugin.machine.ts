@@ -2,7 +2,7 @@
 // All I/O (importing the module, calling onStart/onStop/onResume, creating and disposing its context)
 // is provided by the shell through named actors and actions, so tests and diagrams use this same machine.
 import { and, assign, enqueueActions, fromPromise, not, setup, stateIn } from "xstate";
-import type { ErrorCode, PluginPhase } from "../errors.js";
+import { type ErrorCode, errorMessage, type PluginPhase, phaseCodes } from "../errors.js";
 import type { PluginErrorInfo, PluginState } from "../status.js";
 
 /** Per-plugin timeouts in ms. */
@@ -152,12 +152,8 @@ function notProvided<T>(name: string) {
 }
 
 /** Turns whatever an actor rejected with into the status' error, keeping a `HANGAR_*` code when it has one. */
-function toErrorInfo(
-  pluginId: string,
-  phase: PluginPhase,
-  fallback: ErrorCode,
-  cause: unknown,
-): PluginErrorInfo {
+function toErrorInfo(pluginId: string, phase: PluginPhase, cause: unknown): PluginErrorInfo {
+  const fallback = phaseCodes[phase].failed;
   const code = (cause as { code?: unknown } | null)?.code;
   const message = (cause as { message?: unknown } | null)?.message;
   return {
@@ -170,49 +166,25 @@ function toErrorInfo(
   };
 }
 
-function timeoutInfo(
-  context: PluginMachineContext,
-  phase: "start" | "stop" | "resume",
-  code: ErrorCode,
-): PluginErrorInfo {
+function timeoutInfo(context: PluginMachineContext, phase: "start" | "stop" | "resume"): PluginErrorInfo {
   const hook = { start: "onStart", stop: "onStop", resume: "onResume" }[phase];
-  const limit = context.timeouts[phase];
-  return {
-    phase,
-    code,
-    message:
-      `Plugin '${context.pluginId}' did not finish ${hook} within ${limit} ms (phase ${phase}). ` +
-      `Make ${hook} settle sooner (start slow work in the background), or raise ` +
-      `background.${phase}TimeoutMs in plugin.json.`,
-  };
+  const code = phaseCodes[phase].timeout;
+  const limitMs = context.timeouts[phase];
+  return { phase, code, message: errorMessage(code, { pluginId: context.pluginId, hook, limitMs, phase }) };
 }
 
 function loadTimeoutInfo(context: PluginMachineContext): PluginErrorInfo {
   const file = context.entry ? ` '${context.entry}'` : "";
-  return {
-    phase: "load",
-    code: "HANGAR_LOAD_TIMEOUT",
-    message:
-      `Plugin '${context.pluginId}': importing its entry module${file} did not settle within ` +
-      `${context.timeouts.load} ms (phase load). A top-level await that never ends hangs the import: move ` +
-      "slow work into onStart, or raise background.loadTimeoutMs in plugin.json (timeouts.load for every " +
-      "plugin). The other plugins start regardless; this one is retried on the next update.",
-  };
+  const code = phaseCodes.load.timeout;
+  const limitMs = context.timeouts.load;
+  return { phase: "load", code, message: errorMessage(code, { pluginId: context.pluginId, file, limitMs }) };
 }
 
 function restartLimitInfo(context: PluginMachineContext): PluginErrorInfo {
   const { maxRestarts, windowMs } = context.restartPolicy;
   const cause = context.error?.message ?? "unknown cause";
-  return {
-    phase: "run",
-    code: "HANGAR_RESTART_LIMIT",
-    message:
-      `Plugin '${context.pluginId}' crashed again after ${context.restarts} restart(s) within ${windowMs} ms ` +
-      `(background.restart.maxRestarts is ${maxRestarts}), so hangar stopped restarting it. ` +
-      `Last cause: ${cause} Fix the crash, then start it again: \`hangar update ${context.pluginId}\` (which ` +
-      `re-imports its code), POST /api/_shell/plugins/${context.pluginId}/restart, or ` +
-      `shell.restartPlugin("${context.pluginId}"); any update of the shell retries it too.`,
-  };
+  const parts = { pluginId: context.pluginId, restarts: context.restarts, windowMs, maxRestarts, cause };
+  return { phase: "run", code: "HANGAR_RESTART_LIMIT", message: errorMessage("HANGAR_RESTART_LIMIT", parts) };
 }
 
 /** The wait before the n-th restart in the window: backoffMs × 2^(n−1), at most {@link MAX_BACKOFF_MS}. */
@@ -311,13 +283,11 @@ export const pluginMachine = setup({
       timings: { ...context.timings, resumeMs: output.durationMs },
     })),
     assignGeneration: assign((_, params: { generation: number }) => ({ generation: params.generation })),
-    assignFailure: assign(
-      ({ context }, params: { phase: PluginPhase; fallback: ErrorCode; cause: unknown }) => ({
-        error: toErrorInfo(context.pluginId, params.phase, params.fallback, params.cause),
-      }),
-    ),
-    assignTimeout: assign(({ context }, params: { phase: "start" | "stop" | "resume"; code: ErrorCode }) => ({
-      error: timeoutInfo(context, params.phase, params.code),
+    assignFailure: assign(({ context }, params: { phase: PluginPhase; cause: unknown }) => ({
+      error: toErrorInfo(context.pluginId, params.phase, params.cause),
+    })),
+    assignTimeout: assign(({ context }, params: { phase: "start" | "stop" | "resume" }) => ({
+      error: timeoutInfo(context, params.phase),
     })),
     assignLoadTimeout: assign(({ context }) => ({ error: loadTimeoutInfo(context) })),
     assignCrash: assign((_, params: { phase: PluginPhase; code: ErrorCode; message: string }) => ({
@@ -419,7 +389,7 @@ export const pluginMachine = setup({
           target: "errored",
           actions: {
             type: "assignFailure",
-            params: ({ event }) => ({ phase: "load", fallback: "HANGAR_LOAD_FAILED", cause: event.error }),
+            params: ({ event }) => ({ phase: "load", cause: event.error }),
           },
         },
       },
@@ -508,7 +478,6 @@ export const pluginMachine = setup({
                 type: "assignFailure",
                 params: ({ event }) => ({
                   phase: "start",
-                  fallback: "HANGAR_START_FAILED",
                   cause: event.error,
                 }),
               },
@@ -517,7 +486,7 @@ export const pluginMachine = setup({
           after: {
             startTimeout: {
               target: "#plugin.errored",
-              actions: { type: "assignTimeout", params: { phase: "start", code: "HANGAR_START_TIMEOUT" } },
+              actions: { type: "assignTimeout", params: { phase: "start" } },
             },
           },
           on: {
@@ -571,7 +540,6 @@ export const pluginMachine = setup({
                 type: "assignFailure",
                 params: ({ event }) => ({
                   phase: "resume",
-                  fallback: "HANGAR_RESUME_FAILED",
                   cause: event.error,
                 }),
               },
@@ -580,7 +548,7 @@ export const pluginMachine = setup({
           after: {
             resumeTimeout: {
               target: "#plugin.errored",
-              actions: { type: "assignTimeout", params: { phase: "resume", code: "HANGAR_RESUME_TIMEOUT" } },
+              actions: { type: "assignTimeout", params: { phase: "resume" } },
             },
           },
           on: {
@@ -631,7 +599,6 @@ export const pluginMachine = setup({
                 type: "assignFailure",
                 params: ({ event }) => ({
                   phase: "stop",
-                  fallback: "HANGAR_STOP_FAILED",
                   cause: event.error,
                 }),
               },
@@ -640,7 +607,7 @@ export const pluginMachine = setup({
           after: {
             stopTimeout: {
               target: "#plugin.errored",
-              actions: { type: "assignTimeout", params: { phase: "stop", code: "HANGAR_STOP_TIMEOUT" } },
+              actions: { type: "assignTimeout", params: { phase: "stop" } },
             },
           },
           on: {

@@ -3,7 +3,7 @@
 // provided `startPlugins`/`updatePlugins`/`stopPlugins` actors, so start-up and shutdown stay linear
 // in the number of plugins (XState copies `snapshot.children` on every spawn: statelyai/xstate#4990).
 import { assign, fromPromise, setup } from "xstate";
-import type { ErrorCode } from "../errors.js";
+import { type ErrorCode, errorMessage, messageOf } from "../errors.js";
 
 export interface ShellMachineInput {
   timeouts: { auth: number; shutdown: number };
@@ -152,7 +152,10 @@ export const shellMachine = setup({
                   target: "done",
                   actions: {
                     type: "reportAuthProblem",
-                    params: ({ event }) => toFailure(event.error, "HANGAR_AUTH_FAILED"),
+                    params: ({ event }) => ({
+                      code: "HANGAR_AUTH_FAILED",
+                      message: errorMessage("HANGAR_AUTH_FAILED", { reason: messageOf(event.error) }),
+                    }),
                   },
                 },
               },
@@ -163,9 +166,7 @@ export const shellMachine = setup({
                     type: "reportAuthProblem",
                     params: ({ context }) => ({
                       code: "HANGAR_AUTH_TIMEOUT",
-                      message:
-                        `Auth did not initialise within ${context.authTimeout} ms; the shell continues ` +
-                        "unauthenticated. Make the auth provider's init() settle sooner, or raise timeouts.auth.",
+                      message: errorMessage("HANGAR_AUTH_TIMEOUT", { limitMs: context.authTimeout }),
                     }),
                   },
                 },

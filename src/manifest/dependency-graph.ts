@@ -1,4 +1,5 @@
 // Static checks of the dependsOn graph: missing dependencies and cycles. Pure, so the shell and `hangar validate` share it.
+import { errorMessage } from "../errors.js";
 
 /** One plugin as the dependency analysis sees it. */
 export interface DependencyNode {
@@ -30,10 +31,11 @@ export function analyseDependencies(nodes: readonly DependencyNode[]): Map<strin
 
   const cycles = findCycles(edges);
   for (const [id, { cycle, groupSize }] of cycles) {
+    const route = formatRoute(cycle);
     const message =
       cycle[0] === id
-        ? `Plugin '${id}' cannot start: its dependsOn forms a cycle ${formatRoute(cycle)}. Remove one of these dependsOn entries.`
-        : `Plugin '${id}' cannot start: it is one of ${groupSize} plugins whose dependsOn entries form cycles, among them ${formatRoute(cycle)}. Remove dependsOn entries until no plugin depends on itself through others.`;
+        ? errorMessage("HANGAR_DEPENDENCY_CYCLE", "own", { pluginId: id, route })
+        : errorMessage("HANGAR_DEPENDENCY_CYCLE", "tangle", { pluginId: id, count: groupSize, route });
     problems.set(id, { code: "HANGAR_DEPENDENCY_CYCLE", message });
   }
 
@@ -42,10 +44,12 @@ export function analyseDependencies(nodes: readonly DependencyNode[]): Map<strin
     const missing = dependsOn.filter((dependency) => !edges.has(dependency));
     if (missing.length === 0) continue;
     const names = missing.map((dependency) => `'${dependency}'`).join(", ");
-    const one = missing.length === 1;
     problems.set(id, {
       code: "HANGAR_DEPENDENCY_MISSING",
-      message: `Plugin '${id}' cannot start: it depends on ${names}, which ${one ? "is" : "are"} not installed or ${one ? "has" : "have"} no background module. Install ${one ? "it" : "them"} or remove ${names} from dependsOn in its plugin.json.`,
+      message: errorMessage("HANGAR_DEPENDENCY_MISSING", missing.length === 1 ? "one" : "many", {
+        pluginId: id,
+        names,
+      }),
     });
   }
 
@@ -62,7 +66,12 @@ export function analyseDependencies(nodes: readonly DependencyNode[]): Map<strin
     const shown = route[route.length - 1] === step.reached ? route : [...route, "…", step.reached];
     problems.set(id, {
       code: "HANGAR_DEPENDENCY_CYCLE",
-      message: `Plugin '${id}' cannot start: it depends on '${step.reached}' (${shown.join(" → ")}), which is on the dependsOn cycle ${formatRoute(cycles.get(step.reached)!.cycle)}. Break that cycle.`,
+      message: errorMessage("HANGAR_DEPENDENCY_CYCLE", "towardCycle", {
+        pluginId: id,
+        reached: step.reached,
+        path: shown.join(" → "),
+        route: formatRoute(cycles.get(step.reached)!.cycle),
+      }),
     });
   }
   // In the order the plugins were given, so that reports read in a stable, familiar order.

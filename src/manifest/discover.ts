@@ -1,7 +1,7 @@
 // Finds plugin folders on disk, reads their manifests and gives every plugin an id unique across the shell.
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, HangarError, messageOf } from "../errors.js";
 import { MANIFEST_FILE, readManifest } from "./read-manifest.js";
 import type { PluginManifest } from "./schema.js";
 
@@ -67,17 +67,15 @@ async function pluginFoldersIn(root: string): Promise<string[]> {
   try {
     rootStat = await stat(root);
   } catch (error) {
-    throw new HangarError(
+    throw createError(
       "HANGAR_SHELL_OPTIONS",
-      `Plugin path '${root}' cannot be used (${messageOf(error)}). Pass an existing plugin folder or a folder holding plugin folders.`,
+      "pluginPathUnusable",
+      { path: root, reason: messageOf(error) },
       { cause: error },
     );
   }
   if (!rootStat.isDirectory()) {
-    throw new HangarError(
-      "HANGAR_SHELL_OPTIONS",
-      `Plugin path '${root}' is not a folder. Pass a plugin folder or a folder holding plugin folders.`,
-    );
+    throw createError("HANGAR_SHELL_OPTIONS", "pluginPathNotFolder", { path: root });
   }
   if (await exists(path.join(root, MANIFEST_FILE))) return [root];
 
@@ -108,10 +106,10 @@ function assignIds(
       owners.set(manifest.id, folder);
       return { folder, id: manifest.id, manifest, error: null };
     }
-    const duplicate = new HangarError(
+    const duplicate = createError(
       "HANGAR_MANIFEST_DUPLICATE_ID",
-      `Plugin folder '${folder}' could not be loaded: its id '${manifest.id}' is already declared by '${owner}'. Give one of them a different id in plugin.json, or remove one folder.`,
-      { pluginId: manifest.id, phase: "load" },
+      { folder, pluginId: manifest.id, owner },
+      { phase: "load" },
     );
     return { folder, id: "", manifest, error: duplicate };
   });
@@ -137,9 +135,10 @@ function withPluginId(error: HangarError, pluginId: string): HangarError {
 /** readManifest throws HangarErrors; anything else is a defect worth surfacing with the folder named. */
 function asLoadError(error: unknown, folder: string): HangarError {
   if (error instanceof HangarError) return error;
-  return new HangarError(
+  return createError(
     "HANGAR_LOAD_FAILED",
-    `Plugin folder '${folder}' could not be loaded: ${messageOf(error)}. Check the folder's permissions.`,
+    "folder",
+    { folder, reason: messageOf(error) },
     { pluginId: path.basename(folder), phase: "load", cause: error },
   );
 }

@@ -1,7 +1,7 @@
 // Reads and validates one plugin folder's plugin.json, and resolves its entry module safely inside the folder.
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import { HangarError, messageOf } from "../errors.js";
+import { createError, type HangarError, messageOf } from "../errors.js";
 import { nearMiss } from "./near-miss.js";
 import {
   describeManifestIssues,
@@ -12,9 +12,6 @@ import {
 
 /** The file name hangar looks for in every plugin folder. */
 export const MANIFEST_FILE = "plugin.json";
-
-const manifestFix =
-  'plugin.json must be a JSON object with at least "id" (lowercase letters, digits, dashes) and "version" (semver)';
 
 /**
  * Reads `<folder>/plugin.json` and validates it against the schema.
@@ -27,20 +24,25 @@ export async function readManifest(folder: string): Promise<PluginManifest> {
   const absolute = path.resolve(folder);
   const file = path.join(absolute, MANIFEST_FILE);
   const options = { pluginId: path.basename(absolute), phase: "load" as const };
-  const label = `Plugin folder '${absolute}'`;
 
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
-    throw new HangarError(
-      "HANGAR_MANIFEST_UNREADABLE",
-      missing
-        ? `${label} could not be loaded: ${file} does not exist. Create it; ${manifestFix}.`
-        : `${label} could not be loaded: ${file} cannot be read (${messageOf(error)}). Check that it is a readable file.`,
-      { ...options, cause: error },
-    );
+    throw missing
+      ? createError(
+          "HANGAR_MANIFEST_UNREADABLE",
+          "missing",
+          { folder: absolute, file },
+          { ...options, cause: error },
+        )
+      : createError(
+          "HANGAR_MANIFEST_UNREADABLE",
+          "unreadable",
+          { folder: absolute, file, reason: messageOf(error) },
+          { ...options, cause: error },
+        );
   }
 
   let json: unknown;
@@ -48,18 +50,20 @@ export async function readManifest(folder: string): Promise<PluginManifest> {
     // A UTF-8 byte order mark is legal in files saved by some editors; JSON.parse rejects it.
     json = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (error) {
-    throw new HangarError(
+    throw createError(
       "HANGAR_MANIFEST_UNREADABLE",
-      `${label} could not be loaded: ${file} is not valid JSON (${messageOf(error)}). Fix the JSON syntax.`,
+      "notJson",
+      { folder: absolute, file, reason: messageOf(error) },
       { ...options, cause: error },
     );
   }
 
   const parsed = pluginManifestSchema.safeParse(json);
   if (!parsed.success) {
-    throw new HangarError(
+    throw createError(
       "HANGAR_MANIFEST_INVALID",
-      `${label} could not be loaded: plugin.json does not match the schema. ${describeManifestIssues(file, parsed.error)}\nFix the fields listed above; ${manifestFix}.`,
+      "schema",
+      { folder: absolute, issues: describeManifestIssues(file, parsed.error) },
       { ...options, cause: parsed.error },
     );
   }
@@ -78,21 +82,11 @@ export async function readManifest(folder: string): Promise<PluginManifest> {
 export async function resolveEntryModule(folder: string, manifest: PluginManifest): Promise<string> {
   const absoluteFolder = path.resolve(folder);
   const options = { pluginId: manifest.id, phase: "load" as const };
-  const label = `Plugin '${manifest.id}' (${absoluteFolder}) could not be loaded`;
+  const plugin = { pluginId: manifest.id, folder: absoluteFolder };
   const entry = manifest.background?.entryModule;
-  if (entry === undefined) {
-    throw new HangarError(
-      "HANGAR_MANIFEST_INVALID",
-      `${label}: plugin.json has no background.entryModule. Add one, or do not load a UI-only plugin.`,
-      options,
-    );
-  }
+  if (entry === undefined) throw createError("HANGAR_MANIFEST_INVALID", "noEntry", plugin, options);
   const outside = (how: string): HangarError =>
-    new HangarError(
-      "HANGAR_ENTRY_OUTSIDE_PLUGIN",
-      `${label}: background.entryModule "${entry}" ${how}. Give a path relative to the plugin folder that stays inside it, e.g. "background/index.ts".`,
-      options,
-    );
+    createError("HANGAR_ENTRY_OUTSIDE_PLUGIN", { ...plugin, entry, how }, options);
 
   // Both checks run before touching the disk, so an escape is reported as such even when its target is missing.
   if (path.isAbsolute(entry)) throw outside("is an absolute path");
@@ -106,9 +100,10 @@ export async function resolveEntryModule(folder: string, manifest: PluginManifes
     realEntry = await realpath(path.resolve(absoluteFolder, entry));
   } catch (error) {
     const hint = await nearbyFile(absoluteFolder, entry);
-    throw new HangarError(
+    throw createError(
       "HANGAR_ENTRY_NOT_FOUND",
-      `${label}: background.entryModule "${entry}" does not exist (${messageOf(error)}).${hint} Create the file or fix the path in plugin.json.`,
+      "missing",
+      { ...plugin, entry, reason: messageOf(error), hint },
       { ...options, cause: error },
     );
   }
@@ -116,17 +111,14 @@ export async function resolveEntryModule(folder: string, manifest: PluginManifes
     throw outside(`is a symlink to ${realEntry}, outside the plugin folder`);
   }
   if (!(await stat(realEntry)).isFile()) {
-    throw new HangarError(
-      "HANGAR_ENTRY_NOT_FOUND",
-      `${label}: background.entryModule "${entry}" is not a file. Point it at the module file itself, e.g. "background/index.ts".`,
-      options,
-    );
+    throw createError("HANGAR_ENTRY_NOT_FOUND", "notFile", { ...plugin, entry }, options);
   }
   // Node resolves symlinks before choosing a loader, so the real file's extension is the one that counts.
   if (!ENTRY_EXTENSIONS.some((extension) => realEntry.endsWith(extension))) {
-    throw new HangarError(
+    throw createError(
       "HANGAR_MANIFEST_INVALID",
-      `${label}: background.entryModule "${entry}" leads to ${realEntry}, whose extension hangar cannot load. Use one of ${ENTRY_EXTENSIONS.join(" ")}.`,
+      "extension",
+      { ...plugin, entry, realEntry, extensions: ENTRY_EXTENSIONS.join(" ") },
       options,
     );
   }

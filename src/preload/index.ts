@@ -1,7 +1,7 @@
 // hangar/preload: the renderer's narrow, checked way to plugin IPC, exposed from an Electron preload script.
 // It runs in the preload's isolated world, so it imports nothing Node-only (only errors.ts, which is pure):
 // bundle it into your preload and it runs in a sandboxed renderer.
-import { HangarError } from "../errors.js";
+import { createError } from "../errors.js";
 import {
   AUTH_CHANNEL,
   type AuthState,
@@ -162,11 +162,7 @@ export function createPluginBridge(ipcRenderer: PreloadIpcRenderer): HangarBridg
 /** A HANGAR_IPC_CHANNEL error unless `pluginId` is a plugin.json id. */
 function checkPluginId(method: string, pluginId: unknown): void {
   if (typeof pluginId !== "string" || !pluginIdPattern.test(pluginId)) {
-    throw new HangarError(
-      "HANGAR_IPC_CHANNEL",
-      `hangar.${method}(${show(pluginId)}): the plugin id must be a plugin.json id: lowercase letters, digits ` +
-        "and '-', starting with a letter or digit, at most 64 characters.",
-    );
+    throw createError("HANGAR_IPC_CHANNEL", "pagePluginId", { call: `hangar.${method}(${show(pluginId)})` });
   }
 }
 
@@ -174,12 +170,10 @@ function checkPluginId(method: string, pluginId: unknown): void {
 function pluginChannel(method: "invoke" | "on", pluginId: unknown, channel: unknown): string {
   const call = `hangar.${method}(${show(pluginId)}, ${show(channel)})`;
   const fail = (problem: string): never => {
-    throw new HangarError("HANGAR_IPC_CHANNEL", `${call}: ${problem}`);
+    throw createError("HANGAR_IPC_CHANNEL", "page", { call, problem });
   };
   if (typeof pluginId !== "string" || !pluginIdPattern.test(pluginId)) {
-    fail(
-      "the plugin id must be a plugin.json id: lowercase letters, digits and '-', starting with a letter or digit, at most 64 characters.",
-    );
+    throw createError("HANGAR_IPC_CHANNEL", "pagePluginId", { call });
   }
   if (typeof channel !== "string" || channel.length === 0) {
     return fail("pass the channel name the plugin handles, e.g. 'get-fleet'.");

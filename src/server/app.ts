@@ -3,7 +3,7 @@
 import { STATUS_CODES } from "node:http";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { createRefusalLog } from "../base/refusal-log.js";
-import { hasHangarCode, messageOf } from "../errors.js";
+import { errorMessage, hasHangarCode, messageOf } from "../errors.js";
 import type { PluginLogger } from "../sdk/types.js";
 import type { PluginState, PluginStatus } from "../status.js";
 import { createBodyLimit, DEFAULT_BODY_LIMIT, refuse, shellJsonBody } from "./body-policy.js";
@@ -114,7 +114,7 @@ function abandon(res: Response): void {
 }
 
 function unknownPlugin(id: string): string {
-  return `No plugin '${id}'. GET /api/_shell/plugins lists the known plugins.`;
+  return errorMessage("HANGAR_PLUGIN_UNKNOWN", "http", { pluginId: id });
 }
 
 function notRunningMessage(status: PluginStatus, waited: boolean): string {

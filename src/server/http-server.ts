@@ -1,7 +1,7 @@
 // The Node HTTP server under the shell's Express app: listen with clear errors, close gracefully, force-close.
 import { createServer, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { HangarError } from "../errors.js";
+import { createError, type HangarError } from "../errors.js";
 
 /** Where to listen. `port: 0` picks a free port; `port()` and `url()` then report the real one. */
 export interface HttpServerOptions {
@@ -39,26 +39,17 @@ function urlHost(host: string): string {
 }
 
 function listenError(error: NodeJS.ErrnoException, options: HttpServerOptions): HangarError {
-  const where = `${options.host}:${options.port}`;
   if (error.code === "EADDRINUSE") {
-    return new HangarError(
-      "HANGAR_PORT_IN_USE",
-      `Port ${options.port} on ${options.host} is already in use by another process. Stop it, or choose ` +
-        "another port with --port / server.port (0 picks a free one).",
-      { cause: error },
-    );
+    return createError("HANGAR_PORT_IN_USE", { port: options.port, host: options.host }, { cause: error });
   }
-  const hint =
+  const sentence =
     error.code === "EACCES"
-      ? "The process may not bind that port; choose a port above 1023 with --port / server.port."
+      ? "denied"
       : error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND"
-        ? "That host is not an address of this machine; use 127.0.0.1 (--host / server.host)."
-        : "Check --host / --port (server.host / server.port).";
-  return new HangarError(
-    "HANGAR_SERVER_LISTEN",
-    `The shell's HTTP server could not listen on ${where}: ${error.message}. ${hint}`,
-    { cause: error },
-  );
+        ? "notLocal"
+        : "other";
+  const where = `${options.host}:${options.port}`;
+  return createError("HANGAR_SERVER_LISTEN", sentence, { where, reason: error.message }, { cause: error });
 }
 
 function noop(): void {}
@@ -119,12 +110,7 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
   return {
     listen() {
       if (closing) {
-        return Promise.reject(
-          new HangarError(
-            "HANGAR_SHELL_STATE",
-            "This HTTP server was closed; create a new one to listen again.",
-          ),
-        );
+        return Promise.reject(createError("HANGAR_SHELL_STATE", "serverClosed"));
       }
       if (listening) return listening;
       listening = new Promise((resolve, reject) => {

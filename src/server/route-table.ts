@@ -4,7 +4,7 @@
 import type { NextFunction, Request, Response } from "express";
 import type { Disposable } from "../base/disposable.js";
 import { toDisposable } from "../base/disposable.js";
-import { HangarError } from "../errors.js";
+import { createError } from "../errors.js";
 import type { PluginRouter } from "../sdk/types.js";
 import type { RouteRegistry } from "./route-registry.js";
 
@@ -126,21 +126,16 @@ export class RouteTable implements RouteRegistry {
   register(pluginId: string, path: string, router: PluginRouter): Disposable {
     const prefix = `/api/${pluginId}`;
     if (!PLUGIN_ID.test(pluginId)) {
-      throw new HangarError(
-        "HANGAR_ROUTE_NAMESPACE",
-        `Cannot mount a router for plugin '${pluginId}': that is not a valid plugin id, so it has no /api namespace. ` +
-          "Plugin ids match ^[a-z0-9][a-z0-9-]{0,63}$.",
-        { pluginId },
-      );
+      throw createError("HANGAR_ROUTE_NAMESPACE", "invalidId", { pluginId });
     }
     const checked = checkMountPath(pluginId, path);
     if ("problem" in checked) {
-      throw new HangarError(
-        "HANGAR_ROUTE_NAMESPACE",
-        `Plugin '${pluginId}' tried to register a router at '${String(path)}', but ${checked.problem}. ` +
-          `Mount it at '${prefix}' or a literal path below it, e.g. ctx.server.registerRouter('${prefix}', router).`,
-        { pluginId },
-      );
+      throw createError("HANGAR_ROUTE_NAMESPACE", "outside", {
+        pluginId,
+        path: String(path),
+        problem: checked.problem,
+        prefix,
+      });
     }
     if (typeof router !== "function") {
       throw new TypeError(

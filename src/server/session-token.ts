@@ -1,7 +1,7 @@
 // The optional per-session token (`server.token`): every `/api/*` request must carry it as a Bearer token.
 import { createRefusalLog } from "../base/refusal-log.js";
 import { bearerTokenOf, createTokenMatcher } from "../base/token-match.js";
-import { HangarError } from "../errors.js";
+import { createError } from "../errors.js";
 import type { Guard, ShellLogger } from "./app.js";
 import { refuse } from "./body-policy.js";
 
@@ -18,12 +18,7 @@ const TOKEN_SYNTAX = /^[A-Za-z0-9\-._~+/]{16,}=*$/;
 export function checkSessionToken(token: unknown): string {
   if (typeof token === "string" && TOKEN_SYNTAX.test(token)) return token;
   // The value itself is never echoed: it is meant to be a secret.
-  throw new HangarError(
-    "HANGAR_SHELL_OPTIONS",
-    "server.token must be a string of at least 16 characters from A-Z a-z 0-9 - . _ ~ + / (optionally " +
-      "ending in '='), so it can be sent as 'Authorization: Bearer <token>'. Generate one per session, e.g. " +
-      "crypto.randomBytes(32).toString('base64url').",
-  );
+  throw createError("HANGAR_SHELL_OPTIONS", "sessionToken");
 }
 
 /** True for `/api` and everything below it, in any letter case (Express's own routing ignores case). */

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import type { InspectionEvent } from "xstate";
 import type { LogOptions } from "../context/logger.js";
-import { type ErrorCode, hasHangarCode, messageOf, type PluginPhase } from "../errors.js";
+import { type ErrorCode, hasHangarCode, messageOf, type PluginPhase, phaseCodes } from "../errors.js";
 import { createMemoryIpc, type MemoryIpc } from "../ipc/memory.js";
 import { pluginStateOf } from "../machines/plugin.machine.js";
 import { readManifest } from "../manifest/read-manifest.js";
@@ -116,11 +116,6 @@ interface TrackedIpc extends MemoryIpc {
 /** How long the start-stop path lets the plugin run before stopping it, in ms. */
 const RUN_GRACE_MS = 50;
 const HOOK_PHASE: Record<HookName, PluginPhase> = { onStart: "start", onStop: "stop", onResume: "resume" };
-const TIMEOUT_CODES: Record<"start" | "stop" | "resume", ErrorCode> = {
-  start: "HANGAR_START_TIMEOUT",
-  stop: "HANGAR_STOP_TIMEOUT",
-  resume: "HANGAR_RESUME_TIMEOUT",
-};
 
 /** One call of testPluginLifecycle. */
 class LifecycleRun {
@@ -497,7 +492,7 @@ class LifecycleRun {
       this.#problemFromStatus(name, status, phase);
       return false;
     }
-    if (status?.error?.code !== TIMEOUT_CODES[phase]) {
+    if (status?.error?.code !== phaseCodes[phase].timeout) {
       this.#problemFromStatus(name, status, phase);
       return false;
     }

@@ -3,7 +3,7 @@
 // instances per generation without unbounded growth, stacks that name the .ts line, CommonJS require of .ts.
 
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -11,36 +11,18 @@ import { promisify } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import express from "express";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type LoadedPlugin, loadPlugin } from "../../src/actors/load-plugin.js";
 import { HangarError } from "../../src/errors.js";
 import type { PluginContext } from "../../src/sdk/index.js";
+import { backgroundManifest, pluginFoldersOfSuite } from "../support/plugin-folders.js";
 
 const run = promisify(execFile);
 let nextGeneration = 5000;
 const newGeneration = () => nextGeneration++;
 
-let root: string;
-
-beforeAll(async () => {
-  root = await realpath(await mkdtemp(path.join(os.tmpdir(), "hangar-loader-")));
-});
-
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-async function plugin(name: string, files: Record<string, string>): Promise<string> {
-  const folder = path.join(root, name);
-  for (const [file, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(folder, file)), { recursive: true });
-    await writeFile(path.join(folder, file), content);
-  }
-  return folder;
-}
-
-const manifest = (id: string, entryModule: string) =>
-  JSON.stringify({ id, version: "1.0.0", background: { entryModule } });
+const plugin = pluginFoldersOfSuite("hangar-loader-");
+const manifest = backgroundManifest;
 
 /** Calls onStart with a context whose logger records `message` lines, and returns them. */
 async function start(loaded: LoadedPlugin): Promise<string[]> {
@@ -220,7 +202,6 @@ export function onStop() {}
   });
 
   it("a JavaScript file outside the plugin folder keeps one instance across generations", async () => {
-    await writeFile(path.join(root, "shared-counter.mjs"), "let n = 0;\nexport const next = () => ++n;\n");
     const folder = await plugin("uses-shared", {
       "plugin.json": manifest("uses-shared", "index.ts"),
       "index.ts": `import { next } from "../shared-counter.mjs";
@@ -228,6 +209,10 @@ export function onStart(ctx: { logger: { info(m: string): void } }) { ctx.logger
 export function onStop() {}
 `,
     });
+    await writeFile(
+      path.join(path.dirname(folder), "shared-counter.mjs"),
+      "let n = 0;\nexport const next = () => ++n;\n",
+    );
     expect(await start(await loadPlugin(folder, { generation: newGeneration() }))).toEqual(["shared=1"]);
     expect(await start(await loadPlugin(folder, { generation: newGeneration() }))).toEqual(["shared=2"]);
   });

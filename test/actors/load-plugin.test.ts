@@ -1,12 +1,12 @@
 // loadPlugin against real plugin folders: every entry kind, every way a module can fail, and fresh generations.
-import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type LoadedPlugin, loadPlugin } from "../../src/actors/load-plugin.js";
 import { HangarError } from "../../src/errors.js";
 import type { PluginContext } from "../../src/sdk/index.js";
+import { backgroundManifest, pluginFoldersOfSuite } from "../support/plugin-folders.js";
 
 const fixtures = fileURLToPath(new URL("../fixtures/plugins-load/", import.meta.url));
 const fixture = (name: string) => path.join(fixtures, name);
@@ -166,27 +166,8 @@ describe("loadPlugin: broken modules", () => {
 });
 
 describe("loadPlugin: modules written in a temp folder", () => {
-  let root: string;
-
-  beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), "hangar-load-"));
-  });
-
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
-  async function plugin(name: string, files: Record<string, string>): Promise<string> {
-    const folder = path.join(root, name);
-    for (const [file, content] of Object.entries(files)) {
-      await mkdir(path.dirname(path.join(folder, file)), { recursive: true });
-      await writeFile(path.join(folder, file), content);
-    }
-    return folder;
-  }
-
-  const manifest = (id: string, entryModule: string) =>
-    JSON.stringify({ id, version: "1.0.0", background: { entryModule } });
+  const plugin = pluginFoldersOfSuite("hangar-load-");
+  const manifest = backgroundManifest;
 
   it("reports a TypeScript syntax error as an import failure", async () => {
     const folder = await plugin("ts-syntax", {

@@ -117,7 +117,7 @@ describe("hangar run --json", () => {
     expect(limit).toMatchObject({ state: "errored", phase: "run" });
     expect((limit as { err: { stack: string } }).err.stack).toContain("limited crash");
     // Its advice names every way there is to start it again.
-    expect(limit?.msg).toContain("`hangar update limited`");
+    expect(limit?.msg).toContain("hangar update limited (which re-imports its code)");
     expect(limit?.msg).toContain("POST /api/_shell/plugins/limited/restart");
     expect(limit?.msg).toContain('shell.restartPlugin("limited")');
   });

@@ -1,7 +1,7 @@
 // Keeps docs/errors.md in step with ErrorCodes: every code documented, no stale ones, every entry complete.
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { ErrorCodes } from "../../src/errors.js";
+import { type ErrorCode, ErrorCodes, errorTemplates } from "../../src/errors.js";
 
 const doc = await readFile(new URL("../../docs/errors.md", import.meta.url), "utf8");
 
@@ -32,4 +32,24 @@ describe("docs/errors.md", () => {
       expect(section, `${code} lacks ${field}`).toContain(field);
     }
   });
+
+  it.each(Object.keys(ErrorCodes))(
+    "gives %s an example that is one of its sentences in src/errors.ts",
+    (code) => {
+      const example = /\*\*Example:\*\* `(.+)`\s*$/m.exec(sections.get(code) ?? "")?.[1];
+      expect(example, `${code}'s example is not one backquoted message`).toBeDefined();
+      const sentences = errorTemplates(code as ErrorCode).map(asPattern);
+      expect(
+        sentences.some((sentence) => sentence.test(example!)),
+        `${code}'s example matches none of:\n${errorTemplates(code as ErrorCode).join("\n")}`,
+      ).toBe(true);
+    },
+  );
 });
+
+/** A template as a whole-string pattern: each `{part}` stands for any text; a line break may be shown as a space. */
+function asPattern(template: string): RegExp {
+  const pieces = template.split(/\{[A-Za-z][A-Za-z0-9]*\}/);
+  const escaped = pieces.map((piece) => piece.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\n/g, "\\s"));
+  return new RegExp(`^${escaped.join("[\\s\\S]*")}$`);
+}

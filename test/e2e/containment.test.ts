@@ -99,6 +99,41 @@ const crashed = (at: Checkpoint = "start", code = "HANGAR_PLUGIN_CRASHED"): Expe
   code,
 });
 
+/**
+ * The throw, exit and hang cells of one hook: each errors the plugin in the hook's phase, with the codes given
+ * (spelled out here, not read from src/errors.ts, so a wrong table in src fails these cells).
+ */
+function hookFaults(
+  hook: "start" | "resume" | "stop",
+  at: Checkpoint,
+  codes: { throw: string; hang: string },
+  exitCode: number,
+): Cell[] {
+  const site = ({ start: "onStart", resume: "onResume", stop: "onStop" } as const)[hook];
+  const errored = (code: string): Expectation => ({ at, state: "errored", phase: hook, code });
+  const timeout = { background: { [`${hook}TimeoutMs`]: 400 } };
+  return [
+    {
+      fault: "throw",
+      site,
+      plugin: faulty(`throw-${hook}`, { [hook]: `throw new Error("${hook} boom");` }),
+      expect: errored(codes.throw),
+    },
+    {
+      fault: "exit",
+      site,
+      plugin: faulty(`exit-${hook}`, { [hook]: `process.exit(${exitCode});` }),
+      expect: errored("HANGAR_PROCESS_EXIT"),
+    },
+    {
+      fault: "hang",
+      site,
+      plugin: faulty(`hang-${hook}`, { [hook]: never, manifest: timeout }),
+      expect: errored(codes.hang),
+    },
+  ];
+}
+
 const matrix: Cell[] = [
   // module load
   {
@@ -142,12 +177,7 @@ const matrix: Cell[] = [
   },
   { fault: "leftover-call", site: "module load", skip: "module code has no context to outlive" },
   // onStart
-  {
-    fault: "throw",
-    site: "onStart",
-    plugin: faulty("throw-start", { start: `throw new Error("start boom");` }),
-    expect: { at: "start", state: "errored", phase: "start", code: "HANGAR_START_FAILED" },
-  },
+  ...hookFaults("start", "start", { throw: "HANGAR_START_FAILED", hang: "HANGAR_START_TIMEOUT" }, 0),
   {
     fault: "throw",
     site: "onStart",
@@ -161,18 +191,6 @@ const matrix: Cell[] = [
     site: "onStart",
     plugin: faulty("reject-start", { start: `Promise.reject(new Error("forgotten in onStart"));` }),
     expect: crashed(),
-  },
-  {
-    fault: "exit",
-    site: "onStart",
-    plugin: faulty("exit-start", { start: "process.exit(0);" }),
-    expect: { at: "start", state: "errored", phase: "start", code: "HANGAR_PROCESS_EXIT" },
-  },
-  {
-    fault: "hang",
-    site: "onStart",
-    plugin: faulty("hang-start", { start: never, manifest: { background: { startTimeoutMs: 400 } } }),
-    expect: { at: "start", state: "errored", phase: "start", code: "HANGAR_START_TIMEOUT" },
   },
   {
     fault: "leftover-call",
@@ -281,29 +299,12 @@ const matrix: Cell[] = [
     skip: "SPEC §7 has no invoke timeout: the invoke pends until the transport closes",
   },
   // onResume (checked after an update)
-  {
-    fault: "throw",
-    site: "onResume",
-    plugin: faulty("throw-resume", { resume: `throw new Error("resume boom");` }),
-    expect: { at: "update", state: "errored", phase: "resume", code: "HANGAR_RESUME_FAILED" },
-  },
+  ...hookFaults("resume", "update", { throw: "HANGAR_RESUME_FAILED", hang: "HANGAR_RESUME_TIMEOUT" }, 0),
   {
     fault: "reject",
     site: "onResume",
     plugin: faulty("reject-resume", { resume: `Promise.reject(new Error("forgotten in onResume"));` }),
     expect: crashed("update"),
-  },
-  {
-    fault: "exit",
-    site: "onResume",
-    plugin: faulty("exit-resume", { resume: "process.exit(0);" }),
-    expect: { at: "update", state: "errored", phase: "resume", code: "HANGAR_PROCESS_EXIT" },
-  },
-  {
-    fault: "hang",
-    site: "onResume",
-    plugin: faulty("hang-resume", { resume: never, manifest: { background: { resumeTimeoutMs: 400 } } }),
-    expect: { at: "update", state: "errored", phase: "resume", code: "HANGAR_RESUME_TIMEOUT" },
   },
   {
     fault: "leftover-call",
@@ -320,29 +321,12 @@ const matrix: Cell[] = [
     },
   },
   // onStop (an update restarts plugins without onResume: stop, then start)
-  {
-    fault: "throw",
-    site: "onStop",
-    plugin: faulty("throw-stop", { stop: `throw new Error("stop boom");` }),
-    expect: { at: "update", state: "errored", phase: "stop", code: "HANGAR_STOP_FAILED" },
-  },
+  ...hookFaults("stop", "update", { throw: "HANGAR_STOP_FAILED", hang: "HANGAR_STOP_TIMEOUT" }, 5),
   {
     fault: "reject",
     site: "onStop",
     plugin: faulty("reject-stop", { stop: `Promise.reject(new Error("forgotten in onStop"));` }),
     expect: { at: "update", state: "running", warning: /forgotten in onStop/ },
-  },
-  {
-    fault: "exit",
-    site: "onStop",
-    plugin: faulty("exit-stop", { stop: "process.exit(5);" }),
-    expect: { at: "update", state: "errored", phase: "stop", code: "HANGAR_PROCESS_EXIT" },
-  },
-  {
-    fault: "hang",
-    site: "onStop",
-    plugin: faulty("hang-stop", { stop: never, manifest: { background: { stopTimeoutMs: 400 } } }),
-    expect: { at: "update", state: "errored", phase: "stop", code: "HANGAR_STOP_TIMEOUT" },
   },
   {
     fault: "leftover-call",

@@ -1,11 +1,11 @@
 // hangar/preload: what page code can and cannot do through window.hangar, against a real shell whose IPC is
 // hangar/electron's transport on the fake Electron.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { electronIpc } from "../../src/electron/index.js";
 import type { Shell } from "../../src/index.js";
 import { exposePluginBridge, type HangarBridge } from "../../src/preload/index.js";
-import { createFakeElectron, type FakeBrowserWindow, type FakeElectron } from "../support/fake-electron.js";
-import { createWorkspace, testShell, type Workspace } from "../support/plugins.js";
+import type { FakeBrowserWindow, FakeElectron } from "../support/fake-electron.js";
+import { createWorkspace, type Workspace } from "../support/plugins.js";
+import { preloadShell } from "../support/preload-shell.js";
 
 let ws: Workspace;
 let shell: Shell;
@@ -25,17 +25,7 @@ beforeAll(async () => {
       }
       export async function onStop() {}`,
   });
-  electron = createFakeElectron();
-  window = new electron.BrowserWindow({ url: "app://shell/index.html" });
-  window.runPreload(({ contextBridge, ipcRenderer }) => exposePluginBridge({ contextBridge, ipcRenderer }));
-  hangar = window.page.hangar as HangarBridge;
-  ({ shell } = testShell(ws, {
-    ipc: electronIpc({
-      ipcMain: electron.ipcMain,
-      getWebContents: () => electron.BrowserWindow.getAllWindows().map((w) => w.webContents),
-      allowedOrigins: ["app://shell"],
-    }),
-  }));
+  ({ shell, electron, window, bridge: hangar } = preloadShell(ws));
   await shell.start();
 });
 

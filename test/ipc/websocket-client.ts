@@ -19,6 +19,8 @@ export interface TestClient {
   next(match: (frame: ServerFrame) => boolean): Promise<ServerFrame>;
   /** Resolves with the close code once the connection has closed. */
   readonly closed: Promise<number>;
+  /** Resolves with the close code and the reason the server gave once the connection has closed. */
+  readonly closedWith: Promise<{ code: number; reason: string }>;
 }
 
 /** Opens a connection; resolves when it is open, rejects with the HTTP refusal when the upgrade is refused. */
@@ -39,7 +41,10 @@ export function connect(
     resolve: (frame: ServerFrame) => void;
   }>();
   let nextId = 1;
-  const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+  const closedWith = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once("close", (code, reason) => resolve({ code, reason: String(reason) })),
+  );
+  const closed = closedWith.then(({ code }) => code);
   socket.on("message", (data) => {
     const frame = JSON.parse(String(data)) as ServerFrame;
     frames.push(frame);
@@ -55,6 +60,7 @@ export function connect(
     socket,
     frames,
     closed,
+    closedWith,
     sendRaw: (data) => socket.send(data, { binary: typeof data !== "string" }),
     next(match) {
       const seen = frames.find(match);

@@ -332,7 +332,52 @@ describe("lifecycle", () => {
     }
   });
 
+  it("serves 64 connections by default and closes the 65th with 1013 and a reason, logging refusals sparingly", async () => {
+    const local = await createWorkspace();
+    const clients: TestClient[] = [];
+    try {
+      await local.write({ id: "tower", source: towerSource });
+      const { shell: own, log: ownLog } = testShell(local, { ipc: createWebSocketIpc() });
+      await own.start();
+      const at = `${own.status().server.url!.replace("http", "ws")}/_hangar/ipc`;
+      for (let i = 0; i < 64; i++) clients.push(await connect(at));
+      const extra = await connect(at);
+      await expect(extra.closedWith).resolves.toEqual({
+        code: 1013,
+        reason: "hangar IPC bridge is full (64 connections); close one or try again later",
+      });
+      // The 64 served connections are untouched by the refusal.
+      await expect(clients[0]!.invoke("plugin:tower:ping", 1)).resolves.toMatchObject({ ok: true });
+      await expect(clients[63]!.invoke("plugin:tower:ping", 2)).resolves.toMatchObject({ ok: true });
+      // A flood of refused connections: one log line for the 1st and one for the 10th, not one each.
+      for (let i = 0; i < 19; i++) await (await connect(at)).closed;
+      const refusals = ownLog.lines.filter((line) => String(line.msg).includes("(maxConnections)"));
+      expect(refusals.map((line) => line.refusedSoFar)).toEqual([1, 10]);
+      // A freed place is taken again (once the server has seen the close: retried until then).
+      const leaving = clients.pop()!;
+      leaving.socket.close();
+      await leaving.closed;
+      let served = false;
+      for (let attempt = 0; attempt < 50 && !served; attempt++) {
+        const next = await connect(at);
+        served = await Promise.race([
+          next.closed.then(() => false),
+          next.invoke("plugin:tower:ping").then(() => true),
+        ]);
+        if (served) clients.push(next);
+      }
+      expect(served).toBe(true);
+      await own.stop();
+    } finally {
+      for (const client of clients) client.socket.terminate();
+      await local.cleanup();
+    }
+  });
+
   it("refuses invalid limits with the option named", () => {
+    expect(() => createWebSocketIpc({ maxConnections: 0 })).toThrow(
+      /maxConnections: 0; pass a positive whole number of connections/,
+    );
     expect(() => createWebSocketIpc({ maxPayloadBytes: 0 })).toThrow(/maxPayloadBytes: 0/);
     expect(() => createWebSocketIpc({ maxBufferedBytes: 1.5 })).toThrow(/maxBufferedBytes: 1.5/);
   });

@@ -5,13 +5,12 @@ import { act, createElement, type ReactNode, useState } from "react";
 import { create, type ReactTestRenderer } from "react-test-renderer";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createFileConfigBackend } from "../../src/context/config-file.js";
-import { electronIpc } from "../../src/electron/index.js";
 import type { HangarBridge } from "../../src/preload/index.js";
-import { exposePluginBridge } from "../../src/preload/index.js";
 import { HangarProvider, usePluginContext, usePluginIPC } from "../../src/react/index.js";
 import type { Shell } from "../../src/shell.js";
-import { createFakeElectron, type FakeBrowserWindow } from "../support/fake-electron.js";
-import { createWorkspace, testShell, type Workspace } from "../support/plugins.js";
+import type { FakeBrowserWindow } from "../support/fake-electron.js";
+import { createWorkspace, type Workspace } from "../support/plugins.js";
+import { preloadShell } from "../support/preload-shell.js";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -103,17 +102,7 @@ function rendererListeners(): number {
 beforeEach(async () => {
   ws = await createWorkspace();
   await ws.write({ id: "radar", source: radarSource });
-  const electron = createFakeElectron();
-  window = new electron.BrowserWindow({ url: "app://shell/index.html" });
-  window.runPreload(({ contextBridge, ipcRenderer }) => exposePluginBridge({ contextBridge, ipcRenderer }));
-  bridge = window.page.hangar as HangarBridge;
-  ({ shell } = testShell(ws, {
-    ipc: electronIpc({
-      ipcMain: electron.ipcMain,
-      getWebContents: () => electron.BrowserWindow.getAllWindows().map((w) => w.webContents),
-      allowedOrigins: ["app://shell"],
-    }),
-  }));
+  ({ shell, window, bridge } = preloadShell(ws));
   await shell.start();
 });
 

@@ -3,7 +3,14 @@
 import path from "node:path";
 import { runInScope } from "../../containment/attribution.js";
 import { openFlow, type ShellContainment } from "../../containment/shell-containment.js";
-import { HangarError, hasHangarCode, messageOf, type PluginPhase, phaseCodes } from "../../errors.js";
+import {
+  createError,
+  HangarError,
+  hasHangarCode,
+  messageOf,
+  type PluginPhase,
+  phaseCodes,
+} from "../../errors.js";
 import { generationOf, type PluginRegistry } from "./plugin-runtime.js";
 
 /** What running a hook needs: the registry and the containment that scopes the plugin's code. */
@@ -75,19 +82,13 @@ function hookFailure(
 ): HangarError {
   const where = entryFile ? ` (${path.basename(entryFile)})` : "";
   if (hasHangarCode(cause)) {
+    // A coded cause keeps its code and its sentence (which says what to do); only where it happened is added.
     return new HangarError(cause.code, `Plugin '${pluginId}' failed in ${hook}${where}: ${cause.message}`, {
       pluginId,
       phase,
       cause,
     });
   }
-  const code = phaseCodes[phase];
-  return new HangarError(
-    code,
-    `Plugin '${pluginId}' failed in ${hook}${where}: ${messageOf(cause)}. Fix the error in the plugin's ${hook}; ` +
-      (phase === "stop"
-        ? "the plugin starts again on the next update (after a shutdown, on the shell's next start)."
-        : "it is retried on the next update."),
-    { pluginId, phase, cause },
-  );
+  const parts = { pluginId, hook, where, reason: messageOf(cause) };
+  return createError(phaseCodes[phase].failed, parts, { phase, cause });
 }

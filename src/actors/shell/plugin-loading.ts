@@ -3,7 +3,7 @@
 import { runInScope } from "../../containment/attribution.js";
 import { FLOW_CLOSED, openFlow, type ShellContainment } from "../../containment/shell-containment.js";
 import type { HangarLogger } from "../../context/logger.js";
-import { type ErrorCode, HangarError, hasHangarCode, messageOf } from "../../errors.js";
+import { createError, type ErrorCode, HangarError, hasHangarCode, messageOf } from "../../errors.js";
 import type { IpcTransport } from "../../ipc/transport.js";
 import type { IsolationHost } from "../../isolation/isolate.js";
 import { PluginWorker } from "../../isolation/plugin-worker.js";
@@ -51,12 +51,16 @@ export async function loadPluginModule(
     const failed = flow.failed.catch((cause: unknown) => {
       // Closed after the import settled: nobody is racing this any more.
       if (cause === FLOW_CLOSED) return undefined as never;
-      throw new HangarError(
-        hasHangarCode(cause) ? cause.code : "HANGAR_LOAD_FAILED",
-        `Plugin '${input.pluginId}' could not be loaded: while its module was evaluated, its code threw ` +
-          `or left a promise rejected without a handler: ${messageOf(cause)}. Fix the module's top-level code.`,
-        { pluginId: input.pluginId, phase: "load", cause },
+      const error = createError(
+        "HANGAR_LOAD_FAILED",
+        "evaluation",
+        { pluginId: input.pluginId, reason: messageOf(cause) },
+        { phase: "load", cause },
       );
+      // A coded cause (process.exit refused, say) keeps its code; the sentence says where it happened.
+      throw hasHangarCode(cause)
+        ? new HangarError(cause.code, error.message, { pluginId: input.pluginId, phase: "load", cause })
+        : error;
     });
     return await Promise.race([
       runInScope(scope, () => loadRuntime(deps, runtime, input.generation, signal)),
@@ -95,11 +99,11 @@ async function loadRuntime(
       ? await loadIsolated(deps, runtime, manifest, generation, signal)
       : await loadPlugin(discovered.folder, { generation, manifest });
   if (loaded.manifest.id !== discovered.id) {
-    throw new HangarError(
+    throw createError(
       "HANGAR_MANIFEST_INVALID",
-      `Plugin '${discovered.id}' (${discovered.folder}) now declares id '${loaded.manifest.id}'. ` +
-        "A plugin's id cannot change while the shell runs: restart the shell to pick up the new id.",
-      { pluginId: discovered.id, phase: "load" },
+      "idChanged",
+      { pluginId: discovered.id, folder: discovered.folder, newId: loaded.manifest.id },
+      { phase: "load" },
     );
   }
   runtime.module =

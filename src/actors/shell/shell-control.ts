@@ -4,7 +4,7 @@ import type { Actor } from "xstate";
 import type { AsyncDisposableStore } from "../../base/disposable.js";
 import type { SecretRegistry } from "../../base/redact.js";
 import type { ShellContainment } from "../../containment/shell-containment.js";
-import { HangarError } from "../../errors.js";
+import { createError, HangarError } from "../../errors.js";
 import type { shellMachine } from "../../machines/shell.machine.js";
 import type { PluginView } from "../../server/plugin-view.js";
 import type { PluginStatus, ShellState, ShellStatus } from "../../status.js";
@@ -86,18 +86,12 @@ export function createShellControl(deps: ShellControlDeps) {
   ): Promise<PluginStatus> {
     const state = topState(actor.getSnapshot().value);
     if (state !== "running") {
-      throw new HangarError(
-        "HANGAR_SHELL_STATE",
-        `shell.${method}('${id}') was called while the shell is ${state}; call it once shell.start() has ` +
-          "resolved, between updates, and before shell.stop().",
-      );
+      throw createError("HANGAR_SHELL_STATE", "pluginControl", { method, pluginId: id, state });
     }
     const plugin = plugins.get(id);
     if (!plugin) {
-      throw new HangarError(
-        "HANGAR_PLUGIN_UNKNOWN",
-        `No plugin '${id}' in this shell; known plugins: ${plugins.ids().join(", ") || "none"}.`,
-      );
+      const known = plugins.ids().join(", ") || "none";
+      throw createError("HANGAR_PLUGIN_UNKNOWN", "shell", { pluginId: id, known });
     }
     await run();
     return statusOf(plugin.getSnapshot());
@@ -106,7 +100,7 @@ export function createShellControl(deps: ShellControlDeps) {
   function failureOf(): HangarError {
     const failure = actor.getSnapshot().context.failure;
     if (failure) return new HangarError(failure.code, deps.secrets.redact(failure.message));
-    return new HangarError("HANGAR_INTERNAL", "The hangar shell actor stopped unexpectedly; see the log.");
+    return createError("HANGAR_INTERNAL", "shellActorStopped");
   }
 
   /** The page's address; with a session token, carried in the fragment (never sent to a server). */
@@ -123,12 +117,7 @@ export function createShellControl(deps: ShellControlDeps) {
     start(): Promise<void> {
       if (!startPromise) {
         if (stopPromise) {
-          return Promise.reject(
-            new HangarError(
-              "HANGAR_SHELL_STATE",
-              "shell.start() was called after shell.stop(): a stopped shell cannot restart. Create a new shell.",
-            ),
-          );
+          return Promise.reject(createError("HANGAR_SHELL_STATE", "startAfterStop"));
         }
         startPromise = (async () => {
           ensureActorStarted();
@@ -168,10 +157,7 @@ export function createShellControl(deps: ShellControlDeps) {
       const changed = request.changed ?? [];
       const before = topState(actor.getSnapshot().value);
       if (!["booting", "starting", "running", "updating"].includes(before)) {
-        throw new HangarError(
-          "HANGAR_SHELL_STATE",
-          `shell.update() was called while the shell is ${before}; call it after shell.start() and before shell.stop().`,
-        );
+        throw createError("HANGAR_SHELL_STATE", "update", { state: before });
       }
       actor.send({ type: "UPDATE", changed });
       // The update (queued or merged with others) is done when the shell is back in `running` with none pending.
@@ -179,10 +165,7 @@ export function createShellControl(deps: ShellControlDeps) {
         (s) => (s === "running" && actor.getSnapshot().context.pendingUpdate === null) || isFinal(s),
       );
       if (state !== "running") {
-        throw new HangarError(
-          "HANGAR_SHELL_STATE",
-          `The update did not complete: the shell is ${state}. Updates are dropped once shutdown begins.`,
-        );
+        throw createError("HANGAR_SHELL_STATE", "updateDropped", { state });
       }
     },
 

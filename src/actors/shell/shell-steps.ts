@@ -6,7 +6,7 @@ import type { ConfigBackend } from "../../context/config-backend.js";
 import { leaseConfigWriter } from "../../context/config-writer.js";
 import { lockDataDir } from "../../context/data-dir-lock.js";
 import type { ShellLogger } from "../../context/logger.js";
-import { messageOf } from "../../errors.js";
+import { errorMessage, messageOf } from "../../errors.js";
 import type { WebSocketIpc } from "../../ipc/websocket.js";
 import { shellMachine } from "../../machines/shell.machine.js";
 import { discoverPlugins, listPluginFolders } from "../../manifest/discover.js";
@@ -80,9 +80,7 @@ export function provideShellMachine(deps: ShellStepDeps): typeof shellMachine {
           code: "HANGAR_INTERNAL",
         }),
       forceRelease: () => {
-        const message =
-          `The whole shutdown exceeded its budget of ${deps.shutdownTimeout} ms; hangar released the ` +
-          "plugin without waiting any longer. Make onStop settle sooner, or raise timeouts.shutdown.";
+        const message = errorMessage("HANGAR_SHUTDOWN_TIMEOUT", { budgetMs: deps.shutdownTimeout });
         log.error(`HANGAR_SHUTDOWN_TIMEOUT: ${message}`, { code: "HANGAR_SHUTDOWN_TIMEOUT" });
         deps.noteShutdownProblem(`the whole shutdown exceeded its budget of ${deps.shutdownTimeout} ms`);
         plugins.forceStop(message);
