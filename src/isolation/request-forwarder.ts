@@ -3,6 +3,7 @@
 import http from "node:http";
 import type { NextFunction, Request, Response } from "express";
 import type { PluginRouter } from "../sdk/types.js";
+import { answerGone } from "./port-forwarder.js";
 import { BASE_HEADER, MOUNT_HEADER, OUTCOME_HEADER, reviveError, type SerialisedError } from "./protocol.js";
 
 /** Connection-level headers (RFC 9110 §7.6.1): they describe one hop, never the request itself. */
@@ -15,20 +16,6 @@ const HOP_BY_HOP = new Set([
   "te",
   "trailer",
 ]);
-
-/** The worker ended while the request was in flight: answered like any plugin that is not running (SPEC §6). */
-function answerGone(pluginId: string, res: Response): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.setHeader("Retry-After", "5");
-  res.status(503).json({
-    success: false,
-    error: `Plugin '${pluginId}' stopped while answering this request (its worker ended); it is not running.`,
-    state: "errored",
-  });
-}
 
 /** One isolated plugin's forwarding: a keep-alive agent to its worker's socket, closed when the worker ends. */
 export class RequestForwarder {

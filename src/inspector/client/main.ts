@@ -422,8 +422,12 @@ async function pollWorkers(): Promise<void> {
     try {
       const response = await fetch(`${API}/workers?token=${encodeURIComponent(token)}`);
       if (response.ok) {
-        app.workers = ((await response.json()) as { workers: Record<string, WorkerFacts> }).workers;
-        schedule();
+        const workers = ((await response.json()) as { workers: Record<string, WorkerFacts> }).workers;
+        // Redrawn only when a fact changed: an idle page (or one with no isolated plugin) is not redrawn.
+        if (JSON.stringify(workers) !== JSON.stringify(app.workers)) {
+          app.workers = workers;
+          schedule();
+        }
       }
     } catch {
       // The shell is going away or restarting: the feed's state says so; keep the last facts.
