@@ -3,18 +3,13 @@
 // with a window of unacknowledged bytes so a slow reader holds the writer back (docs/isolation.md, "Requests").
 import type { NextFunction, Request, Response } from "express";
 import type { PluginRouter } from "../sdk/types.js";
-import { HTTP_WINDOW_BYTES, type HttpFromWorker, type HttpToWorker, reviveError } from "./protocol.js";
-
-/** Connection-level headers (RFC 9110 §7.6.1): the shell's own connection to the client decides these. */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-]);
+import {
+  HOP_BY_HOP_HEADERS,
+  HTTP_WINDOW_BYTES,
+  type HttpFromWorker,
+  type HttpToWorker,
+  reviveError,
+} from "./protocol.js";
 
 /** Sends a message to the isolate; `transfer` lists ArrayBuffers that move instead of being copied. */
 export type PostToIsolate = (message: HttpToWorker, transfer?: ArrayBuffer[]) => void;
@@ -139,7 +134,7 @@ export class PortRequestForwarder {
           res.statusCode = message.head.status;
           if (message.head.message) res.statusMessage = message.head.message;
           for (const [name, value] of Object.entries(message.head.headers)) {
-            if (value !== undefined && !HOP_BY_HOP.has(name)) res.setHeader(name, value);
+            if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name)) res.setHeader(name, value);
           }
         }
         const chunk =

@@ -35,6 +35,20 @@ export interface SerialisedError {
 }
 
 /** How an isolated plugin's requests cross to it (docs/isolation.md, "Requests"). */
+/**
+ * Connection-level headers (RFC 9110 §7.6.1): they describe one hop, never the request itself, so the shell's own
+ * connection to the client decides them and neither transport forwards them.
+ */
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+]);
+
 export type RequestTransport = "port" | "socket";
 
 /**

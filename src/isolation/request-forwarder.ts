@@ -4,18 +4,14 @@ import http from "node:http";
 import type { NextFunction, Request, Response } from "express";
 import type { PluginRouter } from "../sdk/types.js";
 import { answerGone } from "./port-forwarder.js";
-import { BASE_HEADER, MOUNT_HEADER, OUTCOME_HEADER, reviveError, type SerialisedError } from "./protocol.js";
-
-/** Connection-level headers (RFC 9110 §7.6.1): they describe one hop, never the request itself. */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-]);
+import {
+  BASE_HEADER,
+  HOP_BY_HOP_HEADERS,
+  MOUNT_HEADER,
+  OUTCOME_HEADER,
+  reviveError,
+  type SerialisedError,
+} from "./protocol.js";
 
 /** One isolated plugin's forwarding: a keep-alive agent to its worker's socket, closed when the worker ends. */
 export class RequestForwarder {
@@ -37,7 +33,7 @@ export class RequestForwarder {
     const handler = (req: Request, res: Response, next: NextFunction): void => {
       const headers: http.OutgoingHttpHeaders = {};
       for (const [name, value] of Object.entries(req.headers))
-        if (!HOP_BY_HOP.has(name)) headers[name] = value;
+        if (!HOP_BY_HOP_HEADERS.has(name)) headers[name] = value;
       headers[MOUNT_HEADER] = String(mountId);
       headers[BASE_HEADER] = req.baseUrl;
       const agent = this.#agent;
@@ -69,7 +65,7 @@ export class RequestForwarder {
         res.statusCode = incoming.statusCode ?? 502;
         if (incoming.statusMessage) res.statusMessage = incoming.statusMessage;
         for (const [name, value] of Object.entries(incoming.headers)) {
-          if (value !== undefined && !HOP_BY_HOP.has(name)) res.setHeader(name, value);
+          if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name)) res.setHeader(name, value);
         }
         incoming.pipe(res);
         // The worker cut the answer short (it ended, or the route failed after sending headers).
