@@ -34,7 +34,8 @@ export async function initCommand(dir: string, options: InitOptions, output: Out
     await mkdir(path.dirname(path.join(folder, name)), { recursive: true });
     await writeFile(path.join(folder, name), text, { flag: "wx" });
   }
-  const shown = path.relative(process.cwd(), folder) || ".";
+  // Quoted for a POSIX shell when it has to be, so the next steps below can be pasted as they are.
+  const shown = shellWord(path.relative(process.cwd(), folder) || ".");
   output.event(
     "init",
     { folder, id, files: Object.keys(files) },
@@ -48,6 +49,11 @@ export async function initCommand(dir: string, options: InitOptions, output: Out
     ].join("\n"),
   );
   return ExitCodes.ok;
+}
+
+/** `text` as one POSIX shell word: as it is when it is safe, else in single quotes (a `'` inside as `'\''`). */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 /** A folder name made into a plugin id: lowercase, runs of other characters become one dash. */
@@ -88,6 +94,9 @@ export default createPlugin({
     // A renderer invokes channel 'plugin:${id}:ping' (hangar/client: connection.invoke(...)).
     ctx.ipc.handle("ping", async () => "pong");
     const starts = (await ctx.config.get<number>("starts", 0)) ?? 0;
+    // After each await, onStart may have timed out or the plugin may be stopping: its context then refuses
+    // calls, so stop here (hangar/testing's timeout paths check this).
+    if (ctx.signal.aborted) return;
     await ctx.config.set("starts", starts + 1);
     // The shell prefixes every line with [${id}]; the first argument tags the part of the plugin speaking.
     ctx.logger.info("lifecycle", "started", { starts: starts + 1 });

@@ -3,29 +3,13 @@
 // each IPC transport: in-memory, and Electron's (hangar/electron + hangar/preload on the fake Electron).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Shell } from "../../src/index.js";
 import { type IpcHarness, ipcHarnesses } from "../support/ipc-harness.js";
-import {
-  createWorkspace,
-  fileGate,
-  goodPluginSource,
-  loggedBy,
-  testShell,
-  type Workspace,
-} from "../support/plugins.js";
+import { fileGate, goodPluginSource, loggedBy, testShell, workspacePerTest } from "../support/plugins.js";
 
-let ws: Workspace;
-const shells: Shell[] = [];
-
-beforeEach(async () => {
-  ws = await createWorkspace();
-});
-
-afterEach(async () => {
-  await Promise.all(shells.splice(0).map((shell) => shell.stop()));
-  await ws.cleanup();
-});
+const fixture = workspacePerTest();
+const { shells } = fixture;
 
 /** Polls the shell's status until the plugin reaches `state` (no timing is asserted). */
 async function untilPluginState(shell: Shell, id: string, state: string): Promise<void> {
@@ -42,7 +26,7 @@ async function get(shell: Shell, url: string) {
 describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
   /** A shell over the workspace whose IPC goes through this suite's transport (unless options say otherwise). */
   function start(options: Parameters<typeof testShell>[1] = {}) {
-    const made = testShell(ws, { ipc: create().transport, ...options });
+    const made = testShell(fixture.ws, { ipc: create().transport, ...options });
     shells.push(made.shell);
     return made;
   }
@@ -54,8 +38,8 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
   }
 
   it("starts plugins, serves their routes and IPC, and reports status", async () => {
-    await ws.write({ id: "alpha", source: goodPluginSource("alpha"), manifest: { name: "Alpha" } });
-    await ws.write({ id: "gallery", manifest: { ui: { entry: "ui/index.js" } } });
+    await fixture.ws.write({ id: "alpha", source: goodPluginSource("alpha"), manifest: { name: "Alpha" } });
+    await fixture.ws.write({ id: "gallery", manifest: { ui: { entry: "ui/index.js" } } });
     const { ipc, transport } = withIpc();
     const { shell } = start({ ipc: transport });
     await shell.start();
@@ -91,21 +75,29 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
   });
 
   it("persists config across shell restarts", async () => {
-    await ws.write({ id: "alpha", source: goodPluginSource("alpha") });
+    await fixture.ws.write({ id: "alpha", source: goodPluginSource("alpha") });
     const first = start();
     await first.shell.start();
     await first.shell.stop();
     const second = start();
     await second.shell.start();
     expect((await get(second.shell, "/api/alpha/status")).body.starts).toBe(2);
-    const file = JSON.parse(await readFile(path.join(ws.dataDir, "config", "alpha.json"), "utf8"));
+    const file = JSON.parse(await readFile(path.join(fixture.ws.dataDir, "config", "alpha.json"), "utf8"));
     expect(file).toEqual({ starts: 2 });
   });
 
   it("stops dependents before their dependencies, removes routes and IPC handlers, and is idempotent", async () => {
-    await ws.write({ id: "base", source: goodPluginSource("base") });
-    await ws.write({ id: "middle", source: goodPluginSource("middle"), manifest: { dependsOn: ["base"] } });
-    await ws.write({ id: "top", source: goodPluginSource("top"), manifest: { dependsOn: ["middle"] } });
+    await fixture.ws.write({ id: "base", source: goodPluginSource("base") });
+    await fixture.ws.write({
+      id: "middle",
+      source: goodPluginSource("middle"),
+      manifest: { dependsOn: ["base"] },
+    });
+    await fixture.ws.write({
+      id: "top",
+      source: goodPluginSource("top"),
+      manifest: { dependsOn: ["middle"] },
+    });
     const { ipc, transport } = withIpc();
     const { shell, log } = start({ ipc: transport });
     await shell.start();
@@ -122,12 +114,12 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
   });
 
   it("starts a dependent only after its dependency is running", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "slow-base",
       source: `export async function onStart(ctx) { await new Promise(r => setTimeout(r, 150)); ctx.logger.info("Order", "started"); }
                export async function onStop() {}`,
     });
-    await ws.write({
+    await fixture.ws.write({
       id: "app",
       manifest: { dependsOn: ["slow-base"] },
       source: `export async function onStart(ctx) { ctx.logger.info("Order", "started"); } export async function onStop() {}`,
@@ -138,14 +130,14 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
   });
 
   it("on update: resumes with a fresh context, restarts plugins without onResume, reloads changed ones", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "resumer",
       source: `export async function onStart(ctx) { ctx.ipc.handle("gen", () => "start"); }
                export async function onResume(ctx) { ctx.ipc.handle("gen", () => "resumed"); }
                export async function onStop() {}`,
     });
-    await ws.write({ id: "plain", source: goodPluginSource("plain") });
-    await ws.write({ id: "changing", source: goodPluginSource("changing") });
+    await fixture.ws.write({ id: "plain", source: goodPluginSource("plain") });
+    await fixture.ws.write({ id: "changing", source: goodPluginSource("changing") });
     const { ipc, transport } = withIpc();
     const { shell, log } = start({ ipc: transport });
     await shell.start();
@@ -170,19 +162,19 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
   it("re-imports a plugin whose code changed on disk when the update names it", async () => {
     const source = (answer: string) =>
       `export async function onStart(ctx) { ctx.ipc.handle("v", () => "${answer}"); } export async function onStop() {}`;
-    await ws.write({ id: "ota", source: source("v1") });
+    await fixture.ws.write({ id: "ota", source: source("v1") });
     const { ipc, transport } = withIpc();
     const { shell } = start({ ipc: transport });
     await shell.start();
     await expect(ipc.invoke("plugin:ota:v")).resolves.toBe("v1");
-    await ws.write({ id: "ota", version: "1.1.0", source: source("v2") });
+    await fixture.ws.write({ id: "ota", version: "1.1.0", source: source("v2") });
     await shell.update({ changed: ["ota"] });
     await expect(ipc.invoke("plugin:ota:v")).resolves.toBe("v2");
     expect(shell.status().plugins[0]).toMatchObject({ version: "1.1.0", state: "running" });
   });
 
   it("gives plugins a live, read-only view of auth, and never logs the token", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "authy",
       source: `let ctxRef; export async function onStart(ctx) { ctxRef = ctx;
                  ctx.ipc.handle("auth", () => ({ ok: ctx.auth.isAuthenticated(), token: ctx.auth.getToken() }));
@@ -205,12 +197,12 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
   });
 
   it("rejects start with HANGAR_PORT_IN_USE naming the port, and leaves nothing running", async () => {
-    await ws.write({ id: "alpha", source: goodPluginSource("alpha") });
+    await fixture.ws.write({ id: "alpha", source: goodPluginSource("alpha") });
     const first = start();
     await first.shell.start();
     const port = Number(new URL(first.shell.status().server.url!).port);
     // Its own data folder: on the same one, the data-folder lock would refuse it first (HANGAR_DATA_DIR_LOCKED).
-    const second = start({ server: { port }, dataDir: path.join(ws.root, "data-second") });
+    const second = start({ server: { port }, dataDir: path.join(fixture.ws.root, "data-second") });
     await expect(second.shell.start()).rejects.toMatchObject({
       code: "HANGAR_PORT_IN_USE",
       message: expect.stringContaining(String(port)),
@@ -221,8 +213,8 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
 
   it("an update during start-up runs once start-up settles; a stop during start-up stops what started", async () => {
     // onStart waits on a gate the test opens, so "during start-up" does not depend on timing.
-    const gate = fileGate(ws);
-    await ws.write({
+    const gate = fileGate(fixture.ws);
+    await fixture.ws.write({
       id: "slow",
       source: `let context;
                export async function onStart(ctx) { context = ctx; ${gate.wait} }
@@ -240,7 +232,7 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
 
     await gate.close();
     // The first shell still runs and holds the data folder: the second needs one of its own.
-    const { shell: other, log: otherLog } = start({ dataDir: path.join(ws.root, "data-other") });
+    const { shell: other, log: otherLog } = start({ dataDir: path.join(fixture.ws.root, "data-other") });
     const otherStart = other.start();
     await untilPluginState(other, "slow", "starting");
     const stopping = other.stop();
@@ -252,8 +244,8 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
   });
 
   it("holds a request while its plugin starts, then answers", async () => {
-    const gate = fileGate(ws);
-    await ws.write({
+    const gate = fileGate(fixture.ws);
+    await fixture.ws.write({
       id: "warm",
       source: `export async function onStart(ctx) {
                  ctx.server.registerRouter("/api/warm", (req, res) => res.json({ warm: true }));
@@ -275,7 +267,7 @@ describe.each(ipcHarnesses)("shell lifecycle over $name", ({ create }) => {
   });
 
   it("pushes a plugin's live updates to the renderer until the plugin stops", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "ticker",
       source: `export async function onStart(ctx) {
                  let n = 0;

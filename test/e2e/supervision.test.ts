@@ -1,34 +1,19 @@
 // Supervision, manual control, the load timeout and requests held during a reload, through the real shell:
 // real plugin folders, a real server on port 0. A crash is sent as the CRASH event the containment layer
 // sends, to the plugin's actor as the public `inspect` option exposes it (attribution is not built here).
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AnyActorRef, InspectionEvent } from "xstate";
 import type { Shell } from "../../src/index.js";
-import {
-  createWorkspace,
-  fileGate,
-  goodPluginSource,
-  testShell,
-  type Workspace,
-} from "../support/plugins.js";
+import { fileGate, goodPluginSource, testShell, workspacePerTest } from "../support/plugins.js";
 
-let ws: Workspace;
-const shells: Shell[] = [];
-
-beforeEach(async () => {
-  ws = await createWorkspace();
-});
-
-afterEach(async () => {
-  await Promise.all(shells.splice(0).map((shell) => shell.stop()));
-  await ws.cleanup();
-});
+const fixture = workspacePerTest();
+const { shells } = fixture;
 
 /** A shell over the workspace that remembers every plugin actor it creates (through `inspect`). */
 function start(options: Parameters<typeof testShell>[1] = {}) {
   const actors = new Map<string, AnyActorRef>();
   // The inspection types an actor as ActorRefLike; every plugin actor is a full ActorRef.
-  const made = testShell(ws, {
+  const made = testShell(fixture.ws, {
     inspect: (event: InspectionEvent) => {
       const actor = event.actorRef as AnyActorRef;
       if (event.type === "@xstate.actor" && actor.id.startsWith("plugin:")) {
@@ -60,8 +45,8 @@ const crash = (message: string) => ({ type: "CRASH", code: "HANGAR_PLUGIN_CRASHE
 
 describe("load timeout (SPEC §4)", () => {
   it("errors a module whose top-level await never settles; the others start; stop stays bounded", async () => {
-    await ws.write({ id: "good", source: goodPluginSource("good") });
-    await ws.write({
+    await fixture.ws.write({ id: "good", source: goodPluginSource("good") });
+    await fixture.ws.write({
       id: "hung",
       source:
         "await new Promise(() => {});\nexport async function onStart() {}\nexport async function onStop() {}\n",
@@ -82,7 +67,7 @@ describe("load timeout (SPEC §4)", () => {
   });
 
   it("applies timeouts.load to every plugin, and a shutdown during the hung import does not wait for it", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "hung",
       source: "await new Promise(() => {});\nexport async function onStart() {}\n",
     });
@@ -98,7 +83,7 @@ describe("load timeout (SPEC §4)", () => {
 
 describe("supervision (SPEC §11)", () => {
   it("restarts a crashed plugin after its backoff; it serves again with restarts counted", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "crashy",
       source: goodPluginSource("crashy"),
       manifest: { background: { restart: { backoffMs: 50 } } },
@@ -122,7 +107,7 @@ describe("supervision (SPEC §11)", () => {
   });
 
   it("a crash storm ends errored with HANGAR_RESTART_LIMIT; an update clears it", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "storm",
       source: goodPluginSource("storm"),
       manifest: { background: { restart: { maxRestarts: 2, backoffMs: 10 } } },
@@ -147,7 +132,7 @@ describe("supervision (SPEC §11)", () => {
   });
 
   it("policy never: a crash leaves the plugin errored", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "once",
       source: goodPluginSource("once"),
       manifest: { background: { restart: { policy: "never" } } },
@@ -160,7 +145,7 @@ describe("supervision (SPEC §11)", () => {
   });
 
   it("refuses an invalid restart policy in plugin.json, naming the field", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "bad",
       source: goodPluginSource("bad"),
       manifest: { background: { restart: { policy: "always" } } },
@@ -175,8 +160,8 @@ describe("supervision (SPEC §11)", () => {
 
 describe("manual control", () => {
   it("restartPlugin, stopPlugin (dependents first) and startPlugin (dependencies first)", async () => {
-    await ws.write({ id: "base", source: goodPluginSource("base") });
-    await ws.write({ id: "top", source: goodPluginSource("top"), manifest: { dependsOn: ["base"] } });
+    await fixture.ws.write({ id: "base", source: goodPluginSource("base") });
+    await fixture.ws.write({ id: "top", source: goodPluginSource("top"), manifest: { dependsOn: ["base"] } });
     const { shell } = start();
     await shell.start();
     const first = (await get(shell, "/api/base/status")).body.starts;
@@ -196,7 +181,7 @@ describe("manual control", () => {
   });
 
   it("rejects unknown ids and calls outside a running shell with clear errors", async () => {
-    await ws.write({ id: "base", source: goodPluginSource("base") });
+    await fixture.ws.write({ id: "base", source: goodPluginSource("base") });
     const { shell } = start();
     await expect(shell.restartPlugin("base")).rejects.toMatchObject({ code: "HANGAR_SHELL_STATE" });
     await shell.start();
@@ -211,7 +196,7 @@ describe("manual control", () => {
 
 describe("POST /api/_shell/plugins/{id}/restart", () => {
   it("restarts the plugin and answers its status; 404 for an unknown id; foreign origins refused", async () => {
-    await ws.write({ id: "base", source: goodPluginSource("base") });
+    await fixture.ws.write({ id: "base", source: goodPluginSource("base") });
     const { shell } = start();
     await shell.start();
     const ok = await get(shell, "/api/_shell/plugins/base/restart", { method: "POST" });
@@ -232,7 +217,7 @@ describe("POST /api/_shell/plugins/{id}/restart", () => {
   });
 
   it("needs the bearer token when server.token is set", async () => {
-    await ws.write({ id: "base", source: goodPluginSource("base") });
+    await fixture.ws.write({ id: "base", source: goodPluginSource("base") });
     const token = "t0ken-for-the-restart-route-0123456789";
     const { shell } = start({ server: { port: 0, token } });
     await shell.start();
@@ -254,9 +239,9 @@ describe("requests during an update (SPEC §4/§6, issue 10)", () => {
     // `slow` restarts (no onResume) and takes a while in onStop; `fast` is reloaded and then waits in
     // `loaded` for the update to finish. A request to `fast` in that window must wait, not get a 503.
     // slow's onStop waits on a gate the test opens once fast has reloaded (an isolated reload boots a worker).
-    const gate = fileGate(ws);
-    await ws.write({ id: "fast", source: goodPluginSource("fast") });
-    await ws.write({
+    const gate = fileGate(fixture.ws);
+    await fixture.ws.write({ id: "fast", source: goodPluginSource("fast") });
+    await fixture.ws.write({
       id: "slow",
       // Longer than fast's reload can take here (an isolated one boots a worker: seconds on a loaded machine).
       manifest: { background: { stopTimeoutMs: 120_000 } },

@@ -3,20 +3,12 @@
 // changes reach the worker, and ctx.signal aborts in the worker when the shell disposes the context.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, expect, it } from "vitest";
-import { createMemoryIpc, type Shell } from "../../src/index.js";
-import { createWorkspace, testShell, type Workspace } from "../support/plugins.js";
+import { expect, it } from "vitest";
+import { createMemoryIpc } from "../../src/index.js";
+import { testShell, workspacePerTest } from "../support/plugins.js";
 
-let ws: Workspace;
-const shells: Shell[] = [];
-
-beforeEach(async () => {
-  ws = await createWorkspace();
-});
-afterEach(async () => {
-  await Promise.all(shells.splice(0).map((shell) => shell.stop()));
-  await ws.cleanup();
-});
+const fixture = workspacePerTest();
+const { shells } = fixture;
 
 const source = `
 export async function onStart(ctx) {
@@ -46,9 +38,9 @@ export async function onStop() {}
 `;
 
 it("serves, invokes, stores, follows auth and aborts its signal across the worker boundary", async () => {
-  await ws.write({ id: "iso", source });
+  await fixture.ws.write({ id: "iso", source });
   const ipc = createMemoryIpc();
-  const { shell, log } = testShell(ws, {
+  const { shell, log } = testShell(fixture.ws, {
     isolation: "worker",
     ipc,
     server: { port: 0, bodyLimit: 16 * 1024 * 1024 },
@@ -98,9 +90,9 @@ it("serves, invokes, stores, follows auth and aborts its signal across the worke
   await shell.stop();
   expect(log.text()).toContain("signal aborted in the worker");
   expect(shell.status().plugins[0]!.worker).toBeUndefined();
-  const file = JSON.parse(await readFile(path.join(ws.dataDir, "config", "iso.json"), "utf8"));
+  const file = JSON.parse(await readFile(path.join(fixture.ws.dataDir, "config", "iso.json"), "utf8"));
   expect(file).toMatchObject({ runs: 1 });
-  const second = testShell(ws, { isolation: "worker" });
+  const second = testShell(fixture.ws, { isolation: "worker" });
   shells.push(second.shell);
   await second.shell.start();
   expect(await (await fetch(`${second.shell.status().server.url}/api/iso/runs`)).json()).toEqual({
@@ -110,13 +102,16 @@ it("serves, invokes, stores, follows auth and aborts its signal across the worke
 });
 
 it("runs a plugin in a worker when its plugin.json asks, whatever the shell's default", async () => {
-  await ws.write({
+  await fixture.ws.write({
     id: "own",
     manifest: { background: { isolation: "worker", memoryLimitMb: 64 } },
     source: `export function onStart(ctx) {} export function onStop() {}`,
   });
-  await ws.write({ id: "plain", source: `export function onStart(ctx) {} export function onStop() {}` });
-  const { shell } = testShell(ws);
+  await fixture.ws.write({
+    id: "plain",
+    source: `export function onStart(ctx) {} export function onStop() {}`,
+  });
+  const { shell } = testShell(fixture.ws);
   shells.push(shell);
   await shell.start();
   const byId = Object.fromEntries(shell.status().plugins.map((p) => [p.id, p]));
@@ -125,7 +120,7 @@ it("runs a plugin in a worker when its plugin.json asks, whatever the shell's de
 });
 
 it("gives a stopped plugin's worker back, and starts it again in a fresh worker", async () => {
-  await ws.write({
+  await fixture.ws.write({
     id: "idle",
     source: `
 let starts = 0;
@@ -136,7 +131,7 @@ export function onStart(ctx) {
 export function onStop() {}
 `,
   });
-  const { shell } = testShell(ws, { isolation: "worker" });
+  const { shell } = testShell(fixture.ws, { isolation: "worker" });
   shells.push(shell);
   await shell.start();
   const base = shell.status().server.url!;
@@ -156,7 +151,7 @@ export function onStop() {}
 });
 
 it("answers route errors, HEAD and cut-short answers as in-process, and tells the route when the client goes away", async () => {
-  await ws.write({
+  await fixture.ws.write({
     id: "edge",
     source: `
 export function onStart(ctx) {
@@ -175,7 +170,7 @@ export function onStart(ctx) {
 export function onStop() {}
 `,
   });
-  const { shell, log } = testShell(ws, {
+  const { shell, log } = testShell(fixture.ws, {
     isolation: "worker",
     server: { port: 0, bodyLimit: 8 * 1024 * 1024 },
   });

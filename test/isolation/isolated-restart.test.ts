@@ -2,20 +2,12 @@
 // imported again in phase `load`, under the load timeout, before onStart runs under the start timeout
 // (docs/isolation.md). The plugin here takes ~1 s to import and has a 300 ms start timeout: before the fix, its
 // restart imported it inside onStart and it ended errored in phase start (HANGAR_START_TIMEOUT).
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { PluginStatus, Shell } from "../../src/index.js";
-import { createWorkspace, loggedBy, testShell, type Workspace } from "../support/plugins.js";
+import { loggedBy, testShell, workspacePerTest } from "../support/plugins.js";
 
-let ws: Workspace;
-const shells: Shell[] = [];
-
-beforeEach(async () => {
-  ws = await createWorkspace();
-});
-afterEach(async () => {
-  await Promise.all(shells.splice(0).map((shell) => shell.stop()));
-  await ws.cleanup();
-});
+const fixture = workspacePerTest();
+const { shells } = fixture;
 
 // Slow to import (a top-level await of 1 s), quick to start; crashes once, from a timer, after its first start.
 const slowImport = `
@@ -46,8 +38,8 @@ async function until(shell: Shell, done: (status: PluginStatus) => boolean): Pro
 }
 
 it("restarts a crashed isolated plugin into running: the re-import counts against the load timeout, not onStart's", async () => {
-  await ws.write({ id: "slow", manifest, source: slowImport });
-  const { shell, log } = testShell(ws, { isolation: "worker" });
+  await fixture.ws.write({ id: "slow", manifest, source: slowImport });
+  const { shell, log } = testShell(fixture.ws, { isolation: "worker" });
   shells.push(shell);
   await shell.start();
   expect(shell.status().plugins[0]).toMatchObject({ state: "running" });
@@ -66,12 +58,12 @@ it("restarts a crashed isolated plugin into running: the re-import counts agains
 }, 120_000);
 
 it("starts and restarts a stopped isolated plugin (its worker given back) into running", async () => {
-  await ws.write({
+  await fixture.ws.write({
     id: "slow",
     manifest,
     source: slowImport.replace("if (!existsSync(marker))", "if (false)"),
   });
-  const { shell } = testShell(ws, { isolation: "worker" });
+  const { shell } = testShell(fixture.ws, { isolation: "worker" });
   shells.push(shell);
   await shell.start();
 

@@ -2,6 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { afterEach, beforeEach } from "vitest";
 import { createShell, type Shell, type ShellOptions } from "../../src/index.js";
 
 export interface PluginSpec {
@@ -23,6 +24,30 @@ export interface Workspace {
   dataDir: string;
   write(spec: PluginSpec): Promise<string>;
   cleanup(): Promise<void>;
+}
+
+/**
+ * A fresh workspace for each test of the suite, and a list where the test puts the shells it starts: after each
+ * test those shells are stopped, then the workspace is removed. Call at the top of a file or describe block and
+ * read `fixture.ws` inside the tests (it is the current test's workspace).
+ */
+export function workspacePerTest(): { readonly ws: Workspace; readonly shells: Shell[] } {
+  let current: Workspace | undefined;
+  const shells: Shell[] = [];
+  beforeEach(async () => {
+    current = await createWorkspace();
+  });
+  afterEach(async () => {
+    await Promise.all(shells.splice(0).map((shell) => shell.stop()));
+    await current?.cleanup();
+  });
+  return {
+    get ws() {
+      if (!current) throw new Error("fixture.ws is the workspace of the running test: read it inside a test");
+      return current;
+    },
+    shells,
+  };
 }
 
 export async function createWorkspace(): Promise<Workspace> {
