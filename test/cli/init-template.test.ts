@@ -31,3 +31,10 @@ it("the generated plugin's start line carries its id once, in the shell's [id] p
   shell.child.kill("SIGINT");
   expect(await shell.exited).toBe(0);
 });
+
+it("prints next steps that paste as they are, for a folder name a shell must quote", async () => {
+  const init = await run(process.execPath, [bin, "init", "Bad Name's"], { cwd: dir });
+  expect(init.code, init.stderr).toBe(0);
+  expect(init.stdout).toContain(`hangar run 'Bad Name'\\''s' --watch`);
+  expect(init.stdout).toContain(`cd 'Bad Name'\\''s' && npm link hangar`);
+});
