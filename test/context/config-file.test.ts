@@ -347,7 +347,8 @@ describe("the journal", () => {
     await store.set("n", 1);
     await store.set("n", 2); // in the journal only, until the store has been idle for 50 ms
     await expect.poll(() => readJson(configFile("p")), { timeout: 10_000 }).toEqual({ n: 2 });
-    expect((await stat(journalOf("p"))).size).toBe(0);
+    // The fold renames the new JSON file into place first, then empties the journal: wait for its last step.
+    await expect.poll(async () => (await stat(journalOf("p"))).size, { timeout: 10_000 }).toBe(0);
   });
 
   it("a journal deleted while in use fails the set (HANGAR_CONFIG_WRITE) instead of writing into nothing", async () => {
