@@ -40,6 +40,20 @@ const keepModuleUrls = {
   },
 };
 
+// The builder module stays dist/loader/builder.js, one instance shared with bin/hangar.js, which starts the builder
+// thread while this bundle is still being imported.
+const shared = [path.join(dist, "loader", "builder.js")];
+const shareModules = {
+  name: "share-modules",
+  setup(build) {
+    build.onResolve({ filter: /^\./ }, (args) => {
+      const file = path.resolve(args.resolveDir, args.path);
+      if (!shared.includes(file)) return undefined;
+      return { path: path.relative(outdir, file).split(path.sep).join("/"), external: true };
+    });
+  },
+};
+
 await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { main: path.join(dist, "cli", "main.js") },
@@ -50,9 +64,11 @@ await build({
   platform: "node",
   target: "node20",
   external,
-  plugins: [keepModuleUrls],
+  plugins: [shareModules, keepModuleUrls],
   // Bundled CommonJS packages (pino, proper-lockfile, …) call require() for Node's built-in modules.
-  banner: { js: "import { createRequire as __hangarCreateRequire } from 'node:module';\nconst require = __hangarCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __hangarCreateRequire } from 'node:module';\nconst require = __hangarCreateRequire(import.meta.url);",
+  },
   // Less text for V8 to parse at every start (about 15% of the bundle's import CPU); names are kept (stack frames
   // and errors print them) and the linked source map leads back to dist/ (`node --enable-source-maps`).
   minifyWhitespace: true,
