@@ -6,7 +6,7 @@
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, transform } from "esbuild";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
@@ -33,9 +33,15 @@ const keepModuleUrls = {
       if (!args.path.startsWith(dist + path.sep)) return undefined;
       const contents = await readFile(args.path, "utf8");
       if (!contents.includes("import.meta.url")) return { contents, loader: "js" };
+      // esbuild's define changes the expression only, never the same text inside a string (init's templates).
+      const { code } = await transform(contents, {
+        loader: "js",
+        format: "esm",
+        define: { "import.meta.url": "__hangarModuleUrl" },
+      });
       const relative = path.relative(outdir, args.path).split(path.sep).join("/");
-      const url = `new URL(${JSON.stringify(relative)}, import.meta.url).href`;
-      return { contents: contents.replaceAll("import.meta.url", url), loader: "js" };
+      const url = `const __hangarModuleUrl = new URL(${JSON.stringify(relative)}, import.meta.url).href;\n`;
+      return { contents: url + code, loader: "js" };
     });
   },
 };
