@@ -2,9 +2,9 @@
 import path from "node:path";
 import * as z from "zod/mini";
 import { originOf } from "./base/origin.js";
-import { englishErrors } from "./base/zod-messages.js";
 import { createError, type HangarError } from "./errors.js";
 import { nearMiss } from "./manifest/near-miss.js";
+import { englishErrors } from "./manifest/zod-messages.js";
 import { DEFAULT_BODY_LIMIT } from "./server/body-policy.js";
 import { checkSessionToken } from "./server/session-token.js";
 import type { ShellOptions } from "./shell.js";

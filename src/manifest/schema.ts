@@ -3,8 +3,8 @@
 // classic API: the same checks and messages in a twentieth of the code (the CLI's bundle parses it at every start).
 import semverValid from "semver/functions/valid.js";
 import * as z from "zod/mini";
-import { englishErrors } from "../base/zod-messages.js";
 import { didYouMean, nearMiss } from "./near-miss.js";
+import { englishErrors } from "./zod-messages.js";
 
 /** The pattern every plugin id matches: lowercase letters, digits and dashes, 1–64 characters. */
 export const PLUGIN_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
