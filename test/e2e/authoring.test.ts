@@ -1,12 +1,14 @@
 // The authoring loop as the README's "Start a plugin project" tells it, from an empty folder outside the
 // repository, every step through the real CLI in child processes: npm link, hangar init, validate,
 // run --watch, an edit served without a restart, HTTP and the WebSocket IPC bridge, hangar update, npm test.
+// Both ways (HANGAR_TEST_ISOLATION): `hangar run --isolation worker` serves the plugin from its worker thread.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../ipc/websocket-client.js";
+import { testIsolation } from "../support/plugins.js";
 import { type Running, run, sleep, start, waitForEvent } from "../support/processes.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -52,10 +54,14 @@ describe("Start a plugin project (README)", () => {
     expect(validate.stdout + validate.stderr).toContain("✓ hello-plugin");
     expect(validate.code).toBe(0);
 
-    shell = start("hangar", ["run", "hello-plugin", "--watch", "--port", "0", "--json"], {
-      cwd: projects,
-      env,
-    });
+    shell = start(
+      "hangar",
+      ["run", "hello-plugin", "--watch", "--port", "0", "--json", "--isolation", testIsolation],
+      {
+        cwd: projects,
+        env,
+      },
+    );
     const summary = (await waitForEvent(shell, "summary")) as {
       url: string;
       ipc: string;
@@ -74,7 +80,8 @@ describe("Start a plugin project (README)", () => {
     const source = path.join(folder, "background/index.ts");
     await writeFile(source, (await readFile(source, "utf8")).replace("hello from", "edited by"));
     let answer: unknown;
-    for (let tries = 0; tries < 100; tries += 1) {
+    // 10 s; isolated, the reload boots the plugin's new worker: 60 s on a loaded machine.
+    for (let tries = 0; tries < (testIsolation === "worker" ? 600 : 100); tries += 1) {
       answer = await (await fetch(hello)).json();
       if ((answer as { message?: string }).message?.startsWith("edited by")) break;
       await sleep(100);

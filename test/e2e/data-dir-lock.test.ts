@@ -1,10 +1,11 @@
 // Two real `hangar run` processes on one data folder: the second refuses to start, naming the folder and the
 // first one's pid (HANGAR_DATA_DIR_LOCKED); a lock left by a killed process is taken over; stop releases it.
+// Both ways (HANGAR_TEST_ISOLATION, passed on as `--isolation`): the lock is the shell's, wherever plugins run.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createWorkspace, goodPluginSource, type Workspace } from "../support/plugins.js";
+import { createWorkspace, goodPluginSource, testIsolation, type Workspace } from "../support/plugins.js";
 
 let ws: Workspace;
 const running: ChildProcess[] = [];
@@ -18,7 +19,10 @@ interface Run {
 function hangarRun(dataDir: string): Run {
   const child = spawn(
     process.execPath,
-    [path.resolve("bin/hangar.js"), "run", ws.pluginsDir, "--port", "0", "--data-dir", dataDir, "--json"],
+    [
+      path.resolve("bin/hangar.js"),
+      ...["run", ws.pluginsDir, "--port", "0", "--data-dir", dataDir, "--json", "--isolation", testIsolation],
+    ],
     { cwd: ws.root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   running.push(child);
@@ -34,7 +38,8 @@ function hangarRun(dataDir: string): Run {
 }
 
 async function untilSummary(run: Run): Promise<void> {
-  for (let i = 0; i < 600; i += 1) {
+  // 15 s; isolated, the plugin's worker boots first (seconds on a loaded machine): 90 s.
+  for (let i = 0; i < (testIsolation === "worker" ? 3600 : 600); i += 1) {
     if (run.output().includes('"event":"summary"')) return;
     if (run.child.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, 25));
