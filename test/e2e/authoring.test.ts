@@ -65,9 +65,11 @@ describe("Start a plugin project (README)", () => {
     const summary = (await waitForEvent(shell, "summary")) as {
       url: string;
       ipc: string;
-      plugins: Array<{ id: string; state: string }>;
+      plugins: Array<{ id: string; state: string; worker?: object }>;
     };
     expect(summary.plugins).toEqual([expect.objectContaining({ id: "hello-plugin", state: "running" })]);
+    // Isolated, the plugin runs in a worker thread of its own (status shows it); in-process, it has none.
+    expect(summary.plugins[0]?.worker !== undefined).toBe(testIsolation === "worker");
     const hello = `${summary.url}/api/hello-plugin/hello`;
     expect(await (await fetch(hello)).json()).toEqual({ message: "hello from hello-plugin" });
 
@@ -97,6 +99,10 @@ describe("Start a plugin project (README)", () => {
     shell.child.kill("SIGINT");
     expect(await shell.exited).toBe(0);
     shell = null;
+
+    // The rest does not involve `hangar run`'s isolation (the generated test runs hangar/testing with the
+    // plugin.json's isolation, in-process), so the isolated project does not repeat it.
+    if (testIsolation === "worker") return;
 
     // README: `npm link hangar` in the plugin folder, then `npm test` (node --test on hangar/testing).
     const link = await run("npm", ["link", "hangar"], { cwd: folder, env });

@@ -61,6 +61,12 @@ it("refuses a second shell on the same data folder, takes over a dead holder's l
   const dataDir = path.join(ws.root, "shared-data");
   const first = hangarRun(dataDir);
   await untilSummary(first);
+  // Isolated, the plugin runs in a worker thread of its own (its status shows it); in-process, it has none.
+  const summary = first
+    .output()
+    .split("\n")
+    .find((line) => line.includes('"event":"summary"'));
+  expect(JSON.parse(summary ?? "{}").plugins[0].worker !== undefined).toBe(testIsolation === "worker");
 
   const second = hangarRun(dataDir);
   expect(await second.exited).toBe(1);
