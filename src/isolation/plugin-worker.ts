@@ -49,6 +49,11 @@ export interface PluginWorkerOptions {
   token(): string | null;
   /** The worker died or hung while no hook was running: the plugin crashed in phase `run`. */
   onCrash(code: ErrorCode, message: string, error: HangarError): void;
+  /**
+   * The state the plugin settles in after {@link onCrash} (`backoff` when the restart policy starts it again, else
+   * `errored`): requests that were in flight answer 503 with it, as the status will show. Default: `errored`.
+   */
+  stateAfterCrash?(): Promise<string>;
   /** How requests reach the worker's routers (default `"port"`; `"socket"` is kept to compare the two). */
   transport?: RequestTransport;
   /** Where the plugin runs: a worker thread (default) or, in Electron, a utility process. */
@@ -351,18 +356,18 @@ export class PluginWorker {
       }
       if (shellWasBlocked || silentSince === null) return;
       const silentMs = Math.round(now - silentSince);
-      if (silentMs >= limit) this.#unresponsive(worker, silentMs);
+      if (silentMs >= limit) this.#unresponsive(worker, silentMs, silentSince);
     };
     this.#heartbeat = setInterval(tick, every);
     this.#heartbeat.unref();
   }
 
-  #unresponsive(worker: Isolate, silentMs: number): void {
+  #unresponsive(worker: Isolate, silentMs: number, silentSince: number): void {
     const { pluginId, unresponsiveMs } = this.#options;
     const phase = this.#phase;
     const where =
       phase === "run"
-        ? "while running (outside any hook)"
+        ? this.#servingWhen(silentSince)
         : `in ${phase === "load" ? "loading" : hookNames[phase]}`;
     this.#fail(
       worker,
@@ -372,6 +377,19 @@ export class PluginWorker {
         { phase },
       ),
     );
+  }
+
+  /**
+   * Where a worker that went silent at `since` while running was, as the watchdog's message says it: the request it
+   * was serving (the oldest one sent before the silence and not answered since), else outside any hook and request.
+   */
+  #servingWhen(since: number): string {
+    const serving = this.#portForwarder.unansweredSince(since);
+    if (serving.length === 0) {
+      return "while running, outside any hook or request (in a timer, an event handler or a promise continuation)";
+    }
+    const others = serving.length - 1;
+    return `while serving ${serving[0]}${others > 0 ? ` (and ${others} more request${others > 1 ? "s" : ""} in flight)` : ""}`;
   }
 
   /** Ends the worker for a fault, and reports it: to the hook waiting on it, or as a crash while running. */
@@ -424,20 +442,20 @@ export class PluginWorker {
     this.#alive = false;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
-    this.#forwarder.close();
-    this.#portForwarder.close();
-    if (this.#socketDir) rmSync(this.#socketDir, { recursive: true, force: true });
-    this.#socketDir = null;
     const load = this.#load;
     this.#load = null;
+    // Outside any hook (phase `run`) the plugin crashed, even when IPC invokes were waiting on it: they fail too.
+    // Reported first, so that requests in flight answer with the state it leads to (`backoff`, `errored`).
+    const crashed = report && phase === "run" && !load;
+    if (crashed) this.#options.onCrash(error.code, error.message, error);
+    this.#forwarder.close();
+    this.#portForwarder.close((crashed && this.#options.stateAfterCrash?.()) || "errored");
+    if (this.#socketDir) rmSync(this.#socketDir, { recursive: true, force: true });
+    this.#socketDir = null;
     load?.reject(error);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const waiter of pending) waiter.reject(error);
-    // Outside any hook (phase `run`) the plugin crashed, even when IPC invokes were waiting on it: they fail too.
-    if (report && phase === "run" && !load) {
-      this.#options.onCrash(error.code, error.message, error);
-    }
   }
 
   #post(message: ToWorker): void {

@@ -13,7 +13,7 @@ import { readManifest } from "../../manifest/read-manifest.js";
 import type { PluginManifest } from "../../manifest/schema.js";
 import type { PluginBackgroundModule } from "../../sdk/types.js";
 import { type LoadedPlugin, loadPlugin } from "../load-plugin.js";
-import { stateOf } from "../plugin-supervisor.js";
+import { settled, stateOf } from "../plugin-supervisor.js";
 import type { PluginRegistry, PluginRuntime } from "./plugin-runtime.js";
 
 /** What loading a plugin needs. */
@@ -160,6 +160,15 @@ async function loadIsolated(
       deps.logger.shell.error(message, { pluginId, state, phase: "run", code, ...cause });
       runtime.lastFailure = error.cause;
       if (actor?.getSnapshot().status === "active") actor.send({ type: "CRASH", code, message });
+    },
+    // After a crash the plugin runs onStop (at once: its worker is gone), then settles in backoff or errored.
+    stateAfterCrash: async () => {
+      const actor = deps.plugins.get(pluginId);
+      if (!actor) return "errored";
+      const after = await settled(actor, (snapshot) => stateOf(snapshot) !== "stopping", {
+        timeout: 1_000,
+      });
+      return stateOf(after);
     },
   });
   runtime.worker = worker;
