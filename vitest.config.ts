@@ -7,6 +7,7 @@ import { defineConfig } from "vitest/config";
  * listed in docs/testing.md ("Every suite both ways").
  */
 const isolatedSuites = [
+  "test/e2e/containment.test.ts",
   "test/e2e/faults.test.ts",
   "test/e2e/redaction.test.ts",
   "test/e2e/request-growth.test.ts",

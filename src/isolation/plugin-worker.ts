@@ -30,6 +30,9 @@ import { RequestForwarder } from "./request-forwarder.js";
 /** How long a released worker gets to exit by itself before it is terminated, in ms. */
 const RELEASE_GRACE_MS = 250;
 
+/** How many disposed contexts a worker's shell side remembers, to name what disposed a leftover's context. */
+const RETIRED_CONTEXTS = 8;
+
 /** Default heap limit of an isolated plugin, in MB (SPEC §12). */
 export const DEFAULT_MEMORY_LIMIT_MB = 512;
 
@@ -47,6 +50,11 @@ export interface PluginWorkerOptions {
   logger: PluginLogger;
   /** The shell's current auth token (later changes are pushed with {@link PluginWorker.setToken}). */
   token(): string | null;
+  /**
+   * A leftover in the worker called a disposed context (`context` is the shell's twin of it, or null when it is
+   * long gone); the worker ignored the call. The shell warns, as for an in-process leftover (SPEC §11).
+   */
+  onLateCall?(context: PluginContext | null, call: string): void;
   /** The worker died or hung while no hook was running: the plugin crashed in phase `run`. */
   onCrash(code: ErrorCode, message: string, error: HangarError): void;
   /**
@@ -110,6 +118,8 @@ export class PluginWorker {
   #contextId = 0;
   #contextIds = new WeakMap<PluginContext, number>();
   #contexts = new Map<number, PluginContext>();
+  /** The latest disposed contexts, so a leftover's warning can say what disposed its context. */
+  #retired = new Map<number, PluginContext>();
   readonly #transport: RequestTransport;
   #hookSignal: AbortSignal | undefined;
   readonly #forwarder: RequestForwarder;
@@ -274,6 +284,8 @@ export class PluginWorker {
       const id = contextId;
       context.signal.addEventListener("abort", () => {
         this.#contexts.delete(id);
+        this.#retired.set(id, context);
+        if (this.#retired.size > RETIRED_CONTEXTS) this.#retired.delete(this.#retired.keys().next().value!);
         if (this.#alive) this.#post({ t: "dispose", contextId: id });
       });
     }
@@ -543,6 +555,12 @@ export class PluginWorker {
         return;
       case "importing":
         this.#importing = !message.done;
+        return;
+      case "late-call":
+        this.#options.onLateCall?.(
+          this.#contexts.get(message.contextId) ?? this.#retired.get(message.contextId) ?? null,
+          message.call,
+        );
         return;
       case "fatal":
         // A utility process reports its uncaught error before it exits: the crash names it, and it is ended now.

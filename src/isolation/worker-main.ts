@@ -328,6 +328,14 @@ function openContext(contextId: number): PluginContextHandle {
       ipc: ipcFor(contextId),
       auth,
       routes: routesFor(contextId),
+      // A leftover (a timer or listener of an earlier context) calling it: SPEC §11 makes that a warning, never a
+      // crash of the running generation. A throw here would escape the leftover and end the worker, so the call
+      // is ignored, and the shell warns as it does in-process. (A hook still running on its disposed context has
+      // outlived its timeout, and its worker is ended anyway.)
+      onLateCall: (call) => {
+        post({ t: "late-call", contextId, call });
+        return "ignore";
+      },
     });
     contexts.set(contextId, handle);
   }

@@ -19,7 +19,7 @@ import type { PluginRegistry, PluginRuntime } from "./plugin-runtime.js";
 /** What loading a plugin needs. */
 export interface LoadDeps {
   plugins: PluginRegistry;
-  containment: Pick<ShellContainment, "scope">;
+  containment: Pick<ShellContainment, "scope" | "lateCall">;
   /** Where a plugin runs unless its plugin.json sets `background.isolation`. */
   isolation: "none" | "worker";
   /** How long an isolated plugin's event loop may stay silent, in ms. */
@@ -160,6 +160,10 @@ async function loadIsolated(
       deps.logger.shell.error(message, { pluginId, state, phase: "run", code, ...cause });
       runtime.lastFailure = error.cause;
       if (actor?.getSnapshot().status === "active") actor.send({ type: "CRASH", code, message });
+    },
+    onLateCall: (context, call) => {
+      const error = createError("HANGAR_CONTEXT_DISPOSED", { pluginId, call });
+      deps.containment.lateCall(pluginId, context ?? {}, call, error);
     },
     // After a crash the plugin runs onStop (at once: its worker is gone), then settles in backoff or errored.
     stateAfterCrash: async () => {
