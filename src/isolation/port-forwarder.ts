@@ -17,8 +17,6 @@ export type PostToIsolate = (message: HttpToWorker, transfer?: ArrayBuffer[]) =>
 
 /** One request in flight. */
 interface Exchange {
-  /** `GET /api/x/y` (no query string: it may carry secrets), for the watchdog's message. */
-  label: string;
   /** When it was posted to the isolate (performance.now(), ms). */
   sentAt: number;
   req: Request;
@@ -94,7 +92,13 @@ export class PortRequestForwarder {
    */
   unansweredSince(time: number): string[] {
     const labels: string[] = [];
-    for (const exchange of this.#exchanges.values()) if (exchange.sentAt <= time) labels.push(exchange.label);
+    for (const { sentAt, req } of this.#exchanges.values()) {
+      if (sentAt > time) continue;
+      // The path without its query string, which may carry secrets.
+      const url = req.originalUrl || req.url;
+      const query = url.indexOf("?");
+      labels.push(`${req.method} ${query === -1 ? url : url.slice(0, query)}`);
+    }
     return labels;
   }
 
@@ -106,10 +110,7 @@ export class PortRequestForwarder {
         return;
       }
       const id = this.#nextId++;
-      const url = req.originalUrl || req.url;
-      const query = url.indexOf("?");
       const exchange: Exchange = {
-        label: `${req.method} ${query === -1 ? url : url.slice(0, query)}`,
         sentAt: performance.now(),
         req,
         res,
