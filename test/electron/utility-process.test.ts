@@ -103,12 +103,12 @@ export function onStop() {}
 });
 
 it("reports a utility process that runs out of heap as that plugin's crash, out of memory, as Electron's 'error' then 'exit' say", async () => {
-  await ws.write({
+  await fixture.ws.write({
     id: "bystander",
     source: `export function onStart(ctx) { ctx.server.registerRouter("/api/bystander", (req, res) => res.json({ ok: true })); }
 export function onStop() {}`,
   });
-  await ws.write({
+  await fixture.ws.write({
     id: "hog",
     manifest: { background: { memoryLimitMb: 32, restart: { policy: "never" } } },
     source: `
@@ -123,7 +123,7 @@ export function onStop() {}
 `,
   });
   const ipc = createMemoryIpc();
-  const { shell } = testShell(ws, {
+  const { shell } = testShell(fixture.ws, {
     isolation: "worker",
     isolationHost: utilityProcessHost(electron.utilityProcess),
     ipc,
