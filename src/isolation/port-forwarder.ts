@@ -1,5 +1,5 @@
-// Forwards HTTP requests from the shell's dispatcher to an isolated plugin as messages on its worker's port (the
-// `"port"` transport): the request's head and body go in, status, headers and body come back, each direction
+// Forwards HTTP requests from the shell's dispatcher to an isolated plugin as messages on its worker's port:
+// the request's head and body go in, status, headers and body come back, each direction
 // with a window of unacknowledged bytes so a slow reader holds the writer back (docs/isolation.md, "Requests").
 import type { NextFunction, Request, Response } from "express";
 import type { PluginRouter } from "../sdk/types.js";
@@ -34,7 +34,7 @@ export function ownBuffer(chunk: Uint8Array): ArrayBuffer {
 }
 
 /** The worker ended while the request was in flight: answered like any plugin that is not running (SPEC §6). */
-export function answerGone(pluginId: string, res: Response): void {
+function answerGone(pluginId: string, res: Response): void {
   if (res.headersSent) {
     res.destroy();
     return;
