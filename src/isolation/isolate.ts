@@ -87,29 +87,44 @@ export function workerExecArgv(execArgv: readonly string[] = process.execArgv): 
   return kept;
 }
 
+/** A worker for `entry`, with `execArgv` when given (else the process's, as Node's default). */
+function createWorker(
+  entry: ReturnType<typeof isolateEntry>,
+  options: { workerData: WorkerBoot; name: string; resourceLimits: { maxOldGenerationSizeMb: number } },
+  execArgv: string[] | null,
+): Worker {
+  const argv = execArgv ? { execArgv } : {};
+  // A worker does not inherit the parent's TypeScript loader: from source, it registers tsx first.
+  if (entry.tsx) {
+    return new Worker(
+      `import(${JSON.stringify(entry.tsx.api)}).then((api) => { api.register(); return import(${JSON.stringify(entry.file.href)}); });`,
+      { ...options, ...argv, eval: true },
+    );
+  }
+  // The plugin's own console output goes to the shell's stdout/stderr as it would in-process.
+  return new Worker(entry.file, { ...options, ...argv, stdout: false, stderr: false });
+}
+
 /** The default host: one Node worker thread per isolated plugin, its heap limited by `resourceLimits`. */
 export const workerThreadHost: IsolationHost = {
   kind: "worker thread",
   spawn({ boot, name, memoryLimitMb, onMessage, onExit }) {
     const entry = isolateEntry();
-    const options = {
-      workerData: boot,
-      name,
-      execArgv: workerExecArgv(),
-      resourceLimits: { maxOldGenerationSizeMb: memoryLimitMb },
-    };
-    // A worker does not inherit the parent's TypeScript loader: from source, it registers tsx first.
-    const worker = entry.tsx
-      ? new Worker(
-          `import(${JSON.stringify(entry.tsx.api)}).then((api) => { api.register(); return import(${JSON.stringify(entry.file.href)}); });`,
-          { ...options, eval: true },
-        )
-      : new Worker(entry.file, {
-          ...options,
-          // The plugin's own console output goes to the shell's stdout/stderr as it would in-process.
-          stdout: false,
-          stderr: false,
-        });
+    const options = { workerData: boot, name, resourceLimits: { maxOldGenerationSizeMb: memoryLimitMb } };
+    const execArgv = workerExecArgv();
+    let worker: Worker;
+    if (execArgv.length === process.execArgv.length) {
+      worker = createWorker(entry, options, null);
+    } else {
+      try {
+        worker = createWorker(entry, options, execArgv);
+      } catch (error) {
+        // Node refuses some options in a worker's explicit execArgv (V8's, like --expose-gc, and per-process ones)
+        // though it lets a worker inherit them: then the worker inherits everything, preloads included.
+        if ((error as { code?: unknown }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw error;
+        worker = createWorker(entry, options, null);
+      }
+    }
     let exitError: Error | null = null;
     worker.on("message", onMessage);
     worker.on("error", (error) => {
