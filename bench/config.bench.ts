@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { Worker } from "node:worker_threads";
 import Conf from "conf";
 import { createConfigFeed } from "../src/context/config-feed.js";
 import { createFileConfigBackend } from "../src/context/config-file.js";
@@ -137,6 +138,50 @@ async function measureConf(keys: number, concurrency: number): Promise<Measured>
   });
 }
 
+/**
+ * The floor of any design that keeps the disk off the main thread: the same lone set as a bare worker-thread
+ * round trip, with no store around it. The main thread posts `[id, record]` and awaits the answer; the worker
+ * appends the record to a journal file and fdatasyncs it, as hangar's writer does, and answers with the id.
+ * What hangar's set costs the main thread above this is its own work (checks, the copy, the JSON, the queue).
+ */
+async function measureFloor(concurrency: number): Promise<Measured> {
+  return withDir(async (dir) => {
+    const journal = path.join(dir, "floor.journal");
+    const worker = new Worker(
+      `const { parentPort } = require("node:worker_threads");
+const fs = require("node:fs");
+const fd = fs.openSync(${JSON.stringify(journal)}, "a");
+parentPort.on("message", ([id, record]) => {
+  fs.writeSync(fd, record);
+  fs.fdatasyncSync(fd);
+  parentPort.postMessage(id);
+});`,
+      { eval: true },
+    );
+    worker.unref();
+    const waiting = new Map<number, () => void>();
+    let next = 0;
+    worker.on("message", (id: number) => {
+      const resolve = waiting.get(id);
+      waiting.delete(id);
+      if (waiting.size === 0) worker.unref();
+      resolve?.();
+    });
+    const set: SetFn = (key, value) =>
+      new Promise<void>((resolve) => {
+        const id = ++next;
+        waiting.set(id, resolve);
+        if (waiting.size === 1) worker.ref();
+        worker.postMessage([id, `${JSON.stringify([[key, value]])}\n`]);
+      });
+    try {
+      return await measure(set, concurrency);
+    } finally {
+      await worker.terminate();
+    }
+  });
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -168,12 +213,16 @@ export async function run(): Promise<BenchResult[]> {
     for (const concurrency of [1, 64]) {
       const hangarRuns: Measured[] = [];
       const confRuns: Measured[] = [];
+      const floorRuns: Measured[] = [];
+      // The floor matters for the goal row only: one set at a time, small file.
+      const withFloor = concurrency === 1 && keys === 5;
       let bytes = 0;
       for (let trial = 0; trial < trials; trial++) {
         const measured = await measureHangar(keys, concurrency);
         bytes = measured.bytes;
         hangarRuns.push(measured);
         confRuns.push(await measureConf(keys, concurrency));
+        if (withFloor) floorRuns.push(await measureFloor(concurrency));
       }
       const hangar = summarise(hangarRuns);
       const conf = summarise(confRuns);
@@ -201,6 +250,19 @@ export async function run(): Promise<BenchResult[]> {
           note: `goal ≤ 50 µs: ${hangar.block <= 50 ? "met" : "not met"}`,
         },
       );
+      if (withFloor) {
+        const floor = summarise(floorRuns);
+        rows.push({
+          group,
+          name: "floor: bare worker round trip + fdatasync, block per set",
+          value: hangar.block,
+          unit: "µs",
+          baseline: floor.block,
+          ratio: hangar.block / floor.block,
+          better: "lower",
+          note: `the floor's CPU per set ${floor.cpu.toFixed(1)} µs (hangar ${hangar.cpu.toFixed(1)} µs); hangar over the floor: ${(hangar.block - floor.block).toFixed(1)} µs block`,
+        });
+      }
       if (!Number.isNaN(hangar.cpu))
         rows.push({
           group,

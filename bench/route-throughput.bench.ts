@@ -3,6 +3,10 @@
 // runs here. Each round measures both sides back to back (alternating which goes first) and the median of the
 // rounds' ratios counts, so drift in the machine's load cancels out. The servers' CPU time per request is
 // reported too: on a shared machine it is steadier than requests per second.
+// A third server measures the floor of containment on Node 20: the same bare app with one AsyncLocalStorage.run
+// per request (hangar attributes each request to its plugin that way, SPEC §11). An enabled AsyncLocalStorage
+// turns on promise hooks for the whole process, so part of the gap to bare Express is Node's, not hangar's; the
+// rows "… over the floor" say what hangar adds on top of it.
 
 import { median } from "./support/child.js";
 import { goal } from "./support/goal.js";
@@ -37,6 +41,14 @@ async function measure(server: RouteServer, seconds: number, amount?: number): P
   return { load, cpuPerRequest: (cpuAfter - cpuBefore) / load.responses };
 }
 
+/** The median over paired rounds of `of(hangar round) / of(other round)`. */
+function pairedRatio(ours: Round[], theirs: Round[], of: (round: Round) => number): number {
+  return median(ours.map((r, i) => of(r) / of(theirs[i]!)));
+}
+
+const rps = (r: Round) => r.load.requestsPerSecond;
+const cpuOf = (r: Round) => r.cpuPerRequest;
+
 export async function run(): Promise<BenchResult[]> {
   const quick = quickMode();
   const rounds = quick ? 1 : 8;
@@ -49,50 +61,71 @@ export async function run(): Promise<BenchResult[]> {
     servers.push(shell);
     const bare = await startRouteServer("bare", ws.root);
     servers.push(bare);
+    const floor = await startRouteServer("bare-als", ws.root);
+    servers.push(floor);
 
-    // Warm both (JIT, connection pools) before anything counts.
-    for (const server of [shell, bare]) await measure(server, 2, quick ? 200 : undefined);
+    // Warm all three (JIT, connection pools) before anything counts.
+    for (const server of servers) await measure(server, 2, quick ? 200 : undefined);
 
-    const shellRounds: Round[] = [];
-    const bareRounds: Round[] = [];
+    const measured = new Map<RouteServer, Round[]>(servers.map((server) => [server, []]));
     for (let round = 0; round < rounds; round += 1) {
-      const order = round % 2 === 0 ? ([shell, bare] as const) : ([bare, shell] as const);
+      // Each server goes first, second and third in turn, so drift in the machine's load falls on all alike.
+      const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
       for (const server of order) {
-        const result = await measure(server, seconds, quick ? 500 : undefined);
-        (server === shell ? shellRounds : bareRounds).push(result);
+        measured.get(server)!.push(await measure(server, seconds, quick ? 500 : undefined));
       }
     }
-    const reqs = median(shellRounds.map((r) => r.load.requestsPerSecond));
-    const bareReqs = median(bareRounds.map((r) => r.load.requestsPerSecond));
-    const ratio = median(
-      shellRounds.map((r, i) => r.load.requestsPerSecond / bareRounds[i]!.load.requestsPerSecond),
-    );
-    const cpu = median(shellRounds.map((r) => r.cpuPerRequest));
-    const bareCpu = median(bareRounds.map((r) => r.cpuPerRequest));
-    const cpuRatio = median(shellRounds.map((r, i) => r.cpuPerRequest / bareRounds[i]!.cpuPerRequest));
+    const shellRounds = measured.get(shell)!;
+    const bareRounds = measured.get(bare)!;
+    const floorRounds = measured.get(floor)!;
+    const ratio = pairedRatio(shellRounds, bareRounds, rps);
+    const cpuRatio = pairedRatio(shellRounds, bareRounds, cpuOf);
+    const floorRatio = pairedRatio(floorRounds, bareRounds, rps);
+    const floorCpuRatio = pairedRatio(floorRounds, bareRounds, cpuOf);
     const each = quick ? "500 requests" : `${seconds} s`;
+    const p50 = (rs: Round[]) => median(rs.map((r) => r.load.latency.p50));
     return [
       {
         group: "route throughput",
         name: `GET ${PATH}, ${CONNECTIONS} connections`,
-        value: reqs,
+        value: median(shellRounds.map(rps)),
         unit: "req/s",
-        baseline: bareReqs,
+        baseline: median(bareRounds.map(rps)),
         ratio,
         better: "higher",
         note:
-          `${goal(ratio, 0.95, "×", "at least")}; p50 latency ${median(shellRounds.map((r) => r.load.latency.p50))}` +
-          ` vs ${median(bareRounds.map((r) => r.load.latency.p50))} ms; median ratio of ${rounds} paired rounds × ${each}`,
+          `${goal(ratio, 0.95, "×", "at least")}; p50 latency ${p50(shellRounds)} vs ${p50(bareRounds)} ms; ` +
+          `median ratio of ${rounds} paired rounds × ${each}`,
       },
       {
         group: "route throughput",
         name: "server CPU per request",
-        value: cpu,
+        value: median(shellRounds.map(cpuOf)),
         unit: "µs",
-        baseline: bareCpu,
+        baseline: median(bareRounds.map(cpuOf)),
         ratio: cpuRatio,
         better: "lower",
         note: `${goal(cpuRatio, 1.05, "×")}; as throughput per CPU: ${(1 / cpuRatio).toFixed(2)}× bare Express; median of ${rounds} paired rounds`,
+      },
+      {
+        group: "route throughput",
+        name: "floor: bare Express + AsyncLocalStorage.run per request, req/s",
+        value: median(floorRounds.map(rps)),
+        unit: "req/s",
+        baseline: median(bareRounds.map(rps)),
+        ratio: floorRatio,
+        better: "higher",
+        note: `Node 20's cost of a per-request scope alone; hangar over this floor: ${pairedRatio(shellRounds, floorRounds, rps).toFixed(2)}×`,
+      },
+      {
+        group: "route throughput",
+        name: "floor: server CPU per request",
+        value: median(floorRounds.map(cpuOf)),
+        unit: "µs",
+        baseline: median(bareRounds.map(cpuOf)),
+        ratio: floorCpuRatio,
+        better: "lower",
+        note: `hangar over this floor: ${pairedRatio(shellRounds, floorRounds, cpuOf).toFixed(2)}×`,
       },
     ];
   } finally {

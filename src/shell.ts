@@ -191,10 +191,10 @@ export function createShell(options: ShellOptions = {}): Shell {
     plugins: view,
     pluginLogger: (id) => logger.forPlugin(id),
     shellLogger: log,
-    enterPlugin: (pluginId, flow, fn) => {
+    enterPlugin: (pluginId, flow, request) => {
       const scope = plugins.runtime(pluginId)?.scope;
-      if (scope) runInScope({ ...scope, flow }, fn);
-      else fn();
+      if (scope) runInScope({ ...scope, flow }, () => request.run());
+      else request.run();
     },
     extraRoutes: [inspector?.router, shellPage].filter((router) => router != null),
   });

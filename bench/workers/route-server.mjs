@@ -1,10 +1,15 @@
 // A server for the route benches, in its own process so the load generator does not share its CPU.
 // `shell`: a shell over the workspace's plugins (plugin `bench` serves the bench router at /api/bench);
 // `isolated`: the same shell with the plugin in a worker thread (docs/isolation.md);
-// `bare`: the same router on a bare Express app at the same path. Driven over the fork IPC channel.
+// `bare`: the same router on a bare Express app at the same path; `bare-als`: the same bare app with each request
+// run in an AsyncLocalStorage scope of its own (`als.run` per request, as hangar's containment does): the floor of
+// attributing a request to its plugin on Node 20, where an enabled AsyncLocalStorage turns on promise hooks for
+// the whole process. Driven over the fork IPC channel.
 // Plain JavaScript running hangar from dist/ in plain node, as `hangar run` does (issue 13's fair yardstick: no
 // tsx in either server). Message shapes: bench/support/route-server.ts.
 // Usage: fork("bench/workers/route-server.mjs", [mode, root])
+import { AsyncLocalStorage } from "node:async_hooks";
+import { createServer } from "node:http";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import express from "express";
@@ -12,7 +17,7 @@ import express from "express";
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const [mode, root] = process.argv.slice(2);
-const modes = ["shell", "isolated", "bare"];
+const modes = ["shell", "isolated", "bare", "bare-als"];
 if (!modes.includes(mode) || !root) throw new Error(`usage: route-server.mjs <${modes.join("|")}> <root>`);
 const send = (message) => process.send?.(message);
 
@@ -20,7 +25,7 @@ let shell = null;
 let server = null;
 let url;
 
-if (mode !== "bare") {
+if (!mode.startsWith("bare")) {
   const { createShell } = await import(pathToFileURL(path.join(repoRoot, "dist/index.js")).href);
   shell = createShell({
     plugins: [path.join(root, "plugins")],
@@ -37,7 +42,14 @@ if (mode !== "bare") {
   const app = express();
   app.disable("x-powered-by");
   app.use("/api/bench", createBenchRouter());
-  server = app.listen(0, "127.0.0.1");
+  if (mode === "bare-als") {
+    // Around the whole app, so the floor adds no Express layer: one scope object and one run per request.
+    const als = new AsyncLocalStorage();
+    server = createServer((req, res) => als.run({ req }, app, req, res));
+  } else {
+    server = createServer(app);
+  }
+  server.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
   url = `http://127.0.0.1:${server.address().port}`;
 }

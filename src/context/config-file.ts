@@ -99,7 +99,8 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
     let view = new Map<string, JsonValue>();
     let mode = 0o666;
     let queued: Change[] = [];
-    let draining: Promise<void> | null = null;
+    /** A write is queued or in flight. */
+    let draining = false;
     let loading: Promise<void> | null = null;
     // The writer thread that holds `committed` as serialised entries; 0: none does, send them all.
     let writerHolds = 0;
@@ -136,34 +137,36 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
       loaded = true;
     };
 
-    const drain = async (): Promise<void> => {
-      // Let every change made in this tick join the first write.
-      await Promise.resolve();
-      while (queued.length > 0) {
-        const batch = queued;
-        queued = [];
-        // `view` is now exactly `committed` plus `batch`: send everything, or what the batch changed.
-        const generation = configWriterGeneration();
-        const full = writerHolds !== generation;
-        const fold = batch.some((change) => change.value === FOLD);
-        const entries = full ? entriesOf(view) : changesOf(batch, view);
-        try {
-          await writeConfigFile({
-            storeId,
-            file,
-            mode,
-            full,
-            fold,
-            entries,
-            journalLimitBytes,
-            journalIdleMs,
-          });
+    // One write at a time per store; changes queued meanwhile go together in the next (group commit). Written
+    // with callbacks rather than as an async loop: a lone set then costs one promise (the caller's) and the
+    // write's, not an async function's promise and its awaits as well (issue 13: main-thread time per set).
+    const writeNext = (): void => {
+      if (queued.length === 0) {
+        draining = false; // in the same tick as the empty check, so no change can slip between
+        return;
+      }
+      const batch = queued;
+      queued = [];
+      // `view` is now exactly `committed` plus `batch`: send everything, or what the batch changed.
+      const generation = configWriterGeneration();
+      const full = writerHolds !== generation;
+      let fold = false;
+      let changes = false;
+      for (const change of batch) {
+        if (change.value === FOLD) fold = true;
+        else changes = true;
+      }
+      const entries = full ? entriesOf(view) : changesOf(batch, view);
+      writeConfigFile({ storeId, file, mode, full, fold, entries, journalLimitBytes, journalIdleMs }).then(
+        () => {
           writerHolds = generation;
           journalMayExist = !fold;
-          if (batch.some((change) => change.value !== FOLD)) writeCount++; // a fold alone changes nothing
+          if (changes) writeCount++; // a fold alone changes nothing
           for (const change of batch) apply(committed, change);
           for (const change of batch) change.resolve();
-        } catch (cause) {
+          writeNext();
+        },
+        (cause: unknown) => {
           writerHolds = 0;
           const error = createError(
             "HANGAR_CONFIG_WRITE",
@@ -174,9 +177,9 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
           view = new Map(committed);
           for (const change of queued) apply(view, change);
           for (const change of batch) change.reject(error);
-        }
-      }
-      draining = null; // set in the same tick as the empty check, so no change can slip between
+          writeNext();
+        },
+      );
     };
 
     const enqueue = (key: string, value: JsonValue | typeof DELETED | typeof FOLD): Promise<void> =>
@@ -184,7 +187,11 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
         const change: Change = { key, value, resolve, reject };
         queued.push(change);
         apply(view, change);
-        draining ??= drain();
+        if (!draining) {
+          draining = true;
+          // Let every change made in this tick join the first write.
+          queueMicrotask(writeNext);
+        }
       });
 
     // Calls are served in the order they are made. Once the file is loaded and no call still waits for it,
@@ -243,7 +250,7 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
         return track(
           whenLoaded(() => {
             // Nothing to remove and nothing in flight that could add it back: the disk already agrees.
-            if (!view.has(key) && draining === null) return;
+            if (!view.has(key) && !draining) return;
             return enqueue(key, DELETED);
           }),
         );
@@ -422,6 +429,14 @@ function entriesOf(values: Map<string, JsonValue>): [string, string | null][] {
  * later operation, so its sets carry a placeholder).
  */
 function changesOf(batch: Change[], view: Map<string, JsonValue>): [string, string | null][] {
+  if (batch.length === 1) {
+    // A lone change, the common case at one set at a time: no bookkeeping of repeated keys to do.
+    const { key, value } = batch[0]!;
+    if (value === FOLD) return [];
+    if (value === DELETED) return [[key, null]];
+    const final = view.get(key);
+    return [[key, final === undefined ? "null" : JSON.stringify(final, null, "\t")]];
+  }
   const operations: [string, string | null][] = [];
   const last = new Map<string, "set" | "delete">();
   const texts = new Map<string, string>();

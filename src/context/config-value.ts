@@ -72,51 +72,64 @@ export function copyConfigValue(pluginId: string, key: string, value: unknown): 
     fail(`value is undefined (to remove the key, call config.delete('${key}'))`);
   }
   // Ancestors of the node being copied, to tell a cycle from an object that is merely shared twice.
-  const ancestors = new Map<object, string>();
-
-  const copy = (node: unknown, path: string): JsonValue => {
+  const ancestors = new Map<object, JsonPath>();
+  // Paths are spelled out only for a message: a valid value (every set) builds no path strings.
+  const copy = (node: unknown, at: JsonPath): JsonValue => {
     switch (typeof node) {
       case "string":
       case "boolean":
         return node;
       case "number":
-        if (!Number.isFinite(node)) fail(`${path} is ${node} (JSON would store it as null)`);
+        if (!Number.isFinite(node)) fail(`${pathText(at)} is ${node} (JSON would store it as null)`);
         return node;
       case "undefined":
-        return fail(`${path} is undefined (JSON would store it as null)`);
+        return fail(`${pathText(at)} is undefined (JSON would store it as null)`);
       case "function":
-        return fail(`${path} is a function`);
+        return fail(`${pathText(at)} is a function`);
       case "symbol":
-        return fail(`${path} is a symbol`);
+        return fail(`${pathText(at)} is a symbol`);
       case "bigint":
-        return fail(`${path} is a bigint (JSON has no bigint; store it as a string)`);
+        return fail(`${pathText(at)} is a bigint (JSON has no bigint; store it as a string)`);
     }
     if (node === null) return null;
     const object = node as object;
     const seenAt = ancestors.get(object);
-    if (seenAt !== undefined) fail(`${path} is a cycle: it refers back to ${seenAt}`);
+    if (seenAt !== undefined) fail(`${pathText(at)} is a cycle: it refers back to ${pathText(seenAt)}`);
     const proto: unknown = Object.getPrototypeOf(object);
     if (Array.isArray(object) && proto === Array.prototype) {
-      ancestors.set(object, path);
+      ancestors.set(object, at);
       const out: JsonValue[] = [];
       // Index loop rather than map(): a hole in a sparse array must be reported, not skipped.
-      for (let i = 0; i < object.length; i++) out.push(copy(object[i], `${path}[${i}]`));
+      for (let i = 0; i < object.length; i++) out.push(copy(object[i], { parent: at, step: i }));
       ancestors.delete(object);
       return out;
     }
     if (proto !== Object.prototype && proto !== null) {
-      fail(`${path} is ${describeInstance(object)}`);
+      fail(`${pathText(at)} is ${describeInstance(object)}`);
     }
-    ancestors.set(object, path);
+    ancestors.set(object, at);
     const out: { [key: string]: JsonValue } = {};
-    for (const [name, item] of Object.entries(object)) {
+    const names = Object.keys(object);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const item = (object as Record<string, unknown>)[name];
       if (item === undefined) continue;
-      defineJsonProperty(out, name, copy(item, `${path}${pathSegment(name)}`));
+      defineJsonProperty(out, name, copy(item, { parent: at, step: name }));
     }
     ancestors.delete(object);
     return out;
   };
-  return copy(value, "value");
+  return copy(value, null);
+}
+
+/** Where a node sits in a value: null for the value itself, else its parent's path and its key or index. */
+type JsonPath = { readonly parent: JsonPath; readonly step: string | number } | null;
+
+/** `value`, `value.list[2]`, `value["a b"]`: a path as a message shows it. */
+function pathText(at: JsonPath): string {
+  if (at === null) return "value";
+  const step = typeof at.step === "number" ? `[${at.step}]` : pathSegment(at.step);
+  return pathText(at.parent) + step;
 }
 
 /** A deep copy of data already known to be JSON (what a store holds), for handing out to a plugin. */

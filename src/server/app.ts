@@ -54,10 +54,11 @@ export interface ShellAppOptions {
    */
   extraRoutes?: RequestHandler[];
   /**
-   * Runs a plugin's request as that plugin's code (SPEC §11): `flow.fail` is what an error escaping the
-   * request's continuations (a throw in a timer the route set, a promise it forgot) calls. Default: runs `fn`.
+   * Runs a plugin's request as that plugin's code (SPEC §11): calls `request.run()` in the plugin's scope;
+   * `flow.fail` is what an error escaping the request's continuations (a throw in a timer the route set, a
+   * promise it forgot) calls. Default: runs the request outside any scope.
    */
-  enterPlugin?: (pluginId: string, flow: { fail(error: unknown): boolean }, fn: () => void) => void;
+  enterPlugin?: (pluginId: string, flow: { fail(error: unknown): boolean }, request: { run(): void }) => void;
   /**
    * Runs an OTA update (`shell.update({ changed })`) for `POST /api/_shell/update` and resolves once it has
    * settled. Default: none, and that route answers 405 like any other state-changing shell request.
@@ -187,9 +188,8 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   // Written by hand rather than with the `cors` package: the rules are few, security-critical, and include
   // refusals (403 for a bad preflight or a state-changing request) that `cors` does not make.
   const corsCheck: Guard = (req, res) => {
-    // res.vary() parses the header it extends; at this point there is none yet to extend.
-    if (res.getHeader("Vary") === undefined) res.setHeader("Vary", "Origin");
-    else res.vary("Origin");
+    // The first guard that answers with headers: no Vary exists yet to extend (res.vary() would parse one).
+    res.setHeader("Vary", "Origin");
     const origin = req.headers.origin;
     if (origin === undefined) return true;
     const allowed = policy.isAllowedOrigin(origin);
@@ -344,27 +344,45 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     });
   };
   const { enterPlugin } = options;
+  /**
+   * One request in a plugin's scope (SPEC §11): what an error escaping the route's continuations fails. One
+   * object per request, its methods on the prototype: a per-request closure, or several, cost every request.
+   */
+  class PluginRequestFlow {
+    #lateErrors = 0;
+    constructor(
+      readonly pluginId: string,
+      readonly req: Request,
+      readonly res: Response,
+      readonly next: NextFunction,
+    ) {}
+
+    fail(error: unknown): boolean {
+      const { pluginId, req, res } = this;
+      // After the answer, only the first escaped error is logged: an interval left behind must not flood the log.
+      if (res.headersSent || res.writableEnded) {
+        if (++this.#lateErrors === 1) {
+          pluginLogger(pluginId).error(
+            "http",
+            `Route ${req.method} ${pathOf(req)} left code that failed after the response was sent: ${messageOf(error)}`,
+            error,
+          );
+        }
+        return true;
+      }
+      failInPlugin(pluginId, error, req, res);
+      return true;
+    }
+
+    /** Runs the request through the plugin's routers; called inside the plugin's scope. */
+    run(): void {
+      dispatch(this.pluginId, this.req, this.res, this.next);
+    }
+  }
   const dispatchToPlugin = enterPlugin
     ? (pluginId: string, req: Request, res: Response, next: NextFunction): void => {
-        let lateErrors = 0;
-        const flow = {
-          fail(error: unknown): boolean {
-            // After the answer, only the first escaped error is logged: an interval left behind must not flood the log.
-            if (res.headersSent || res.writableEnded) {
-              if (++lateErrors === 1) {
-                pluginLogger(pluginId).error(
-                  "http",
-                  `Route ${req.method} ${pathOf(req)} left code that failed after the response was sent: ${messageOf(error)}`,
-                  error,
-                );
-              }
-              return true;
-            }
-            failInPlugin(pluginId, error, req, res);
-            return true;
-          },
-        };
-        enterPlugin(pluginId, flow, () => dispatch(pluginId, req, res, next));
+        const flow = new PluginRequestFlow(pluginId, req, res, next);
+        enterPlugin(pluginId, flow, flow);
       }
     : dispatch;
 
@@ -403,8 +421,13 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   };
 
   // Synchronous unless the plugin is on its way to running: a running plugin's request costs no promise.
-  const dispatcher: RequestHandler = (req, res, next) => {
-    const pluginId = pluginIdOf(req.path);
+  const dispatcher = (
+    path: string,
+    req: Request,
+    res: Response,
+    next: NextFunction,
+  ): Promise<void> | undefined => {
+    const pluginId = pluginIdOf(path);
     // The common case reads the state alone; a whole PluginStatus is built only to explain a refusal or wait.
     if (pluginId !== null && plugins.stateOf?.(pluginId) === "running") {
       dispatchToPlugin(pluginId, req, res, next);
@@ -448,7 +471,7 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     const path = req.path;
     if (path === "/api/_shell" || path.startsWith("/api/_shell/")) return shell(req, res, next);
     // Returned, so that inSequence sees a rejection of the async dispatcher.
-    if (path.startsWith("/api/")) return dispatcher(req, res, next);
+    if (path.startsWith("/api/")) return dispatcher(path, req, res, next);
     return outsideApi(req, res, next);
   };
 

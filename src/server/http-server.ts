@@ -1,6 +1,6 @@
 // The Node HTTP server under the shell's Express app: listen with clear errors, close gracefully, force-close.
 import { createServer, type RequestListener, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { createError, type HangarError } from "../errors.js";
 
 /** Where to listen. `port: 0` picks a free port; `port()` and `url()` then report the real one. */
@@ -54,11 +54,12 @@ function listenError(error: NodeJS.ErrnoException, options: HttpServerOptions): 
 
 function noop(): void {}
 
+/** The response a connection is serving or served last: set once per request, read only when closing. */
+const currentResponse = Symbol("hangar.currentResponse");
+type TrackedSocket = Socket & { [currentResponse]?: ServerResponse };
+
 /** Wraps `app` in a Node HTTP server that is not listening yet. */
 export function createHttpServer(app: RequestListener, options: HttpServerOptions): ShellHttpServer {
-  // Without a Host header the app's DNS-rebinding check answers (403 JSON) instead of Node's bare 400.
-  const server = createServer({ requireHostHeader: false }, app);
-  const inFlight = new Set<ServerResponse>();
   let listening: Promise<{ url: string; port: number }> | null = null;
   let closing: Promise<void> | null = null;
   let boundPort: number | null = null;
@@ -66,19 +67,23 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
 
   // Node closes only the sockets idle at the moment of close(); a keep-alive socket whose request finishes
   // later would linger until its keep-alive timeout. So while closing, every response says
-  // `Connection: close`, and each finished one triggers another sweep of idle sockets.
-  // Prepended so it runs before the app, which may answer synchronously.
-  // One shared listener (`this` is the response), not a closure per request.
-  const sweepIdle = () => server.closeIdleConnections();
-  function onResponseClose(this: ServerResponse): void {
-    inFlight.delete(this);
-    if (closing) setImmediate(sweepIdle);
-  }
-  server.prependListener("request", (_req, res: ServerResponse) => {
-    inFlight.add(res);
+  // `Connection: close`, and each in-flight one triggers another sweep of idle sockets when it ends.
+  // What this costs a request is one property write, in the one request listener: connections (not
+  // requests) are tracked, and a request's response is looked at only when the server closes (issue 13:
+  // a Set entry and a listener per request, or a second `request` listener, cost every request).
+  // Without a Host header the app's DNS-rebinding check answers (403 JSON) instead of Node's bare 400.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
+    (req.socket as TrackedSocket)[currentResponse] = res;
     if (closing) res.shouldKeepAlive = false;
-    res.on("close", onResponseClose);
+    app(req, res);
   });
+  const sockets = new Set<TrackedSocket>();
+  server.on("connection", (socket: TrackedSocket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  const sweepIdle = () => server.closeIdleConnections();
+  const onResponseClose = () => setImmediate(sweepIdle);
 
   const url = (): string | null =>
     boundPort === null ? null : `http://${urlHost(options.host)}:${boundPort}`;
@@ -95,7 +100,12 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
 
   function closeNow(graceMs: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+      for (const socket of sockets) {
+        const res = socket[currentResponse];
+        if (res === undefined || res.writableFinished) continue;
+        if (!res.headersSent) res.shouldKeepAlive = false;
+        res.once("close", onResponseClose);
+      }
       server.close(() => {
         if (graceTimer) clearTimeout(graceTimer);
         graceTimer = null;

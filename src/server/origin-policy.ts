@@ -33,10 +33,20 @@ export function createOriginPolicy(options: OriginPolicyOptions): OriginPolicy {
     return hosts;
   };
 
+  // Asked on every request: the accepted hosts are rebuilt only when the port changes (port 0 becomes real).
+  let hostsPort = Number.NaN;
+  let hosts: ReadonlySet<string> = new Set();
+
   return Object.freeze({
     allowedHosts,
     isAllowedHost(host: string | undefined): boolean {
-      return host !== undefined && allowedHosts().includes(host.toLowerCase());
+      if (host === undefined) return false;
+      const port = options.port();
+      if (port !== hostsPort) {
+        hosts = new Set(allowedHosts());
+        hostsPort = port;
+      }
+      return hosts.has(host) || hosts.has(host.toLowerCase());
     },
     isAllowedOrigin(origin: string): boolean {
       if (origin === "null") return false;

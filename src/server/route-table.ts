@@ -35,6 +35,8 @@ interface PluginMounts {
   depths: number[];
   readonly byDepth: Map<number, Set<Mount>>;
   size: number;
+  /** The mount, while there is exactly one (the common case, dispatched without walking the groups). */
+  only: Mount | null;
 }
 
 /**
@@ -54,6 +56,19 @@ function protohostOf(url: string): string {
 function mountMatches(mountPath: string, pathname: string): boolean {
   if (!pathname.startsWith(mountPath)) return false;
   return pathname.length === mountPath.length || pathname[mountPath.length] === "/";
+}
+
+/** The one mount of a plugin that has exactly one. */
+function soleMount(plugin: PluginMounts): Mount | null {
+  for (const group of plugin.byDepth.values()) for (const mount of group) return mount;
+  return null;
+}
+
+/** Strips the mount path from `req.url` and appends it to `req.baseUrl`, as Express's `app.use(path, router)` does. */
+function enterMount(req: Request, url: string, protohost: string, baseUrl: string, mountPath: string): void {
+  const rest = url.slice(protohost.length + mountPath.length);
+  req.url = protohost + (protohost === "" && !rest.startsWith("/") ? `/${rest}` : rest);
+  req.baseUrl = baseUrl + mountPath;
 }
 
 /**
@@ -148,7 +163,7 @@ export class RouteTable implements RouteRegistry {
     const depth = checked.path.split("/").length;
     let plugin = this.#mounts.get(pluginId);
     if (!plugin) {
-      plugin = { depths: [], byDepth: new Map(), size: 0 };
+      plugin = { depths: [], byDepth: new Map(), size: 0, only: null };
       this.#mounts.set(pluginId, plugin);
     }
     let group = plugin.byDepth.get(depth);
@@ -160,6 +175,7 @@ export class RouteTable implements RouteRegistry {
     }
     group.add(mount);
     plugin.size += 1;
+    plugin.only = plugin.size === 1 ? mount : null;
     const owner = plugin;
     const members = group;
 
@@ -170,6 +186,7 @@ export class RouteTable implements RouteRegistry {
         owner.byDepth.delete(depth);
         owner.depths = owner.depths.filter((other) => other !== depth);
       }
+      owner.only = owner.size === 1 ? soleMount(owner) : null;
       if (owner.size === 0 && this.#mounts.get(pluginId) === owner) this.#mounts.delete(pluginId);
     });
   }
@@ -197,6 +214,27 @@ export class RouteTable implements RouteRegistry {
       done();
       return;
     }
+    const url = req.url;
+    const baseUrl = req.baseUrl;
+    const protohost = protohostOf(url);
+    const query = url.indexOf("?");
+    const pathname = url.slice(protohost.length, query === -1 ? url.length : query);
+    // The common case, one router per plugin, without the walk over depths: every request pays for the walk.
+    const only = plugin.only;
+    if (only !== null) {
+      if (!mountMatches(only.path, pathname)) {
+        done();
+        return;
+      }
+      enterMount(req, url, protohost, baseUrl, only.path);
+      callRouter(only.router, req, res, (err?: unknown) => {
+        req.url = url;
+        req.baseUrl = baseUrl;
+        if (err !== undefined && err !== null && err !== "router" && err !== "route") done(err);
+        else done();
+      });
+      return;
+    }
     // Mounts registered after this request arrived are not offered to it; disposed ones leave their Set.
     const newest = this.#seq;
     const depths = plugin.depths;
@@ -215,11 +253,6 @@ export class RouteTable implements RouteRegistry {
         else if (step.value.seq <= newest) return step.value;
       }
     };
-    const url = req.url;
-    const baseUrl = req.baseUrl;
-    const protohost = protohostOf(url);
-    const query = url.indexOf("?");
-    const pathname = url.slice(protohost.length, query === -1 ? url.length : query);
 
     const tryNext = (err?: unknown): void => {
       req.url = url;
@@ -234,9 +267,7 @@ export class RouteTable implements RouteRegistry {
         done();
         return;
       }
-      const rest = url.slice(protohost.length + mount.path.length);
-      req.url = protohost + (protohost === "" && !rest.startsWith("/") ? `/${rest}` : rest);
-      req.baseUrl = baseUrl + mount.path;
+      enterMount(req, url, protohost, baseUrl, mount.path);
       callRouter(mount.router, req, res, tryNext);
     };
     tryNext();
