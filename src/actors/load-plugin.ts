@@ -28,6 +28,8 @@ export interface LoadPluginOptions {
   generation: number;
   /** A manifest read moments ago (by discovery): used instead of reading plugin.json again. */
   manifest?: PluginManifest;
+  /** Where the loader's warnings about this plugin go (its logger): see importPluginEntry's `warn`. */
+  warn?: ((message: string) => void) | undefined;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function loadPlugin(folder: string, options: LoadPluginOptions): Pr
     folder: await realpath(folder),
     pluginId: manifest.id,
     generation: options.generation,
+    warn: options.warn,
   });
   return { manifest, module, entryFile, loadMs: performance.now() - started };
 }

@@ -97,7 +97,11 @@ async function loadRuntime(
   const loaded =
     isolation === "worker" && manifest.background
       ? await loadIsolated(deps, runtime, manifest, generation, signal)
-      : await loadPlugin(discovered.folder, { generation, manifest });
+      : await loadPlugin(discovered.folder, {
+          generation,
+          manifest,
+          warn: (message) => deps.logger.forPlugin(discovered.id).warn("loader", message),
+        });
   if (loaded.manifest.id !== discovered.id) {
     throw createError(
       "HANGAR_MANIFEST_INVALID",
