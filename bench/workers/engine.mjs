@@ -156,6 +156,8 @@ async function reload() {
   let rssAfterWarmup = 0;
   // HANGAR_BENCH_RELOAD_NONE=1: updates that re-import nothing, to tell the engine's share from the loader's.
   const changed = process.env.HANGAR_BENCH_RELOAD_NONE === "1" ? [] : ids;
+  // Heap (after full GCs) and RSS after every tenth of the run: flat or still climbing?
+  const trace = [];
   for (let i = 0; i < count; i += 1) {
     const t0 = performance.now();
     await shell.update({ changed });
@@ -163,6 +165,13 @@ async function reload() {
     if (i + 1 === warmup) {
       heapAfterWarmup = settledHeap();
       rssAfterWarmup = process.memoryUsage().rss;
+    }
+    if ((i + 1) % warmup === 0) {
+      trace.push({
+        updates: i + 1,
+        heapMB: settledHeap() / 2 ** 20,
+        rssMB: process.memoryUsage().rss / 2 ** 20,
+      });
     }
   }
   const heapEnd = settledHeap();
@@ -180,6 +189,7 @@ async function reload() {
     rssGrowthMB: (rssEnd - rssAfterWarmup) / 2 ** 20,
     firstUpdateMs: median(times.slice(warmup, warmup + window)),
     lastUpdateMs: median(times.slice(-window)),
+    trace,
   };
 }
 
