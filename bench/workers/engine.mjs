@@ -5,6 +5,7 @@
 //   startup-shell | startup-baseline   start then stop all plugins: times, heap per idle plugin
 //   block                              max event-loop delay during start(), update() of all, stop()
 //   reload <count>                     <count> updates of all plugins: heap/RSS and update time over the run
+//                                      (HANGAR_BENCH_RELOAD_ISOLATION=worker: each plugin in a worker thread)
 import { existsSync, readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -147,7 +148,9 @@ async function block() {
 async function reload() {
   const count = Number(countArg ?? 1000);
   const make = await createShell();
-  const shell = make();
+  // HANGAR_BENCH_RELOAD_ISOLATION=worker: every plugin in a worker thread, a fresh one per generation.
+  const isolation = process.env.HANGAR_BENCH_RELOAD_ISOLATION === "worker" ? "worker" : "none";
+  const shell = make({ isolation });
   await shell.start();
   const ids = shell.status().plugins.map((p) => p.id);
   const times = [];
