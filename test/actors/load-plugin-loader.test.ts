@@ -374,8 +374,9 @@ describe("generations", () => {
     for (let i = 0; i < 200; i += 1) await reload();
     gc();
     const growth = process.memoryUsage().heapUsed - before;
-    // Node's ESM cache keeps each generation's module records (measured: a few kB per reload of two small
-    // files, BENCHMARKS.md); tsx's namespace per generation cost ~250 kB per update. Loose bound: 50 kB each.
+    // A built generation is released once nothing uses it (test/loader/collectable-generations.test.ts shows it
+    // in a plain child); under the test runner this stays a loose bound: 50 kB each (tsx's namespace per
+    // generation cost ~250 kB per update, Node's ESM cache ~14 kB per module file).
     expect(growth / 200).toBeLessThan(50 * 1024);
   }, 120_000);
 });
