@@ -32,6 +32,8 @@ export function commonJsView(namespace: object): object {
   if (view !== undefined) return view;
   view = Object.defineProperty({}, "__esModule", { value: true });
   for (const key of Object.keys(namespace)) {
+    // A compiled CommonJS package exports its own __esModule mark: the view's says "ES module" already.
+    if (key === "__esModule") continue;
     Object.defineProperty(view, key, {
       enumerable: true,
       get: () => (namespace as Record<string, unknown>)[key],
@@ -57,6 +59,18 @@ export function checkImportedNames(imported: GenerationImport, namespace: object
   }
 }
 
+// One require per entry file, shared by its generations (building one costs more than compiling a small plugin).
+// Packages the generations load get its module as their parent, not a generation's, so it keeps no generation.
+const entryRequires = new Map<string, NodeJS.Require>();
+function requireFrom(entryFile: string): NodeJS.Require {
+  let require = entryRequires.get(entryFile);
+  if (require === undefined) {
+    require = createRequire(entryFile);
+    entryRequires.set(entryFile, require);
+  }
+  return require;
+}
+
 /**
  * Compiles and runs `code` as a CommonJS module named after `entryFile` (its stack frames and `require` resolve
  * from there; the inline source map names each original file), with `require(<specifier>)` of each ES import
@@ -74,8 +88,7 @@ export function evaluateCommonJsGeneration(
   const module = new Module(entryFile) as unknown as CompilableModule;
   module.filename = entryFile;
   module.paths = (Module as unknown as ModuleStatics)._nodeModulePaths(path.dirname(entryFile));
-  // Packages the generation loads get this require's module as their parent, not the generation's.
-  const requireFromEntry = createRequire(entryFile);
+  const requireFromEntry = requireFrom(entryFile);
   module.require = (id: string) => {
     const namespace = namespaces.get(id);
     return namespace === undefined ? requireFromEntry(id) : commonJsView(namespace);

@@ -195,6 +195,74 @@ export function onStop() {}
       pathToFileURL(path.join(folder, "lib/helper.ts")).href,
       `${path.join(folder, "lib")}|${path.join(folder, "lib/legacy.cjs")}`,
     ];
+    for (const generation of [newGeneration(), newGeneration()]) {
+      const lines = await start(await loadPlugin(folder, { generation }));
+      expect(JSON.parse(lines[0] ?? "[]")).toEqual(expected);
+    }
+  });
+
+  it("a JavaScript file outside the plugin folder keeps one instance across generations", async () => {
+    const folder = await plugin("uses-shared", {
+      "plugin.json": manifest("uses-shared", "index.ts"),
+      "index.ts": `import { next } from "../shared-counter.mjs";
+export function onStart(ctx: { logger: { info(m: string): void } }) { ctx.logger.info("shared=" + next()); }
+export function onStop() {}
+`,
+    });
+    await writeFile(
+      path.join(path.dirname(folder), "shared-counter.mjs"),
+      "let n = 0;\nexport const next = () => ++n;\n",
+    );
+    expect(await start(await loadPlugin(folder, { generation: newGeneration() }))).toEqual(["shared=1"]);
+    expect(await start(await loadPlugin(folder, { generation: newGeneration() }))).toEqual(["shared=2"]);
+  });
+
+  it("require() in a built CommonJS file reaches the plugin's own package and the shell's express", async () => {
+    (express as unknown as { hangarMark?: string }).hangarMark = "host";
+    const folder = await plugin("cjs-built", {
+      "plugin.json": manifest("cjs-built", "index.cts"),
+      "index.cts": `const own = require("own-pkg");
+const shared = require("express");
+export = { onStart(ctx: { logger: { info(m: string): void } }) { ctx.logger.info(own.name + " " + shared.hangarMark); }, onStop() {} };
+`,
+      "node_modules/own-pkg/package.json": JSON.stringify({
+        name: "own-pkg",
+        version: "1.0.0",
+        main: "index.js",
+      }),
+      "node_modules/own-pkg/index.js": "exports.name = 'own-pkg';\n",
+    });
+    expect(await start(await loadPlugin(folder, { generation: newGeneration() }))).toEqual(["own-pkg host"]);
+  });
+
+  it("imports from packages get what Node's import() gives: an ES package's default and names, a CommonJS package's module.exports", async () => {
+    const folder = await plugin("package-interop", {
+      "plugin.json": manifest("package-interop", "index.ts"),
+      "index.ts": `import greet, { punctuation } from "esm-pkg";
+import * as esm from "esm-pkg";
+import compiled from "babel-compiled";
+import { live, bump } from "esm-pkg";
+export function onStart(ctx: { logger: { info(m: string): void } }) {
+  bump();
+  ctx.logger.info([greet("pilot") + punctuation, typeof esm.default, compiled.__esModule, typeof compiled.default, live].join(" "));
+}
+export function onStop() {}
+`,
+      "node_modules/esm-pkg/package.json": JSON.stringify({
+        name: "esm-pkg",
+        type: "module",
+        exports: "./index.js",
+      }),
+      "node_modules/esm-pkg/index.js":
+        "export default (name) => 'hello ' + name;\nexport const punctuation = '!';\nexport let live = 1;\nexport function bump() { live += 1; }\n",
+      // Babel/TypeScript output: Node's default import of it is module.exports itself, __esModule and all.
+      "node_modules/babel-compiled/package.json": JSON.stringify({
+        name: "babel-compiled",
+        main: "index.js",
+      }),
+      "node_modules/babel-compiled/index.js":
+        "Object.defineProperty(exports, '__esModule', { value: true });\nexports.default = function inner() {};\n",
+    });
     const first = newGeneration();
     expect(await start(await loadPlugin(folder, { generation: first }))).toEqual([
       "hello pilot! function true function 2",
