@@ -92,7 +92,7 @@ export async function buildGeneration({
   folder,
   generation,
 }: GenerationBuild): Promise<BuiltGeneration> {
-  esbuild ??= hostRequire("esbuild") as typeof import("esbuild");
+  const esbuild = loadEsbuild();
   built += 1;
   const name = path.basename(entryFile).replace(/\.[^.]+$/, "");
   const outfile = path.join(outputDir, `${path.basename(folder)}-${name}.g${generation}-${built}.mjs`);
@@ -141,7 +141,7 @@ async function toCommonJs(
 ): Promise<{ code: string; imports: GenerationImport[] } | { reason: string }> {
   let transformed: import("esbuild").TransformResult;
   try {
-    transformed = await esbuild!.transform(module, {
+    transformed = await loadEsbuild().transform(module, {
       format: "cjs",
       platform: "node",
       target: "node20",
@@ -207,6 +207,25 @@ function staticImportsOf(module: string): GenerationImport[] {
     }
   }
   return [...imports].map(([specifier, names]) => ({ specifier, names: [...names] }));
+}
+
+function loadEsbuild(): typeof import("esbuild") {
+  esbuild ??= hostRequire("esbuild") as typeof import("esbuild");
+  return esbuild;
+}
+
+/**
+ * Loads esbuild and starts its service process (which esbuild's API otherwise spawns on the first build), so
+ * that a build asked for while this runs finds them ready. Never throws: a failure shows on the first build.
+ */
+export function startEsbuild(): void {
+  try {
+    loadEsbuild()
+      .transform("", { loader: "ts" })
+      .catch(() => {});
+  } catch {
+    // reported by the first build, with the plugin that needed it
+  }
 }
 
 /** The esbuild plugin that decides what is bundled and gives each file its own location. */

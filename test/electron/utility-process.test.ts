@@ -3,23 +3,21 @@
 // carries on), and shutdown runs onStop in each process and leaves none behind.
 import { afterEach, beforeEach, expect, expectTypeOf, it } from "vitest";
 import { type ElectronUtilityProcessModule, utilityProcessHost } from "../../src/electron/index.js";
-import { createMemoryIpc, type Shell } from "../../src/index.js";
+import { createMemoryIpc } from "../../src/index.js";
 import { createFakeElectron, type FakeElectron } from "../support/fake-electron.js";
-import { createWorkspace, testShell, type Workspace } from "../support/plugins.js";
+import { testShell, workspacePerTest } from "../support/plugins.js";
 
-let ws: Workspace;
 let electron: FakeElectron;
-const shells: Shell[] = [];
-
-beforeEach(async () => {
-  ws = await createWorkspace();
+beforeEach(() => {
   electron = createFakeElectron();
 });
-afterEach(async () => {
-  await Promise.all(shells.splice(0).map((shell) => shell.stop()));
+// Registered before the workspace fixture, so it runs after it (vitest runs afterEach hooks last-in, first-out):
+// the shells stop first, then whatever utility process is left is killed.
+afterEach(() => {
   for (const child of electron.utilityProcess.forked) child.kill();
-  await ws.cleanup();
 });
+const fixture = workspacePerTest();
+const { shells } = fixture;
 
 it("accepts Electron's own utilityProcess module, and the fake's", () => {
   expectTypeOf<typeof import("electron").utilityProcess>().toMatchTypeOf<ElectronUtilityProcessModule>();
@@ -28,7 +26,7 @@ it("accepts Electron's own utilityProcess module, and the fake's", () => {
 });
 
 it("serves routes and IPC from a utility process, reports its exit as that plugin's crash, and shuts down", async () => {
-  await ws.write({
+  await fixture.ws.write({
     id: "tower",
     source: `
 let logger;
@@ -50,7 +48,7 @@ export function onStart(ctx) {
 export function onStop() { logger.info("tower", "stopped in process " + process.pid); }
 `,
   });
-  await ws.write({
+  await fixture.ws.write({
     id: "crashy",
     manifest: { background: { restart: { policy: "never" } } },
     source: `
@@ -59,7 +57,7 @@ export function onStop() {}
 `,
   });
   const ipc = createMemoryIpc();
-  const { shell, log } = testShell(ws, {
+  const { shell, log } = testShell(fixture.ws, {
     isolation: "worker",
     isolationHost: utilityProcessHost(electron.utilityProcess),
     ipc,

@@ -1,6 +1,5 @@
 // Turns discovered plugin folders into registered plugins (an actor and a runtime each), and applies an update's
 // rescan of the plugin folders (SPEC §4): a folder that is gone is stopped and removed, a new one is registered.
-import { realpathSync } from "node:fs";
 import {
   type ActorOptions,
   type AnyActorLogic,
@@ -40,12 +39,9 @@ export function addPlugin(deps: PluginFolderDeps, discovered: DiscoveredPlugin, 
   const runtime = newRuntime(discovered);
   // Stack attribution for code reached through shared emitters (SPEC §11): the folder, and its real path.
   registerPluginFolder(discovered.folder, deps.containment, discovered.id);
-  try {
-    // The native realpath is one system call; the JavaScript one lstat()s every path component (issue 13).
-    const real = realpathSync.native(discovered.folder);
-    if (real !== discovered.folder) registerPluginFolder(real, deps.containment, discovered.id);
-  } catch {
-    // A folder that vanished has nothing left to attribute.
+  // Discovery resolved the real path already (issue 13: no second realpath per plugin here).
+  if (discovered.realFolder !== discovered.folder) {
+    registerPluginFolder(discovered.realFolder, deps.containment, discovered.id);
   }
   const clock = deps.clockFor(discovered.id);
   const actor = createActor(deps.machine, {
@@ -66,13 +62,6 @@ export function addPlugin(deps: PluginFolderDeps, discovered: DiscoveredPlugin, 
   });
   deps.plugins.add(actor, runtime);
   actor.start();
-  // A stopped isolated plugin gives its worker back; starting it again spawns a fresh one (docs/isolation.md).
-  actor.subscribe({
-    next: (snapshot) => {
-      if (snapshot.value === "stopped") void deps.plugins.runtime(discovered.id)?.worker?.release();
-    },
-    error: () => {}, // this observer only watches for `stopped`: an actor error is not its to report
-  });
   // A misspelt key hangar would otherwise ignore in silence (`dependOn`): in the log and in status.
   for (const warning of discovered.manifest && !discovered.error
     ? manifestWarnings(discovered.manifest)
@@ -85,6 +74,19 @@ export function addPlugin(deps: PluginFolderDeps, discovered: DiscoveredPlugin, 
 }
 
 /**
+ * Stops and removes every plugin whose folder is not among `folders` (the plugin folders found by a rescan):
+ * its folder is gone. An update does this before the other plugins update, so a deleted plugin is not restarted
+ * once more on its way out.
+ */
+export async function removeVanished(deps: PluginFolderDeps, folders: ReadonlySet<string>): Promise<void> {
+  for (const { discovered } of deps.plugins.runtimes()) {
+    if (folders.has(discovered.folder)) continue;
+    const removed = await deps.plugins.remove(discovered.id);
+    if (removed) closeContext(deps, removed, "its folder being removed");
+  }
+}
+
+/**
  * An update rescans the plugin folders (SPEC §4): a plugin whose folder is gone is stopped and removed, a new
  * folder is registered and begins to load (the update then starts it). A folder whose id is already taken by
  * another folder waits until that one is gone.
@@ -94,12 +96,7 @@ export async function applyRescan(
   found: DiscoveredPlugin[],
   generation: number,
 ): Promise<void> {
-  const folders = new Set(found.map((plugin) => plugin.folder));
-  for (const { discovered } of deps.plugins.runtimes()) {
-    if (folders.has(discovered.folder)) continue;
-    const removed = await deps.plugins.remove(discovered.id);
-    if (removed) closeContext(deps, removed, "its folder being removed");
-  }
+  await removeVanished(deps, new Set(found.map((plugin) => plugin.folder)));
   const known = new Set(deps.plugins.runtimes().map((runtime) => runtime.discovered.folder));
   for (const plugin of found) {
     if (known.has(plugin.folder)) continue;
