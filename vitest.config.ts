@@ -8,6 +8,7 @@ import { defineConfig } from "vitest/config";
  */
 const isolatedSuites = [
   "test/e2e/authoring.test.ts",
+  "test/e2e/containment.test.ts",
   "test/e2e/data-dir-lock.test.ts",
   "test/e2e/faults.test.ts",
   "test/e2e/process-safety.test.ts",

@@ -138,6 +138,11 @@ function notRunningMessage(status: PluginStatus, waited: boolean): string {
       return `Plugin '${id}' is stopped, so its routes are unavailable until it starts again.`;
     case "inactive":
       return `Plugin '${id}' is inactive: it has no background module, so it serves no routes.`;
+    case "backoff":
+      return (
+        `Plugin '${id}' failed while running (${status.error?.code ?? "a crash"}) and its restart policy starts it ` +
+        `again after a backoff; retry shortly. GET /api/_shell/plugins/${id} shows the cause.`
+      );
     default:
       return waited
         ? `Plugin '${id}' is still ${status.state} after ${SETTLE_WAIT_MS} ms; retry shortly.`

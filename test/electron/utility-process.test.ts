@@ -101,3 +101,50 @@ export function onStop() {}
   expect(electron.utilityProcess.forked.every((child) => child.pid === undefined)).toBe(true);
   expect(log.text()).not.toMatch(/HANGAR_PLUGIN_CRASHED.*tower/);
 });
+
+it("reports a utility process that runs out of heap as that plugin's crash, out of memory, as Electron's 'error' then 'exit' say", async () => {
+  await fixture.ws.write({
+    id: "bystander",
+    source: `export function onStart(ctx) { ctx.server.registerRouter("/api/bystander", (req, res) => res.json({ ok: true })); }
+export function onStop() {}`,
+  });
+  await fixture.ws.write({
+    id: "hog",
+    manifest: { background: { memoryLimitMb: 32, restart: { policy: "never" } } },
+    source: `
+export function onStart(ctx) {
+  ctx.ipc.handle("grow", () => {
+    const hoard = [];
+    const grow = () => { hoard.push(new Array(5e5).fill(hoard.length)); setImmediate(grow); };
+    grow();
+  });
+}
+export function onStop() {}
+`,
+  });
+  const ipc = createMemoryIpc();
+  const { shell } = testShell(fixture.ws, {
+    isolation: "worker",
+    isolationHost: utilityProcessHost(electron.utilityProcess),
+    ipc,
+    server: { port: 0 },
+  });
+  shells.push(shell);
+  await shell.start();
+  const byId = () => Object.fromEntries(shell.status().plugins.map((p) => [p.id, p]));
+  const hogProcess = electron.utilityProcess.forked.find((child) => child.pid === byId().hog?.worker?.pid)!;
+  const events: string[] = [];
+  hogProcess.on("error", (type: string, location: string) => events.push(`error ${type} ${location}`));
+  hogProcess.on("exit", (code: number) => events.push(`exit ${code}`));
+
+  void ipc.invoke("plugin:hog:grow").catch(() => {});
+  await expect.poll(() => byId().hog?.state, { timeout: 60_000 }).toBe("errored");
+  // What the user reads: out of memory at its limit, not an exit code.
+  expect(byId().hog!.error).toMatchObject({ phase: "run", code: "HANGAR_PLUGIN_CRASHED" });
+  expect(byId().hog!.error!.message).toMatch(/'hog' ran out of memory.*\(32 MB\)/);
+  // The fake said it as Electron documents: 'error' (FatalError, where V8 gave up), then 'exit' with a code.
+  expect(events[0]).toMatch(/^error FatalError \S/);
+  expect(events[1]).toMatch(/^exit \d+$/);
+  expect(events[1]).not.toBe("exit 0");
+  expect(await (await fetch(`${shell.status().server.url}/api/bystander`)).json()).toEqual({ ok: true });
+}, 90_000);
