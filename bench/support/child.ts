@@ -33,10 +33,16 @@ export function median(values: number[]): number {
  * `node --expose-gc bench/workers/<worker> ...args` with no loader at all: for the fair yardstick, workers that
  * measure hangar are plain JavaScript running dist/, as `hangar run` does. Resolves with the last line, parsed.
  */
-export async function runPlainWorker<T>(worker: string, args: string[], timeoutMs = 600_000): Promise<T> {
+export async function runPlainWorker<T>(
+  worker: string,
+  args: string[],
+  timeoutMs = 600_000,
+  env: Record<string, string> = {},
+): Promise<T> {
   const file = path.join(repoRoot, "bench", "workers", worker);
   const { stdout } = await run(process.execPath, ["--expose-gc", file, ...args], {
     cwd: repoRoot,
+    env: { ...process.env, ...env },
     timeout: timeoutMs,
     maxBuffer: 16 * 2 ** 20,
   });

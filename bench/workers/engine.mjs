@@ -5,6 +5,7 @@
 //   startup-shell | startup-baseline   start then stop all plugins: times, heap per idle plugin
 //   block                              max event-loop delay during start(), update() of all, stop()
 //   reload <count>                     <count> updates of all plugins: heap/RSS and update time over the run
+//                                      (HANGAR_BENCH_RELOAD_ISOLATION=worker: each plugin in a worker thread)
 import { existsSync, readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -147,7 +148,9 @@ async function block() {
 async function reload() {
   const count = Number(countArg ?? 1000);
   const make = await createShell();
-  const shell = make();
+  // HANGAR_BENCH_RELOAD_ISOLATION=worker: every plugin in a worker thread, a fresh one per generation.
+  const isolation = process.env.HANGAR_BENCH_RELOAD_ISOLATION === "worker" ? "worker" : "none";
+  const shell = make({ isolation });
   await shell.start();
   const ids = shell.status().plugins.map((p) => p.id);
   const times = [];
@@ -156,6 +159,8 @@ async function reload() {
   let rssAfterWarmup = 0;
   // HANGAR_BENCH_RELOAD_NONE=1: updates that re-import nothing, to tell the engine's share from the loader's.
   const changed = process.env.HANGAR_BENCH_RELOAD_NONE === "1" ? [] : ids;
+  // Heap (after full GCs) and RSS after every tenth of the run: flat or still climbing?
+  const trace = [];
   for (let i = 0; i < count; i += 1) {
     const t0 = performance.now();
     await shell.update({ changed });
@@ -163,6 +168,13 @@ async function reload() {
     if (i + 1 === warmup) {
       heapAfterWarmup = settledHeap();
       rssAfterWarmup = process.memoryUsage().rss;
+    }
+    if ((i + 1) % warmup === 0) {
+      trace.push({
+        updates: i + 1,
+        heapMB: settledHeap() / 2 ** 20,
+        rssMB: process.memoryUsage().rss / 2 ** 20,
+      });
     }
   }
   const heapEnd = settledHeap();
@@ -180,6 +192,7 @@ async function reload() {
     rssGrowthMB: (rssEnd - rssAfterWarmup) / 2 ** 20,
     firstUpdateMs: median(times.slice(warmup, warmup + window)),
     lastUpdateMs: median(times.slice(-window)),
+    trace,
   };
 }
 

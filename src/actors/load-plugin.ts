@@ -30,6 +30,8 @@ export interface LoadPluginOptions {
   manifest?: PluginManifest;
   /** The folder's real path, resolved moments ago (by discovery): used instead of resolving it again. */
   realFolder?: string;
+  /** Where the loader's warnings about this plugin go (its logger): see importPluginEntry's `warn`. */
+  warn?: ((message: string) => void) | undefined;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function loadPlugin(folder: string, options: LoadPluginOptions): Pr
     folder: realFolder,
     pluginId: manifest.id,
     generation: options.generation,
+    warn: options.warn,
   });
   return { manifest, module, entryFile, loadMs: performance.now() - started };
 }

@@ -13,6 +13,8 @@ export interface PluginModuleImport {
   folder: string;
   pluginId: string;
   generation: number;
+  /** Where the loader's warnings go (see importPluginEntry). */
+  warn?: ((message: string) => void) | undefined;
 }
 
 /**
@@ -27,10 +29,11 @@ export async function importPluginModule({
   folder,
   pluginId,
   generation,
+  warn,
 }: PluginModuleImport): Promise<PluginBackgroundModule> {
   let exports: unknown;
   try {
-    exports = await importPluginEntry({ entryFile, folder, generation });
+    exports = await importPluginEntry({ entryFile, folder, generation, warn });
   } catch (error) {
     const missing = missingPackageOf(error);
     // require()'s "Require stack:" lines after a missing package say nothing the entry file does not.

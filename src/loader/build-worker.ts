@@ -2,16 +2,16 @@
 // esbuild's start-up, its protocol and hangar's resolve/load callbacks never run on that thread.
 
 import { parentPort } from "node:worker_threads";
-import { buildGeneration, type GenerationBuild, startEsbuild } from "./bundle.js";
+import { type BuiltGeneration, buildGeneration, type GenerationBuild, startEsbuild } from "./bundle.js";
 
 /** A request to the builder thread. */
 export interface BuildRequest extends GenerationBuild {
   id: number;
 }
 
-/** The builder thread's answer: the built file, or the error as plain data. */
+/** The builder thread's answer: the built generation, or the error as plain data. */
 export type BuildReply =
-  | { id: number; file: string }
+  | { id: number; built: BuiltGeneration }
   | { id: number; error: { name: string; message: string; code?: string; stack?: string } };
 
 const port = parentPort;
@@ -23,8 +23,8 @@ startEsbuild();
 
 port.on("message", async ({ id, ...build }: BuildRequest) => {
   try {
-    const file = await buildGeneration(build);
-    port.postMessage({ id, file } satisfies BuildReply);
+    const built = await buildGeneration(build);
+    port.postMessage({ id, built } satisfies BuildReply);
   } catch (thrown) {
     const error = thrown instanceof Error ? thrown : new Error(String(thrown));
     const code = (error as { code?: unknown }).code;

@@ -4,7 +4,7 @@
 
 import { Worker } from "node:worker_threads";
 import type { BuildReply, BuildRequest } from "./build-worker.js";
-import type { GenerationBuild } from "./bundle.js";
+import type { BuiltGeneration, GenerationBuild } from "./bundle.js";
 
 /** How long the builder thread (and esbuild's process) stays up with nothing to build. */
 const IDLE_MS = 60_000;
@@ -12,7 +12,7 @@ const IDLE_MS = 60_000;
 let worker: Worker | null = null;
 let idleTimer: NodeJS.Timeout | null = null;
 let nextId = 1;
-const pending = new Map<number, { resolve(file: string): void; reject(error: Error): void }>();
+const pending = new Map<number, { resolve(built: BuiltGeneration): void; reject(error: Error): void }>();
 
 function workerEntry(): { filename: string | URL; options: { eval?: boolean } } {
   const here = new URL(import.meta.url);
@@ -54,7 +54,7 @@ function settle(reply: BuildReply): void {
   const waiting = pending.get(reply.id);
   if (waiting === undefined) return;
   pending.delete(reply.id);
-  if ("file" in reply) waiting.resolve(reply.file);
+  if ("built" in reply) waiting.resolve(reply.built);
   else {
     const { name, message, code, stack } = reply.error;
     const error = name === "SyntaxError" ? new SyntaxError(message) : new Error(message);
@@ -91,19 +91,19 @@ export function warmBuilder(): void {
 }
 
 /**
- * Builds one generation of a plugin in the builder thread; resolves with the built file's absolute path.
+ * Builds one generation of a plugin in the builder thread; resolves with the CommonJS code or the ES module file.
  *
  * @throws what bundle.ts's buildGeneration throws (message, name and `code` kept), or an Error when the
  *   builder thread itself fails.
  */
-export function buildInBuilder(build: GenerationBuild): Promise<string> {
+export function buildInBuilder(build: GenerationBuild): Promise<BuiltGeneration> {
   if (idleTimer !== null) clearTimeout(idleTimer);
   idleTimer = null;
   worker ??= startWorker();
   worker.ref();
   const id = nextId++;
   const request: BuildRequest = { id, ...build };
-  return new Promise<string>((resolve, reject) => {
+  return new Promise<BuiltGeneration>((resolve, reject) => {
     pending.set(id, { resolve, reject });
     worker!.postMessage(request);
   });

@@ -1,6 +1,7 @@
-// Builds one update generation of a plugin into a single ES module file with esbuild's asynchronous API (the
-// work runs in esbuild's own process, off the thread that asks), so that a plain import() of that file gives a
-// fresh instance of every file of the plugin without module hooks (no hooks thread to boot on Node 20).
+// Builds one update generation of a plugin with esbuild's asynchronous API (the work runs in esbuild's own
+// process, off the thread that asks): one CommonJS script the loading thread evaluates as a module it can drop
+// (so a stopped generation can be garbage collected), or, when the code needs ES module semantics (top-level
+// await, import.meta beyond url/dirname/filename), one ES module file for a plain import(), which Node keeps.
 
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire, isBuiltin } from "node:module";
@@ -27,6 +28,37 @@ export interface GenerationBuild {
   generation: number;
 }
 
+/**
+ * A package, a JavaScript file outside the plugin folder or a built-in that a CommonJS generation imports (an
+ * `import` statement in the plugin's code): the loading thread imports it with Node's loader before it
+ * evaluates the generation, so that it gets the same instance as any other import of it.
+ */
+export interface GenerationImport {
+  /** The `file:` URL (or `node:` name) that the generation's code passes to `require()` for it. */
+  specifier: string;
+  /** The names imported from it (`default` included); each must be an export, as Node's linker checks. */
+  names: string[];
+}
+
+/** What {@link buildGeneration} built. */
+export type BuiltGeneration =
+  | {
+      /** A CommonJS script to evaluate with `Module.prototype._compile` (no file; nothing of it kept by Node). */
+      format: "commonjs";
+      /** The code, with an inline source map whose sources are absolute `file:` URLs of the plugin's files. */
+      code: string;
+      /** What its `require()` calls for ES imports, in the order the ES module would have linked them. */
+      imports: GenerationImport[];
+    }
+  | {
+      /** An ES module file to import once and delete (Node keeps the module for the process's life). */
+      format: "module";
+      /** Absolute path of the file. */
+      file: string;
+      /** Why it could not be CommonJS (esbuild's words), for the loader's warning. */
+      reason: string;
+    };
+
 let esbuild: typeof import("esbuild") | undefined;
 let built = 0;
 
@@ -38,8 +70,10 @@ let built = 0;
 const outputDir = path.join(os.tmpdir(), "hangar-modules", `${process.pid}-${threadId}`);
 
 /**
- * Bundles the plugin's own files reachable from `entryFile` into one ES module and writes it to a temporary
- * file; returns that file's absolute path. The caller imports it, then deletes it.
+ * Bundles the plugin's own files reachable from `entryFile` into one ES module, then turns that into one
+ * CommonJS script (returned as code), or, when it cannot be (top-level await, `import.meta` beyond
+ * `url`/`dirname`/`filename`), writes the ES module to a temporary file (returned as a path: the caller imports
+ * it, then deletes it).
  *
  * - Bundled: every file inside `folder` outside any node_modules (TypeScript, ESM and CommonJS alike), and
  *   TypeScript files outside it (Node could not import those itself).
@@ -53,7 +87,11 @@ const outputDir = path.join(os.tmpdir(), "hangar-modules", `${process.pid}-${thr
  * @throws Error with `code` `ERR_MODULE_NOT_FOUND` (a message naming the missing package or file and the
  *   file importing it) or a `SyntaxError` naming the file, line and column, as Node's own loader would.
  */
-export async function buildGeneration({ entryFile, folder, generation }: GenerationBuild): Promise<string> {
+export async function buildGeneration({
+  entryFile,
+  folder,
+  generation,
+}: GenerationBuild): Promise<BuiltGeneration> {
   const esbuild = loadEsbuild();
   built += 1;
   const name = path.basename(entryFile).replace(/\.[^.]+$/, "");
@@ -85,9 +123,90 @@ export async function buildGeneration({ entryFile, folder, generation }: Generat
   }
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error(`esbuild wrote nothing for ${entryFile}`);
+  const commonJs = await toCommonJs(output.text, outfile);
+  if ("code" in commonJs) return { format: "commonjs", ...commonJs };
   await mkdir(outputDir, { recursive: true });
   await writeFile(outfile, output.contents);
-  return outfile;
+  return { format: "module", file: outfile, reason: commonJs.reason };
+}
+
+/**
+ * The built ES module as one CommonJS script, or why it cannot be one. Its ES imports of what Node loads itself
+ * become `require(<url>)` calls (esbuild's interop: a required object marked `__esModule` gives its `default`
+ * to default imports), answered by the loading thread with what Node's own import() gave (module-loader.ts).
+ */
+async function toCommonJs(
+  module: string,
+  outfile: string,
+): Promise<{ code: string; imports: GenerationImport[] } | { reason: string }> {
+  let transformed: import("esbuild").TransformResult;
+  try {
+    transformed = await loadEsbuild().transform(module, {
+      format: "cjs",
+      platform: "node",
+      target: "node20",
+      // Not .mjs: esbuild would then mark every import "node mode" and hand a whole namespace to default imports.
+      sourcefile: outfile.replace(/\.mjs$/, ".js"),
+      sourcemap: "inline",
+      sourcesContent: false,
+      // An ES module is strict; its CommonJS twin must be too.
+      banner: '"use strict";',
+      logLevel: "silent",
+    });
+  } catch (error) {
+    const first = (error as { errors?: Message[] } | null)?.errors?.[0];
+    if (first !== undefined) return { reason: first.text };
+    throw error;
+  }
+  const emptyMeta = transformed.warnings.find((warning) => warning.id === "empty-import-meta");
+  if (emptyMeta !== undefined) return { reason: emptyMeta.text };
+  return { code: withAbsoluteSources(transformed.code, outfile), imports: staticImportsOf(module) };
+}
+
+const INLINE_MAP = /\n\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/;
+
+/**
+ * The code with its inline source map's sources made absolute `file:` URLs: the script is compiled under the
+ * entry file's name (not the temporary file's the map was made for), and stacks must still name each file.
+ */
+function withAbsoluteSources(code: string, outfile: string): string {
+  const match = INLINE_MAP.exec(code);
+  if (match === null) return code;
+  const map = JSON.parse(Buffer.from(match[1] ?? "", "base64").toString("utf8")) as {
+    sources: string[];
+    sourceRoot?: string;
+  };
+  const base = pathToFileURL(outfile);
+  map.sources = map.sources.map((source) => new URL(source, base).href);
+  delete map.sourceRoot;
+  const encoded = Buffer.from(JSON.stringify(map)).toString("base64");
+  return `${code.slice(0, match.index)}\n//# sourceMappingURL=data:application/json;base64,${encoded}\n`;
+}
+
+// esbuild prints an ES module's static imports of externals at the top level, one statement each, in a fixed form:
+// `import "x";`, `import d from "x";`, `import * as n from "x";`, `import { a, b as c } from "x";` (possibly over
+// several lines), `import d, { a } from "x";`, and re-exports `export * from "x";`, `export { a as b } from "x";`.
+const STATIC_IMPORT =
+  /^(import|export)\s*(?:([\w$]+)\s*,?\s*)?(\*\s*(?:as\s+[\w$]+)?|\{[^}]*\})?\s*(?:from\s*)?"((?:[^"\\]|\\.)*)";$/gm;
+
+/** The externals the built ES module imports statically, each with the names it takes from it. */
+function staticImportsOf(module: string): GenerationImport[] {
+  const imports = new Map<string, Set<string>>();
+  for (const match of module.matchAll(STATIC_IMPORT)) {
+    const [, keyword, defaultName, clause, quoted] = match;
+    if (keyword === "export" && defaultName !== undefined) continue; // `export default "x";` is no import
+    const specifier = JSON.parse(`"${quoted}"`) as string;
+    const names = imports.get(specifier) ?? new Set<string>();
+    imports.set(specifier, names);
+    if (keyword === "import" && defaultName !== undefined) names.add("default");
+    if (clause?.startsWith("{")) {
+      for (const item of clause.slice(1, -1).split(",")) {
+        const name = item.trim().split(/\s+as\s+/)[0];
+        if (name !== undefined && name !== "") names.add(name.replace(/^"(.*)"$/, "$1"));
+      }
+    }
+  }
+  return [...imports].map(([specifier, names]) => ({ specifier, names: [...names] }));
 }
 
 function loadEsbuild(): typeof import("esbuild") {

@@ -1,7 +1,8 @@
 // Imports a plugin's entry module for one update generation: a plain import() of the entry when nothing needs
-// more, otherwise a plain import() of the generation built into one file by esbuild (bundle.ts) in a builder
-// thread (builder.ts); plus CommonJS
-// support (require of .ts, host-provided modules) on this thread.
+// more, otherwise the generation built by esbuild (bundle.ts) in a builder thread (builder.ts) and evaluated as
+// a CommonJS module that nothing keeps once the plugin lets go of it (commonjs-generation.ts), or imported as an
+// ES module file when it needs ES semantics; plus CommonJS support (require of .ts, host-provided modules) on
+// this thread.
 
 import { readFileSync } from "node:fs";
 import { unlink } from "node:fs/promises";
@@ -9,6 +10,8 @@ import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { buildInBuilder } from "./builder.js";
+import type { BuiltGeneration } from "./bundle.js";
+import { checkImportedNames, evaluateCommonJsGeneration } from "./commonjs-generation.js";
 import { nextTurn } from "./turns.js";
 
 /** Where a plugin's entry module is and which instance of it to import. */
@@ -22,6 +25,11 @@ export interface PluginEntryImport {
    * fresh instance of every file of the plugin (ESM and CommonJS), while packages keep one instance.
    */
   generation: number;
+  /**
+   * Told, once per folder, when a generation had to be imported as an ES module, which Node keeps for the
+   * process's life (top-level await, `import.meta.resolve`): the sentence says why and what it costs.
+   */
+  warn?: ((message: string) => void) | undefined;
 }
 
 const hostRequire = createRequire(import.meta.url);
@@ -40,20 +48,43 @@ const HOST_PROVIDED = (request: string) =>
   request === "express" || request === "hangar" || request.startsWith("hangar/");
 
 let commonJsInstalled = false;
-// Per plugin folder, its latest generations (at most KEPT_GENERATIONS, oldest first) → the URL each was imported
-// from (the entry's own URL for a plain import, a built file's otherwise): the same generation imports the same
-// URL again, so it gets the same instance. Bounded, so that reloading all day keeps no list that grows.
-const imported = new Map<string, Map<number, string>>();
-const KEPT_GENERATIONS = 4;
 
-function remember(folder: string, generation: number, url: string): void {
-  const generations = imported.get(folder) ?? new Map<number, string>();
+/**
+ * One imported generation: the URL an ES module was imported from (importing it again gives the same instance),
+ * or the namespace of a CommonJS generation, held strongly while it is the folder's newest and weakly after, so
+ * that an older generation goes once its plugin lets go of it.
+ */
+interface Remembered {
+  url?: string;
+  namespace?: object | undefined;
+  weak?: WeakRef<object>;
+}
+
+// Per plugin folder, its latest generations (at most KEPT_GENERATIONS, oldest first). Bounded, so that reloading
+// all day keeps no list that grows.
+const imported = new Map<string, Map<number, Remembered>>();
+const KEPT_GENERATIONS = 4;
+// Folders already warned about an ES module generation (once each: --watch may reload one all day).
+const warnedFolders = new Set<string>();
+
+function remember(folder: string, generation: number, entry: Remembered): void {
+  const generations = imported.get(folder) ?? new Map<number, Remembered>();
   imported.set(folder, generations);
-  generations.set(generation, url);
+  for (const older of generations.values()) older.namespace = undefined;
+  generations.delete(generation);
+  generations.set(generation, entry);
   for (const old of generations.keys()) {
     if (generations.size <= KEPT_GENERATIONS) break;
     generations.delete(old);
   }
+}
+
+/** The instance of a generation imported before, if it is still there. */
+function recall(remembered: Remembered | undefined): { url: string } | { namespace: object } | undefined {
+  if (remembered === undefined) return undefined;
+  if (remembered.url !== undefined) return { url: remembered.url };
+  const namespace = remembered.namespace ?? remembered.weak?.deref();
+  return namespace === undefined ? undefined : { namespace };
 }
 
 /**
@@ -62,8 +93,11 @@ function remember(folder: string, generation: number, url: string): void {
  * - A JavaScript entry's first import in the process is a plain `import()` of the entry. If that fails
  *   because the plugin needs more (a TypeScript file it imports, a host-provided module it has no copy of),
  *   the generation is built instead.
- * - TypeScript entries, and every later generation, are built by esbuild into one ES module (bundle.ts, run in
- *   hangar's builder thread, builder.ts), imported with a plain `import()`, and the file is deleted.
+ * - TypeScript entries, and every later generation, are built by esbuild (bundle.ts, run in hangar's builder
+ *   thread, builder.ts) into one CommonJS script, evaluated as a module no registry keeps
+ *   (commonjs-generation.ts), so a generation nobody uses any more is garbage collected; code that needs ES
+ *   semantics (top-level await, `import.meta.resolve`) is built into an ES module file instead, imported with a
+ *   plain `import()` (Node keeps it; `warn` says so once per folder) and the file deleted.
  * - CommonJS: `require()` of `.ts`/`.cts`/`.mts` compiles with esbuild (unless another loader already handles
  *   `.ts`); a new generation forgets the plugin's own CommonJS files from `require.cache` (only on reload).
  * - `hangar`, `hangar/*` and `express` resolve to the shell's copies when the plugin has none of its own.
@@ -77,20 +111,21 @@ export async function importPluginEntry({
   entryFile,
   folder,
   generation,
+  warn,
 }: PluginEntryImport): Promise<unknown> {
   installCommonJs();
   const generations = imported.get(folder);
-  const same = generations?.get(generation);
+  const same = recall(generations?.get(generation));
   if (same !== undefined) {
     await nextTurn();
-    return nativeImport(same);
+    return "url" in same ? nativeImport(same.url) : same.namespace;
   }
   if (generations === undefined && !TYPESCRIPT.test(entryFile)) {
     const entryUrl = pathToFileURL(entryFile).href;
     await nextTurn();
     try {
       const exports = await nativeImport(entryUrl);
-      remember(folder, generation, entryUrl);
+      remember(folder, generation, { url: entryUrl });
       return exports;
     } catch (error) {
       if (!needsBuild(error)) throw error;
@@ -98,19 +133,49 @@ export async function importPluginEntry({
   }
   if (generations !== undefined) forgetCommonJs(folder);
   await nextTurn();
-  const file = await buildInBuilder({ entryFile, folder, generation });
-  const url = pathToFileURL(file).href;
+  const built = await buildInBuilder({ entryFile, folder, generation });
   // Stacks of built code name the plugin's own files and lines through the inline source maps.
   process.setSourceMapsEnabled(true);
+  if (built.format === "commonjs") {
+    const namespace = await evaluateBuilt(built, entryFile);
+    remember(folder, generation, { namespace, weak: new WeakRef(namespace) });
+    return namespace;
+  }
+  if (warn !== undefined && !warnedFolders.has(folder)) {
+    warnedFolders.add(folder);
+    warn(
+      `this plugin's code is loaded as an ES module, which Node keeps in memory until the process ends, on every reload (${built.reason}); without top-level await and import.meta.resolve, a reloaded generation is released once it stops (docs/loader.md)`,
+    );
+  }
+  const url = pathToFileURL(built.file).href;
   await nextTurn();
   try {
     const exports = await nativeImport(url);
-    remember(folder, generation, url);
+    remember(folder, generation, { url });
     return exports;
   } finally {
     // Node keeps the evaluated module; the file is not read again (not even for its inline source map).
-    await unlink(file).catch(() => {});
+    await unlink(built.file).catch(() => {});
   }
+}
+
+/**
+ * Imports what a CommonJS generation imports (packages, files outside the folder) through Node's loader, in
+ * order and with the names checked as Node's linker would, then evaluates the generation in a turn of its own.
+ */
+async function evaluateBuilt(
+  built: Extract<BuiltGeneration, { format: "commonjs" }>,
+  entryFile: string,
+): Promise<object> {
+  const namespaces = new Map<string, object>();
+  for (const dependency of built.imports) {
+    if (!dependency.specifier.startsWith("file:")) continue; // built-ins: require() gives the same object
+    const namespace = (await nativeImport(dependency.specifier)) as object;
+    checkImportedNames(dependency, namespace);
+    namespaces.set(dependency.specifier, namespace);
+  }
+  await nextTurn();
+  return evaluateCommonJsGeneration(built.code, entryFile, namespaces) as object;
 }
 
 /** Errors that a plain import() raises where a built generation would have succeeded. */

@@ -99,6 +99,7 @@ async function loadRuntime(
           generation,
           manifest,
           ...(first ? { realFolder: discovered.realFolder } : {}),
+          warn: (message) => deps.logger.forPlugin(discovered.id).warn("loader", message),
         });
   if (loaded.manifest.id !== discovered.id) {
     throw createError(
