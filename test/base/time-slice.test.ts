@@ -45,7 +45,7 @@ describe("runInSlice", () => {
     expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i * 2));
   });
 
-  it("never runs a task in its caller's turn", async () => {
+  it("never runs a task inside its caller's synchronous code", async () => {
     let ran = false;
     const done = runInSlice(() => {
       ran = true;
