@@ -37,6 +37,8 @@ describe("main-thread turns during start(), update() and stop() (issue 13)", () 
       plugins: [ws.pluginsDir],
       dataDir: ws.dataDir,
       server: { port: 0 },
+      // The reload builds every plugin in the builder thread: on this shared machine that can outlast 10 s.
+      timeouts: { load: 120_000, start: 60_000, stop: 60_000 },
       log: {
         format: "json",
         level: "info",
@@ -59,6 +61,7 @@ describe("main-thread turns during start(), update() and stop() (issue 13)", () 
       phases["start()"] = lines.splice(0);
       await shell.update({ changed: shell.status().plugins.map((plugin) => plugin.id) });
       phases["update()"] = lines.splice(0);
+      expect(shell.status().plugins.filter((plugin) => plugin.state !== "running")).toEqual([]);
       await shell.stop();
       phases["stop()"] = lines.splice(0);
     } finally {
