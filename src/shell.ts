@@ -134,7 +134,10 @@ export function createShell(options: ShellOptions = {}): Shell {
   const { auth, secrets, logger, log, ipc } = services;
   const routes = new RouteTable();
   // The one registry of plugins: each one's actor and what the shell keeps beside it.
-  const plugins: PluginRegistry = new PluginSupervisor(log);
+  const plugins: PluginRegistry = new PluginSupervisor(log, {
+    // A stopped isolated plugin gives its worker back; starting it again spawns a fresh one (docs/isolation.md).
+    stopped: (runtime) => void runtime.worker?.release(),
+  });
   const containment = new ShellContainment({
     pluginLogger: (id) => logger.forPlugin(id),
     shellLogger: log,

@@ -28,6 +28,8 @@ export interface LoadPluginOptions {
   generation: number;
   /** A manifest read moments ago (by discovery): used instead of reading plugin.json again. */
   manifest?: PluginManifest;
+  /** The folder's real path, resolved moments ago (by discovery): used instead of resolving it again. */
+  realFolder?: string;
 }
 
 /**
@@ -45,10 +47,11 @@ export async function loadPlugin(folder: string, options: LoadPluginOptions): Pr
   if (manifest.background === undefined) {
     return { manifest, module: null, entryFile: null, loadMs: performance.now() - started };
   }
-  const entryFile = await resolveEntryModule(folder, manifest);
+  const realFolder = options.realFolder ?? (await realpath(folder));
+  const entryFile = await resolveEntryModule(folder, manifest, realFolder);
   const module = await importPluginModule({
     entryFile,
-    folder: await realpath(folder),
+    folder: realFolder,
     pluginId: manifest.id,
     generation: options.generation,
   });

@@ -44,6 +44,9 @@ export function settled<TActor extends AnyActorRef>(
   options: { timeout?: number; signal?: AbortSignal } = {},
 ): Promise<SnapshotFrom<TActor>> {
   const ended = (snapshot: SnapshotFrom<TActor>) => (snapshot as { status: string }).status !== "active";
+  // Already there (most waits of a start or stop of many plugins): no promise chain, no subscription.
+  const current = actor.getSnapshot() as SnapshotFrom<TActor>;
+  if (!options.signal?.aborted && (predicate(current) || ended(current))) return Promise.resolve(current);
   return waitFor(actor, (snapshot) => predicate(snapshot) || ended(snapshot), options).catch(
     () => actor.getSnapshot() as SnapshotFrom<TActor>,
   );
@@ -82,6 +85,15 @@ export interface SupervisedRuntime {
   lastFailure: unknown;
 }
 
+/** What the supervisor's one observer per plugin also tells its owner (issue 13: one observer per actor). */
+export interface SupervisorHooks<Runtime> {
+  /**
+   * Plugin `runtime` has just reached `stopped` (called once per arrival, after its progress is logged).
+   * Must not throw; an error is logged, not raised.
+   */
+  stopped?(runtime: Runtime): void;
+}
+
 /**
  * The one registry of plugins: each plugin's actor and `Runtime`, what the shell keeps about it outside the
  * machine (its module, context, worker: functions and handles never go in snapshots). Also drives them.
@@ -89,12 +101,14 @@ export interface SupervisedRuntime {
 export class PluginSupervisor<Runtime extends SupervisedRuntime> {
   readonly #entries = new Map<string, { actor: PluginActor; runtime: Runtime }>();
   readonly #log: SupervisorLogger;
+  readonly #hooks: SupervisorHooks<Runtime>;
   /** Errors of crashes already logged when they happened. */
   readonly #crashes = new WeakSet<object>();
   #closing = false;
 
-  constructor(log: SupervisorLogger) {
+  constructor(log: SupervisorLogger, hooks: SupervisorHooks<Runtime> = {}) {
     this.#log = log;
+    this.#hooks = hooks;
   }
 
   /** Registers a plugin (its actor not started yet, so that its first load finds the runtime); logs its progress from here on. */
@@ -103,6 +117,7 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
     this.#entries.set(id, { actor, runtime });
     let last = stateOf(actor.getSnapshot());
     this.#logProgress(actor.getSnapshot(), null);
+    // The one observer of the plugin's actor: progress lines, and the `stopped` hook.
     actor.subscribe({
       next: (snapshot) => {
         const state = stateOf(snapshot);
@@ -110,6 +125,7 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
         const previous = last;
         last = state;
         this.#logProgress(snapshot, previous);
+        if (state === "stopped" && this.#hooks.stopped) this.#onStopped(id, runtime);
       },
       error: (error) => this.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: id }),
     });
@@ -395,6 +411,14 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
   /** Stops every plugin actor (their last snapshots stay readable for status). */
   releaseAll(): void {
     for (const { actor } of this.#entries.values()) actor.stop();
+  }
+
+  #onStopped(id: string, runtime: Runtime): void {
+    try {
+      this.#hooks.stopped!(runtime);
+    } catch (error) {
+      this.#log.error(`after stopping: ${String(error)}`, { pluginId: id, ...errorField(error) });
+    }
   }
 
   /** One line per state change; the logger prefixes it with `[plugin-id]`. */

@@ -10,6 +10,11 @@ export interface DiscoveredPlugin {
   /** Absolute path of the plugin folder (as given, not symlink-resolved). */
   folder: string;
   /**
+   * The folder's real path (every symlink followed) as discovery resolved it: its first load and the stack
+   * attribution use it instead of resolving it again (issue 13: one realpath per plugin, not four).
+   */
+  realFolder: string;
+  /**
    * The id the shell lists this plugin under; unique across one discovery. Equals `manifest.id` when
    * `error` is null, otherwise a name derived from the folder (see {@link discoverPlugins}).
    */
@@ -32,13 +37,13 @@ export interface DiscoveredPlugin {
  * @throws HangarError `HANGAR_SHELL_OPTIONS` when a path does not exist or is not a folder.
  */
 export async function discoverPlugins(paths: readonly string[]): Promise<DiscoveredPlugin[]> {
-  const sorted = await listPluginFolders(paths);
+  const sorted = await listFolders(paths);
   const read = await Promise.all(
-    sorted.map(async (folder) => {
+    sorted.map(async ({ folder, realFolder }) => {
       try {
-        return { folder, manifest: await readManifest(folder), error: null };
+        return { folder, realFolder, manifest: await readManifest(folder), error: null };
       } catch (error) {
-        return { folder, manifest: null, error: asLoadError(error, folder) };
+        return { folder, realFolder, manifest: null, error: asLoadError(error, folder) };
       }
     }),
   );
@@ -51,6 +56,11 @@ export async function discoverPlugins(paths: readonly string[]): Promise<Discove
  * @throws HangarError `HANGAR_SHELL_OPTIONS` when a path does not exist or is not a folder.
  */
 export async function listPluginFolders(paths: readonly string[]): Promise<string[]> {
+  return (await listFolders(paths)).map(({ folder }) => folder);
+}
+
+/** {@link listPluginFolders}, each folder with its real path. */
+async function listFolders(paths: readonly string[]): Promise<{ folder: string; realFolder: string }[]> {
   const folders = new Map<string, string>(); // real path → absolute path as given: one folder listed once
   for (const given of paths) {
     for (const folder of await pluginFoldersIn(path.resolve(given))) {
@@ -58,7 +68,9 @@ export async function listPluginFolders(paths: readonly string[]): Promise<strin
       if (!folders.has(real)) folders.set(real, folder);
     }
   }
-  return [...folders.values()].sort(compareCodeUnits);
+  return [...folders]
+    .map(([realFolder, folder]) => ({ folder, realFolder }))
+    .sort((a, b) => compareCodeUnits(a.folder, b.folder));
 }
 
 /** The plugin folders `root` stands for: itself when it holds a plugin.json, else its direct subfolders that do. */
@@ -96,22 +108,22 @@ async function pluginFoldersIn(root: string): Promise<string[]> {
  * two entries with one id, and the folder name is what a user recognises.
  */
 function assignIds(
-  read: { folder: string; manifest: PluginManifest | null; error: HangarError | null }[],
+  read: { folder: string; realFolder: string; manifest: PluginManifest | null; error: HangarError | null }[],
 ): DiscoveredPlugin[] {
   const owners = new Map<string, string>(); // id → folder that holds it
-  const result: DiscoveredPlugin[] = read.map(({ folder, manifest, error }) => {
-    if (manifest === null) return { folder, id: "", manifest, error };
+  const result: DiscoveredPlugin[] = read.map(({ folder, realFolder, manifest, error }) => {
+    if (manifest === null) return { folder, realFolder, id: "", manifest, error };
     const owner = owners.get(manifest.id);
     if (owner === undefined) {
       owners.set(manifest.id, folder);
-      return { folder, id: manifest.id, manifest, error: null };
+      return { folder, realFolder, id: manifest.id, manifest, error: null };
     }
     const duplicate = createError(
       "HANGAR_MANIFEST_DUPLICATE_ID",
       { folder, pluginId: manifest.id, owner },
       { phase: "load" },
     );
-    return { folder, id: "", manifest, error: duplicate };
+    return { folder, realFolder, id: "", manifest, error: duplicate };
   });
   for (const plugin of result) {
     if (plugin.id !== "") continue;

@@ -92,7 +92,12 @@ function parseManifest(
  *   file; `HANGAR_MANIFEST_INVALID` when the manifest has no background section or the real file has an
  *   extension hangar cannot load.
  */
-export async function resolveEntryModule(folder: string, manifest: PluginManifest): Promise<string> {
+export async function resolveEntryModule(
+  folder: string,
+  manifest: PluginManifest,
+  /** The folder's real path when the caller has just resolved it; resolved here otherwise. */
+  knownRealFolder?: string,
+): Promise<string> {
   const absoluteFolder = path.resolve(folder);
   const options = { pluginId: manifest.id, phase: "load" as const };
   const plugin = { pluginId: manifest.id, folder: absoluteFolder };
@@ -107,7 +112,7 @@ export async function resolveEntryModule(folder: string, manifest: PluginManifes
     throw outside("resolves outside the plugin folder");
   }
 
-  const realFolder = await realpath(absoluteFolder);
+  const realFolder = knownRealFolder ?? (await realpath(absoluteFolder));
   let realEntry: string;
   try {
     realEntry = await realpath(path.resolve(absoluteFolder, entry));

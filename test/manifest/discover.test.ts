@@ -1,5 +1,5 @@
 // discoverPlugins on real folders: both kinds of path, ignored subfolders, broken manifests and duplicate ids.
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -29,7 +29,13 @@ describe("discoverPlugins", () => {
     const folder = await plugin("weather", { id: "weather", version: "1.0.0" });
     const found = await discoverPlugins([folder]);
     expect(found).toEqual([
-      { folder, id: "weather", manifest: { id: "weather", version: "1.0.0" }, error: null },
+      {
+        folder,
+        realFolder: await realpath(folder),
+        id: "weather",
+        manifest: { id: "weather", version: "1.0.0" },
+        error: null,
+      },
     ]);
   });
 
@@ -50,6 +56,9 @@ describe("discoverPlugins", () => {
     await symlink(real, path.join(root, "plugins", "linked"), "dir");
     const found = await discoverPlugins([path.join(root, "plugins")]);
     expect(found.map((plugin) => plugin.id)).toEqual(["linked"]);
+    // The folder as found, and its real path (resolved once here, reused by the first load).
+    expect(found[0]!.folder).toBe(path.join(root, "plugins", "linked"));
+    expect(found[0]!.realFolder).toBe(await realpath(real));
   });
 
   it("lists a folder whose plugin.json is broken under the folder's name, with its error", async () => {

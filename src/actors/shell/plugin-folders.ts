@@ -1,6 +1,5 @@
 // Turns discovered plugin folders into registered plugins (an actor and a runtime each), and applies an update's
 // rescan of the plugin folders (SPEC §4): a folder that is gone is stopped and removed, a new one is registered.
-import { realpathSync } from "node:fs";
 import {
   type ActorOptions,
   type AnyActorLogic,
@@ -40,12 +39,9 @@ export function addPlugin(deps: PluginFolderDeps, discovered: DiscoveredPlugin, 
   const runtime = newRuntime(discovered);
   // Stack attribution for code reached through shared emitters (SPEC §11): the folder, and its real path.
   registerPluginFolder(discovered.folder, deps.containment, discovered.id);
-  try {
-    // The native realpath is one system call; the JavaScript one lstat()s every path component (issue 13).
-    const real = realpathSync.native(discovered.folder);
-    if (real !== discovered.folder) registerPluginFolder(real, deps.containment, discovered.id);
-  } catch {
-    // A folder that vanished has nothing left to attribute.
+  // Discovery resolved the real path already (issue 13: no second realpath per plugin here).
+  if (discovered.realFolder !== discovered.folder) {
+    registerPluginFolder(discovered.realFolder, deps.containment, discovered.id);
   }
   const clock = deps.clockFor(discovered.id);
   const actor = createActor(deps.machine, {
@@ -66,13 +62,6 @@ export function addPlugin(deps: PluginFolderDeps, discovered: DiscoveredPlugin, 
   });
   deps.plugins.add(actor, runtime);
   actor.start();
-  // A stopped isolated plugin gives its worker back; starting it again spawns a fresh one (docs/isolation.md).
-  actor.subscribe({
-    next: (snapshot) => {
-      if (snapshot.value === "stopped") void deps.plugins.runtime(discovered.id)?.worker?.release();
-    },
-    error: () => {}, // this observer only watches for `stopped`: an actor error is not its to report
-  });
   // A misspelt key hangar would otherwise ignore in silence (`dependOn`): in the log and in status.
   for (const warning of discovered.manifest && !discovered.error
     ? manifestWarnings(discovered.manifest)

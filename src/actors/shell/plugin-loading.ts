@@ -85,9 +85,10 @@ async function loadRuntime(
   const { discovered } = runtime;
   // A duplicate id stays an error until the shell restarts: the first folder owns the id.
   if (discovered.error?.code === "HANGAR_MANIFEST_DUPLICATE_ID") throw discovered.error;
-  // The first load uses the manifest discovery has just read; every later one (an update) reads it again.
-  const manifest =
-    (runtime.loadedOnce ? null : discovered.manifest) ?? (await readManifest(discovered.folder));
+  // The first load uses the manifest (and real path) discovery has just read; every later one (an update)
+  // reads them again.
+  const first = !runtime.loadedOnce && discovered.manifest !== null;
+  const manifest = (first ? discovered.manifest : null) ?? (await readManifest(discovered.folder));
   runtime.loadedOnce = true;
   runtime.module = null;
   // A reload replaces the worker: the new generation is imported in a fresh thread.
@@ -97,7 +98,11 @@ async function loadRuntime(
   const loaded =
     isolation === "worker" && manifest.background
       ? await loadIsolated(deps, runtime, manifest, generation, signal)
-      : await loadPlugin(discovered.folder, { generation, manifest });
+      : await loadPlugin(discovered.folder, {
+          generation,
+          manifest,
+          ...(first ? { realFolder: discovered.realFolder } : {}),
+        });
   if (loaded.manifest.id !== discovered.id) {
     throw createError(
       "HANGAR_MANIFEST_INVALID",
