@@ -1,17 +1,22 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * The end-to-end suites whose shells honour HANGAR_TEST_ISOLATION (test/support/plugins.ts `testShell`): the
- * "isolated" project runs them again with every plugin in its own worker thread (SPEC §12, docs/testing.md).
- * The other e2e files run their shells in child processes with fixed options; why each is not run isolated is
- * listed in docs/testing.md ("Every suite both ways").
+ * The end-to-end suites whose shells honour HANGAR_TEST_ISOLATION (test/support/plugins.ts `testShell`, or passed on
+ * to a child process's shell as `--isolation` / a createShell option): the "isolated" project runs them again with
+ * every plugin in its own worker thread (SPEC §12, docs/testing.md). Why the other e2e files are not run isolated
+ * is listed in docs/testing.md ("Every suite both ways").
  */
 const isolatedSuites = [
+  "test/e2e/authoring.test.ts",
+  "test/e2e/containment.test.ts",
+  "test/e2e/data-dir-lock.test.ts",
   "test/e2e/faults.test.ts",
+  "test/e2e/process-safety.test.ts",
   "test/e2e/redaction.test.ts",
   "test/e2e/request-growth.test.ts",
   "test/e2e/rescan.test.ts",
   "test/e2e/shell-lifecycle.test.ts",
+  "test/e2e/shell-resources.test.ts",
   "test/e2e/supervision.test.ts",
 ];
 

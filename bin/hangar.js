@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `hangar` command: runs the compiled CLI (built by `npm install` through the `prepare` script).
+// The `hangar` command: runs the compiled CLI, bundled into one module (built by `npm install` through the
+// `prepare` script; scripts/bundle-cli.mjs).
 // Importing it takes a moment (seconds on a busy machine). A SIGINT/SIGTERM meanwhile is remembered and handed
 // to the command (`hangar run` then stops as after any Ctrl+C, having started nothing); a second one exits 130.
 let received = null;
@@ -22,10 +23,19 @@ const earlySignal = {
   },
 };
 
-import("../dist/cli/main.js").then(
+// `hangar run` builds TypeScript plugins in a builder thread: start it now, so that it boots (and esbuild's process
+// with it) while the CLI is still being imported. It holds nothing open, and ends after a minute if unused.
+if (process.argv[2] === "run") {
+  import("../dist/loader/builder.js").then(
+    (builder) => builder.warmBuilder(),
+    () => {},
+  );
+}
+
+import("../dist/cli/bundle/main.js").then(
   ({ runCli }) => runCli(process.argv, earlySignal),
   (error) => {
-    if (error?.code === "ERR_MODULE_NOT_FOUND" && String(error.message).includes("dist/cli/main.js")) {
+    if (error?.code === "ERR_MODULE_NOT_FOUND" && String(error.message).includes("dist/cli/bundle/main.js")) {
       console.error(
         "hangar is not built: run `npm run build` (or `npm install`) in the hangar folder first.",
       );

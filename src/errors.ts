@@ -198,6 +198,11 @@ const catalogue = {
         "Plugin '{pluginId}' tried to register a router at '{path}', but {problem}. Mount it at '{prefix}' or a literal path below it, e.g. ctx.server.registerRouter('{prefix}', router).",
     },
   },
+  HANGAR_ROUTE_FAILED: {
+    summary: "an error escaped a plugin's route handler: that request failed with 500",
+    message:
+      "Plugin '{pluginId}' route {route} failed: {reason}. The request was answered 500 (or cut off, if its headers had gone out); the plugin keeps running. Catch the error in the route handler and answer with a status of your own.",
+  },
   HANGAR_IPC_CHANNEL: {
     summary: "an IPC channel name is empty or malformed",
     messages: {

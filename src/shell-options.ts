@@ -1,45 +1,49 @@
 // Validates createShell's options and fills in the defaults of SPEC §4–§5, with errors that name the field.
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { originOf } from "./base/origin.js";
 import { createError, type HangarError } from "./errors.js";
 import { nearMiss } from "./manifest/near-miss.js";
+import { englishErrors } from "./manifest/zod-messages.js";
 import { DEFAULT_BODY_LIMIT } from "./server/body-policy.js";
 import { checkSessionToken } from "./server/session-token.js";
 import type { ShellOptions } from "./shell.js";
 
-const positiveMs = z.number().int().positive();
+const positiveMs = z.optional(z.number().check(z.int(), z.positive()));
 
 /** Exactly an origin as browsers send it (the one origin validator: src/base/origin.ts), never `*` or `null`. */
 const isOrigin = (origin: string): boolean => origin !== "null" && originOf(origin) === origin;
 
+// zod/mini: the same checks and messages as zod's classic API in a twentieth of the code (src/manifest/schema.ts).
 const optionsSchema = z.object({
-  plugins: z.array(z.string().min(1)).optional(),
-  dataDir: z.string().min(1).optional(),
-  server: z
-    .object({
-      host: z.string().min(1).optional(),
-      port: z.number().int().min(0).max(65535).optional(),
-      allowedOrigins: z
-        .array(
-          z.string().refine(isOrigin, {
-            message:
-              "must be an origin such as http://localhost:5173 or app://shell (scheme, host and port only; " +
-              "never '*' or 'null')",
-          }),
-        )
-        .optional(),
-      token: z.string().optional(),
-      bodyLimit: z.number().int().positive().optional(),
-    })
-    .optional(),
-  auth: z
-    .custom<{ init: unknown }>((v) => typeof (v as { init?: unknown })?.init === "function", {
+  plugins: z.optional(z.array(z.string().check(z.minLength(1)))),
+  dataDir: z.optional(z.string().check(z.minLength(1))),
+  server: z.optional(
+    z.object({
+      host: z.optional(z.string().check(z.minLength(1))),
+      port: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(65535))),
+      allowedOrigins: z.optional(
+        z.array(
+          z.string().check(
+            z.refine(isOrigin, {
+              message:
+                "must be an origin such as http://localhost:5173 or app://shell (scheme, host and port only; " +
+                "never '*' or 'null')",
+            }),
+          ),
+        ),
+      ),
+      token: z.optional(z.string()),
+      bodyLimit: z.optional(z.number().check(z.int(), z.positive())),
+    }),
+  ),
+  auth: z.optional(
+    z.custom<{ init: unknown }>((v) => typeof (v as { init?: unknown })?.init === "function", {
       message: "must be an object with an init() function",
-    })
-    .optional(),
-  ipc: z
-    .custom(
+    }),
+  ),
+  ipc: z.optional(
+    z.custom(
       (v) =>
         ["handle", "removeHandler", "send"].every(
           (k) => typeof (v as Record<string, unknown>)?.[k] === "function",
@@ -47,43 +51,43 @@ const optionsSchema = z.object({
       {
         message: "must implement handle, removeHandler and send",
       },
-    )
-    .optional(),
-  config: z
-    .custom(
+    ),
+  ),
+  config: z.optional(
+    z.custom(
       (v) => ["store", "flush"].every((k) => typeof (v as Record<string, unknown>)?.[k] === "function"),
       {
         message: "must implement store and flush",
       },
-    )
-    .optional(),
-  timeouts: z
-    .object({
-      load: positiveMs.optional(),
-      start: positiveMs.optional(),
-      stop: positiveMs.optional(),
-      resume: positiveMs.optional(),
-      auth: positiveMs.optional(),
-      shutdown: positiveMs.optional(),
-      unresponsive: positiveMs.optional(),
-    })
-    .optional(),
-  isolation: z.enum(["none", "worker"]).optional(),
-  isolationHost: z
-    .custom((v) => typeof (v as { spawn?: unknown })?.spawn === "function", {
+    ),
+  ),
+  timeouts: z.optional(
+    z.object({
+      load: positiveMs,
+      start: positiveMs,
+      stop: positiveMs,
+      resume: positiveMs,
+      auth: positiveMs,
+      shutdown: positiveMs,
+      unresponsive: positiveMs,
+    }),
+  ),
+  isolation: z.optional(z.enum(["none", "worker"])),
+  isolationHost: z.optional(
+    z.custom((v) => typeof (v as { spawn?: unknown })?.spawn === "function", {
       message: "must be an isolation host, such as utilityProcessHost(utilityProcess) from hangar/electron",
-    })
-    .optional(),
-  inspect: z.unknown().optional(),
-  shellPage: z.boolean().optional(),
-  containProcessErrors: z.boolean().optional(),
-  log: z
-    .object({
-      format: z.enum(["pretty", "json"]).optional(),
-      level: z.enum(["debug", "info", "warn", "error", "silent"]).optional(),
-      destination: z.custom((v) => typeof (v as { write?: unknown })?.write === "function").optional(),
-    })
-    .optional(),
+    }),
+  ),
+  inspect: z.optional(z.unknown()),
+  shellPage: z.optional(z.boolean()),
+  containProcessErrors: z.optional(z.boolean()),
+  log: z.optional(
+    z.object({
+      format: z.optional(z.enum(["pretty", "json"])),
+      level: z.optional(z.enum(["debug", "info", "warn", "error", "silent"])),
+      destination: z.optional(z.custom((v) => typeof (v as { write?: unknown })?.write === "function")),
+    }),
+  ),
 });
 
 export const defaultTimeouts = {
@@ -126,7 +130,7 @@ function misspeltOption(options: ShellOptions): HangarError | null {
 export function parseShellOptions(options: ShellOptions) {
   const misspelt = misspeltOption(options);
   if (misspelt) throw misspelt;
-  const parsed = optionsSchema.safeParse(options);
+  const parsed = optionsSchema.safeParse(options, { error: englishErrors });
   if (!parsed.success) {
     throw createError("HANGAR_SHELL_OPTIONS", "invalid", { issues: z.prettifyError(parsed.error) });
   }

@@ -14,4 +14,6 @@ export default function setup(): void {
   });
   // The shell page and the example plugins' UI modules (esbuild): `hangar run` serves them.
   execFileSync(process.execPath, ["scripts/build-ui.mjs"], { cwd: root, stdio: "inherit" });
+  // The CLI's bundle (bin/hangar.js imports it), built from the dist/ files tsc has just written.
+  execFileSync(process.execPath, ["scripts/bundle-cli.mjs"], { cwd: root, stdio: "inherit" });
 }

@@ -4,7 +4,7 @@ import { createShell, createWebSocketIpc } from "../index.js";
 import { IPC_PATH } from "../ipc/ws-protocol.js";
 import { type ExitCode, ExitCodes, exitCodeOf, type Output } from "./output.js";
 import { formatSummary } from "./summary.js";
-import { type PluginWatcher, watchPlugins } from "./watch.js";
+import type { PluginWatcher } from "./watch.js";
 
 /** Options of `hangar run`, as parsed by commander. */
 export interface RunOptions {
@@ -141,6 +141,8 @@ export async function runCommand(
   if (signalled) return stopped;
 
   if (options.watch) {
+    // Loaded only for --watch: chokidar is not on the start-up path of a plain `hangar run`.
+    const { watchPlugins } = await import("./watch.js");
     watcher = watchPlugins({
       roots: dirs,
       dataDir: options.dataDir,

@@ -3,7 +3,7 @@
 
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import type { RawData, WebSocket, WebSocketServer } from "ws";
 import { createRefusalLog } from "../base/refusal-log.js";
 import { bearerTokenOf, createTokenMatcher } from "../base/token-match.js";
 import { createError, messageOf } from "../errors.js";
@@ -121,12 +121,19 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
   let closed = false;
   let clientCount = 0;
   // Servers of ours never track clients themselves; `clients` does, with the per-client backlog state.
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload,
-    clientTracking: false,
-    perMessageDeflate: false,
-  });
+  // `ws` is imported on the first upgrade that passes the checks: `hangar run` serves the bridge, and most runs
+  // never open it (the import is a sixth of the CLI's start-up code).
+  let wss: Promise<WebSocketServer> | null = null;
+  const webSocketServer = (): Promise<WebSocketServer> =>
+    (wss ??= import("ws").then(
+      ({ WebSocketServer }) =>
+        new WebSocketServer({
+          noServer: true,
+          maxPayload,
+          clientTracking: false,
+          perMessageDeflate: false,
+        }),
+    ));
 
   function refuse(socket: Duplex, status: 401 | 403 | 404 | 503, error: string): void {
     const body = JSON.stringify({ success: false, error });
@@ -202,7 +209,26 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
         );
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => connect(ws, req));
+      webSocketServer().then(
+        (server) => {
+          if (socket.destroyed) return;
+          if (closed) {
+            refuse(
+              socket,
+              503,
+              "The hangar shell is shutting down; its IPC bridge accepts no new connections.",
+            );
+            return;
+          }
+          server.handleUpgrade(req, socket, head, (ws) => connect(ws, req));
+        },
+        (error: unknown) => {
+          log.error("The IPC bridge could not load its WebSocket server (the ws package)", {
+            error: error instanceof Error ? error.message : String(error),
+          });
+          refuse(socket, 503, "The IPC bridge is unavailable: its WebSocket server could not be loaded.");
+        },
+      );
     };
   }
 
@@ -412,7 +438,7 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
         // The server's close waits for upgraded sockets too: a client that never answers must not hold it.
         setTimeout(() => client.socket.terminate(), CLOSE_GRACE_MS).unref();
       }
-      wss.close();
+      void wss?.then((server) => server.close());
     },
   });
 }

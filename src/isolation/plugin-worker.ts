@@ -30,6 +30,9 @@ import { RequestForwarder } from "./request-forwarder.js";
 /** How long a released worker gets to exit by itself before it is terminated, in ms. */
 const RELEASE_GRACE_MS = 250;
 
+/** How many disposed contexts a worker's shell side remembers, to name what disposed a leftover's context. */
+const RETIRED_CONTEXTS = 8;
+
 /** Default heap limit of an isolated plugin, in MB (SPEC §12). */
 export const DEFAULT_MEMORY_LIMIT_MB = 512;
 
@@ -47,8 +50,18 @@ export interface PluginWorkerOptions {
   logger: PluginLogger;
   /** The shell's current auth token (later changes are pushed with {@link PluginWorker.setToken}). */
   token(): string | null;
+  /**
+   * A leftover in the worker called a disposed context (`context` is the shell's twin of it, or null when it is
+   * long gone); the worker ignored the call. The shell warns, as for an in-process leftover (SPEC §11).
+   */
+  onLateCall?(context: PluginContext | null, call: string): void;
   /** The worker died or hung while no hook was running: the plugin crashed in phase `run`. */
   onCrash(code: ErrorCode, message: string, error: HangarError): void;
+  /**
+   * The state the plugin settles in after {@link onCrash} (`backoff` when the restart policy starts it again, else
+   * `errored`): requests that were in flight answer 503 with it, as the status will show. Default: `errored`.
+   */
+  stateAfterCrash?(): Promise<string>;
   /** How requests reach the worker's routers (default `"port"`; `"socket"` is kept to compare the two). */
   transport?: RequestTransport;
   /** Where the plugin runs: a worker thread (default) or, in Electron, a utility process. */
@@ -105,6 +118,8 @@ export class PluginWorker {
   #contextId = 0;
   #contextIds = new WeakMap<PluginContext, number>();
   #contexts = new Map<number, PluginContext>();
+  /** The latest disposed contexts, so a leftover's warning can say what disposed its context. */
+  #retired = new Map<number, PluginContext>();
   readonly #transport: RequestTransport;
   #hookSignal: AbortSignal | undefined;
   readonly #forwarder: RequestForwarder;
@@ -269,6 +284,8 @@ export class PluginWorker {
       const id = contextId;
       context.signal.addEventListener("abort", () => {
         this.#contexts.delete(id);
+        this.#retired.set(id, context);
+        if (this.#retired.size > RETIRED_CONTEXTS) this.#retired.delete(this.#retired.keys().next().value!);
         if (this.#alive) this.#post({ t: "dispose", contextId: id });
       });
     }
@@ -351,18 +368,18 @@ export class PluginWorker {
       }
       if (shellWasBlocked || silentSince === null) return;
       const silentMs = Math.round(now - silentSince);
-      if (silentMs >= limit) this.#unresponsive(worker, silentMs);
+      if (silentMs >= limit) this.#unresponsive(worker, silentMs, silentSince);
     };
     this.#heartbeat = setInterval(tick, every);
     this.#heartbeat.unref();
   }
 
-  #unresponsive(worker: Isolate, silentMs: number): void {
+  #unresponsive(worker: Isolate, silentMs: number, silentSince: number): void {
     const { pluginId, unresponsiveMs } = this.#options;
     const phase = this.#phase;
     const where =
       phase === "run"
-        ? "while running (outside any hook)"
+        ? this.#servingWhen(silentSince)
         : `in ${phase === "load" ? "loading" : hookNames[phase]}`;
     this.#fail(
       worker,
@@ -372,6 +389,19 @@ export class PluginWorker {
         { phase },
       ),
     );
+  }
+
+  /**
+   * Where a worker that went silent at `since` while running was, as the watchdog's message says it: the request it
+   * was serving (the oldest one sent before the silence and not answered since), else outside any hook and request.
+   */
+  #servingWhen(since: number): string {
+    const serving = this.#portForwarder.unansweredSince(since);
+    if (serving.length === 0) {
+      return "while running, outside any hook or request (in a timer, an event handler or a promise continuation)";
+    }
+    const others = serving.length - 1;
+    return `while serving ${serving[0]}${others > 0 ? ` (and ${others} more request${others > 1 ? "s" : ""} in flight)` : ""}`;
   }
 
   /** Ends the worker for a fault, and reports it: to the hook waiting on it, or as a crash while running. */
@@ -424,20 +454,20 @@ export class PluginWorker {
     this.#alive = false;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
-    this.#forwarder.close();
-    this.#portForwarder.close();
-    if (this.#socketDir) rmSync(this.#socketDir, { recursive: true, force: true });
-    this.#socketDir = null;
     const load = this.#load;
     this.#load = null;
+    // Outside any hook (phase `run`) the plugin crashed, even when IPC invokes were waiting on it: they fail too.
+    // Reported first, so that requests in flight answer with the state it leads to (`backoff`, `errored`).
+    const crashed = report && phase === "run" && !load;
+    if (crashed) this.#options.onCrash(error.code, error.message, error);
+    this.#forwarder.close();
+    this.#portForwarder.close((crashed && this.#options.stateAfterCrash?.()) || "errored");
+    if (this.#socketDir) rmSync(this.#socketDir, { recursive: true, force: true });
+    this.#socketDir = null;
     load?.reject(error);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const waiter of pending) waiter.reject(error);
-    // Outside any hook (phase `run`) the plugin crashed, even when IPC invokes were waiting on it: they fail too.
-    if (report && phase === "run" && !load) {
-      this.#options.onCrash(error.code, error.message, error);
-    }
   }
 
   #post(message: ToWorker): void {
@@ -525,6 +555,12 @@ export class PluginWorker {
         return;
       case "importing":
         this.#importing = !message.done;
+        return;
+      case "late-call":
+        this.#options.onLateCall?.(
+          this.#contexts.get(message.contextId) ?? this.#retired.get(message.contextId) ?? null,
+          message.call,
+        );
         return;
       case "fatal":
         // A utility process reports its uncaught error before it exits: the crash names it, and it is ended now.

@@ -1,6 +1,7 @@
 // Forwards HTTP requests from the shell's dispatcher to an isolated plugin as messages on its worker's port (the
 // `"port"` transport): the request's head and body go in, status, headers and body come back, each direction
 // with a window of unacknowledged bytes so a slow reader holds the writer back (docs/isolation.md, "Requests").
+import { performance } from "node:perf_hooks";
 import type { NextFunction, Request, Response } from "express";
 import type { PluginRouter } from "../sdk/types.js";
 import {
@@ -16,6 +17,8 @@ export type PostToIsolate = (message: HttpToWorker, transfer?: ArrayBuffer[]) =>
 
 /** One request in flight. */
 interface Exchange {
+  /** When it was posted to the isolate (performance.now(), ms). */
+  sentAt: number;
   req: Request;
   res: Response;
   next: NextFunction;
@@ -33,17 +36,23 @@ export function ownBuffer(chunk: Uint8Array): ArrayBuffer {
   return copy.buffer;
 }
 
-/** The worker ended while the request was in flight: answered like any plugin that is not running (SPEC §6). */
-export function answerGone(pluginId: string, res: Response): void {
+/**
+ * The worker ended while the request was in flight: answered like any plugin that is not running (SPEC §6),
+ * with the state its status shows (`backoff` while the restart policy waits to start it again).
+ */
+export function answerGone(pluginId: string, res: Response, state = "errored"): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.setHeader("Retry-After", "5");
+  const backoff = state === "backoff";
+  res.setHeader("Retry-After", backoff ? "1" : "5");
   res.status(503).json({
     success: false,
-    error: `Plugin '${pluginId}' stopped while answering this request (its worker ended); it is not running.`,
-    state: "errored",
+    error: backoff
+      ? `Plugin '${pluginId}' stopped while answering this request (its worker ended); its restart policy starts it again after a backoff, retry shortly. GET /api/_shell/plugins/${pluginId} shows the cause.`
+      : `Plugin '${pluginId}' stopped while answering this request (its worker ended); it is not running. GET /api/_shell/plugins/${pluginId} shows the cause.`,
+    state,
   });
 }
 
@@ -61,14 +70,36 @@ export class PortRequestForwarder {
     this.#alive = alive;
   }
 
-  /** The isolate ended: requests in flight answer 503 (or are cut short once their headers went out). */
-  close(): void {
+  /**
+   * The isolate ended: requests in flight answer 503 with the plugin's `state` (or are cut short once their
+   * headers went out).
+   */
+  close(state: string | Promise<string> = "errored"): void {
     const exchanges = [...this.#exchanges.values()];
     this.#exchanges.clear();
-    for (const exchange of exchanges) {
-      this.#release(exchange);
-      answerGone(this.#pluginId, exchange.res);
+    for (const exchange of exchanges) this.#release(exchange);
+    if (exchanges.length === 0) return;
+    const answer = (settled: string) => {
+      for (const exchange of exchanges) answerGone(this.#pluginId, exchange.res, settled);
+    };
+    if (typeof state === "string") answer(state);
+    else void state.then(answer, () => answer("errored"));
+  }
+
+  /**
+   * The requests posted to the isolate before `time` (performance.now(), ms) and not answered since, oldest first,
+   * as `METHOD /path`: what a worker that went silent at `time` was most likely serving.
+   */
+  unansweredSince(time: number): string[] {
+    const labels: string[] = [];
+    for (const { sentAt, req } of this.#exchanges.values()) {
+      if (sentAt > time) continue;
+      // The path without its query string, which may carry secrets.
+      const url = req.originalUrl || req.url;
+      const query = url.indexOf("?");
+      labels.push(`${req.method} ${query === -1 ? url : url.slice(0, query)}`);
     }
+    return labels;
   }
 
   /** The handler the shell's route table mounts in place of the plugin's router at one mount path. */
@@ -79,7 +110,14 @@ export class PortRequestForwarder {
         return;
       }
       const id = this.#nextId++;
-      const exchange: Exchange = { req, res, next, unread: 0, paused: false };
+      const exchange: Exchange = {
+        sentAt: performance.now(),
+        req,
+        res,
+        next,
+        unread: 0,
+        paused: false,
+      };
       this.#exchanges.set(id, exchange);
       // Bodies always declare their length here: the shell's body limit refuses chunked ones (body-policy.ts).
       const length = req.headers["content-length"];

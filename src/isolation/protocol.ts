@@ -150,6 +150,8 @@ export type FromWorker =
   | { t: "importing"; done: boolean }
   /** A utility process's uncaught exception or unhandled rejection, sent just before it exits. */
   | { t: "fatal"; error: SerialisedError }
+  /** A leftover called a disposed context (`call` is e.g. `ipc.send('tick')`): ignored in the worker, warned about. */
+  | { t: "late-call"; contextId: number; call: string }
   | HttpFromWorker;
 
 /** Marks an Error inside logged data, which a structured clone would strip of its class and code. */

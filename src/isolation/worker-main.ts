@@ -328,6 +328,14 @@ function openContext(contextId: number): PluginContextHandle {
       ipc: ipcFor(contextId),
       auth,
       routes: routesFor(contextId),
+      // A leftover (a timer or listener of an earlier context) calling it: SPEC §11 makes that a warning, never a
+      // crash of the running generation. A throw here would escape the leftover and end the worker, so the call
+      // is ignored, and the shell warns as it does in-process. (A hook still running on its disposed context has
+      // outlived its timeout, and its worker is ended anyway.)
+      onLateCall: (call) => {
+        post({ t: "late-call", contextId, call });
+        return "ignore";
+      },
     });
     contexts.set(contextId, handle);
   }
@@ -336,8 +344,15 @@ function openContext(contextId: number): PluginContextHandle {
 
 async function runHook(hook: "start" | "stop" | "resume", contextId: number): Promise<void> {
   if (!module) throw new Error("the plugin's module is not loaded in its worker");
-  if (hook === "stop") await module.onStop();
-  else if (hook === "start") await module.onStart(openContext(contextId).context);
+  if (hook === "stop") {
+    try {
+      await module.onStop();
+    } finally {
+      // SPEC §3: the context is disposed once onStop settles. The shell disposes it too, but its message comes
+      // later: a timer onStop left behind must find the context disposed from now on, as in-process.
+      for (const handle of contexts.values()) handle.dispose();
+    }
+  } else if (hook === "start") await module.onStart(openContext(contextId).context);
   else await module.onResume?.(openContext(contextId).context);
   await Promise.all(listening);
 }

@@ -2,7 +2,7 @@
 // esbuild's start-up, its protocol and hangar's resolve/load callbacks never run on that thread.
 
 import { parentPort } from "node:worker_threads";
-import { buildGeneration, type GenerationBuild } from "./bundle.js";
+import { buildGeneration, type GenerationBuild, startEsbuild } from "./bundle.js";
 
 /** A request to the builder thread. */
 export interface BuildRequest extends GenerationBuild {
@@ -16,6 +16,10 @@ export type BuildReply =
 
 const port = parentPort;
 if (port === null) throw new Error("build-worker.ts runs only as a worker thread (src/loader/builder.ts)");
+
+// esbuild's service process starts while the first request is on its way (or while the shell is still
+// starting, when the thread was started by warmBuilder).
+startEsbuild();
 
 port.on("message", async ({ id, ...build }: BuildRequest) => {
   try {

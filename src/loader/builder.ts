@@ -78,6 +78,19 @@ function stopBuilder(): void {
 }
 
 /**
+ * Starts the builder thread (and esbuild's process under it) ahead of the first build, without keeping the
+ * process alive: `hangar run` calls it while it is still loading its own code, so TypeScript plugins find the
+ * builder ready. Unused, the thread ends after the usual idle time. Does nothing when it is already running.
+ */
+export function warmBuilder(): void {
+  if (worker !== null) return;
+  worker = startWorker();
+  worker.unref();
+  idleTimer = setTimeout(stopBuilder, IDLE_MS);
+  idleTimer.unref();
+}
+
+/**
  * Builds one generation of a plugin in the builder thread; resolves with the built file's absolute path.
  *
  * @throws what bundle.ts's buildGeneration throws (message, name and `code` kept), or an Error when the

@@ -54,7 +54,7 @@ const outputDir = path.join(os.tmpdir(), "hangar-modules", `${process.pid}-${thr
  *   file importing it) or a `SyntaxError` naming the file, line and column, as Node's own loader would.
  */
 export async function buildGeneration({ entryFile, folder, generation }: GenerationBuild): Promise<string> {
-  esbuild ??= hostRequire("esbuild") as typeof import("esbuild");
+  const esbuild = loadEsbuild();
   built += 1;
   const name = path.basename(entryFile).replace(/\.[^.]+$/, "");
   const outfile = path.join(outputDir, `${path.basename(folder)}-${name}.g${generation}-${built}.mjs`);
@@ -88,6 +88,25 @@ export async function buildGeneration({ entryFile, folder, generation }: Generat
   await mkdir(outputDir, { recursive: true });
   await writeFile(outfile, output.contents);
   return outfile;
+}
+
+function loadEsbuild(): typeof import("esbuild") {
+  esbuild ??= hostRequire("esbuild") as typeof import("esbuild");
+  return esbuild;
+}
+
+/**
+ * Loads esbuild and starts its service process (which esbuild's API otherwise spawns on the first build), so
+ * that a build asked for while this runs finds them ready. Never throws: a failure shows on the first build.
+ */
+export function startEsbuild(): void {
+  try {
+    loadEsbuild()
+      .transform("", { loader: "ts" })
+      .catch(() => {});
+  } catch {
+    // reported by the first build, with the plugin that needed it
+  }
 }
 
 /** The esbuild plugin that decides what is bundled and gives each file its own location. */

@@ -34,7 +34,10 @@ export interface ShellAppOptions {
   originPolicy?: OriginPolicy;
   plugins: PluginView;
   routes: RouteTable;
-  /** The logger a plugin's route failures are reported to. */
+  /**
+   * A plugin's own logger: where errors its route code raises after the response was sent go. A route failure
+   * itself is a failure record on `shellLogger` (`HANGAR_ROUTE_FAILED`, phase `request`).
+   */
   pluginLogger: (pluginId: string) => PluginLogger;
   shellLogger: ShellLogger;
   /**
@@ -135,6 +138,11 @@ function notRunningMessage(status: PluginStatus, waited: boolean): string {
       return `Plugin '${id}' is stopped, so its routes are unavailable until it starts again.`;
     case "inactive":
       return `Plugin '${id}' is inactive: it has no background module, so it serves no routes.`;
+    case "backoff":
+      return (
+        `Plugin '${id}' failed while running (${status.error?.code ?? "a crash"}) and its restart policy starts it ` +
+        `again after a backoff; retry shortly. GET /api/_shell/plugins/${id} shows the cause.`
+      );
     default:
       return waited
         ? `Plugin '${id}' is still ${status.state} after ${SETTLE_WAIT_MS} ms; retry shortly.`
@@ -297,7 +305,6 @@ export function createShellApp(options: ShellAppOptions): express.Express {
   }
 
   const failInPlugin = (pluginId: string, err: unknown, req: Request, res: Response): void => {
-    const logger = pluginLogger(pluginId);
     const route = `${req.method} ${pathOf(req)}`;
     const clientError = clientErrorOf(err);
     // A client error (say, a malformed JSON body refused by the plugin's own parser) is the caller's fault.
@@ -315,7 +322,14 @@ export function createShellApp(options: ShellAppOptions): express.Express {
       else sendJson(res, clientError.status, { success: false, error: clientError.message });
       return;
     }
-    logger.error("http", `Route ${route} threw: ${messageOf(err)}`, err);
+    // One failure record with the fields of every other (docs/cli.md): phase `request`; the plugin runs on.
+    shellLogger.error(errorMessage("HANGAR_ROUTE_FAILED", { pluginId, route, reason: messageOf(err) }), {
+      pluginId,
+      state: plugins.stateOf?.(pluginId) ?? plugins.get(pluginId)?.state,
+      phase: "request",
+      code: "HANGAR_ROUTE_FAILED",
+      err,
+    });
     if (res.headersSent) {
       abandon(res);
       return;

@@ -2,7 +2,7 @@
 // example plugins with their states and mounts fleet-board's UI (hangar/react, TanStack Query), which renders route
 // data, hears background pushes, follows config changes both ways, survives a shell restart and catches up after
 // one, and leaves no listener behind when unmounted. Plus the page with a session token (server.token).
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -12,6 +12,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createShell, createWebSocketIpc, type Shell } from "../../src/index.js";
 import { describeInChromium, launchChromium } from "../support/chromium.js";
+import { start, waitForEvent } from "../support/processes.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const examples = path.join(root, "examples", "plugins");
@@ -36,32 +37,15 @@ let browser: Browser;
 let dataDir: string;
 
 /** `hangar run examples/plugins` on `port`, resolved with the shell page's URL from its JSON summary. */
-function hangarRun(port: number): Promise<Run> {
-  const child = spawn(
+async function hangarRun(port: number): Promise<Run> {
+  const running = start(
     process.execPath,
     ["bin/hangar.js", "run", examples, "--port", String(port), "--data-dir", dataDir, "--json"],
-    { cwd: root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: root },
   );
-  runs.push(child);
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.stdout?.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      for (const line of stdout.split("\n")) {
-        if (!line.startsWith("{")) continue;
-        const record = JSON.parse(line) as { event?: string; shellPage?: string };
-        if (record.event === "summary" && record.shellPage) resolve({ child, url: record.shellPage, exited });
-      }
-    });
-    void exited.then((code) =>
-      reject(new Error(`hangar exited with ${code} before its summary:\n${stdout}\n${stderr}`)),
-    );
-  });
+  runs.push(running.child);
+  const summary = await waitForEvent(running, "summary");
+  return { child: running.child, url: String(summary.shellPage), exited: running.exited };
 }
 
 async function stop(run: Run): Promise<void> {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Running, start } from "../support/processes.js";
+import { type Running, records, start, waitFor, waitForEvent } from "../support/processes.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const examples = join(root, "examples/plugins");
@@ -22,36 +22,6 @@ async function hangarRun(args: string[], env: Record<string, string> = {}) {
   const run = hangar(args, env);
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
-}
-
-/** The JSON records printed so far (log lines and the CLI's own events). */
-function records(text: string): Record<string, unknown>[] {
-  return text
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-/** Resolves once the process prints something matching `match`; fails if it exits first. */
-async function waitFor<T>(run: Hangar, match: (stdout: string) => T | undefined): Promise<T> {
-  for (;;) {
-    const found = match(run.stdout());
-    if (found !== undefined) return found;
-    const exited = await Promise.race([run.exited.then(() => true), sleep(25).then(() => false)]);
-    if (exited && match(run.stdout()) === undefined) {
-      throw new Error(
-        `hangar exited before the expected output.\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`,
-      );
-    }
-  }
-}
-
-function waitForEvent(run: Hangar, event: string): Promise<Record<string, unknown>> {
-  return waitFor(run, (stdout) => records(stdout).find((record) => record.event === event));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 interface SummaryPlugin {

@@ -39,16 +39,12 @@ async function startHeld(args: string[]): Promise<{ running: Running; release: (
   return { running, release: () => writeFile(gate, "") };
 }
 
+/** `hangar run examples/plugins` on port 0 with a data dir of its own, held as {@link startHeld} does. */
+const startHeldRun = (...extra: string[]) =>
+  startHeld(["run", "examples/plugins", "--port", "0", "--data-dir", join(dir, "data"), ...extra]);
+
 it("hangar run: a Ctrl+C before the CLI has loaded stops it cleanly, says so, and exits 0", async () => {
-  const { running, release } = await startHeld([
-    "run",
-    "examples/plugins",
-    "--port",
-    "0",
-    "--json",
-    "--data-dir",
-    join(dir, "data"),
-  ]);
+  const { running, release } = await startHeldRun("--json");
   running.child.kill("SIGINT");
   await release();
   expect(await running.exited).toBe(0);
@@ -64,14 +60,7 @@ it("hangar run: a Ctrl+C before the CLI has loaded stops it cleanly, says so, an
 });
 
 it("hangar run: the same in text, on SIGTERM", async () => {
-  const { running, release } = await startHeld([
-    "run",
-    "examples/plugins",
-    "--port",
-    "0",
-    "--data-dir",
-    join(dir, "data"),
-  ]);
+  const { running, release } = await startHeldRun();
   running.child.kill("SIGTERM");
   await release();
   expect(await running.exited).toBe(0);
@@ -81,14 +70,7 @@ it("hangar run: the same in text, on SIGTERM", async () => {
 });
 
 it("hangar run: a second early signal exits at once with 130, saying why", async () => {
-  const { running } = await startHeld([
-    "run",
-    "examples/plugins",
-    "--port",
-    "0",
-    "--data-dir",
-    join(dir, "data"),
-  ]);
+  const { running } = await startHeldRun();
   running.child.kill("SIGINT");
   // Two signals pending at once are one to the kernel: let the first be delivered (the loop is idle).
   await sleep(200);

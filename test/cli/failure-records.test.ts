@@ -168,3 +168,57 @@ it("hangar run --isolation worker: a crash in a plugin's worker is one record wi
   ]);
   expect(lines.find((r) => r.pluginId === "start-exiter")).toMatchObject({ phase: "start" });
 }, 60_000);
+
+describe.each(["none", "worker"])("hangar run --json --isolation %s", (isolation) => {
+  it("an error escaping a route handler is one failure record: phase request, HANGAR_ROUTE_FAILED, its stack", async () => {
+    const folder = join(dir, "routes", "router");
+    await mkdir(join(folder, "background"), { recursive: true });
+    await writeFile(
+      join(folder, "plugin.json"),
+      JSON.stringify({ id: "router", version: "1.0.0", background: { entryModule: "background/index.mjs" } }),
+    );
+    await writeFile(
+      join(folder, "background/index.mjs"),
+      `export async function onStart(ctx) {
+         ctx.server.registerRouter("/api/router", (req, res) => {
+           if (req.url === "/boom") throw new Error("route boom");
+           res.json({ ok: true });
+         });
+       }
+       export async function onStop() {}\n`,
+    );
+    const args = [
+      "bin/hangar.js",
+      "run",
+      folder,
+      "--port",
+      "0",
+      "--data-dir",
+      join(dir, `data-${isolation}`),
+    ];
+    const running = start(process.execPath, [...args, "--json", "--isolation", isolation], { cwd: root });
+    try {
+      const summary = await waitFor(running, () =>
+        records(running.stdout()).find((r) => r.event === "summary"),
+      );
+      const response = await fetch(`${summary.url}/api/router/boom`);
+      expect(response.status).toBe(500);
+      expect(await response.text()).not.toContain("route boom");
+      const record = await waitFor(running, () =>
+        records(running.stdout()).find((r) => r.pluginId === "router" && r.level === 50),
+      );
+      expect(record).toMatchObject({ state: "running", phase: "request", code: "HANGAR_ROUTE_FAILED" });
+      expect(record.msg).toContain("Plugin 'router' route GET /api/router/boom failed: route boom");
+      const err = record.err as { type: string; message: string; stack: string };
+      expect(err).toMatchObject({ type: "Error", message: "route boom" });
+      expect(err.stack).toContain(join("router", "background", "index.mjs"));
+      // The plugin keeps running and serving.
+      expect((await fetch(`${summary.url}/api/router/ok`)).status).toBe(200);
+      running.child.kill("SIGINT");
+      expect(await running.exited).toBe(0);
+      expect(records(running.stdout()).filter((r) => r.level === 50)).toHaveLength(1);
+    } finally {
+      if (running.child.exitCode === null) running.child.kill("SIGKILL");
+    }
+  }, 90_000);
+});

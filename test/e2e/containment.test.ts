@@ -10,6 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PluginStatus, ShellStatus } from "../../src/index.js";
 import { createWorkspace, goodPluginSource, type Workspace } from "../support/plugins.js";
 
+/** The vitest project "isolated" runs this file again with every plugin in its own worker (SPEC §12). */
+const isolated = process.env.HANGAR_TEST_ISOLATION === "worker";
+/** Booting some forty workers at once takes minutes on a loaded machine. */
+const startupTimeout = isolated ? 300_000 : 30_000;
+
 type Fault = "throw" | "reject" | "leftover-call" | "exit" | "hang";
 type Site =
   | "module load"
@@ -30,7 +35,8 @@ type Checkpoint = "start" | "update" | "stop";
 interface Expectation {
   at: Checkpoint;
   state: PluginStatus["state"];
-  phase?: string;
+  /** The error's phase; either of two where the outcome depends on timing (see the isolated table). */
+  phase?: string | string[];
   code?: string;
   /** A warning on the plugin's status (or, at "stop", in the log) that names the call and the fix. */
   warning?: RegExp;
@@ -345,12 +351,67 @@ const matrix: Cell[] = [
   },
 ];
 
-const cells = matrix.filter((cell) => cell.skip === undefined);
+/**
+ * The same faults with every plugin in its own worker (SPEC §12; the vitest project "isolated"), where they differ
+ * from the in-process table above, by plugin id, route path or IPC channel. What holds for every cell here:
+ * - any error that escapes the plugin's code in its worker ends the worker: HANGAR_PLUGIN_CRASHED, where
+ *   in-process the shell's containment gives `HANGAR_PROCESS_EXIT`, a failed hook, a failed request or a warning;
+ * - so a promise an earlier context forgot crashes the running generation, where in-process it is only a
+ *   warning (SPEC §11): a known difference, listed in docs/testing.md. A leftover's call on its disposed context
+ *   is ignored in the worker and warned about by the shell, as in-process;
+ * - a worker's onStart lasts until Express is imported for its routes, seconds on a loaded machine: a fault
+ *   30 ms after onStart registered its routes may strike inside onStart (phase `start`) or after it (`run`);
+ * - modules are not shared between workers: the `bus` the emitter emits on is not the listener's;
+ * - a crash of the `routes` or `ipcs` plugin ends it for the probes after it: they answer 503 / "No handler".
+ */
+const isolatedTable: Record<string, Partial<Cell>> = {
+  "reject-load": { expect: { at: "start", state: "errored", phase: "load", code: "HANGAR_PLUGIN_CRASHED" } },
+  "exit-load": { expect: { at: "start", state: "errored", phase: "load", code: "HANGAR_PLUGIN_CRASHED" } },
+  "module-timer": { expect: { ...crashed(), phase: ["start", "run"] } },
+  "exit-start": { expect: { at: "start", state: "errored", phase: "start", code: "HANGAR_PLUGIN_CRASHED" } },
+  "timer-in-start": {
+    expect: { at: "start", state: "errored", phase: "start", code: "HANGAR_PLUGIN_CRASHED" },
+  },
+  "reject-start": { expect: { ...crashed(), phase: ["start", "run"] } },
+  // The hook outlived its timeout, so its worker was ended: no leftover is left to call.
+  "leftover-start": {
+    expect: { at: "start", state: "errored", phase: "start", code: "HANGAR_START_TIMEOUT" },
+  },
+  "throw-timer": { expect: { ...crashed(), phase: ["start", "run"] } },
+  "throw-listener": { expect: { at: "start", state: "running" } },
+  "reject-running": { expect: { ...crashed(), phase: ["start", "run"] } },
+  "exit-running": { expect: { ...crashed(), phase: ["start", "run"] } },
+  "/api/routes/f/timer": { route: { path: "/api/routes/f/timer", status: 503, body: /its worker ended/ } },
+  "/api/routes/f/forgot": { route: { path: "/api/routes/f/forgot", status: 503 } },
+  "/api/routes/f/after-end": { route: { path: "/api/routes/f/after-end", status: 503 } },
+  "/api/routes/f/exit": { route: { path: "/api/routes/f/exit", status: 503 } },
+  "plugin:ipcs:timer": { ipc: { channel: "plugin:ipcs:timer", error: /crashed.*ipc timer boom/ } },
+  "plugin:ipcs:forgot": { ipc: { channel: "plugin:ipcs:forgot", error: /No handler registered/ } },
+  "plugin:ipcs:exit": { ipc: { channel: "plugin:ipcs:exit", error: /No handler registered/ } },
+  "exit-resume": {
+    expect: { at: "update", state: "errored", phase: "resume", code: "HANGAR_PLUGIN_CRASHED" },
+  },
+  "exit-stop": { expect: { at: "update", state: "errored", phase: "stop", code: "HANGAR_PLUGIN_CRASHED" } },
+  // onStop's forgotten rejection surfaces in the onStart that follows it in the update.
+  "reject-stop": { expect: { ...crashed("update"), phase: ["start", "run"] } },
+  // Its leftover warns after the update (the same warning as in-process); on the final stop the worker is ended
+  // (it exits when the shell closes it) before the leftover's timer fires: nothing is left to call after stop.
+  "leftover-stop": { expect: { at: "stop", state: "stopped" } },
+};
+
+function isolatedCell(cell: Cell): Cell {
+  const key = cell.plugin?.id ?? cell.route?.path ?? cell.ipc?.channel ?? "";
+  return { ...cell, ...isolatedTable[key] };
+}
+
+/** The table this run checks: the in-process one, or the isolated outcomes over it. */
+const table = isolated ? matrix.map(isolatedCell) : matrix;
+const cells = table.filter((cell) => cell.skip === undefined);
 const plugins = [
   ...new Map(cells.flatMap((cell) => (cell.plugin ? [[cell.plugin.id, cell.plugin]] : []))).values(),
 ];
 const ownerOf = (index: number) => {
-  for (let i = index; i >= 0; i -= 1) if (matrix[i]!.plugin) return matrix[i]!.plugin!.id;
+  for (let i = index; i >= 0; i -= 1) if (table[i]!.plugin) return table[i]!.plugin!.id;
   return "";
 };
 
@@ -432,14 +493,18 @@ async function expectBystanderAnswers(child: Child): Promise<void> {
 async function checkCells(child: Child, status: ShellStatus, at: Checkpoint): Promise<void> {
   const byId = new Map(status.plugins.map((plugin) => [plugin.id, plugin]));
   if (at !== "stop") expect(byId.get("emitter")?.state).toBe("running");
-  for (const [index, cell] of matrix.entries()) {
+  for (const [index, cell] of table.entries()) {
     if (cell.skip !== undefined || cell.expect?.at !== at) continue;
     const id = ownerOf(index);
     const plugin = byId.get(id);
     const label = `${cell.fault} × ${cell.site} (${id})`;
     const { expect: want } = cell;
     expect({ label, state: plugin?.state, error: plugin?.error }).toMatchObject({ label, state: want.state });
-    if (want.phase) expect({ label, phase: plugin?.error?.phase }).toEqual({ label, phase: want.phase });
+    if (typeof want.phase === "string") {
+      expect({ label, phase: plugin?.error?.phase }).toEqual({ label, phase: want.phase });
+    } else if (want.phase) {
+      expect(want.phase, `${label}: phase ${plugin?.error?.phase}`).toContain(plugin?.error?.phase);
+    }
     if (want.code) expect({ label, code: plugin?.error?.code }).toEqual({ label, code: want.code });
     if (want.state === "errored") {
       expect(plugin?.error?.message, label).toContain(`'${id}'`);
@@ -467,7 +532,7 @@ describe.each(["memory", "websocket"] as const)(
       child = await startChild(ws, transport);
       // Let the running-phase timers fire (30–100 ms after their onStart) under a loaded machine.
       await pause(600);
-    }, 30_000);
+    }, startupTimeout);
 
     afterAll(async () => {
       child?.process.kill();
@@ -498,8 +563,18 @@ describe.each(["memory", "websocket"] as const)(
       }
       await pause(100); // the after-end timer
       const status: ShellStatus = await child.send({ cmd: "status" });
-      for (const id of ["routes", "ipcs", "bystander"]) {
+      // Isolated, the route and IPC faults that escape end the worker: routes and ipcs crashed (see above).
+      for (const id of isolated ? ["bystander"] : ["routes", "ipcs", "bystander"]) {
         expect(status.plugins.find((plugin) => plugin.id === id)?.state, id).toBe("running");
+      }
+      if (isolated) {
+        for (const id of ["routes", "ipcs"]) {
+          expect(status.plugins.find((plugin) => plugin.id === id)?.error, id).toMatchObject({
+            phase: "run",
+            code: "HANGAR_PLUGIN_CRASHED",
+          });
+        }
+        return;
       }
       expect((await fetch(`${child.url}/api/routes/ping`)).status).toBe(200);
       expect(child.stderr()).toMatch(/left code that failed after the response was sent: after end boom/);
@@ -509,7 +584,16 @@ describe.each(["memory", "websocket"] as const)(
       await child.send({ cmd: "update" });
       await pause(300); // leftover intervals fire on their disposed contexts
       await expectBystanderAnswers(child);
-      await checkCells(child, await child.send({ cmd: "status" }), "update");
+      const updated: ShellStatus = await child.send({ cmd: "status" });
+      await checkCells(child, updated, "update");
+      if (isolated) {
+        // leftover-stop's timer from the update's onStop called its disposed context in the worker: a warning.
+        const leftover = updated.plugins.find((plugin) => plugin.id === "leftover-stop");
+        expect(leftover?.state).toBe("running");
+        expect((leftover?.warnings ?? []).join("\n")).toMatch(
+          /ctx\.ipc\.send\('bye'\) after the context was disposed by an update.*clear it in onStop/,
+        );
+      }
     });
 
     it("stops within budget, cleanly, and leftovers after stop never crash the host", async () => {
@@ -561,7 +645,8 @@ async function runCli(pluginsDir: string, cwd: string, nodeArgs: string[] = []) 
   return { child, summary, exited, stdout: () => stdout };
 }
 
-describe("through the CLI", () => {
+// The CLI runs these in-process; isolated faults through the CLI are test/isolation/isolation-faults.test.ts.
+describe.skipIf(isolated)("through the CLI", () => {
   let ws: Workspace;
   beforeAll(async () => {
     ws = await createWorkspace();
@@ -600,7 +685,9 @@ describe("through the CLI", () => {
   }, 40_000);
 });
 
-describe("restart policy, end to end", () => {
+// Isolated, a restart gets a fresh worker, whose globalThis no longer counts the first run: restarts of isolated
+// plugins are test/isolation/isolated-restart.test.ts.
+describe.skipIf(isolated)("restart policy, end to end", () => {
   let ws: Workspace;
   beforeAll(async () => {
     ws = await createWorkspace();
@@ -645,7 +732,7 @@ describe("restart policy, end to end", () => {
   }, 40_000);
 });
 
-describe("a shutdown that ran out of budget", () => {
+describe.skipIf(isolated)("a shutdown that ran out of budget", () => {
   let ws: Workspace;
   beforeAll(async () => {
     ws = await createWorkspace();

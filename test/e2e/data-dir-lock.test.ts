@@ -1,46 +1,34 @@
 // Two real `hangar run` processes on one data folder: the second refuses to start, naming the folder and the
 // first one's pid (HANGAR_DATA_DIR_LOCKED); a lock left by a killed process is taken over; stop releases it.
-import { type ChildProcess, spawn } from "node:child_process";
+// Both ways (HANGAR_TEST_ISOLATION, passed on as `--isolation`): the lock is the shell's, wherever plugins run.
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createWorkspace, goodPluginSource, type Workspace } from "../support/plugins.js";
+import { createWorkspace, goodPluginSource, testIsolation, type Workspace } from "../support/plugins.js";
+import { type Running, start, waitForEvent } from "../support/processes.js";
 
 let ws: Workspace;
-const running: ChildProcess[] = [];
+const running: Running[] = [];
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
+function hangarRun(dataDir: string): Running {
+  const args = [
+    "run",
+    ws.pluginsDir,
+    "--port",
+    "0",
+    "--data-dir",
+    dataDir,
+    "--json",
+    "--isolation",
+    testIsolation,
+  ];
+  const run = start(process.execPath, [path.resolve("bin/hangar.js"), ...args], { cwd: ws.root });
+  running.push(run);
+  return run;
 }
 
-function hangarRun(dataDir: string): Run {
-  const child = spawn(
-    process.execPath,
-    [path.resolve("bin/hangar.js"), "run", ws.pluginsDir, "--port", "0", "--data-dir", dataDir, "--json"],
-    { cwd: ws.root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  running.push(child);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function untilSummary(run: Run): Promise<void> {
-  for (let i = 0; i < 600; i += 1) {
-    if (run.output().includes('"event":"summary"')) return;
-    if (run.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`hangar run did not reach its summary:\n${run.output()}`);
-}
+/** Everything the process printed, both streams. */
+const output = (run: Running) => run.stdout() + run.stderr();
 
 beforeAll(async () => {
   ws = await createWorkspace();
@@ -48,27 +36,29 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of running) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const { child } of running) if (child.exitCode === null) child.kill("SIGKILL");
   await ws.cleanup();
 });
 
 it("refuses a second shell on the same data folder, takes over a dead holder's lock, and releases it on stop", async () => {
   const dataDir = path.join(ws.root, "shared-data");
   const first = hangarRun(dataDir);
-  await untilSummary(first);
+  const summary = (await waitForEvent(first, "summary")) as { plugins: Array<{ worker?: object }> };
+  // Isolated, the plugin runs in a worker thread of its own (its status shows it); in-process, it has none.
+  expect(summary.plugins[0]?.worker !== undefined).toBe(testIsolation === "worker");
 
   const second = hangarRun(dataDir);
   expect(await second.exited).toBe(1);
-  expect(second.output()).toContain("HANGAR_DATA_DIR_LOCKED");
-  expect(second.output()).toContain(dataDir);
-  expect(second.output()).toContain(`pid ${first.child.pid}`);
+  expect(output(second)).toContain("HANGAR_DATA_DIR_LOCKED");
+  expect(output(second)).toContain(dataDir);
+  expect(output(second)).toContain(`pid ${first.child.pid}`);
 
   // Killed: no chance to release. The next shell sees the holder is gone and takes the folder.
   first.child.kill("SIGKILL");
   await first.exited;
   expect(existsSync(path.join(dataDir, "hangar.lock"))).toBe(true);
   const third = hangarRun(dataDir);
-  await untilSummary(third);
+  await waitForEvent(third, "summary");
   third.child.kill("SIGINT");
   expect(await third.exited).toBe(0);
   expect(existsSync(path.join(dataDir, "hangar.lock"))).toBe(false);

@@ -1,12 +1,13 @@
 // No shell resource (socket, server, timer, worker thread, file handle) survives stop(), whatever start() did:
 // resolved, rejected for a port in use or a missing plugin folder, or was cut short by stop() during boot.
-// Each outcome runs in a child process that watches its own resources, and must then exit by itself.
+// Each outcome runs in a child process that watches its own resources, and must then exit by itself. Both ways
+// (HANGAR_TEST_ISOLATION): isolated, the plugin's worker thread and its message ports are resources too.
 import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createWorkspace, type Workspace } from "../support/plugins.js";
+import { createWorkspace, testIsolation, type Workspace } from "../support/plugins.js";
 
 const run = promisify(execFile);
 let ws: Workspace;
@@ -39,12 +40,15 @@ async function leftAfterStop(outcome: string) {
   const script = path.resolve("test/support/leak-run.mjs");
   const port = String((busy.address() as { port: number }).port);
   // The child must end on its own: a resource left open would keep it alive until this timeout kills it.
-  const { stdout } = await run(process.execPath, [script, outcome, ws.pluginsDir, ws.dataDir, port], {
+  const args = [script, outcome, ws.pluginsDir, ws.dataDir, port, testIsolation];
+  const { stdout } = await run(process.execPath, args, {
     cwd: path.resolve("."),
-    timeout: 15_000,
+    // Isolated, the plugin's worker boots first: seconds on a loaded machine.
+    timeout: testIsolation === "worker" ? 90_000 : 15_000,
   });
   return JSON.parse(stdout) as {
     started: string;
+    isolated: number;
     state: string;
     left: string[];
     extraFds: string[];
@@ -61,6 +65,8 @@ describe("after stop(), the shell holds nothing", () => {
   ])("when start() had %s", async (outcome, started, state) => {
     const result = await leftAfterStop(outcome);
     expect(result.started).toBe(started);
+    // The writer plugin ran in its own worker thread when isolated and the shell started.
+    expect(result.isolated).toBe(testIsolation === "worker" && outcome === "success" ? 1 : 0);
     expect(result.state).toBe(state);
     expect(result.left).toEqual([]);
     expect(result.extraFds).toEqual([]);

@@ -1,10 +1,9 @@
 // attachToElectronApp: Electron's quit held until every plugin's onStop has run, then app.exit(0); a second quit
 // forces; no double shutdown. A real shell over real plugin folders, on the fake Electron app.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { attachToElectronApp } from "../../src/electron/index.js";
-import type { Shell } from "../../src/index.js";
 import { createFakeElectron, type FakeApp } from "../support/fake-electron.js";
-import { createWorkspace, testShell, type Workspace } from "../support/plugins.js";
+import { testShell, workspacePerTest } from "../support/plugins.js";
 
 declare global {
   // Written by the generated plugins: each onStop's end, and whether the app had already exited then.
@@ -21,22 +20,16 @@ export async function onStop() {
   globalThis.__quitLog.push({ id: "${id}:done", appExited: globalThis.__quitApp.exitCode !== null });
 }`;
 
-let ws: Workspace;
-const shells: Shell[] = [];
+const fixture = workspacePerTest();
+const { shells } = fixture;
 const quiet = { info: () => {}, error: () => {} };
 
-beforeEach(async () => {
-  ws = await createWorkspace();
+beforeEach(() => {
   globalThis.__quitLog = [];
 });
 
-afterEach(async () => {
-  await Promise.all(shells.splice(0).map((shell) => shell.stop()));
-  await ws.cleanup();
-});
-
 async function startShell(options: Parameters<typeof testShell>[1] = {}) {
-  const { shell, log } = testShell(ws, options);
+  const { shell, log } = testShell(fixture.ws, options);
   shells.push(shell);
   await shell.start();
   return { shell, log };
@@ -50,9 +43,9 @@ function fakeApp(): FakeApp {
 
 describe("attachToElectronApp", () => {
   it("holds the quit until every onStop (200 ms each) has finished, then exits with 0", async () => {
-    await ws.write({ id: "base", source: slowStop("base") });
-    await ws.write({ id: "radio", source: slowStop("radio"), manifest: { dependsOn: ["base"] } });
-    await ws.write({ id: "weather", source: slowStop("weather") });
+    await fixture.ws.write({ id: "base", source: slowStop("base") });
+    await fixture.ws.write({ id: "radio", source: slowStop("radio"), manifest: { dependsOn: ["base"] } });
+    await fixture.ws.write({ id: "weather", source: slowStop("weather") });
     const { shell } = await startShell();
     const app = fakeApp();
     const logged: string[] = [];
@@ -77,7 +70,7 @@ describe("attachToElectronApp", () => {
   });
 
   it("forces exit 1 on a second quit while stopping, and never shuts down twice", async () => {
-    await ws.write({ id: "slow", source: slowStop("slow", 300) });
+    await fixture.ws.write({ id: "slow", source: slowStop("slow", 300) });
     const { shell } = await startShell();
     const app = fakeApp();
     const errors: string[] = [];
@@ -98,7 +91,7 @@ describe("attachToElectronApp", () => {
   });
 
   it("lets the quit go ahead untouched when the shell was already stopped", async () => {
-    await ws.write({ id: "slow", source: slowStop("slow", 10) });
+    await fixture.ws.write({ id: "slow", source: slowStop("slow", 10) });
     const { shell } = await startShell();
     const app = fakeApp();
     attachToElectronApp(app, shell, { logger: quiet });
@@ -110,7 +103,7 @@ describe("attachToElectronApp", () => {
   });
 
   it("exits with 1 when stopping overruns its limit", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "stuck",
       source: `export async function onStart() {} export async function onStop() { await new Promise(() => {}); }`,
     });
@@ -130,7 +123,7 @@ describe("attachToElectronApp", () => {
   });
 
   it("exits with 1 when the shell's own shutdown ran out of budget and released a plugin", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "stuck",
       source: `export async function onStart() {} export async function onStop() { await new Promise(() => {}); }`,
     });
@@ -146,7 +139,7 @@ describe("attachToElectronApp", () => {
   });
 
   it("detaches: after dispose, quitting no longer stops the shell", async () => {
-    await ws.write({ id: "slow", source: slowStop("slow", 10) });
+    await fixture.ws.write({ id: "slow", source: slowStop("slow", 10) });
     const { shell } = await startShell();
     const app = fakeApp();
     const attachment = attachToElectronApp(app, shell, { logger: quiet });

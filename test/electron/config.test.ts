@@ -6,9 +6,9 @@ import path from "node:path";
 import Conf from "conf";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { electronConfig } from "../../src/electron/index.js";
-import { createFileConfigBackend, type Shell } from "../../src/index.js";
+import { createFileConfigBackend } from "../../src/index.js";
 import { createFakeElectron } from "../support/fake-electron.js";
-import { createWorkspace, goodPluginSource, testShell, type Workspace } from "../support/plugins.js";
+import { goodPluginSource, testShell, workspacePerTest } from "../support/plugins.js";
 
 let userData: string;
 
@@ -57,23 +57,14 @@ describe("electronConfig", () => {
 });
 
 describe("a shell on electronConfig", () => {
-  let ws: Workspace;
-  const shells: Shell[] = [];
-
-  beforeEach(async () => {
-    ws = await createWorkspace();
-  });
-
-  afterEach(async () => {
-    await Promise.all(shells.splice(0).map((shell) => shell.stop()));
-    await ws.cleanup();
-  });
+  const fixture = workspacePerTest();
+  const { shells } = fixture;
 
   it("persists plugin config across app restarts", async () => {
-    await ws.write({ id: "alpha", source: goodPluginSource("alpha") });
+    await fixture.ws.write({ id: "alpha", source: goodPluginSource("alpha") });
     for (let launch = 1; launch <= 2; launch++) {
       const { app } = createFakeElectron({ userData });
-      const { shell } = testShell(ws, { config: electronConfig({ Store: Conf, app }) });
+      const { shell } = testShell(fixture.ws, { config: electronConfig({ Store: Conf, app }) });
       shells.push(shell);
       await shell.start();
       const response = await fetch(`${shell.status().server.url}/api/alpha/status`);

@@ -3,23 +3,21 @@
 // carries on), and shutdown runs onStop in each process and leaves none behind.
 import { afterEach, beforeEach, expect, expectTypeOf, it } from "vitest";
 import { type ElectronUtilityProcessModule, utilityProcessHost } from "../../src/electron/index.js";
-import { createMemoryIpc, type Shell } from "../../src/index.js";
+import { createMemoryIpc } from "../../src/index.js";
 import { createFakeElectron, type FakeElectron } from "../support/fake-electron.js";
-import { createWorkspace, testShell, type Workspace } from "../support/plugins.js";
+import { testShell, workspacePerTest } from "../support/plugins.js";
 
-let ws: Workspace;
 let electron: FakeElectron;
-const shells: Shell[] = [];
-
-beforeEach(async () => {
-  ws = await createWorkspace();
+beforeEach(() => {
   electron = createFakeElectron();
 });
-afterEach(async () => {
-  await Promise.all(shells.splice(0).map((shell) => shell.stop()));
+// Registered before the workspace fixture, so it runs after it (vitest runs afterEach hooks last-in, first-out):
+// the shells stop first, then whatever utility process is left is killed.
+afterEach(() => {
   for (const child of electron.utilityProcess.forked) child.kill();
-  await ws.cleanup();
 });
+const fixture = workspacePerTest();
+const { shells } = fixture;
 
 it("accepts Electron's own utilityProcess module, and the fake's", () => {
   expectTypeOf<typeof import("electron").utilityProcess>().toMatchTypeOf<ElectronUtilityProcessModule>();
@@ -28,7 +26,7 @@ it("accepts Electron's own utilityProcess module, and the fake's", () => {
 });
 
 it("serves routes and IPC from a utility process, reports its exit as that plugin's crash, and shuts down", async () => {
-  await ws.write({
+  await fixture.ws.write({
     id: "tower",
     source: `
 let logger;
@@ -50,7 +48,7 @@ export function onStart(ctx) {
 export function onStop() { logger.info("tower", "stopped in process " + process.pid); }
 `,
   });
-  await ws.write({
+  await fixture.ws.write({
     id: "crashy",
     manifest: { background: { restart: { policy: "never" } } },
     source: `
@@ -59,7 +57,7 @@ export function onStop() {}
 `,
   });
   const ipc = createMemoryIpc();
-  const { shell, log } = testShell(ws, {
+  const { shell, log } = testShell(fixture.ws, {
     isolation: "worker",
     isolationHost: utilityProcessHost(electron.utilityProcess),
     ipc,
@@ -103,3 +101,50 @@ export function onStop() {}
   expect(electron.utilityProcess.forked.every((child) => child.pid === undefined)).toBe(true);
   expect(log.text()).not.toMatch(/HANGAR_PLUGIN_CRASHED.*tower/);
 });
+
+it("reports a utility process that runs out of heap as that plugin's crash, out of memory, as Electron's 'error' then 'exit' say", async () => {
+  await fixture.ws.write({
+    id: "bystander",
+    source: `export function onStart(ctx) { ctx.server.registerRouter("/api/bystander", (req, res) => res.json({ ok: true })); }
+export function onStop() {}`,
+  });
+  await fixture.ws.write({
+    id: "hog",
+    manifest: { background: { memoryLimitMb: 32, restart: { policy: "never" } } },
+    source: `
+export function onStart(ctx) {
+  ctx.ipc.handle("grow", () => {
+    const hoard = [];
+    const grow = () => { hoard.push(new Array(5e5).fill(hoard.length)); setImmediate(grow); };
+    grow();
+  });
+}
+export function onStop() {}
+`,
+  });
+  const ipc = createMemoryIpc();
+  const { shell } = testShell(fixture.ws, {
+    isolation: "worker",
+    isolationHost: utilityProcessHost(electron.utilityProcess),
+    ipc,
+    server: { port: 0 },
+  });
+  shells.push(shell);
+  await shell.start();
+  const byId = () => Object.fromEntries(shell.status().plugins.map((p) => [p.id, p]));
+  const hogProcess = electron.utilityProcess.forked.find((child) => child.pid === byId().hog?.worker?.pid)!;
+  const events: string[] = [];
+  hogProcess.on("error", (type: string, location: string) => events.push(`error ${type} ${location}`));
+  hogProcess.on("exit", (code: number) => events.push(`exit ${code}`));
+
+  void ipc.invoke("plugin:hog:grow").catch(() => {});
+  await expect.poll(() => byId().hog?.state, { timeout: 60_000 }).toBe("errored");
+  // What the user reads: out of memory at its limit, not an exit code.
+  expect(byId().hog!.error).toMatchObject({ phase: "run", code: "HANGAR_PLUGIN_CRASHED" });
+  expect(byId().hog!.error!.message).toMatch(/'hog' ran out of memory.*\(32 MB\)/);
+  // The fake said it as Electron documents: 'error' (FatalError, where V8 gave up), then 'exit' with a code.
+  expect(events[0]).toMatch(/^error FatalError \S/);
+  expect(events[1]).toMatch(/^exit \d+$/);
+  expect(events[1]).not.toBe("exit 0");
+  expect(await (await fetch(`${shell.status().server.url}/api/bystander`)).json()).toEqual({ ok: true });
+}, 90_000);

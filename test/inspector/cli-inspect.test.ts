@@ -1,54 +1,32 @@
 // `hangar run --inspect` as a user runs it (the built binary, a real child process): it prints the page's
 // URL, and the page and every module it imports load from the installed package's dist/ and src/.
-import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Running, start, waitFor, waitForEvent } from "../support/processes.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-let child: ChildProcess | undefined;
+let hangar: Running | undefined;
 
 afterEach(() => {
-  if (child && child.exitCode === null) child.kill("SIGKILL");
+  if (hangar && hangar.child.exitCode === null) hangar.child.kill("SIGKILL");
 });
 
-/** Starts `hangar run --inspect` and resolves with its JSON summary once it is running. */
-function runInspect(
-  extra: string[],
-): Promise<{ summary: Record<string, unknown>; exited: Promise<number | null> }> {
-  const proc = spawn(
+/** Starts `hangar run examples/plugins --port 0 --inspect ...extra` (the built binary). */
+function runInspect(extra: string[]): Running {
+  hangar = start(
     process.execPath,
     ["bin/hangar.js", "run", "examples/plugins", "--port", "0", "--inspect", ...extra],
     {
       cwd: root,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
     },
   );
-  child = proc;
-  const exited = new Promise<number | null>((resolve) => proc.on("close", (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    let stderr = "";
-    proc.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    proc.stdout?.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      for (const line of stdout.split("\n")) {
-        if (!line.startsWith("{")) continue;
-        const record = JSON.parse(line) as Record<string, unknown>;
-        if (record.event === "summary") resolve({ summary: record, exited });
-      }
-    });
-    void exited.then((code) =>
-      reject(new Error(`hangar exited with ${code} before its summary:\n${stdout}\n${stderr}`)),
-    );
-  });
+  return hangar;
 }
 
 describe("hangar run --inspect", () => {
   it("prints the inspector's URL, whose page and modules load from the built package", async () => {
-    const { summary, exited } = await runInspect(["--json"]);
+    const running = runInspect(["--json"]);
+    const summary = await waitForEvent(running, "summary");
     const url = String(summary.inspector);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/_hangar\/inspect\?token=[A-Za-z0-9_-]{43}$/);
 
@@ -73,34 +51,16 @@ describe("hangar run --inspect", () => {
     expect(seen.size).toBeGreaterThan(8);
     expect((await fetch(`${origin}/_hangar/inspect/assets/inspector.css`)).status).toBe(200);
 
-    child?.kill("SIGINT");
-    expect(await exited).toBe(0);
+    running.child.kill("SIGINT");
+    expect(await running.exited).toBe(0);
   });
 
   it("prints the URL under the summary table in human output", async () => {
-    const proc = spawn(
-      process.execPath,
-      ["bin/hangar.js", "run", "examples/plugins", "--port", "0", "--inspect"],
-      {
-        cwd: root,
-        env: { ...process.env, NO_COLOR: "1" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    child = proc;
-    const exited = new Promise<number | null>((resolve) => proc.on("close", (code) => resolve(code)));
-    let stdout = "";
-    const line = await new Promise<string>((resolve, reject) => {
-      proc.stdout?.on("data", (chunk: Buffer) => {
-        stdout += chunk.toString();
-        const found = /^Inspector: (\S+)$/m.exec(stdout);
-        if (found) resolve(found[1] as string);
-      });
-      void exited.then(() => reject(new Error(`hangar exited early:\n${stdout}`)));
-    });
+    const running = runInspect([]);
+    const line = await waitFor(running, (stdout) => /^Inspector: (\S+)$/m.exec(stdout)?.[1]);
     expect(line).toMatch(/\/_hangar\/inspect\?token=/);
     expect((await fetch(line)).status).toBe(200);
-    proc.kill("SIGINT");
-    expect(await exited).toBe(0);
+    running.child.kill("SIGINT");
+    expect(await running.exited).toBe(0);
   });
 });

@@ -1,21 +1,32 @@
-// Faults that would freeze or kill an in-process shell, each in an isolated plugin, in a child process with no
-// error handlers: the shell stays responsive (another plugin's route keeps answering), the faulty plugin is
-// errored with the right code within the unresponsive timeout, and shutdown stays within its budget.
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+// Issue 11's "done when", through the real CLI in a child process: `hangar run --isolation worker --json` over
+// plugins that spin in a route, a timer, onStart and onStop, exhaust their heap, call process.exit and patch
+// globals. Throughout, another plugin's route answers within 100 ms (test/support/responsiveness.ts); each faulty
+// plugin is errored with its code within the unresponsive timeout (the CLI's default, 5 s); SIGINT then shuts the
+// shell down within its budget (15 s) although one onStop never returns, and `hangar run` exits 0.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { PluginStatus } from "../../src/index.js";
 import { createWorkspace, type Workspace } from "../support/plugins.js";
+import { type Running, records, start, waitForEvent } from "../support/processes.js";
+import { startProbeLoop } from "../support/responsiveness.js";
 
-const UNRESPONSIVE_MS = 1_000;
-const SHUTDOWN_MS = 6_000;
+/** The CLI's defaults (SPEC §4, §12): the test uses them as a user gets them. */
+const UNRESPONSIVE_MS = 5_000;
+const SHUTDOWN_MS = 15_000;
+/** The watchdog pings once a second at this limit: a fault is seen at most a ping after the limit passed. */
+const HEARTBEAT_MS = 1_000;
+/**
+ * A loaded 2-core machine delays the watchdog's timer and slows every worker (at a load average of 20 a thread gets
+ * a sixth of a core: heap-hog filled its 32 MB 8.3 s after it was armed).
+ */
+const SLACK_MS = 4_000;
+/** A shell blocked by a fault is silent for the whole unresponsive timeout; no single answer may come near it. */
+const FROZEN_MS = UNRESPONSIVE_MS / 2;
+
 let ws: Workspace;
-let child: ChildProcessWithoutNullStreams;
-let lines: AsyncIterator<string>;
+let cli: Running;
 let base: string;
-let stderr = "";
 
 const plugin = (start: string, stop = "") => `
 export async function onStart(ctx) { ${start} }
@@ -23,194 +34,263 @@ export async function onStop() { ${stop} }
 `;
 const spin = "for (;;) {}";
 
+/**
+ * plugin.json fields every plugin here gets. Booting eleven workers on a loaded machine can take longer than the
+ * default 10 s load timeout; the hook timeouts are longer than the watchdog's, so the watchdog is what ends a
+ * spinning hook (a hook past its own timeout is ended too, with its timeout's code: not what this test shows).
+ */
+const patient = { loadTimeoutMs: 120_000, startTimeoutMs: 30_000, stopTimeoutMs: 12_000 };
+const never = { background: { ...patient, restart: { policy: "never" } } };
+
 beforeAll(async () => {
   ws = await createWorkspace();
-  await ws.write({
-    id: "good",
-    source: plugin(`
+  const write = (id: string, source: string, background: Record<string, unknown> = never.background) =>
+    ws.write({ id, source, manifest: { background: { isolation: "worker", ...background } } });
+  await write(
+    "good",
+    plugin(`
       ctx.server.registerRouter("/api/good", (req, res) =>
         res.json({ ok: true, polluted: ({}).polluted ?? null, parsed: JSON.parse("[1]"), fetchIsNative: !String(fetch).includes("hijacked") }));`),
-  });
-  // No restarts: each faulty plugin must stay errored for the test to read its error (restart policy, SPEC §11).
-  const never = { background: { restart: { policy: "never" } } };
-  await ws.write({
-    id: "route-spin",
-    manifest: never,
-    source: plugin(`ctx.server.registerRouter("/api/route-spin", (req, res) => { ${spin} });`),
-  });
-  await ws.write({ id: "start-spin", source: plugin(spin) });
-  await ws.write({ id: "stop-spin", source: plugin("", spin) });
-  // Each fault is armed by a request, so that it strikes while the test watches: from a timer, not the route.
+    patient,
+  );
+  // Faults armed by a request, so that they strike while the test watches: from a timer, not the route.
   const armed = (id: string, fault: string) =>
     plugin(
       `ctx.server.registerRouter("/api/${id}", (req, res) => { setTimeout(() => { ${fault} }, 100); res.json({ armed: true }); });`,
     );
-  await ws.write({ id: "timer-spin", manifest: never, source: armed("timer-spin", spin) });
-  await ws.write({
-    id: "heap-hog",
-    manifest: { background: { memoryLimitMb: 32, restart: { policy: "never" } } },
-    source: armed(
+  const spinInRoute = (id: string) =>
+    plugin(`ctx.server.registerRouter("/api/${id}", (req, res) => { ${spin} });`);
+  await write("route-spin", spinInRoute("route-spin"));
+  // The same, restarted by its policy: after a long backoff, so the test reads the plugin in `backoff`.
+  await write("route-spin-restarts", spinInRoute("route-spin-restarts"), {
+    ...patient,
+    restart: { policy: "on-failure", backoffMs: 30_000 },
+  });
+  await write("timer-spin", armed("timer-spin", spin));
+  await write(
+    "heap-hog",
+    armed(
       "heap-hog",
       `const hoard = []; const grow = () => { hoard.push(new Array(5e5).fill(hoard.length)); setImmediate(grow); }; grow();`,
     ),
-  });
-  await ws.write({ id: "exits", manifest: never, source: armed("exits", "process.exit(3);") });
-  // The same busy loops in onStart and onStop, struck while the shell runs (the start-up and shutdown ones above
-  // strike before the test can poll): armed by a file, run by a restart the test asks for.
+    { ...never.background, memoryLimitMb: 32 },
+  );
+  await write("exits", armed("exits", "process.exit(3);"));
+  // Busy loops in onStart and onStop that strike while the test watches: armed by a file, run by a restart.
   const spinWhenArmed = `if ((await import("node:fs")).existsSync(${JSON.stringify(path.join(ws.root, "armed"))})) { ${spin} }`;
-  await ws.write({ id: "restart-start-spin", manifest: never, source: plugin(spinWhenArmed) });
-  await ws.write({ id: "restart-stop-spin", manifest: never, source: plugin("", spinWhenArmed) });
-  await ws.write({
-    id: "patcher",
-    source: plugin(`
+  await write("restart-start-spin", plugin(spinWhenArmed));
+  await write("restart-stop-spin", plugin("", spinWhenArmed));
+  // At start-up and at shutdown, where no test can poll in between.
+  await write("start-spin", plugin(spin));
+  await write("stop-spin", plugin("", spin));
+  await write(
+    "patcher",
+    plugin(`
       Object.prototype.polluted = "yes";
       JSON.parse = () => "hijacked";
       globalThis.fetch = async () => { throw new Error("hijacked fetch"); };
       ctx.server.registerRouter("/api/patcher", (req, res) => res.json({ polluted: ({}).polluted }));`),
-  });
-
-  const script = path.resolve("test/support/isolation-run.mjs");
-  child = spawn(
-    process.execPath,
-    [script, ws.pluginsDir, ws.dataDir, String(UNRESPONSIVE_MS), String(SHUTDOWN_MS)],
-    {
-      cwd: ws.root,
-    },
   );
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const first = await lines.next();
-  if (first.done) throw new Error(`the shell did not start:\n${stderr}`);
-  base = JSON.parse(first.value).url;
-  // Nine workers boot at once: well over a minute when this shared machine is at its busiest.
+
+  cli = start(
+    process.execPath,
+    [path.resolve("bin/hangar.js"), "run", ws.pluginsDir, "--json", "--port", "0", "--data-dir", ws.dataDir],
+    { cwd: ws.root },
+  );
+  const summary = await waitForEvent(cli, "summary");
+  base = summary.url as string;
+  // Eleven workers boot at once: well over a minute when this shared machine is at its busiest.
 }, 240_000);
 
 afterAll(async () => {
-  child?.kill("SIGKILL");
-  await ws.cleanup();
+  cli?.child.kill("SIGKILL");
+  await ws?.cleanup();
 });
-
-/** Asks the good plugin's route; checks its answer; returns how long it took in ms. */
-async function timedGood(): Promise<number> {
-  const asked = performance.now();
-  const response = await fetch(`${base}/api/good`);
-  const body = await response.json();
-  const took = performance.now() - asked;
-  expect(response.status).toBe(200);
-  // Nothing patched in the patcher's worker reaches another plugin or the shell.
-  expect(body).toEqual({ ok: true, polluted: null, parsed: [1], fetchIsNative: true });
-  return took;
-}
 
 async function statuses(): Promise<Record<string, PluginStatus>> {
   const list = (await (await fetch(`${base}/api/_shell/plugins`)).json()) as PluginStatus[];
   return Object.fromEntries(list.map((status) => [status.id, status]));
 }
 
-it("keeps serving while isolated plugins spin, exhaust their heap, exit and patch globals; then stops in budget", async () => {
-  // start-spin was errored during start-up, before the shell was up: by the watchdog, not the 8 s start timeout.
+/** The failure records `hangar run --json` printed for `pluginId` (level 50, with a code). */
+function failures(pluginId: string): Array<Record<string, unknown>> {
+  return records(cli.stdout()).filter(
+    (record) => record.pluginId === pluginId && record.level === 50 && typeof record.code === "string",
+  );
+}
+
+const blockedFor = (message: string | undefined) => Number(/blocked for (\d+) ms/.exec(message ?? "")?.[1]);
+
+it("a plugin that spins in onStart at start-up is errored by the watchdog, not its start timeout", async () => {
   const atStart = await statuses();
-  expect(atStart["start-spin"]?.state, stderr + JSON.stringify(atStart, null, 1)).toBe("errored");
-  expect(atStart["start-spin"]?.error, JSON.stringify(atStart)).toMatchObject({
-    phase: "start",
-    code: "HANGAR_PLUGIN_UNRESPONSIVE",
+  expect(atStart["start-spin"], JSON.stringify(atStart["start-spin"])).toMatchObject({
+    state: "errored",
+    error: { phase: "start", code: "HANGAR_PLUGIN_UNRESPONSIVE" },
   });
-  expect(atStart["start-spin"]?.error?.message).toMatch(/blocked for \d+ ms in onStart/);
+  expect(atStart["start-spin"]?.error?.message).toMatch(/'start-spin'.*blocked for \d+ ms in onStart/);
+  expect(blockedFor(atStart["start-spin"]?.error?.message)).toBeLessThan(
+    UNRESPONSIVE_MS + HEARTBEAT_MS + SLACK_MS,
+  );
+  expect(atStart.patcher?.state).toBe("running");
+  expect(atStart.good?.worker?.threadId).toEqual(expect.any(Number));
+}, 30_000);
 
-  // The same route while nothing misbehaves: the yardstick for "the shell stays responsive" on this machine.
-  const quiet: number[] = [];
-  for (let i = 0; i < 20; i++) quiet.push(await timedGood());
-  quiet.sort((a, b) => a - b);
+it("keeps another plugin's route answering within 100 ms while isolated plugins spin, run out of heap, exit and patch globals", async () => {
+  const probe = startProbeLoop(`${base}/api/good`, {
+    servedBy: cli.child.pid,
+    check(response, body) {
+      expect(response.status).toBe(200);
+      // Nothing patched in the patcher's worker reaches another plugin or the shell.
+      expect(body).toEqual({ ok: true, polluted: null, parsed: [1], fetchIsNative: true });
+    },
+  });
+  // A quiet stretch first: the probe loop's yardstick on this machine.
+  await new Promise((resolve) => setTimeout(resolve, 500));
 
-  // One fault at a time (each would leave the shell responsive on its own), polling the good route throughout.
-  const latencies: Record<string, number[]> = {};
-  let current = await statuses();
+  // Every fault at once: the shell must stay responsive with all of them striking.
   await writeFile(path.join(ws.root, "armed"), "");
-  for (const id of [
-    "route-spin",
-    "timer-spin",
-    "heap-hog",
-    "exits",
-    "restart-start-spin",
-    "restart-stop-spin",
-  ]) {
-    const request = id.startsWith("restart-")
-      ? fetch(`${base}/api/_shell/plugins/${id}/restart`, { method: "POST" })
-      : fetch(`${base}/api/${id}`);
-    const armed = request.then(async (response) => ({
-      status: response.status,
-      body: await response.json(),
-    }));
-    latencies[id] = [];
-    const began = performance.now();
-    while (current[id]?.state !== "errored") {
-      expect(performance.now() - began, `${id} still ${current[id]?.state}`).toBeLessThan(10_000);
-      latencies[id].push(await timedGood());
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      current = await statuses();
-    }
-    // The spinning route's own request answers 503 once its worker is ended; the others were armed at once.
-    // A restart answers with the plugin's status once it has settled (errored).
-    const answer = await armed;
-    expect(answer.status, `${id}: ${JSON.stringify(answer.body)} ${JSON.stringify(current[id])}`).toBe(
-      id === "route-spin" ? 503 : 200,
+  const armedAt = Date.now();
+  const asked = {
+    "route-spin": fetch(`${base}/api/route-spin`),
+    "route-spin-restarts": fetch(`${base}/api/route-spin-restarts`),
+    "timer-spin": fetch(`${base}/api/timer-spin`),
+    "heap-hog": fetch(`${base}/api/heap-hog`),
+    exits: fetch(`${base}/api/exits`),
+    "restart-start-spin": fetch(`${base}/api/_shell/plugins/restart-start-spin/restart`, { method: "POST" }),
+    "restart-stop-spin": fetch(`${base}/api/_shell/plugins/restart-stop-spin/restart`, { method: "POST" }),
+  };
+  const answers = Object.fromEntries(
+    await Promise.all(
+      Object.entries(asked).map(async ([id, request]) => {
+        const response = await request;
+        return [id, { status: response.status, body: (await response.json()) as Record<string, unknown> }];
+      }),
+    ),
+  );
+  const settled = (status: PluginStatus | undefined) =>
+    status?.state === "errored" || status?.state === "backoff";
+  let current = await statuses();
+  while (!Object.keys(asked).every((id) => settled(current[id]))) {
+    expect(Date.now() - armedAt, JSON.stringify(current)).toBeLessThan(
+      UNRESPONSIVE_MS + HEARTBEAT_MS + 2 * SLACK_MS,
     );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    current = await statuses();
   }
-  const all = Object.values(latencies)
-    .flat()
-    .sort((a, b) => a - b);
-  // The goal is 100 ms throughout. This shared machine itself delays single answers by up to a few hundred ms
-  // (see the quiet figures), so the median must stay under 100 ms and no answer may take as long as the
-  // unresponsive timeout: a shell blocked by a faulty plugin would answer nothing for at least that long.
-  const report = `during faults: ${JSON.stringify(latencies, (_, v) => (typeof v === "number" ? Math.round(v) : v))}; quiet: ${quiet.map(Math.round).join(",")}`;
-  console.log(report);
-  expect(all.length).toBeGreaterThan(8);
-  expect(all[Math.floor(all.length / 2)], report).toBeLessThan(100);
-  expect(all.at(-1), report).toBeLessThan(UNRESPONSIVE_MS);
+  const seen = await probe.stop();
+  console.log(`isolation faults, good route: ${seen.summary}`);
 
-  expect(current["route-spin"]?.error).toMatchObject({ phase: "run", code: "HANGAR_PLUGIN_UNRESPONSIVE" });
-  expect(current["route-spin"]?.error?.message).toMatch(/route-spin.*blocked for \d+ ms/);
-  expect(current["timer-spin"]?.error).toMatchObject({ phase: "run", code: "HANGAR_PLUGIN_UNRESPONSIVE" });
-  expect(current["heap-hog"]?.error).toMatchObject({ phase: "run", code: "HANGAR_PLUGIN_CRASHED" });
-  expect(current["heap-hog"]?.error?.message).toMatch(/out of memory.*32 MB/);
-  expect(current.exits?.error).toMatchObject({ phase: "run", code: "HANGAR_PLUGIN_CRASHED" });
-  expect(current.exits?.error?.message).toMatch(/exit code 3/);
-  expect(current["restart-start-spin"]?.error).toMatchObject({
-    phase: "start",
-    code: "HANGAR_PLUGIN_UNRESPONSIVE",
-  });
-  expect(current["restart-start-spin"]?.error?.message).toMatch(/blocked for \d+ ms in onStart/);
-  expect(current["restart-stop-spin"]?.error).toMatchObject({
-    phase: "stop",
-    code: "HANGAR_PLUGIN_UNRESPONSIVE",
-  });
-  expect(current["restart-stop-spin"]?.error?.message).toMatch(/blocked for \d+ ms in onStop/);
-  // Each was detected within the unresponsive timeout plus one heartbeat of its fault.
-  for (const id of ["route-spin", "timer-spin", "restart-start-spin", "restart-stop-spin"]) {
-    const blocked = Number(/blocked for (\d+) ms/.exec(current[id]!.error!.message)![1]);
-    expect(blocked).toBeGreaterThanOrEqual(UNRESPONSIVE_MS);
-    expect(blocked).toBeLessThan(UNRESPONSIVE_MS + 1_000);
+  // The shell stayed responsive: no probe waited longer than 100 ms beyond the test's own stalls, and none,
+  // excused or not, came near the length of a freeze (a blocked shell answers nothing for UNRESPONSIVE_MS).
+  expect(seen.samples.length, seen.summary).toBeGreaterThan(20);
+  expect(seen.maxShellMs, seen.summary).toBeLessThanOrEqual(100);
+  expect(seen.maxLatencyMs, seen.summary).toBeLessThan(FROZEN_MS);
+  expect(seen.maxGapMs, seen.summary).toBeLessThan(FROZEN_MS);
+
+  // Each faulty plugin errored with its code, within the unresponsive timeout plus one heartbeat.
+  const want: Record<string, { phase: string; code: string; message: RegExp }> = {
+    "route-spin": {
+      phase: "run",
+      code: "HANGAR_PLUGIN_UNRESPONSIVE",
+      message: /'route-spin'.*blocked for \d+ ms while serving GET \/api\/route-spin \(phase run\)/,
+    },
+    "timer-spin": {
+      phase: "run",
+      code: "HANGAR_PLUGIN_UNRESPONSIVE",
+      message: /'timer-spin'.*blocked for \d+ ms while running, outside any hook or request/,
+    },
+    "heap-hog": { phase: "run", code: "HANGAR_PLUGIN_CRASHED", message: /'heap-hog'.*out of memory.*32 MB/ },
+    exits: { phase: "run", code: "HANGAR_PLUGIN_CRASHED", message: /'exits'.*exit code 3/ },
+    "restart-start-spin": {
+      phase: "start",
+      code: "HANGAR_PLUGIN_UNRESPONSIVE",
+      message: /blocked for \d+ ms in onStart/,
+    },
+    "restart-stop-spin": {
+      phase: "stop",
+      code: "HANGAR_PLUGIN_UNRESPONSIVE",
+      message: /blocked for \d+ ms in onStop/,
+    },
+  };
+  for (const [id, { phase, code, message }] of Object.entries(want)) {
+    expect({ id, state: current[id]?.state, error: current[id]?.error }).toMatchObject({
+      id,
+      state: "errored",
+      error: { phase, code },
+    });
+    expect(current[id]?.error?.message).toMatch(message);
+    // The CLI's --json failure record, written when the shell saw the fault.
+    const record = failures(id).find((r) => r.code === code);
+    expect(record, `${id}: ${JSON.stringify(failures(id))}`).toBeDefined();
+    expect((record!.time as number) - armedAt, id).toBeLessThan(UNRESPONSIVE_MS + HEARTBEAT_MS + SLACK_MS);
+    if (code === "HANGAR_PLUGIN_UNRESPONSIVE") {
+      expect(blockedFor(current[id]?.error?.message), id).toBeGreaterThanOrEqual(UNRESPONSIVE_MS);
+      expect(blockedFor(current[id]?.error?.message), id).toBeLessThan(
+        UNRESPONSIVE_MS + HEARTBEAT_MS + SLACK_MS,
+      );
+    }
   }
+
+  // The spinning route's own request answered 503 once its worker was ended, with the state the status shows.
+  expect(answers["route-spin"]).toMatchObject({ status: 503, body: { success: false, state: "errored" } });
+  expect(current["route-spin-restarts"]).toMatchObject({
+    state: "backoff",
+    restarts: 1,
+    error: { code: "HANGAR_PLUGIN_UNRESPONSIVE" },
+  });
+  expect(answers["route-spin-restarts"]).toMatchObject({
+    status: 503,
+    body: { success: false, state: "backoff" },
+  });
+  expect(answers["route-spin-restarts"]!.body.error).toMatch(
+    /restart policy starts it again after a backoff/,
+  );
+  // The others were armed at once; a restart answers once it has settled, with the plugin's status (errored).
+  for (const id of ["timer-spin", "heap-hog", "exits"]) expect(answers[id]?.status, id).toBe(200);
+  expect(answers["restart-start-spin"]).toMatchObject({ status: 200, body: { state: "errored" } });
+
+  // A request while it waits out its backoff is held (the plugin is on its way back), then answered with the
+  // same state as the status: `backoff`, not `errored`.
+  const held = await fetch(`${base}/api/route-spin-restarts`);
+  expect(held.status).toBe(503);
+  expect(held.headers.get("retry-after")).toBe("1");
+  const heldBody = (await held.json()) as { state: string; error: string };
+  expect(heldBody.state).toBe((await statuses())["route-spin-restarts"]?.state);
+  expect(heldBody).toMatchObject({ state: "backoff" });
+  expect(heldBody.error).toMatch(
+    /'route-spin-restarts' failed while running \(HANGAR_PLUGIN_UNRESPONSIVE\) and its restart policy starts it again/,
+  );
+
+  // The patcher runs, polluted only in its own worker.
   expect(current.patcher?.state).toBe("running");
   expect(await (await fetch(`${base}/api/patcher`)).json()).toEqual({ polluted: "yes" });
-  expect(current.good?.worker?.threadId).toEqual(expect.any(Number));
+  expect(current.good?.state).toBe("running");
+}, 90_000);
 
-  // stop-spin's onStop never returns: the watchdog ends it, and the shutdown finishes within budget.
-  child.stdin.write("stop\n");
-  const last = await lines.next();
-  const { stopMs, status } = JSON.parse(last.value) as {
-    stopMs: number;
-    status: { state: string; plugins: PluginStatus[] };
-  };
-  expect(status.state).toBe("stopped");
+it("SIGINT shuts down within budget although stop-spin's onStop never returns; the shell answers meanwhile; exit 0", async () => {
+  const stopAsked = Date.now();
+  cli.child.kill("SIGINT");
+  // The health route answers (503: not running) while stop-spin's onStop spins, until the server closes.
+  const health: number[] = [];
+  while (!records(cli.stdout()).some((r) => r.event === "stopped")) {
+    const asked = performance.now();
+    const response = await fetch(`${base}/api/_shell/health`).catch(() => null);
+    if (response === null) break; // the server has closed
+    await response.arrayBuffer();
+    health.push(performance.now() - asked);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const code = await cli.exited;
+  const stopMs = Date.now() - stopAsked;
+  expect(code, cli.stderr()).toBe(0);
   expect(stopMs).toBeLessThan(SHUTDOWN_MS);
-  const stopSpin = status.plugins.find((p) => p.id === "stop-spin")!;
-  expect(stopSpin.error).toMatchObject({ phase: "stop", code: "HANGAR_PLUGIN_UNRESPONSIVE" });
-  expect(status.plugins.find((p) => p.id === "good")?.state).toBe("stopped");
-  // No worker survives: the process exits by itself once the shell has stopped.
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  expect(code).toBe(0);
-  expect(stderr).not.toMatch(/uncaught|unhandled/i);
-}, 60_000);
+  // stop-spin's onStop kept the shutdown going for the unresponsive timeout: the probes cover that stretch.
+  expect(stopMs).toBeGreaterThanOrEqual(UNRESPONSIVE_MS);
+  expect(health.length).toBeGreaterThan(10);
+  expect(Math.max(...health)).toBeLessThan(FROZEN_MS);
+  expect(records(cli.stdout()).find((r) => r.event === "stopped")).toMatchObject({ clean: true });
+  const stopSpin = failures("stop-spin").find((r) => r.code === "HANGAR_PLUGIN_UNRESPONSIVE");
+  expect(stopSpin, JSON.stringify(failures("stop-spin"))).toMatchObject({ phase: "stop" });
+  expect(cli.stdout()).toMatch(/"pluginId":"good","msg":"stopped"/);
+  expect(cli.stdout() + cli.stderr()).not.toMatch(/uncaughtException|unhandledRejection/);
+}, 40_000);

@@ -297,11 +297,16 @@ describe("plugin dispatcher", () => {
       expect(text).not.toContain("kaboom");
       expect(text).not.toContain("at ");
     }
+    // One failure record each, with the fields of a hook failure (docs/cli.md): phase `request`, the plugin's error.
     const errors = shell.logs.filter((log) => log.pluginId === "x" && log.level === "error");
-    expect(errors.map((log) => log.tag)).toEqual(["http", "http"]);
-    expect(errors[0]?.message).toContain("GET /api/x/boom");
-    expect(errors[0]?.data[0]).toBeInstanceOf(Error);
-    expect(errors[1]?.data[0]).toMatchObject({ message: "async kaboom" });
+    expect(errors.map((log) => log.data[0])).toEqual([
+      expect.objectContaining({ state: "running", phase: "request", code: "HANGAR_ROUTE_FAILED" }),
+      expect.objectContaining({ state: "running", phase: "request", code: "HANGAR_ROUTE_FAILED" }),
+    ]);
+    expect(errors[0]?.message).toContain("Plugin 'x' route GET /api/x/boom failed: kaboom secret detail");
+    const [boom, reject] = errors.map((log) => (log.data[0] as { err: unknown }).err);
+    expect(boom).toBeInstanceOf(Error);
+    expect(reject).toMatchObject({ message: "async kaboom" });
 
     expect((await fetch(`${shell.url}/api/x/hello`)).status).toBe(200);
   });

@@ -108,6 +108,11 @@ export interface TestShell {
   close(): Promise<void>;
 }
 
+const pluginOf = (data: object | undefined): { pluginId?: string } => {
+  const pluginId = (data as { pluginId?: unknown } | undefined)?.pluginId;
+  return typeof pluginId === "string" ? { pluginId } : {};
+};
+
 /** Starts the real shell app on a real server on 127.0.0.1, port 0. */
 export async function startTestShell(
   options: { allowedOrigins?: string[]; token?: string; bodyLimit?: number } = {},
@@ -132,8 +137,9 @@ export async function startTestShell(
     routes,
     pluginLogger,
     shellLogger: {
-      warn: (message, data) => logs.push({ level: "warn", message, data: [data] }),
-      error: (message, data) => logs.push({ level: "error", message, data: [data] }),
+      // A shell record about one plugin (a route failure) names it in its data, as in the JSON log.
+      warn: (message, data) => logs.push({ level: "warn", ...pluginOf(data), message, data: [data] }),
+      error: (message, data) => logs.push({ level: "error", ...pluginOf(data), message, data: [data] }),
     },
   });
   server = createHttpServer(app, { host: "127.0.0.1", port: 0 });

@@ -4,7 +4,9 @@
 // lib/renderer/api/ipc-renderer.ts and the contextBridge docs. Nothing here imports hangar.
 import { type ChildProcess, fork } from "node:child_process";
 import { EventEmitter } from "node:events";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** What Electron passes to an `ipcMain.handle` listener. */
@@ -385,6 +387,12 @@ export interface FakeForkOptions {
  * clones (Node's "advanced" serialisation); posting to a process that has exited does nothing; `kill()` sends
  * SIGTERM. 'exit' carries the exit code; a process ended by a signal reports 128 + the signal's number (what
  * waitpid's status gives a shell). stdout/stderr are null unless piped, as in Electron.
+ *
+ * A V8 fatal error in the child (out of heap) is Electron's experimental 'error' event — `type` `"FatalError"`,
+ * `location`, `report` (a Node.js diagnostic report, as JSON text) — and 'exit' follows, "no matter if you listen
+ * to the error event" (docs/api/utility-process.md). The fake gets the same facts from Node itself: the child
+ * runs with `--report-on-fatalerror` into a private folder, and a report found there when it has exited is
+ * emitted as 'error' before 'exit' (its `header.event`, e.g. "Reached heap limit", as the location).
  */
 export class FakeUtilityProcess extends EventEmitter {
   pid: number | undefined = undefined;
@@ -399,8 +407,9 @@ export class FakeUtilityProcess extends EventEmitter {
     const [, out = "inherit", err = "inherit"] = (
       typeof stdio === "string" ? [stdio, stdio, stdio] : stdio
     ) as Io[];
+    const reports = mkdtempSync(path.join(os.tmpdir(), "fake-utility-report-"));
     this.#child = fork(UTILITY_CHILD, [modulePath, ...args], {
-      execArgv: options.execArgv ?? [],
+      execArgv: [...(options.execArgv ?? []), "--report-on-fatalerror", `--report-directory=${reports}`],
       env: options.env ?? process.env,
       ...(options.cwd ? { cwd: options.cwd } : {}),
       stdio: ["ignore", out, err, "ipc"],
@@ -416,6 +425,14 @@ export class FakeUtilityProcess extends EventEmitter {
     // 'close' comes after the IPC channel is drained: every message the child sent arrives before 'exit'.
     this.#child.on("close", (code, signal) => {
       const exitCode = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
+      const fatal = readdirSync(reports).find((name) => name.endsWith(".json"));
+      // Electron's 'exit' follows whether or not anyone listens to 'error': no listener, no throw.
+      if (fatal !== undefined && this.listenerCount("error") > 0) {
+        const report = readFileSync(path.join(reports, fatal), "utf8");
+        const header = (JSON.parse(report) as { header?: { event?: string } }).header;
+        this.emit("error", "FatalError", header?.event ?? "unknown", report);
+      }
+      rmSync(reports, { recursive: true, force: true });
       this.emit("exit", exitCode);
       this.pid = undefined;
     });

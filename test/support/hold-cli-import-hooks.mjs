@@ -8,7 +8,7 @@ export function initialize(data) {
 }
 
 export async function resolve(specifier, context, next) {
-  if (gate && specifier.endsWith("/dist/cli/main.js")) {
+  if (gate && specifier.endsWith("/dist/cli/bundle/main.js")) {
     writeSync(2, "holding the CLI import\n");
     while (!existsSync(gate)) await new Promise((wake) => setTimeout(wake, 10));
   }

@@ -1,8 +1,10 @@
 // Starts and stops one shell in a plain Node process and reports every resource it left behind: sockets,
 // servers, timers and worker threads (async_hooks sees them, ref'd or not), open file descriptors
 // (/proc/self/fd), and process.getActiveResourcesInfo(). Node's module-hooks thread (tsx's loader) belongs
-// to the process, not to a shell: it is started before the baseline. Usage: node test/support/leak-run.mjs <outcome> <pluginsDir> <dataDir> [port]
-// <outcome>: success | port-in-use | missing-folder | stop-during-boot
+// to the process, not to a shell: it is started before the baseline.
+// Usage: node test/support/leak-run.mjs <outcome> <pluginsDir> <dataDir> <port> [none|worker]
+// <outcome>: success | port-in-use | missing-folder | stop-during-boot; isolated ("worker"), each plugin's worker
+// thread must be gone as well.
 import { createHook } from "node:async_hooks";
 import { readdirSync, readlinkSync } from "node:fs";
 import { get } from "node:http";
@@ -29,7 +31,7 @@ createHook({
   },
 }).enable();
 
-const [outcome, pluginsDir, dataDir, port] = process.argv.slice(2);
+const [outcome, pluginsDir, dataDir, port, isolation = "none"] = process.argv.slice(2);
 const { createShell } = await import("../../dist/index.js");
 // Node's module-hooks thread (tsx's loader uses it) lives as long as the process, whoever starts it: start it
 // now, with hooks that do nothing, so that its thread and pipe are part of the baseline.
@@ -51,11 +53,15 @@ const shell = createShell({
   dataDir,
   server: { port: outcome === "port-in-use" ? Number(port) : 0 },
   inspector: true,
-  timeouts: { shutdown: 3_000 },
+  isolation,
+  // Isolated, loading boots a worker: seconds when the machine is loaded.
+  timeouts: { shutdown: 3_000, load: 120_000 },
   log: { level: "silent" },
 });
 let started = "resolved";
 let url = null;
+// How many plugins ran in a worker thread of their own once started.
+let isolated = 0;
 const starting = shell.start().then(
   () => {},
   (error) => {
@@ -68,6 +74,7 @@ if (outcome === "stop-during-boot") {
 } else {
   await starting;
   url = shell.status().server.url;
+  isolated = shell.status().plugins.filter((p) => p.worker !== undefined).length;
   // A plain request on its own connection (fetch would keep a pooled socket and timers of its own).
   if (url) {
     await new Promise((resolve, reject) => {
@@ -87,6 +94,7 @@ const left = [...live.values()];
 process.stdout.write(
   JSON.stringify({
     started,
+    isolated,
     state: shell.status().state,
     left,
     extraFds: fds().filter((fd) => !fdsBefore.includes(fd)),

@@ -53,7 +53,11 @@ export function closeContext(
   const handle = runtime.context;
   runtime.context = null;
   runtime.scope = null;
-  if (handle) deps.containment.noteDisposed(handle, reason);
+  if (handle) {
+    deps.containment.noteDisposed(handle, reason);
+    // An isolated plugin's worker reports its leftovers by the context object it was handed.
+    deps.containment.noteDisposed(handle.context, reason);
+  }
   handle?.dispose();
 }
 

@@ -74,6 +74,19 @@ export function addPlugin(deps: PluginFolderDeps, discovered: DiscoveredPlugin, 
 }
 
 /**
+ * Stops and removes every plugin whose folder is not among `folders` (the plugin folders found by a rescan):
+ * its folder is gone. An update does this before the other plugins update, so a deleted plugin is not restarted
+ * once more on its way out.
+ */
+export async function removeVanished(deps: PluginFolderDeps, folders: ReadonlySet<string>): Promise<void> {
+  for (const { discovered } of deps.plugins.runtimes()) {
+    if (folders.has(discovered.folder)) continue;
+    const removed = await deps.plugins.remove(discovered.id);
+    if (removed) closeContext(deps, removed, "its folder being removed");
+  }
+}
+
+/**
  * An update rescans the plugin folders (SPEC §4): a plugin whose folder is gone is stopped and removed, a new
  * folder is registered and begins to load (the update then starts it). A folder whose id is already taken by
  * another folder waits until that one is gone.
@@ -83,12 +96,7 @@ export async function applyRescan(
   found: DiscoveredPlugin[],
   generation: number,
 ): Promise<void> {
-  const folders = new Set(found.map((plugin) => plugin.folder));
-  for (const { discovered } of deps.plugins.runtimes()) {
-    if (folders.has(discovered.folder)) continue;
-    const removed = await deps.plugins.remove(discovered.id);
-    if (removed) closeContext(deps, removed, "its folder being removed");
-  }
+  await removeVanished(deps, new Set(found.map((plugin) => plugin.folder)));
   const known = new Set(deps.plugins.runtimes().map((runtime) => runtime.discovered.folder));
   for (const plugin of found) {
     if (known.has(plugin.folder)) continue;

@@ -13,13 +13,13 @@ import { readManifest } from "../../manifest/read-manifest.js";
 import type { PluginManifest } from "../../manifest/schema.js";
 import type { PluginBackgroundModule } from "../../sdk/types.js";
 import { type LoadedPlugin, loadPlugin } from "../load-plugin.js";
-import { stateOf } from "../plugin-supervisor.js";
+import { settled, stateOf } from "../plugin-supervisor.js";
 import type { PluginRegistry, PluginRuntime } from "./plugin-runtime.js";
 
 /** What loading a plugin needs. */
 export interface LoadDeps {
   plugins: PluginRegistry;
-  containment: Pick<ShellContainment, "scope">;
+  containment: Pick<ShellContainment, "scope" | "lateCall">;
   /** Where a plugin runs unless its plugin.json sets `background.isolation`. */
   isolation: "none" | "worker";
   /** How long an isolated plugin's event loop may stay silent, in ms. */
@@ -165,6 +165,19 @@ async function loadIsolated(
       deps.logger.shell.error(message, { pluginId, state, phase: "run", code, ...cause });
       runtime.lastFailure = error.cause;
       if (actor?.getSnapshot().status === "active") actor.send({ type: "CRASH", code, message });
+    },
+    onLateCall: (context, call) => {
+      const error = createError("HANGAR_CONTEXT_DISPOSED", { pluginId, call });
+      deps.containment.lateCall(pluginId, context ?? {}, call, error);
+    },
+    // After a crash the plugin runs onStop (at once: its worker is gone), then settles in backoff or errored.
+    stateAfterCrash: async () => {
+      const actor = deps.plugins.get(pluginId);
+      if (!actor) return "errored";
+      const after = await settled(actor, (snapshot) => stateOf(snapshot) !== "stopping", {
+        timeout: 1_000,
+      });
+      return stateOf(after);
     },
   });
   runtime.worker = worker;

@@ -13,7 +13,7 @@ import { shellMachine } from "../../machines/shell.machine.js";
 import { discoverPlugins, listPluginFolders } from "../../manifest/discover.js";
 import type { ShellHttpServer } from "../../server/http-server.js";
 import type { OriginPolicy } from "../../server/origin-policy.js";
-import { addPlugin, applyRescan, type PluginFolderDeps } from "./plugin-folders.js";
+import { addPlugin, applyRescan, type PluginFolderDeps, removeVanished } from "./plugin-folders.js";
 import { terminateWorkers } from "./plugin-runtime.js";
 
 /** How long a plugin worker gets, once the shell is done with it, to run its abort listeners and exit. */
@@ -145,7 +145,12 @@ async function claimDataDir(deps: ShellStepDeps, dataDir: string): Promise<void>
   });
 }
 
-/** An OTA update (SPEC §4): the known plugins update while the folders are rescanned; then all start. */
+/**
+ * An OTA update (SPEC §4). The folders are listed first (a readdir per path, no manifest read): a plugin whose
+ * folder is gone is removed before the others update, so it is not restarted once more on its way out (a folder
+ * deleted under `hangar run --watch`). The manifests of new folders are read while the known plugins update; the
+ * new plugins are added after, then all start.
+ */
 async function update(
   deps: ShellStepDeps,
   changed: string[],
@@ -153,19 +158,18 @@ async function update(
   signal: AbortSignal,
 ): Promise<void> {
   const { plugins, log } = deps;
-  // The folders are read while the known plugins update; what appeared or vanished is applied after.
-  const scanning = listPluginFolders(deps.pluginFolders).then(
-    (folders) => {
-      // Manifests are read only when the set of folders changed: most updates add and remove nothing.
-      const known = new Set(plugins.runtimes().map((runtime) => runtime.discovered.folder));
-      const same = folders.length === known.size && folders.every((folder) => known.has(folder));
-      return same ? null : discoverPlugins(deps.pluginFolders);
-    },
-    (error: unknown) => {
-      log.warn(`could not rescan the plugin folders, so none was added or removed: ${messageOf(error)}`);
-      return null;
-    },
-  );
+  const cannotRescan = (error: unknown): null => {
+    log.warn(`could not rescan the plugin folders, so none was added or removed: ${messageOf(error)}`);
+    return null;
+  };
+  const folders = await listPluginFolders(deps.pluginFolders).catch(cannotRescan);
+  if (folders !== null) await removeVanished(deps, new Set(folders));
+  // Manifests are read only when a folder is new: most updates add and remove nothing.
+  const knownFolders = new Set(plugins.runtimes().map((runtime) => runtime.discovered.folder));
+  const scanning =
+    folders === null || folders.every((folder) => knownFolders.has(folder))
+      ? Promise.resolve(null)
+      : discoverPlugins(deps.pluginFolders).catch(cannotRescan);
   const known = changed.filter((id) => plugins.get(id) !== undefined);
   await plugins.updateAll(known, generation, signal);
   const found = await scanning;
