@@ -37,10 +37,11 @@ export default defineConfig({
           name: "isolated",
           include: isolatedSuites,
           env: { HANGAR_TEST_ISOLATION: "worker" },
-          // Each isolated plugin boots a worker thread (about 1 s from source on a quiet machine, 3–10 s on this
-          // shared one): a suite that starts 30 of them needs more than the in-process limits.
-          testTimeout: 120_000,
-          hookTimeout: 400_000,
+          // Each isolated plugin boots a worker thread, from dist/ (test/global-setup.ts): a fraction of a second on
+          // a quiet machine, a few seconds on this shared one (from source through tsx it was 1 s and 3–10 s). A
+          // suite that starts 30 of them still needs more than the in-process limits.
+          testTimeout: 90_000,
+          hookTimeout: 240_000,
         },
       },
     ],

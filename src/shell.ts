@@ -209,7 +209,6 @@ export function createShell(options: ShellOptions = {}): Shell {
     unresponsiveMs: settings.unresponsiveTimeout,
     token: () => auth.token(),
     wrapModule: testHooks.wrapModule,
-    isolationTransport: testHooks.isolationTransport,
     isolationHost: settings.isolationHost,
   });
   const bridge = ipc as IpcTransport & Partial<WebSocketIpc>;

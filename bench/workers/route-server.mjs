@@ -1,7 +1,6 @@
 // A server for the route benches, in its own process so the load generator does not share its CPU.
 // `shell`: a shell over the workspace's plugins (plugin `bench` serves the bench router at /api/bench);
-// `isolated`: the same shell with the plugin in a worker thread (docs/isolation.md); `isolated-socket`: the same,
-// with requests forwarded over the worker's unix socket instead of its message port;
+// `isolated`: the same shell with the plugin in a worker thread (docs/isolation.md);
 // `bare`: the same router on a bare Express app at the same path. Driven over the fork IPC channel.
 // Plain JavaScript running hangar from dist/ in plain node, as `hangar run` does (issue 13's fair yardstick: no
 // tsx in either server). Message shapes: bench/support/route-server.ts.
@@ -13,7 +12,7 @@ import express from "express";
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const [mode, root] = process.argv.slice(2);
-const modes = ["shell", "isolated", "isolated-socket", "bare"];
+const modes = ["shell", "isolated", "bare"];
 if (!modes.includes(mode) || !root) throw new Error(`usage: route-server.mjs <${modes.join("|")}> <root>`);
 const send = (message) => process.send?.(message);
 
@@ -30,10 +29,6 @@ if (mode !== "bare") {
     server: { port: 0 },
     log: { level: "silent" },
     isolation: mode === "shell" ? "none" : "worker",
-    // The unix-socket transport the port transport replaced, kept to compare them (src/testing/shell-hooks.ts).
-    ...(mode === "isolated-socket"
-      ? { [Symbol.for("hangar.shellTestHooks")]: { isolationTransport: "socket" } }
-      : {}),
   });
   await shell.start();
   url = shell.status().server.url;

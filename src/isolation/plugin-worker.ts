@@ -1,9 +1,6 @@
 // The shell's side of one isolated plugin: spawns its worker thread, watches its heartbeat, forwards its
 // context calls to the shell's real context, and ends it when it hangs, crashes or the shell is done with it.
-import { mkdtempSync, rmSync } from "node:fs";
 import { realpath } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { createError, type ErrorCode, type HangarError, messageOf } from "../errors.js";
 import type { IpcTransport } from "../ipc/transport.js";
@@ -18,14 +15,12 @@ import {
   ERROR_MARK,
   type FromWorker,
   type HookName,
-  type RequestTransport,
   reviveError,
   type SerialisedError,
   serialiseError,
   type ToWorker,
   type WorkerBoot,
 } from "./protocol.js";
-import { RequestForwarder } from "./request-forwarder.js";
 
 /** How long a released worker gets to exit by itself before it is terminated, in ms. */
 const RELEASE_GRACE_MS = 250;
@@ -62,8 +57,6 @@ export interface PluginWorkerOptions {
    * `errored`): requests that were in flight answer 503 with it, as the status will show. Default: `errored`.
    */
   stateAfterCrash?(): Promise<string>;
-  /** How requests reach the worker's routers (default `"port"`; `"socket"` is kept to compare the two). */
-  transport?: RequestTransport;
   /** Where the plugin runs: a worker thread (default) or, in Electron, a utility process. */
   host?: IsolationHost;
 }
@@ -93,7 +86,6 @@ export class PluginWorker {
   readonly #memoryLimitMb: number;
   readonly #host: IsolationHost;
   #worker: Isolate | null = null;
-  #socketDir: string | null = null;
   #alive = false;
   /** Set when hangar ends the worker itself (shutdown, a hook timeout): its exit is not a crash. */
   #ending = false;
@@ -120,18 +112,14 @@ export class PluginWorker {
   #contexts = new Map<number, PluginContext>();
   /** The latest disposed contexts, so a leftover's warning can say what disposed its context. */
   #retired = new Map<number, PluginContext>();
-  readonly #transport: RequestTransport;
   #hookSignal: AbortSignal | undefined;
-  readonly #forwarder: RequestForwarder;
-  readonly #portForwarder: PortRequestForwarder;
+  readonly #forwarder: PortRequestForwarder;
 
   constructor(options: PluginWorkerOptions) {
     this.#options = options;
     this.#memoryLimitMb = options.manifest.background?.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
-    this.#transport = options.transport ?? "port";
     this.#host = options.host ?? workerThreadHost;
-    this.#forwarder = new RequestForwarder(options.pluginId);
-    this.#portForwarder = new PortRequestForwarder(
+    this.#forwarder = new PortRequestForwarder(
       options.pluginId,
       (message, transfer) => this.#worker?.postMessage(message, transfer),
       () => this.#alive,
@@ -294,16 +282,12 @@ export class PluginWorker {
 
   #spawn(entryFile: string, folder: string): void {
     const { pluginId, manifest, generation } = this.#options;
-    this.#socketDir =
-      this.#transport === "socket" ? mkdtempSync(path.join(os.tmpdir(), "hangar-worker-")) : null; // 0700
     const boot: WorkerBoot = {
       pluginId,
       folder,
       entryFile,
       generation,
       manifest,
-      transport: this.#transport,
-      socketDir: this.#socketDir,
       token: this.#options.token(),
     };
     let settleExit = () => {};
@@ -396,7 +380,7 @@ export class PluginWorker {
    * was serving (the oldest one sent before the silence and not answered since), else outside any hook and request.
    */
   #servingWhen(since: number): string {
-    const serving = this.#portForwarder.unansweredSince(since);
+    const serving = this.#forwarder.unansweredSince(since);
     if (serving.length === 0) {
       return "while running, outside any hook or request (in a timer, an event handler or a promise continuation)";
     }
@@ -460,10 +444,7 @@ export class PluginWorker {
     // Reported first, so that requests in flight answer with the state it leads to (`backoff`, `errored`).
     const crashed = report && phase === "run" && !load;
     if (crashed) this.#options.onCrash(error.code, error.message, error);
-    this.#forwarder.close();
-    this.#portForwarder.close((crashed && this.#options.stateAfterCrash?.()) || "errored");
-    if (this.#socketDir) rmSync(this.#socketDir, { recursive: true, force: true });
-    this.#socketDir = null;
+    this.#forwarder.close((crashed && this.#options.stateAfterCrash?.()) || "errored");
     load?.reject(error);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
@@ -528,12 +509,7 @@ export class PluginWorker {
         const context = this.#contexts.get(message.contextId);
         if (!context) return;
         try {
-          context.server.registerRouter(
-            message.path,
-            message.socketPath === null
-              ? this.#portForwarder.forwarderFor(message.mountId)
-              : this.#forwarder.forwarderFor(message.socketPath, message.mountId),
-          );
+          context.server.registerRouter(message.path, this.#forwarder.forwarderFor(message.mountId));
         } catch (error) {
           this.#options.logger.error(
             "hangar",
@@ -548,7 +524,7 @@ export class PluginWorker {
       case "http-error":
       case "http-abort":
       case "http-ack":
-        this.#portForwarder.receive(message);
+        this.#forwarder.receive(message);
         return;
       case "pong":
         this.#onPong?.(message);

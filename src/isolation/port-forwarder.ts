@@ -1,5 +1,5 @@
-// Forwards HTTP requests from the shell's dispatcher to an isolated plugin as messages on its worker's port (the
-// `"port"` transport): the request's head and body go in, status, headers and body come back, each direction
+// Forwards HTTP requests from the shell's dispatcher to an isolated plugin as messages on its worker's port:
+// the request's head and body go in, status, headers and body come back, each direction
 // with a window of unacknowledged bytes so a slow reader holds the writer back (docs/isolation.md, "Requests").
 import { performance } from "node:perf_hooks";
 import type { NextFunction, Request, Response } from "express";
@@ -40,7 +40,7 @@ export function ownBuffer(chunk: Uint8Array): ArrayBuffer {
  * The worker ended while the request was in flight: answered like any plugin that is not running (SPEC §6),
  * with the state its status shows (`backoff` while the restart policy waits to start it again).
  */
-export function answerGone(pluginId: string, res: Response, state = "errored"): void {
+function answerGone(pluginId: string, res: Response, state = "errored"): void {
   if (res.headersSent) {
     res.destroy();
     return;

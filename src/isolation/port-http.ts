@@ -1,4 +1,4 @@
-// The isolate's side of the `"port"` request transport: turns the shell's messages into a Node request and
+// The isolate's side of request forwarding: turns the shell's messages into a Node request and
 // response that an Express app serves as if they came from a socket, and the response back into messages.
 // Express swaps the prototypes of both objects for its own (app.request / app.response), so what this file
 // changes is set on each object itself, where the swap leaves it.

@@ -12,13 +12,6 @@ export interface WorkerBoot {
   entryFile: string;
   generation: number;
   manifest: PluginManifest;
-  /**
-   * How requests reach the plugin's routers: `"port"` (default) as messages on the worker's own port, or
-   * `"socket"`, HTTP over a unix-domain socket in `socketDir`, kept to measure one against the other.
-   */
-  transport: RequestTransport;
-  /** A private (0700) directory the worker's HTTP server listens in, with the `"socket"` transport. */
-  socketDir: string | null;
   /** The shell's auth token when the worker starts; later changes arrive as `auth` messages. */
   token: string | null;
 }
@@ -34,10 +27,9 @@ export interface SerialisedError {
   expose?: boolean;
 }
 
-/** How an isolated plugin's requests cross to it (docs/isolation.md, "Requests"). */
 /**
  * Connection-level headers (RFC 9110 §7.6.1): they describe one hop, never the request itself, so the shell's own
- * connection to the client decides them and neither transport forwards them.
+ * connection to the client decides them and they are not forwarded to the worker.
  */
 export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
   "connection",
@@ -49,10 +41,8 @@ export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
   "trailer",
 ]);
 
-export type RequestTransport = "port" | "socket";
-
 /**
- * A request's head, shell → worker, on the `"port"` transport. `end` is true when no body follows (no
+ * A request's head, shell → worker (docs/isolation.md, "Requests"). `end` is true when no body follows (no
  * Content-Length, or 0); otherwise `http-body` messages carry it.
  */
 export interface HttpRequestHead {
@@ -77,7 +67,7 @@ export interface HttpResponseHead {
 }
 
 /**
- * The request/response exchange on the `"port"` transport. Bodies travel as ArrayBuffers the sender owns alone
+ * The request/response exchange on the worker's port. Bodies travel as ArrayBuffers the sender owns alone
  * (moved, not copied, between threads) or as strings; each side acknowledges the bytes it has passed on, and a
  * sender stops reading (or tells its writer to wait for 'drain') while more than a window is unacknowledged.
  */
@@ -142,8 +132,8 @@ export type FromWorker =
   | { t: "config"; id: number; contextId: number; op: ConfigOp; args: unknown[] }
   | { t: "ipc-handle"; contextId: number; channel: string }
   | { t: "ipc-send"; contextId: number; channel: string; payload: unknown }
-  /** A router is mounted in the worker; `socketPath` with the `"socket"` transport. */
-  | { t: "route"; contextId: number; mountId: number; path: string; socketPath: string | null }
+  /** A router is mounted in the worker. */
+  | { t: "route"; contextId: number; mountId: number; path: string }
   | { t: "invoke-done"; id: number; ok: true; value: unknown }
   | { t: "invoke-done"; id: number; ok: false; error: SerialisedError }
   /** The worker is importing a part of hangar it needs (Express, at the first route): not judged by the watchdog. */
@@ -156,12 +146,6 @@ export type FromWorker =
 
 /** Marks an Error inside logged data, which a structured clone would strip of its class and code. */
 export const ERROR_MARK = "__hangarSerialisedError";
-
-/** Response header the worker's HTTP server uses to say "no route answered" or "the route failed". */
-export const OUTCOME_HEADER = "x-hangar-outcome";
-/** Request headers the shell adds: which mount the request is for, and the base URL the mount strips. */
-export const MOUNT_HEADER = "x-hangar-mount";
-export const BASE_HEADER = "x-hangar-base";
 
 export function serialiseError(error: unknown): SerialisedError {
   if (error instanceof Error) {

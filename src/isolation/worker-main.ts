@@ -1,9 +1,7 @@
 // The entry of an isolated plugin's worker thread (or Electron utility process): imports the plugin, runs its hooks with a PluginContext
-// whose services forward to the shell, answers heartbeats, and serves the plugin's routers on a private
-// unix-domain socket that only the shell's dispatcher connects to.
-import { rmSync } from "node:fs";
-import http from "node:http";
-import path from "node:path";
+// whose services forward to the shell, answers heartbeats, and serves the plugin's routers to requests that arrive
+// as messages on its port (nothing listens: no other local process can reach the plugin).
+import type http from "node:http";
 import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
 import type express from "express";
@@ -25,13 +23,10 @@ import type { RouteRegistry } from "../server/route-registry.js";
 import { RouteTable } from "../server/route-table.js";
 import { PortHttpServer, type RequestMount } from "./port-http.js";
 import {
-  BASE_HEADER,
   type ConfigOp,
   ERROR_MARK,
   type FromWorker,
   type LogLevel,
-  MOUNT_HEADER,
-  OUTCOME_HEADER,
   reviveError,
   serialiseError,
   type ToWorker,
@@ -196,12 +191,12 @@ function ipcFor(contextId: number): IpcTransport {
   };
 }
 
-// ---- routes: the plugin's routers, served to the shell as messages on the port or over a unix-domain socket ----
+// ---- routes: the plugin's routers, served to the shell as messages on the port ----
 
 const routeChecks = new RouteTable();
 const mounts = new Map<number, PluginRouter>();
 let nextMountId = 1;
-/** Which mount a request on the port transport is for (the socket transport says it in headers). */
+/** Which mount a request is for. */
 const MOUNT = Symbol("hangar.mount");
 type MountedRequest = http.IncomingMessage & { [MOUNT]?: RequestMount };
 let routeApp: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null = null;
@@ -212,42 +207,22 @@ async function appReady(): Promise<(req: http.IncomingMessage, res: http.ServerR
   const app = (await expressReady())();
   app.disable("x-powered-by");
   app.use((req, res) => {
-    const mount = (req as MountedRequest)[MOUNT];
-    let mountId: number;
-    let baseUrl: string;
-    if (mount) {
-      ({ mountId, baseUrl } = mount);
-    } else {
-      mountId = Number(req.headers[MOUNT_HEADER]);
-      baseUrl = String(req.headers[BASE_HEADER] ?? "");
-      delete req.headers[MOUNT_HEADER];
-      delete req.headers[BASE_HEADER];
-    }
-    const router = mounts.get(mountId);
+    const mount = (req as MountedRequest)[MOUNT]!;
+    const router = mounts.get(mount.mountId);
     const done = (err?: unknown): void => {
       if (err !== undefined && err !== null && err !== "router" && err !== "route") {
         if (res.headersSent) {
           res.destroy();
           return;
         }
-        if (mount) {
-          if (portHttp.drop(mount.id)) post({ t: "http-error", id: mount.id, error: serialiseError(err) });
-          return;
-        }
-        res.setHeader(OUTCOME_HEADER, "error");
-        res.status(500).json(serialiseError(err));
+        if (portHttp.drop(mount.id)) post({ t: "http-error", id: mount.id, error: serialiseError(err) });
         return;
       }
       if (res.headersSent) return;
-      if (mount) {
-        if (portHttp.drop(mount.id)) post({ t: "http-next", id: mount.id });
-        return;
-      }
-      res.setHeader(OUTCOME_HEADER, "next");
-      res.status(404).end();
+      if (portHttp.drop(mount.id)) post({ t: "http-next", id: mount.id });
     };
     if (!router) return done();
-    req.baseUrl = baseUrl;
+    req.baseUrl = mount.baseUrl;
     try {
       const returned = (router as unknown as (...args: unknown[]) => unknown)(req, res, done);
       if (typeof (returned as PromiseLike<unknown> | null)?.then === "function") {
@@ -263,7 +238,7 @@ async function appReady(): Promise<(req: http.IncomingMessage, res: http.ServerR
   return routeApp;
 }
 
-/** The `"port"` transport: requests arrive as messages; served by the same app as the socket's. */
+/** Requests arrive as messages on the port and are served by the app. */
 const portHttp = new PortHttpServer(
   (message, transfer) => link.post(message, transfer),
   (req, res, mount) => {
@@ -273,25 +248,8 @@ const portHttp = new PortHttpServer(
   },
 );
 
-let server: Promise<string> | null = null;
-/** Listens started during a hook: the hook is reported done only once its routes can be reached. */
+/** Routes registered during a hook: the hook is reported done only once they can be reached. */
 const listening = new Set<Promise<unknown>>();
-
-/** The `"socket"` transport: the app on a unix-domain socket in the private directory. */
-function startServer(): Promise<string> {
-  server ??= (async () => {
-    const app = await appReady();
-    const socketPath = path.join(boot.socketDir!, "http.sock");
-    const httpServer = http.createServer(app);
-    httpServer.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once("error", reject);
-      httpServer.listen(socketPath, resolve);
-    });
-    return socketPath;
-  })();
-  return server;
-}
 
 function routesFor(contextId: number): RouteRegistry {
   return {
@@ -301,9 +259,8 @@ function routesFor(contextId: number): RouteRegistry {
       const mountId = nextMountId++;
       mounts.set(mountId, router);
       const normalised = mountPath.length > 1 && mountPath.endsWith("/") ? mountPath.slice(0, -1) : mountPath;
-      const reachable = boot.transport === "socket" ? startServer() : appReady().then(() => null);
-      const ready = reachable.then(
-        (socketPath) => post({ t: "route", contextId, mountId, path: normalised, socketPath }),
+      const ready = appReady().then(
+        () => post({ t: "route", contextId, mountId, path: normalised }),
         (error: unknown) => logger.error("hangar", "The plugin's HTTP server could not start", error),
       );
       listening.add(ready);
@@ -416,11 +373,6 @@ link.listen((message: ToWorker) => {
     }
   }
 });
-
-if (boot.socketDir) {
-  const socketDir = boot.socketDir;
-  process.on("exit", () => rmSync(path.join(socketDir, "http.sock"), { force: true }));
-}
 
 // Express is imported at the first registerRouter, not before: a plugin without routes never pays for it
 // (about 6 MB per worker, docs/isolation.md). A hook that registers a router is reported done once the import

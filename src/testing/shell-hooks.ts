@@ -29,11 +29,6 @@ export interface ShellTestHooks {
    * It must keep `onResume` present exactly when the original has it.
    */
   wrapModule?: (pluginId: string, module: PluginBackgroundModule) => PluginBackgroundModule;
-  /**
-   * How requests reach isolated plugins: `"port"` (what the shell uses) or `"socket"`, the unix-socket transport
-   * the bench measures it against (docs/isolation.md, "Requests").
-   */
-  isolationTransport?: "port" | "socket";
 }
 
 /** The key under which createShell finds its test hooks. */

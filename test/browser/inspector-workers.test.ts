@@ -1,5 +1,6 @@
 // The inspector page shows each isolated plugin's worker thread (thread id, heap used of its limit, heartbeat
-// lag) live beside its actor, and drops it when the worker ends; an in-process plugin shows none.
+// lag) live beside its actor, updating that line in place each second (the rest of the page is not redrawn), and
+// drops it when the worker ends; an in-process plugin shows none.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Shell } from "../../src/shell.js";
@@ -19,9 +20,20 @@ describeInChromium("the inspector page shows isolated plugins' workers", () => {
       id: "isolated",
       // Stays errored once its worker exits: the test watches the worker's facts go away.
       manifest: { background: { isolation: "worker", memoryLimitMb: 64, restart: { policy: "never" } } },
-      source: `export async function onStart(ctx) {
+      // Allocates a little every 100 ms, so that its heap (and the line showing it) changes every second.
+      source: `const held = [];
+               export async function onStart(ctx) {
+                 const churn = setInterval(() => { held.push(new Array(20_000).fill(held.length)); if (held.length > 40) held.length = 0; }, 100);
+                 ctx.signal.addEventListener("abort", () => clearInterval(churn));
                  ctx.server.registerRouter("/api/isolated", (req, res) => { res.json({ exiting: true }); setTimeout(() => process.exit(5), 20); });
                }
+               export async function onStop() {}`,
+    });
+    await ws.write({
+      id: "failing",
+      // An error with a stack in the Errors view, which the user can open.
+      manifest: { background: { isolation: "none", restart: { policy: "never" } } },
+      source: `export async function onStart() { throw new Error("checklist incomplete"); }
                export async function onStop() {}`,
     });
     await ws.write({
@@ -65,6 +77,34 @@ describeInChromium("the inspector page shows isolated plugins' workers", () => {
       (shell.status().plugins.find((p) => p.id === "isolated")!.worker!.heapUsedBytes ?? 0) / 2 ** 20;
     expect(Math.abs(shownMb - heapMb)).toBeLessThan(16);
     expect(await worker("inline").count()).toBe(0);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("updates the worker's line in place: a stack the user opened stays open, the tree is not rebuilt", async () => {
+    const stack = page.locator('#errors .error[data-actor="plugin:failing"] details');
+    await stack.locator("summary").click();
+    expect(await stack.getAttribute("open")).toBe("");
+    // Remember the nodes the user sees now; a redraw would replace them with new ones.
+    await page.evaluate(() => {
+      const held = globalThis as unknown as Record<string, unknown>;
+      held.__workerLine = document.querySelector('#tree [data-actor="plugin:isolated"] .facts .worker');
+      held.__tree = document.querySelector("#tree > ul");
+    });
+    const first = await worker("isolated").textContent();
+    // Two changes of the line: each one a poll whose facts differ (heap and lag change between heartbeats).
+    await expect.poll(() => worker("isolated").textContent(), { timeout: 20_000 }).not.toBe(first);
+    const second = await worker("isolated").textContent();
+    await expect.poll(() => worker("isolated").textContent(), { timeout: 20_000 }).not.toBe(second);
+    const kept = await page.evaluate(() => {
+      const held = globalThis as unknown as Record<string, unknown>;
+      return {
+        line:
+          document.querySelector('#tree [data-actor="plugin:isolated"] .facts .worker') === held.__workerLine,
+        tree: document.querySelector("#tree > ul") === held.__tree,
+      };
+    });
+    expect(kept).toEqual({ line: true, tree: true });
+    expect(await stack.getAttribute("open")).toBe("");
     expect(consoleErrors).toEqual([]);
   });
 

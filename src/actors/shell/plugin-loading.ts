@@ -7,7 +7,6 @@ import { createError, type ErrorCode, HangarError, hasHangarCode, messageOf } fr
 import type { IpcTransport } from "../../ipc/transport.js";
 import type { IsolationHost } from "../../isolation/isolate.js";
 import { PluginWorker } from "../../isolation/plugin-worker.js";
-import type { RequestTransport } from "../../isolation/protocol.js";
 import type { PluginActorInput, PluginLoadOutput } from "../../machines/plugin.machine.js";
 import { readManifest } from "../../manifest/read-manifest.js";
 import type { PluginManifest } from "../../manifest/schema.js";
@@ -28,8 +27,6 @@ export interface LoadDeps {
   logger: HangarLogger;
   /** The current auth token, which an isolated plugin's worker is given. */
   token(): string | null;
-  /** Test seam: how requests reach isolated plugins (the bench compares the two transports). */
-  isolationTransport?: RequestTransport | undefined;
   /** Where isolated plugins run: worker threads unless the host (Electron's utilityProcess) is given. */
   isolationHost?: IsolationHost | undefined;
   /** Test seam: sees each imported module; the one returned is the one the shell calls. */
@@ -153,7 +150,6 @@ async function loadIsolated(
     ipc: deps.ipc,
     logger: deps.logger.forPlugin(pluginId),
     token: deps.token,
-    ...(deps.isolationTransport ? { transport: deps.isolationTransport } : {}),
     ...(deps.isolationHost ? { host: deps.isolationHost } : {}),
     onCrash: (code: ErrorCode, message: string, error: Error) => {
       // A worker can outlive its plugin's actor briefly (a stopped plugin's worker ends with the shell).

@@ -10,7 +10,7 @@ import { renderErrors } from "./views/errors.js";
 import { renderLog, summarise } from "./views/log.js";
 import { renderSequence, type SequenceFilters } from "./views/sequence.js";
 import { type MachineDiagram, StatechartView } from "./views/statechart.js";
-import { renderTree, type WorkerFacts } from "./views/tree.js";
+import { renderTree, updateWorkers, type WorkerFacts } from "./views/tree.js";
 
 const API = "/_hangar/inspect/api";
 const token = new URLSearchParams(location.search).get("token") ?? "";
@@ -259,8 +259,7 @@ function render(): void {
   const selected = app.selected === null ? null : (model.byId(app.selected) ?? null);
   renderTree(byId("tree"), model, {
     selected: app.selected,
-    // Workers are live facts, not recorded state: shown only while the page follows the shell now.
-    workers: app.mode === "live" && app.cursor === null ? app.workers : {},
+    workers: shownWorkers(),
     onSelect: (id) => {
       app.selected = id;
       schedule();
@@ -414,6 +413,11 @@ function wire(): void {
   });
 }
 
+/** Workers are live facts, not recorded state: shown only while the page follows the shell now. */
+function shownWorkers(): Record<string, WorkerFacts> {
+  return app.mode === "live" && app.cursor === null ? app.workers : {};
+}
+
 /** How often the page asks the shell for its plugins' workers while it follows the shell live. */
 const WORKER_POLL_MS = 1_000;
 
@@ -423,10 +427,10 @@ async function pollWorkers(): Promise<void> {
       const response = await fetch(`${API}/workers?token=${encodeURIComponent(token)}`);
       if (response.ok) {
         const workers = ((await response.json()) as { workers: Record<string, WorkerFacts> }).workers;
-        // Redrawn only when a fact changed: an idle page (or one with no isolated plugin) is not redrawn.
+        // Only the worker lines change, in place: the rest of the page is not redrawn for them.
         if (JSON.stringify(workers) !== JSON.stringify(app.workers)) {
           app.workers = workers;
-          schedule();
+          updateWorkers(byId("tree"), shownWorkers());
         }
       }
     } catch {

@@ -120,10 +120,40 @@ function actorItem(model: SessionModel, view: ActorView, options: TreeOptions): 
   return item;
 }
 
+/**
+ * Brings the worker lines of a drawn tree up to date in place: a line's text changes, a new worker gets a line, an
+ * ended one loses it; nothing else in `container` is touched. The page polls workers every second and heap and
+ * heartbeat lag change with nearly every answer: redrawing the page for them would rebuild every view each second
+ * (closing what the user opened, losing a selection). A plugin not drawn yet gets its line with the next redraw.
+ */
+export function updateWorkers(container: HTMLElement, workers: Record<string, WorkerFacts>): void {
+  container.querySelectorAll<HTMLElement>('li.actor[data-actor^="plugin:"]').forEach((item) => {
+    const name = (item.dataset.actor ?? "").slice("plugin:".length);
+    const facts = item.querySelector<HTMLElement>(":scope > .facts");
+    if (!facts) return;
+    const line = facts.querySelector<HTMLElement>(":scope > .worker");
+    const worker = workers[name];
+    if (!worker) {
+      line?.remove();
+    } else if (!line) {
+      // Where renderTree puts it: before the Restart button.
+      facts.insertBefore(workerFacts(worker), facts.querySelector(":scope > button"));
+    } else {
+      const text = workerText(worker);
+      if (line.textContent !== text) line.textContent = text;
+      line.dataset.threadId = String(worker.threadId);
+    }
+  });
+}
+
 /** `worker #3 · heap 12.4 of 512 MB · heartbeat lag 2 ms`: an isolated plugin's thread, as of its last heartbeat. */
-function workerFacts(worker: WorkerFacts): HTMLElement {
+function workerText(worker: WorkerFacts): string {
   const heap = worker.heapUsedBytes === null ? "…" : `${(worker.heapUsedBytes / (1024 * 1024)).toFixed(1)}`;
   const lag = worker.lastHeartbeatLagMs === null ? "…" : `${worker.lastHeartbeatLagMs} ms`;
+  return `worker #${worker.threadId} · heap ${heap} of ${worker.memoryLimitMb} MB · heartbeat lag ${lag}`;
+}
+
+function workerFacts(worker: WorkerFacts): HTMLElement {
   return h(
     "span",
     {
@@ -132,7 +162,7 @@ function workerFacts(worker: WorkerFacts): HTMLElement {
       title:
         "isolated in a worker thread: its thread id, V8 heap in use of its limit, and how long its last heartbeat took to answer",
     },
-    `worker #${worker.threadId} · heap ${heap} of ${worker.memoryLimitMb} MB · heartbeat lag ${lag}`,
+    workerText(worker),
   );
 }
 
