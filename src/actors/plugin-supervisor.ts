@@ -4,6 +4,7 @@
 // *policy* after a crash is the plugin machine's own. Each plugin is its own root actor (not a child of the
 // shell) so that start-up and shutdown stay linear in the number of plugins (statelyai/xstate#4990).
 import { type Actor, type AnyActorRef, type SnapshotFrom, waitFor } from "xstate";
+import { runInSlice } from "../base/time-slice.js";
 import { createError, errorMessage } from "../errors.js";
 import { PLUGIN_TAGS, type pluginMachine, pluginStateOf } from "../machines/plugin.machine.js";
 import { analyseDependencies, type DependencyNode } from "../manifest/dependency-graph.js";
@@ -217,8 +218,14 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
         return;
       }
     }
-    actor.send({ type: "START" });
-    await this.#until(id, atRest);
+    // Starting runs the plugin's context creation and onStart up to its first await: one plugin's task in a
+    // time slice, so that plugins whose dependencies all turned ready at once do not start in one long turn.
+    const sent = await runInSlice(() => {
+      if (signal.aborted || stateOf(actor.getSnapshot()) !== "loaded") return false;
+      actor.send({ type: "START" });
+      return true;
+    });
+    if (sent) await this.#until(id, atRest);
   }
 
   /**
@@ -258,13 +265,16 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
       if (!this.#entries.has(id)) this.#log.warn(`update names unknown plugin '${id}'; ignored`);
     }
     const changedIds = new Set(changed);
-    const settling: Promise<unknown>[] = [];
-    for (const [id, { actor }] of this.#entries) {
-      const snapshot = actor.getSnapshot();
-      if (stateOf(snapshot) === "stopped" || !atRest(snapshot)) continue;
-      actor.send({ type: "UPDATE", changed: changedIds.has(id), generation });
-      settling.push(this.#until(id, atRest));
-    }
+    // Each plugin's update (its onStop, its context's disposal, its reload begun) is a task of its own in a
+    // time slice; whether it updates at all is decided when that task runs.
+    const settling = [...this.#entries].map(([id, { actor }]) =>
+      runInSlice(() => {
+        const snapshot = actor.getSnapshot();
+        if (signal.aborted || stateOf(snapshot) === "stopped" || !atRest(snapshot)) return;
+        actor.send({ type: "UPDATE", changed: changedIds.has(id), generation });
+        return this.#until(id, atRest);
+      }),
+    );
     await Promise.all(settling);
     if (!signal.aborted) await this.startAll(signal);
   }
@@ -287,7 +297,10 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
       if (!promise) {
         const inner = new Set(path).add(id);
         const first = (dependents.get(id) ?? []).filter((dependent) => !inner.has(dependent));
-        promise = Promise.all(first.map((dependent) => stop(dependent, inner))).then(() => this.#stopOne(id));
+        // Each plugin's stop (its onStop called, its context disposed) is a task of its own in a time slice.
+        promise = Promise.all(first.map((dependent) => stop(dependent, inner))).then(() =>
+          runInSlice(() => this.#stopOne(id)),
+        );
         stopping.set(id, promise);
       }
       return promise;

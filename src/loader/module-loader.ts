@@ -9,10 +9,10 @@ import { unlink } from "node:fs/promises";
 import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { runInSlice } from "../base/time-slice.js";
 import { buildInBuilder } from "./builder.js";
 import type { BuiltGeneration } from "./bundle.js";
 import { checkImportedNames, evaluateCommonJsGeneration } from "./commonjs-generation.js";
-import { nextTurn } from "./turns.js";
 
 /** Where a plugin's entry module is and which instance of it to import. */
 export interface PluginEntryImport {
@@ -42,6 +42,9 @@ const nativeImport = (() => {
   return holder.exports as (url: string) => Promise<unknown>;
 })();
 
+// An import compiles and evaluates the module after its file is read: each ends its turn's slice, so that two
+// plugins' modules are unlikely to evaluate in one turn.
+const IMPORT = { endsSlice: true };
 const TYPESCRIPT = /\.[cm]?ts$/;
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 const HOST_PROVIDED = (request: string) =>
@@ -101,8 +104,8 @@ function recall(remembered: Remembered | undefined): { url: string } | { namespa
  * - CommonJS: `require()` of `.ts`/`.cts`/`.mts` compiles with esbuild (unless another loader already handles
  *   `.ts`); a new generation forgets the plugin's own CommonJS files from `require.cache` (only on reload).
  * - `hangar`, `hangar/*` and `express` resolve to the shell's copies when the plugin has none of its own.
- * - Each import (and each build) starts in a turn of the event loop of its own (turns.ts), so many plugins
- *   loading at once do not block the thread for all of them in one turn.
+ * - Each import (and each build request) starts as a task of the main thread's time slices
+ *   (base/time-slice.ts), so many plugins loading at once do not block the thread for all of them in one turn.
  *
  * @throws whatever importing throws (build errors as Node's loader words them: `ERR_MODULE_NOT_FOUND`,
  *   `SyntaxError` with file, line and column).
@@ -117,23 +120,22 @@ export async function importPluginEntry({
   const generations = imported.get(folder);
   const same = recall(generations?.get(generation));
   if (same !== undefined) {
-    await nextTurn();
-    return "url" in same ? nativeImport(same.url) : same.namespace;
+    return runInSlice(() => ("url" in same ? nativeImport(same.url) : same.namespace), IMPORT);
   }
   if (generations === undefined && !TYPESCRIPT.test(entryFile)) {
     const entryUrl = pathToFileURL(entryFile).href;
-    await nextTurn();
     try {
-      const exports = await nativeImport(entryUrl);
+      const exports = await runInSlice(() => nativeImport(entryUrl), IMPORT);
       remember(folder, generation, { url: entryUrl });
       return exports;
     } catch (error) {
       if (!needsBuild(error)) throw error;
     }
   }
-  if (generations !== undefined) forgetCommonJs(folder);
-  await nextTurn();
-  const built = await buildInBuilder({ entryFile, folder, generation });
+  const built = await runInSlice(() => {
+    if (generations !== undefined) forgetCommonJs(folder);
+    return buildInBuilder({ entryFile, folder, generation });
+  });
   // Stacks of built code name the plugin's own files and lines through the inline source maps.
   process.setSourceMapsEnabled(true);
   if (built.format === "commonjs") {
@@ -148,9 +150,8 @@ export async function importPluginEntry({
     );
   }
   const url = pathToFileURL(built.file).href;
-  await nextTurn();
   try {
-    const exports = await nativeImport(url);
+    const exports = await runInSlice(() => nativeImport(url), IMPORT);
     remember(folder, generation, { url });
     return exports;
   } finally {
@@ -174,8 +175,7 @@ async function evaluateBuilt(
     checkImportedNames(dependency, namespace);
     namespaces.set(dependency.specifier, namespace);
   }
-  await nextTurn();
-  return evaluateCommonJsGeneration(built.code, entryFile, namespaces) as object;
+  return runInSlice(() => evaluateCommonJsGeneration(built.code, entryFile, namespaces) as object, IMPORT);
 }
 
 /** Errors that a plain import() raises where a built generation would have succeeded. */

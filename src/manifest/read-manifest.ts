@@ -1,6 +1,7 @@
 // Reads and validates one plugin folder's plugin.json, and resolves its entry module safely inside the folder.
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
+import { runInSlice } from "../base/time-slice.js";
 import { createError, type HangarError, messageOf } from "../errors.js";
 import { nearMiss } from "./near-miss.js";
 import {
@@ -45,6 +46,18 @@ export async function readManifest(folder: string): Promise<PluginManifest> {
         );
   }
 
+  // Parsing and validating is the part that costs the thread: when many manifests are read at once (start-up,
+  // an update of every plugin) their reads complete in one turn, so each is validated in a time slice.
+  return runInSlice(() => parseManifest(text, absolute, file, options));
+}
+
+/** plugin.json's text, parsed and validated (see readManifest). */
+function parseManifest(
+  text: string,
+  absolute: string,
+  file: string,
+  options: { pluginId: string; phase: "load" },
+): PluginManifest {
   let json: unknown;
   try {
     // A UTF-8 byte order mark is legal in files saved by some editors; JSON.parse rejects it.

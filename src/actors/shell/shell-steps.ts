@@ -2,6 +2,7 @@
 // shutdown) and its actions, given what they need (XState's setup()/.provide(): behaviour as data).
 import { fromPromise } from "xstate";
 import type { AsyncDisposableStore } from "../../base/disposable.js";
+import { runInSlice } from "../../base/time-slice.js";
 import type { ConfigBackend } from "../../context/config-backend.js";
 import { leaseConfigWriter } from "../../context/config-writer.js";
 import { lockDataDir } from "../../context/data-dir-lock.js";
@@ -61,8 +62,11 @@ export function provideShellMachine(deps: ShellStepDeps): typeof shellMachine {
       }),
       listen: fromPromise(() => listen(deps)),
       // Each plugin's import begins here; `startPlugins` starts each one as soon as it (and what it needs) loaded.
+      // Each registration (actor created and started, its import begun) is a task of its own in a time slice,
+      // in discovery's order, so that a hundred plugins do not hold the thread for one long turn.
       discoverPlugins: fromPromise(async () => {
-        for (const plugin of await discoverPlugins(deps.pluginFolders)) addPlugin(deps, plugin);
+        const found = await discoverPlugins(deps.pluginFolders);
+        await Promise.all(found.map((plugin) => runInSlice(() => addPlugin(deps, plugin))));
       }),
       startPlugins: fromPromise(({ signal }) => plugins.startAll(signal)),
       updatePlugins: fromPromise<void, { changed: string[]; generation: number }>(({ input, signal }) =>
