@@ -28,7 +28,8 @@ export interface PluginContextDeps {
   auth: PluginAuthAccessor;
   routes: RouteRegistry;
   /**
-   * Told when releasing a registration, or a listener on `ctx.signal`, throws during dispose.
+   * Told when releasing a registration throws during dispose (a listener on `ctx.signal` that throws is logged
+   * on the plugin's logger, naming the fix).
    * Default: the plugin's own logger, tag `hangar`.
    */
   onDisposeError?: (error: unknown) => void;
@@ -118,7 +119,7 @@ class ContextOwner implements PluginContextHandle {
     if (this.#controller === null) {
       this.#controller = new AbortController();
       const enter = this.#deps.enter;
-      guardAbortListeners(this.#controller.signal, this.#onDisposeError, (fn) =>
+      guardAbortListeners(this.#controller.signal, this.#onAbortListenerError, (fn) =>
         enter ? enter(null, fn) : fn(),
       );
       if (this.#disposed) this.#controller.abort();
@@ -152,6 +153,16 @@ class ContextOwner implements PluginContextHandle {
         "Releasing something this plugin registered failed while its context closed",
         error,
       );
+  };
+
+  /** A listener the plugin added on `ctx.signal` threw when the context closed: the plugin's bug, said so. */
+  readonly #onAbortListenerError = (error: unknown): void => {
+    this.#log().error(
+      "hangar",
+      `Plugin '${this.#deps.pluginId}': a listener it added with ctx.signal.addEventListener('abort', …) threw ` +
+        "while its context closed; hangar went on closing it. Catch errors inside the plugin's abort listeners.",
+      error,
+    );
   };
 
   /** Owns `item` until the context is disposed (released at once when it already is). */

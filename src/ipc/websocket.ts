@@ -343,7 +343,9 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
       const message =
         `The handler for '${channel}' returned a value that cannot be sent as JSON (${messageOf(error)}). ` +
         "Return plain JSON data from handlers that WebSocket clients call.";
-      log.warn(message, { channel });
+      // A plugin's channel ('plugin:<id>:<name>'): the warning carries its id, as the plugin's own lines do.
+      const pluginId = /^plugin:([^:]+):/.exec(channel)?.[1];
+      log.warn(message, pluginId ? { pluginId, channel } : { channel });
       text = encodeErrorResult(id, message);
     }
     reply(client, text);

@@ -96,6 +96,10 @@ export class PluginWorker {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #hookInFlight = 0;
+  /** Hooks posted to the worker that it has not begun yet (a busy worker never reads their message). */
+  #hooksNotBegun = new Set<number>();
+  /** IPC invokes in flight to the worker: their channel (as the plugin named it) and when each was sent. */
+  #invokes = new Map<number, { channel: string; sentAt: number }>();
   #load: Pending | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   /** Settles when the worker being ended has exited. */
@@ -187,9 +191,11 @@ export class PluginWorker {
     try {
       await new Promise((resolve, reject) => {
         this.#pending.set(id, { resolve, reject });
+        this.#hooksNotBegun.add(id);
         this.#post({ t: "hook", id, hook, contextId });
       });
     } finally {
+      this.#hooksNotBegun.delete(id);
       signal?.removeEventListener("abort", onAbort);
       this.#hookInFlight--;
       if (this.#hookInFlight === 0) this.#phase = "run";
@@ -361,10 +367,14 @@ export class PluginWorker {
   #unresponsive(worker: Isolate, silentMs: number, silentSince: number): void {
     const { pluginId, unresponsiveMs } = this.#options;
     const phase = this.#phase;
+    // A hook whose message the worker never read did not run: what blocked the worker was already running when
+    // the hook was asked (a route or an invoke before onStop, say), and it is what the message names.
     const where =
       phase === "run"
         ? this.#servingWhen(silentSince)
-        : `in ${phase === "load" ? "loading" : hookNames[phase]}`;
+        : phase !== "load" && this.#hooksNotBegun.size > 0
+          ? `${this.#servingWhen(silentSince)}, so ${hookNames[phase]} never began`
+          : `in ${phase === "load" ? "loading" : hookNames[phase]}`;
     this.#fail(
       worker,
       createError(
@@ -376,16 +386,22 @@ export class PluginWorker {
   }
 
   /**
-   * Where a worker that went silent at `since` while running was, as the watchdog's message says it: the request it
-   * was serving (the oldest one sent before the silence and not answered since), else outside any hook and request.
+   * Where a worker that went silent at `since` while running was, as the watchdog's message says it: the HTTP
+   * request or IPC invoke it was serving (the oldest one sent before the silence and not answered since), else
+   * outside any hook, request and invoke.
    */
   #servingWhen(since: number): string {
-    const serving = this.#forwarder.unansweredSince(since);
+    const serving = [
+      ...this.#forwarder.unansweredSince(since).map(({ label, sentAt }) => ({ what: `serving ${label}`, sentAt })),
+      ...[...this.#invokes.values()]
+        .filter(({ sentAt }) => sentAt <= since)
+        .map(({ channel, sentAt }) => ({ what: `handling invoke '${channel}'`, sentAt })),
+    ].sort((a, b) => a.sentAt - b.sentAt);
     if (serving.length === 0) {
-      return "while running, outside any hook or request (in a timer, an event handler or a promise continuation)";
+      return "while running, outside any hook, request or invoke (in a timer, an event handler or a promise continuation)";
     }
     const others = serving.length - 1;
-    return `while serving ${serving[0]}${others > 0 ? ` (and ${others} more request${others > 1 ? "s" : ""} in flight)` : ""}`;
+    return `while ${serving[0]!.what}${others > 0 ? ` (and ${others} more request${others > 1 ? "s or invokes" : " or invoke"} in flight)` : ""}`;
   }
 
   /** Ends the worker for a fault, and reports it: to the hook waiting on it, or as a crash while running. */
@@ -448,6 +464,8 @@ export class PluginWorker {
     load?.reject(error);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    this.#invokes.clear();
+    this.#hooksNotBegun.clear();
     for (const waiter of pending) waiter.reject(error);
   }
 
@@ -477,10 +495,14 @@ export class PluginWorker {
         load?.reject(reviveError(message.error));
         return;
       }
+      case "hook-begun":
+        this.#hooksNotBegun.delete(message.id);
+        return;
       case "hook-done":
       case "invoke-done": {
         const waiter = this.#pending.get(message.id);
         this.#pending.delete(message.id);
+        this.#invokes.delete(message.id);
         if (message.ok) waiter?.resolve("value" in message ? message.value : undefined);
         else waiter?.reject(reviveError(message.error));
         return;
@@ -591,6 +613,7 @@ export class PluginWorker {
   }
 
   #invoke(channel: string, payload: unknown): Promise<unknown> {
+    const name = channel.slice(`plugin:${this.#options.pluginId}:`.length);
     if (!this.#alive) {
       return Promise.reject(
         new Error(`Plugin '${this.#options.pluginId}' is not running (its worker ended).`),
@@ -599,10 +622,12 @@ export class PluginWorker {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
+      this.#invokes.set(id, { channel: name, sentAt: performance.now() });
       try {
         this.#post({ t: "invoke", id, channel, payload });
       } catch (error) {
         this.#pending.delete(id);
+        this.#invokes.delete(id);
         reject(error);
       }
     });

@@ -88,16 +88,16 @@ export class PortRequestForwarder {
 
   /**
    * The requests posted to the isolate before `time` (performance.now(), ms) and not answered since, oldest first,
-   * as `METHOD /path`: what a worker that went silent at `time` was most likely serving.
+   * as `METHOD /path` with the time each was sent: what a worker that went silent at `time` was most likely serving.
    */
-  unansweredSince(time: number): string[] {
-    const labels: string[] = [];
+  unansweredSince(time: number): { label: string; sentAt: number }[] {
+    const labels: { label: string; sentAt: number }[] = [];
     for (const { sentAt, req } of this.#exchanges.values()) {
       if (sentAt > time) continue;
       // The path without its query string, which may carry secrets.
       const url = req.originalUrl || req.url;
       const query = url.indexOf("?");
-      labels.push(`${req.method} ${query === -1 ? url : url.slice(0, query)}`);
+      labels.push({ label: `${req.method} ${query === -1 ? url : url.slice(0, query)}`, sentAt });
     }
     return labels;
   }

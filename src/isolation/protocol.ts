@@ -126,6 +126,8 @@ export type FromWorker =
   | { t: "loaded"; hasOnResume: boolean; entryFile: string; loadMs: number }
   | { t: "load-failed"; error: SerialisedError }
   | { t: "pong"; seq: number; heapUsedBytes: number }
+  /** The worker read a hook's message and runs it (the watchdog blames a hook only once it has begun). */
+  | { t: "hook-begun"; id: number }
   | { t: "hook-done"; id: number; ok: true }
   | { t: "hook-done"; id: number; ok: false; error: SerialisedError }
   | { t: "log"; level: LogLevel; tag: string; message: string; data: unknown[] }

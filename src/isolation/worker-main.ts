@@ -10,6 +10,7 @@ import type { Disposable } from "../base/disposable.js";
 import { toDisposable } from "../base/disposable.js";
 import { assertConfigKey, copyConfigValue } from "../context/config-value.js";
 import { createPluginContext, type PluginContextHandle } from "../context/plugin-context.js";
+import { messageOf } from "../errors.js";
 import { createHandlerRegistry } from "../ipc/handler-registry.js";
 import type { IpcTransport } from "../ipc/transport.js";
 import type {
@@ -273,6 +274,43 @@ function routesFor(contextId: number): RouteRegistry {
   };
 }
 
+// ---- IPC results ----
+
+/**
+ * Sends a handler's result to the shell. A value the port cannot clone (a function in it, a symbol, an object too
+ * deep) goes through the rule the shell's WebSocket bridge applies to in-process handlers (src/ipc/websocket.ts):
+ * JSON, so functions vanish (`{ f() {} }` arrives as `{}`), and a value JSON cannot encode fails the invoke with
+ * the same sentence. Cloneable values cross as they are, and the shell's transport applies its own rule to them.
+ */
+function answerInvoke(id: number, channel: string, value: unknown): void {
+  try {
+    post({ t: "invoke-done", id, ok: true, value });
+    return;
+  } catch {
+    // Not cloneable: the JSON rule below.
+  }
+  let sendable: unknown;
+  try {
+    const text = JSON.stringify(value);
+    sendable = text === undefined ? undefined : JSON.parse(text);
+  } catch (error) {
+    const name = channel.slice(channelPrefix.length);
+    post({
+      t: "invoke-done",
+      id,
+      ok: false,
+      error: serialiseError(
+        new TypeError(
+          `The handler for '${channel}' returned a value that cannot be sent as JSON (${messageOf(error)}). ` +
+            `Return plain JSON data from the handler of '${name}' (no cycles, no deeply nested objects).`,
+        ),
+      ),
+    });
+    return;
+  }
+  post({ t: "invoke-done", id, ok: true, value: sendable });
+}
+
 // ---- hooks ----
 
 function openContext(contextId: number): PluginContextHandle {
@@ -320,6 +358,7 @@ link.listen((message: ToWorker) => {
       post({ t: "pong", seq: message.seq, heapUsedBytes: process.memoryUsage().heapUsed });
       return;
     case "hook":
+      post({ t: "hook-begun", id: message.id });
       runHook(message.hook, message.contextId).then(
         () => post({ t: "hook-done", id: message.id, ok: true }),
         (error: unknown) => post({ t: "hook-done", id: message.id, ok: false, error: serialiseError(error) }),
@@ -346,12 +385,11 @@ link.listen((message: ToWorker) => {
           return handler(message.payload);
         })
         .then(
-          (value) => post({ t: "invoke-done", id: message.id, ok: true, value }),
+          (value) => answerInvoke(message.id, message.channel, value),
           (error: unknown) =>
             post({ t: "invoke-done", id: message.id, ok: false, error: serialiseError(error) }),
         )
         .catch((error: unknown) =>
-          // The handler's answer cannot be cloned: the caller gets that as the failure.
           post({ t: "invoke-done", id: message.id, ok: false, error: serialiseError(error) }),
         );
       return;

@@ -197,7 +197,7 @@ it("keeps another plugin's route answering within 100 ms while isolated plugins 
     "timer-spin": {
       phase: "run",
       code: "HANGAR_PLUGIN_UNRESPONSIVE",
-      message: /'timer-spin'.*blocked for \d+ ms while running, outside any hook or request/,
+      message: /'timer-spin'.*blocked for \d+ ms while running, outside any hook, request or invoke/,
     },
     "heap-hog": { phase: "run", code: "HANGAR_PLUGIN_CRASHED", message: /'heap-hog'.*out of memory.*32 MB/ },
     exits: { phase: "run", code: "HANGAR_PLUGIN_CRASHED", message: /'exits'.*exit code 3/ },
