@@ -392,7 +392,9 @@ export class PluginWorker {
    */
   #servingWhen(since: number): string {
     const serving = [
-      ...this.#forwarder.unansweredSince(since).map(({ label, sentAt }) => ({ what: `serving ${label}`, sentAt })),
+      ...this.#forwarder
+        .unansweredSince(since)
+        .map(({ label, sentAt }) => ({ what: `serving ${label}`, sentAt })),
       ...[...this.#invokes.values()]
         .filter(({ sentAt }) => sentAt <= since)
         .map(({ channel, sentAt }) => ({ what: `handling invoke '${channel}'`, sentAt })),

@@ -294,7 +294,6 @@ function answerInvoke(id: number, channel: string, value: unknown): void {
     const text = JSON.stringify(value);
     sendable = text === undefined ? undefined : JSON.parse(text);
   } catch (error) {
-    const name = channel.slice(channelPrefix.length);
     post({
       t: "invoke-done",
       id,
@@ -302,7 +301,7 @@ function answerInvoke(id: number, channel: string, value: unknown): void {
       error: serialiseError(
         new TypeError(
           `The handler for '${channel}' returned a value that cannot be sent as JSON (${messageOf(error)}). ` +
-            `Return plain JSON data from the handler of '${name}' (no cycles, no deeply nested objects).`,
+            "Return plain JSON data from handlers that WebSocket clients call.",
         ),
       ),
     });
