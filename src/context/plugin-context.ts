@@ -28,11 +28,16 @@ export interface PluginContextDeps {
   auth: PluginAuthAccessor;
   routes: RouteRegistry;
   /**
-   * Told when releasing a registration throws during dispose (a listener on `ctx.signal` that throws is logged
-   * on the plugin's logger, naming the fix).
-   * Default: the plugin's own logger, tag `hangar`.
+   * Told when releasing a registration, or (without {@link onAbortListenerError}) a listener on `ctx.signal`,
+   * throws during dispose. Default: the plugin's own logger, tag `hangar`.
    */
   onDisposeError?: (error: unknown) => void;
+  /**
+   * Told when a listener the plugin added on `ctx.signal` throws as the context closes. Default:
+   * {@link onDisposeError} when given, else the plugin's own logger (tag `hangar`) with a sentence naming the
+   * plugin, the call and the fix ({@link abortListenerThrew}).
+   */
+  onAbortListenerError?: (error: unknown) => void;
   /**
    * Runs plugin code (an IPC handler, a listener on `ctx.signal`) as this context's code, with the flow an
    * escaped error should fail (the IPC invoke). Default: runs `fn` as it is.
@@ -57,6 +62,14 @@ export interface PluginContextHandle {
 }
 
 const maxChannelLength = 200;
+
+/** The log line for a listener on `ctx.signal` that threw as the plugin's context closed. */
+export function abortListenerThrew(pluginId: string): string {
+  return (
+    `Plugin '${pluginId}': a listener it added with ctx.signal.addEventListener('abort', …) threw while its ` +
+    "context closed; hangar went on closing it. Catch errors inside the plugin's abort listeners."
+  );
+}
 
 const passThrough = <T>(_flow: PluginFlow | null, fn: () => T): T => fn();
 
@@ -157,12 +170,10 @@ class ContextOwner implements PluginContextHandle {
 
   /** A listener the plugin added on `ctx.signal` threw when the context closed: the plugin's bug, said so. */
   readonly #onAbortListenerError = (error: unknown): void => {
-    this.#log().error(
-      "hangar",
-      `Plugin '${this.#deps.pluginId}': a listener it added with ctx.signal.addEventListener('abort', …) threw ` +
-        "while its context closed; hangar went on closing it. Catch errors inside the plugin's abort listeners.",
-      error,
-    );
+    const { onAbortListenerError, onDisposeError, pluginId } = this.#deps;
+    if (onAbortListenerError) onAbortListenerError(error);
+    else if (onDisposeError) onDisposeError(error);
+    else this.#log().error("hangar", abortListenerThrew(pluginId), error);
   };
 
   /** Owns `item` until the context is disposed (released at once when it already is). */

@@ -295,6 +295,20 @@ describe("dispose", () => {
     ]);
   });
 
+  it("by default logs a throwing abort listener as the plugin's error, naming the call and the fix", () => {
+    const { handle, ctx } = open("abort-throw");
+    ctx.signal.addEventListener("abort", () => {
+      throw new Error("cleanup bug");
+    });
+    handle.dispose();
+    const line = logLines.map((text) => JSON.parse(text)).find((record) => record.pluginId === "abort-throw");
+    expect(line).toMatchObject({ level: 50, tag: "hangar" });
+    expect(line.msg).toBe(
+      "Plugin 'abort-throw': a listener it added with ctx.signal.addEventListener('abort', …) threw while its context closed; hangar went on closing it. Catch errors inside the plugin's abort listeners.",
+    );
+    expect(JSON.stringify(line)).toContain("cleanup bug");
+  });
+
   it("honours removeEventListener and onabort = null on the guarded signal", () => {
     const { handle, ctx } = open();
     const ran: string[] = [];

@@ -4,7 +4,7 @@ import { type PluginScope, runInScope } from "../../containment/attribution.js";
 import type { ShellContainment } from "../../containment/shell-containment.js";
 import type { ConfigBackend } from "../../context/config-backend.js";
 import type { HangarLogger } from "../../context/logger.js";
-import { createPluginContext } from "../../context/plugin-context.js";
+import { abortListenerThrew, createPluginContext } from "../../context/plugin-context.js";
 import type { IpcTransport } from "../../ipc/transport.js";
 import type { PluginAuthAccessor } from "../../sdk/types.js";
 import type { RouteTable } from "../../server/route-table.js";
@@ -36,6 +36,8 @@ export function openContext(deps: ContextDeps, pluginId: string): void {
     routes: deps.routes,
     onDisposeError: (error) =>
       deps.logger.forPlugin(pluginId).error("hangar", "releasing a registration failed", error),
+    onAbortListenerError: (error) =>
+      deps.logger.forPlugin(pluginId).error("hangar", abortListenerThrew(pluginId), error),
     enter: (flow, fn) => (scope ? runInScope({ ...scope, flow }, fn) : fn()),
     onLateCall: (call, error) => deps.containment.lateCall(pluginId, handle, call, error),
   });
