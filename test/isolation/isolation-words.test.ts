@@ -38,8 +38,8 @@ const handlers = `
 
 beforeAll(async () => {
   ws = await createWorkspace();
-  const source = (start: string) =>
-    `export async function onStart(ctx) { ${start} }\nexport async function onStop() {}\n`;
+  const source = (start: string, stop = "") =>
+    `export async function onStart(ctx) { ${start} }\nexport async function onStop() { ${stop} }\n`;
   await ws.write({ id: "inproc", source: source(handlers), manifest: { background: patient } });
   await ws.write({
     id: "iso",
@@ -50,6 +50,12 @@ beforeAll(async () => {
     id: "stopper",
     source: source(`ctx.server.registerRouter("/api/stopper", (req, res) => { for (;;) {} });`),
     manifest: { background: { isolation: "worker", ...patient } },
+  });
+  // A busy onStop with the default stop timeout (5 s, as the watchdog's): docs/isolation.md says which code it gets.
+  await ws.write({
+    id: "busy-stop",
+    source: source("", "for (;;) {}"),
+    manifest: { background: { isolation: "worker", loadTimeoutMs: 120_000, restart: { policy: "never" } } },
   });
   cli = start(
     process.execPath,
@@ -114,7 +120,7 @@ it("names the IPC invoke an isolated plugin was busy in when the watchdog ends i
   expect(iso.error?.message).toMatch(/'iso'.*blocked for \d+ ms while handling invoke 'spin' \(phase run\)/);
 }, 60_000);
 
-it("at Ctrl+C, blames the route a worker was already busy in, not the onStop it never began; a throwing abort listener is named", async () => {
+it("at Ctrl+C, blames the route a worker was already busy in, not the onStop it never began; a busy onStop gets its stop timeout; a throwing abort listener is named", async () => {
   void fetch(`${base}/api/stopper/spin`).catch(() => {});
   // The request reaches the worker, which then spins; the shell is asked to stop while it does.
   await sleep(1_000);
@@ -127,6 +133,11 @@ it("at Ctrl+C, blames the route a worker was already busy in, not the onStop it 
   expect(String(failed?.msg ?? (failed?.err as { message?: string })?.message)).toMatch(
     /'stopper'.*blocked for \d+ ms while serving GET \/api\/stopper\/spin, so onStop never began/,
   );
+  // Equal stop timeout and watchdog limit: the stop timeout, counted from when onStop was asked, passes first.
+  const busyStop = records(cli.stdout()).find(
+    (record) => record.pluginId === "busy-stop" && typeof record.code === "string",
+  );
+  expect(busyStop, cli.stdout().slice(-4000)).toMatchObject({ code: "HANGAR_STOP_TIMEOUT", phase: "stop" });
   // The in-process plugin's abort listener threw while its context closed: the plugin, the call and the fix.
   const listener = records(cli.stdout()).find(
     (record) =>
