@@ -378,20 +378,21 @@ export class PluginWorker {
     const phase = this.#phase;
     // A hook whose message the worker never read did not run: what blocked the worker was already running when
     // the hook was asked (a route or an invoke before onStop, say), and it is what the message names.
+    const neverBegan = phase !== "run" && phase !== "load" && this.#hooksNotBegun.size > 0;
     const where =
       phase === "run"
         ? this.#servingWhen(silentSince)
-        : phase !== "load" && this.#hooksNotBegun.size > 0
+        : neverBegan
           ? `${this.#servingWhen(silentSince)}, so ${hookNames[phase]} never began`
           : `in ${phase === "load" ? "loading" : hookNames[phase]}`;
-    this.#fail(
-      worker,
-      createError(
-        "HANGAR_PLUGIN_UNRESPONSIVE",
-        { pluginId, silentMs, where, phase, limitMs: unresponsiveMs },
-        { phase },
-      ),
+    const error = createError(
+      "HANGAR_PLUGIN_UNRESPONSIVE",
+      { pluginId, silentMs, where, phase, limitMs: unresponsiveMs },
+      { phase },
     );
+    // The hook's failure then reads "could not run onStop", not "failed in onStop" (src/actors/shell/hooks.ts).
+    if (neverBegan) Object.assign(error, { hookNeverBegan: true });
+    this.#fail(worker, error);
   }
 
   /**

@@ -133,6 +133,8 @@ it("at Ctrl+C, blames the route a worker was already busy in, not the onStop it 
   expect(String(failed?.msg ?? (failed?.err as { message?: string })?.message)).toMatch(
     /'stopper'.*blocked for \d+ ms while serving GET \/api\/stopper\/spin, so onStop never began/,
   );
+  expect(String(failed?.msg)).toMatch(/could not run onStop/);
+  expect(String(failed?.msg)).not.toMatch(/failed in onStop/);
   // Equal stop timeout and watchdog limit: the stop timeout, counted from when onStop was asked, passes first.
   const busyStop = records(cli.stdout()).find(
     (record) => record.pluginId === "busy-stop" && typeof record.code === "string",

@@ -83,7 +83,9 @@ function hookFailure(
   const where = entryFile ? ` (${path.basename(entryFile)})` : "";
   if (hasHangarCode(cause)) {
     // A coded cause keeps its code and its sentence (which says what to do); only where it happened is added.
-    return new HangarError(cause.code, `Plugin '${pluginId}' failed in ${hook}${where}: ${cause.message}`, {
+    // An isolated hook whose worker was already busy never ran: it did not fail, it could not run.
+    const verb = (cause as { hookNeverBegan?: boolean }).hookNeverBegan ? "could not run" : "failed in";
+    return new HangarError(cause.code, `Plugin '${pluginId}' ${verb} ${hook}${where}: ${cause.message}`, {
       pluginId,
       phase,
       cause,
