@@ -28,7 +28,7 @@ it("passes a burst, then the sustained rate, and drops whole writes beyond it, c
     onDrop: (dropped) => drops.push(dropped),
     now: () => clock,
   });
-  const line = "x".repeat(999) + "\n"; // 1000 bytes
+  const line = `${"x".repeat(999)}\n`; // 1000 bytes
   // The burst: three lines, shared by stdout and stderr; the fourth is dropped whole.
   expect(out.write(line)).toBe(true);
   expect(err.write(line)).toBe(true);
