@@ -22,6 +22,7 @@ import type {
 } from "../sdk/types.js";
 import type { RouteRegistry } from "../server/route-registry.js";
 import { RouteTable } from "../server/route-table.js";
+import { CONSOLE_BYTES_PER_SECOND, limitConsoleOutput } from "./console-budget.js";
 import { PortHttpServer, type RequestMount } from "./port-http.js";
 import {
   type ConfigOp,
@@ -191,6 +192,18 @@ const logger: PluginLogger = {
   warn: (tag, message, ...data) => log("warn", tag, message, data),
   error: (tag, message, ...data) => log("error", tag, message, data),
 };
+
+// The plugin's console output reaches the shell through its main thread: bounded, so that a flood cannot stall
+// the shell or grow its memory (console-budget.ts, docs/isolation.md "Console output").
+limitConsoleOutput([process.stdout, process.stderr], {
+  onDrop: ({ bytes, writes, totalBytes }) =>
+    logger.warn(
+      "hangar",
+      `Console output over ${CONSOLE_BYTES_PER_SECOND / 1024} kB/s is dropped: ${writes} write(s), ` +
+        `${Math.ceil(bytes / 1024)} kB dropped (${Math.ceil(totalBytes / 1024)} kB in all). Fix: log through ` +
+        "ctx.logger, or write less to the console (this warning repeats at most once a minute).",
+    ),
+});
 
 function callShell(contextId: number, op: ConfigOp, args: unknown[]): Promise<unknown> {
   const id = nextCallId++;
