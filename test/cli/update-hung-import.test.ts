@@ -126,7 +126,13 @@ describe("hangar update with a re-import that hangs (fresh findings, item 3)", (
     // They answered while the hung import was still in flight (before the fix, only once its limit ran out), and
     // the hung plugin's dependent waits for it instead of starting on the old module of what it depends on.
     expect(await stateOf(summary.url, "hung")).toBe("loading");
-    expect(await stateOf(summary.url, "hung-dependent")).toBe("loaded");
+    let dependent = await stateOf(summary.url, "hung-dependent");
+    while (dependent === "loading" && update.child.exitCode === null) {
+      await sleep(50);
+      dependent = await stateOf(summary.url, "hung-dependent");
+    }
+    expect(dependent).toBe("loaded");
+    expect(await stateOf(summary.url, "hung")).toBe("loading");
     expect(update.child.exitCode).toBeNull();
 
     // The update settles once the hung import's limit has run out, with the hung plugin and its dependent errored.
