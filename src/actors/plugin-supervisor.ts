@@ -158,9 +158,11 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
   }
 
   /**
-   * Starts every `loading` or `loaded` plugin, each as soon as it and the plugins it depends on have loaded
-   * (a hung import holds up only its dependents), independent ones concurrently, each after the plugins it
-   * depends on are running. A missing, cyclic or failed dependency errors the dependent (phase
+   * Starts every plugin that is `loading` or `loaded`, or on its way somewhere (an import or a hook in flight:
+   * an update's reload or retry), each as soon as it has come to rest in `loaded` and the plugins it depends on
+   * have loaded (a hung import holds up only its dependents), independent ones concurrently, each after the
+   * plugins it depends on are running. A plugin that comes to rest elsewhere (`running` after a resume or a
+   * restart, `errored`) is left as it is. A missing, cyclic or failed dependency errors the dependent (phase
    * `dependency`). When `signal` aborts (shutdown began), nothing new is started.
    */
   async startAll(signal: AbortSignal): Promise<void> {
@@ -175,9 +177,10 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
       }
       return promise;
     };
-    const waiting = [...this.#entries.entries()].filter(([, { actor }]) =>
-      ["loading", "loaded"].includes(stateOf(actor.getSnapshot())),
-    );
+    const waiting = [...this.#entries.entries()].filter(([, { actor }]) => {
+      const snapshot = actor.getSnapshot();
+      return ["loading", "loaded"].includes(stateOf(snapshot)) || !atRest(snapshot);
+    });
     await Promise.all(waiting.map(([id]) => start(id)));
   }
 
@@ -190,7 +193,7 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
     const entry = this.#entries.get(id);
     if (!entry) return;
     const { actor } = entry;
-    await this.#until(id, atRest);
+    await settled(actor, atRest);
     if (signal.aborted || stateOf(actor.getSnapshot()) !== "loaded") return;
     const nodes = await this.#loadedClosure(id, cleared);
     if (signal.aborted || stateOf(actor.getSnapshot()) !== "loaded") return;
@@ -206,7 +209,15 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
     if (signal.aborted || stateOf(actor.getSnapshot()) !== "loaded") return;
 
     for (const dep of dependsOn) {
-      const depSnapshot = this.#entries.get(dep)!.actor.getSnapshot();
+      const depActor = this.#entries.get(dep)?.actor;
+      // Removed meanwhile (its folder vanished during an update): as missing as one never installed.
+      if (!depActor) {
+        const parts = { pluginId: id, names: `'${dep}'` };
+        const message = errorMessage("HANGAR_DEPENDENCY_MISSING", "one", parts);
+        actor.send({ type: "DEPENDENCY_FAILED", code: "HANGAR_DEPENDENCY_MISSING", message });
+        return;
+      }
+      const depSnapshot = depActor.getSnapshot();
       const depState = stateOf(depSnapshot);
       if (depState !== "running") {
         const parts = { pluginId: id, dependency: dep, state: depState, reason: becauseOf(depSnapshot) };
@@ -225,7 +236,7 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
       actor.send({ type: "START" });
       return true;
     });
-    if (sent) await this.#until(id, atRest);
+    if (sent) await settled(actor, atRest);
   }
 
   /**
@@ -257,26 +268,35 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
   }
 
   /**
-   * Applies an OTA update: running plugins resume (or restart, or reload when their code changed),
-   * errored ones are retried; then everything `loaded` starts in dependency order.
+   * Applies an OTA update: running plugins resume (or restart, or reload when their code changed), errored ones
+   * are retried; each that comes to rest in `loaded` starts as soon as it and what it depends on have loaded
+   * ({@link startAll}): one re-import that hangs holds up only itself and its dependents.
    */
   async updateAll(changed: string[], generation: number, signal: AbortSignal): Promise<void> {
+    await this.sendUpdate(changed, generation, signal);
+    if (!signal.aborted) await this.startAll(signal);
+  }
+
+  /**
+   * The first half of {@link updateAll}: sends every plugin at rest its `UPDATE` (`changed` names the plugins
+   * whose code changed). Each send (its onStop, its context's disposal, its reload begun) is a task of its own
+   * in a time slice; whether the plugin updates at all is decided when that task runs. Resolves once every
+   * task has run, not when the plugins have settled: so that nothing starts on the old module of a plugin
+   * whose update is still queued.
+   */
+  async sendUpdate(changed: string[], generation: number, signal: AbortSignal): Promise<void> {
     for (const id of changed) {
       if (!this.#entries.has(id)) this.#log.warn(`update names unknown plugin '${id}'; ignored`);
     }
     const changedIds = new Set(changed);
-    // Each plugin's update (its onStop, its context's disposal, its reload begun) is a task of its own in a
-    // time slice; whether it updates at all is decided when that task runs.
-    const settling = [...this.#entries].map(([id, { actor }]) =>
+    const sending = [...this.#entries].map(([id, { actor }]) =>
       runInSlice(() => {
         const snapshot = actor.getSnapshot();
         if (signal.aborted || stateOf(snapshot) === "stopped" || !atRest(snapshot)) return;
         actor.send({ type: "UPDATE", changed: changedIds.has(id), generation });
-        return this.#until(id, atRest);
       }),
     );
-    await Promise.all(settling);
-    if (!signal.aborted) await this.startAll(signal);
+    await Promise.all(sending);
   }
 
   /** Stops every plugin, each after the plugins that depend on it. Resolves when none is active. */

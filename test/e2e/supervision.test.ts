@@ -235,12 +235,17 @@ describe("POST /api/_shell/plugins/{id}/restart", () => {
 });
 
 describe("requests during an update (SPEC §4/§6, issue 10)", () => {
-  it("holds a request to a plugin reloaded by an update while the rest of the update finishes", async () => {
-    // `slow` restarts (no onResume) and takes a while in onStop; `fast` is reloaded and then waits in
-    // `loaded` for the update to finish. A request to `fast` in that window must wait, not get a 503.
+  it("holds a request to a plugin reloaded by an update while what it depends on restarts", async () => {
+    // `slow` restarts (no onResume) and takes a while in onStop; `fast`, which depends on it, is reloaded and
+    // then waits in `loaded` until slow runs again (an update starts each plugin once it and its dependencies
+    // are ready, not after the whole update). A request to `fast` in that window must wait, not get a 503.
     // slow's onStop waits on a gate the test opens once fast has reloaded (an isolated reload boots a worker).
     const gate = fileGate(fixture.ws);
-    await fixture.ws.write({ id: "fast", source: goodPluginSource("fast") });
+    await fixture.ws.write({
+      id: "fast",
+      source: goodPluginSource("fast"),
+      manifest: { dependsOn: ["slow"] },
+    });
     await fixture.ws.write({
       id: "slow",
       // Longer than fast's reload can take here (an isolated one boots a worker: seconds on a loaded machine).

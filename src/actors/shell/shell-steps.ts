@@ -149,7 +149,7 @@ async function claimDataDir(deps: ShellStepDeps, dataDir: string): Promise<void>
  * An OTA update (SPEC §4). The folders are listed first (a readdir per path, no manifest read): a plugin whose
  * folder is gone is removed before the others update, so it is not restarted once more on its way out (a folder
  * deleted under `hangar run --watch`). The manifests of new folders are read while the known plugins update; the
- * new plugins are added after, then all start.
+ * new plugins are added once read. Each plugin starts as soon as it and what it depends on have loaded.
  */
 async function update(
   deps: ShellStepDeps,
@@ -171,13 +171,19 @@ async function update(
       ? Promise.resolve(null)
       : discoverPlugins(deps.pluginFolders).catch(cannotRescan);
   const known = changed.filter((id) => plugins.get(id) !== undefined);
-  await plugins.updateAll(known, generation, signal);
-  const found = await scanning;
-  // Shutdown began meanwhile: nothing is added, as any update is dropped then.
-  if (found === null || signal.aborted) return;
-  await applyRescan(deps, found, generation);
-  for (const id of changed) {
-    if (!plugins.get(id)) log.warn(`update names unknown plugin '${id}'; ignored`);
-  }
-  if (!signal.aborted) await plugins.startAll(signal);
+  // Every known plugin is sent its update before anything starts; then each starts as soon as it and what it
+  // depends on have loaded, and the new folders are added meanwhile: a re-import that hangs holds up only
+  // itself and its dependents, not the other plugins of the update (nor the new ones) for its load timeout.
+  await plugins.sendUpdate(known, generation, signal);
+  if (signal.aborted) return;
+  const adding = scanning.then(async (found) => {
+    // Shutdown began meanwhile: nothing is added, as any update is dropped then.
+    if (found === null || signal.aborted) return;
+    await applyRescan(deps, found, generation);
+    for (const id of changed) {
+      if (!plugins.get(id)) log.warn(`update names unknown plugin '${id}'; ignored`);
+    }
+    if (!signal.aborted) await plugins.startAll(signal);
+  });
+  await Promise.all([plugins.startAll(signal), adding]);
 }
