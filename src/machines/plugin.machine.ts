@@ -286,6 +286,8 @@ export const pluginMachine = setup({
       timings: { ...context.timings, loadMs: output.loadMs },
       isolated: output.isolated === true,
     })),
+    /** A new import: the timings of the generation before no longer describe this plugin. */
+    resetTimings: assign({ timings: { loadMs: null, startMs: null, resumeMs: null } }),
     assignStarted: assign(({ context }, output: PluginRunOutput) => ({
       startedAt: output.startedAt,
       timings: { ...context.timings, startMs: output.durationMs },
@@ -378,6 +380,7 @@ export const pluginMachine = setup({
   states: {
     loading: {
       tags: ["busy", "step"],
+      entry: "resetTimings",
       exit: "forgetStartWhenLoaded",
       invoke: {
         src: "loadPlugin",

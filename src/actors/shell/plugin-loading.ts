@@ -43,6 +43,8 @@ export async function loadPluginModule(
   // Module evaluation runs as the plugin's code (scope without a context): its top-level timers are its own.
   const flow = openFlow();
   runtime.hook = flow;
+  // A new import: an older failure's error must not be logged with this one's (a load timeout has none).
+  runtime.lastFailure = undefined;
   try {
     const scope = deps.containment.scope(input.pluginId, input.generation, null, flow);
     const failed = flow.failed.catch((cause: unknown) => {
