@@ -128,7 +128,13 @@ export type PluginMachineEvent =
   | { type: "WARN"; message: string }
   | { type: "FORCE_STOP"; message: string }
   /** The plugin's code failed outside any hook (SPEC §11): a throw in its timer, a rejection it never handled. */
-  | { type: "CRASH"; code: ErrorCode; message: string }
+  | {
+      type: "CRASH";
+      code: ErrorCode;
+      message: string;
+      /** The stack of the plugin's own error, when it threw one: for observers (the inspector's errors view). */
+      stack?: string;
+    }
   /** `shell.restartPlugin(id)`: stop (when running) and start again with a fresh context. */
   | { type: "RESTART" }
   /** Internal: one restart left the sliding window (raised by the machine itself, windowMs after it). */

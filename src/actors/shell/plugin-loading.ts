@@ -163,7 +163,10 @@ async function loadIsolated(
       const cause = error.cause instanceof Error ? { err: error.cause } : {};
       deps.logger.shell.error(message, { pluginId, state, phase: "run", code, ...cause });
       runtime.lastFailure = error.cause;
-      if (actor?.getSnapshot().status === "active") actor.send({ type: "CRASH", code, message });
+      // Its stack travels with the event: the inspector's errors view shows it (a hang or an exit has none).
+      const stack = error.cause instanceof Error ? error.cause.stack : undefined;
+      if (actor?.getSnapshot().status === "active")
+        actor.send({ type: "CRASH", code, message, ...(stack ? { stack } : {}) });
     },
     onLateCall: (context, call) => {
       const error = createError("HANGAR_CONTEXT_DISPOSED", { pluginId, call });
