@@ -30,7 +30,10 @@ export async function validateCommand(dirs: string[], output: Output): Promise<E
     }
   }
   if (results.length === 0) lines.push(`No plugins found in ${dirs.join(", ")}.`);
-  else if (failed === 0) lines.push(`\nAll ${results.length} plugins are valid.`);
+  else if (failed === 0)
+    lines.push(
+      results.length === 1 ? "\nThe plugin is valid." : `\nAll ${results.length} plugins are valid.`,
+    );
   else lines.push(`\n${failed} of ${results.length} plugins have problems.`);
   output.event("validate", {}, lines.join("\n"));
   return ok ? ExitCodes.ok : ExitCodes.failure;

@@ -78,6 +78,13 @@ describe("hangar validate", () => {
     expect(stdout).toContain("All 4 plugins are valid.");
   });
 
+  it("says so in the singular for one valid plugin", async () => {
+    const { code, stdout } = await hangarRun(["validate", join(examples, "fleet-board")]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("The plugin is valid.");
+    expect(stdout).not.toContain("All 1 plugins");
+  });
+
   it("names the broken plugin and its problem, and exits 1", async () => {
     await writePlugin(dir, "good", "export async function onStart() {}\nexport async function onStop() {}\n");
     await writePlugin(dir, "no-stop", "export async function onStart() {}\n");

@@ -44,3 +44,19 @@ it("a plugin that fails at load has no timings from the generation before", asyn
   expect(status).toMatchObject({ state: "errored", error: { phase: "load" } });
   expect(status.timings).toMatchObject({ loadMs: null, startMs: null });
 }, 30_000);
+
+it("an invalid plugin.json is logged with its clear message only, not the schema library's issue dump", async () => {
+  const folder = await fixture.ws.write({
+    id: "p",
+    source: "export async function onStart() {}\nexport async function onStop() {}\n",
+  });
+  const { writeFile } = await import("node:fs/promises");
+  await writeFile(`${folder}/plugin.json`, JSON.stringify({ id: "p", version: "x" }));
+  const { shell, log } = testShell(fixture.ws);
+  fixture.shells.push(shell);
+  await shell.start();
+  const record = log.lines.find((line) => line.code === "HANGAR_MANIFEST_INVALID");
+  expect(record).toMatchObject({ pluginId: "p", state: "errored", phase: "load" });
+  expect(String(record?.msg)).toContain('"x" is not a semver version');
+  expect(record).not.toHaveProperty("err");
+}, 30_000);

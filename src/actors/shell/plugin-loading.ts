@@ -66,8 +66,13 @@ export async function loadPluginModule(
       failed,
     ]);
   } catch (error) {
-    // An import failure wraps the module's own error: its stack points into the plugin.
-    runtime.lastFailure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    // An import failure wraps the module's own error: its stack points into the plugin. A plugin.json or entry
+    // problem's message names the file, the field and the fix; its cause (a ZodError's issue dump, JSON.parse's
+    // SyntaxError, an ENOENT) points nowhere in the plugin's code, so it is not logged as the error.
+    const code = hasHangarCode(error) ? error.code : "";
+    if (code.startsWith("HANGAR_MANIFEST_") || code.startsWith("HANGAR_ENTRY_"))
+      runtime.lastFailure = undefined;
+    else runtime.lastFailure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
     throw error;
   } finally {
     flow.close();
