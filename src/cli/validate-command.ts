@@ -24,6 +24,7 @@ export async function validateCommand(dirs: string[], output: Output): Promise<E
     for (const problem of result.problems) {
       // Indent every line of a multi-line message under its plugin.
       lines.push(`    ${problem.code}: ${problem.message.replaceAll("\n", "\n    ")}`);
+      if (problem.at) lines.push(`      at ${problem.at}`);
     }
     for (const warning of result.warnings) {
       lines.push(`    warning ${warning.code}: ${warning.message.replaceAll("\n", "\n    ")}`);

@@ -99,6 +99,23 @@ describe("hangar validate", () => {
     expect(stdout).toContain("2 of 3 plugins have problems.");
   });
 
+  it("names the file and line of an error thrown while importing a helper", async () => {
+    const folder = await writePlugin(
+      dir,
+      "helper-throws",
+      'import { table } from "./helpers.mjs";\nexport async function onStart() { void table; }\nexport async function onStop() {}\n',
+    );
+    await writeFile(
+      join(folder, "background/helpers.mjs"),
+      '\nexport const table = JSON.parse("{bad json");\n',
+    );
+    const { code, stdout } = await hangarRun(["validate", folder]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/HANGAR_MODULE_IMPORT: [^\n]*\n\s+at background\/helpers\.mjs:2:\d+\n/);
+    const json = await hangarRun(["validate", folder, "--json"]);
+    expect(json.stdout).toContain('"at":"background/helpers.mjs:2:');
+  });
+
   it("prints the results as JSON with --json", async () => {
     await writePlugin(dir, "no-stop", "export async function onStart() {}\n");
     const { code, stdout } = await hangarRun(["validate", "--json", dir]);
