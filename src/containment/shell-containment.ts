@@ -171,14 +171,7 @@ export class ShellContainment implements ContainmentOwner {
       return;
     }
     if (!this.#isCurrent(scope, current.context, actor)) {
-      const reason = (scope.context && this.#disposedBy.get(scope.context)) ?? "an earlier stop";
-      this.#warnOnce(
-        pluginId,
-        `stale ${messageOf(error)}`,
-        `Plugin '${pluginId}': code left over from a context disposed by ${reason} threw (${cause}): ` +
-          `${messageOf(error)}. The running plugin is not affected; clear the timer or listener in onStop or when ctx.signal aborts.`,
-        error,
-      );
+      this.#warnStale(pluginId, scope.context, error, cause);
       return;
     }
     // A hook of the plugin is in flight (say, a module-level timer threw during onStart): that hook fails.
@@ -234,6 +227,40 @@ export class ShellContainment implements ContainmentOwner {
       });
     if (stateOf(actor.getSnapshot()) === "running") deliver();
     else void settled(actor, (s) => !SETTLING_STATES.has(stateOf(s))).then(deliver);
+  }
+
+  /**
+   * An error escaped a leftover of `context`, which an isolated plugin's worker found disposed (the worker carries
+   * on): the same warning as for an in-process leftover, and the running generation is not affected.
+   */
+  leftoverError(pluginId: string, context: object, error: unknown, origin: FaultOrigin): void {
+    const cause = origin === "unhandledRejection" ? "a promise it did not handle rejected" : "its code threw";
+    try {
+      if (this.#stopped) {
+        this.#warnOnce(
+          pluginId,
+          `after stop ${messageOf(error)}`,
+          `Plugin '${pluginId}': after the shell stopped, ${cause}: ${messageOf(error)}. Clear timers and listeners in onStop.`,
+          error,
+        );
+      } else this.#warnStale(pluginId, context, error, cause);
+    } catch (defect) {
+      this.#deps.shellLogger.error(`hangar failed to report a plugin's leftover: ${messageOf(defect)}`, {
+        code: "HANGAR_INTERNAL",
+        pluginId,
+      });
+    }
+  }
+
+  #warnStale(pluginId: string, context: object | null | undefined, error: unknown, cause: string): void {
+    const reason = (context && this.#disposedBy.get(context)) ?? "an earlier stop";
+    this.#warnOnce(
+      pluginId,
+      `stale ${messageOf(error)}`,
+      `Plugin '${pluginId}': code left over from a context disposed by ${reason} threw (${cause}): ` +
+        `${messageOf(error)}. The running plugin is not affected; clear the timer or listener in onStop or when ctx.signal aborts.`,
+      error,
+    );
   }
 
   #isCurrent(scope: PluginScope, live: object | null, actor: PluginActor): boolean {

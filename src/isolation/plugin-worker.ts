@@ -50,6 +50,15 @@ export interface PluginWorkerOptions {
    * long gone); the worker ignored the call. The shell warns, as for an in-process leftover (SPEC §11).
    */
   onLateCall?(context: PluginContext | null, call: string): void;
+  /**
+   * An error escaped a leftover of a disposed context in the worker (`context` as for {@link onLateCall}); the
+   * worker and the running generation carry on. The shell warns, as for an in-process leftover (SPEC §11).
+   */
+  onLeftoverError?(
+    context: PluginContext | null,
+    error: Error,
+    origin: "uncaughtException" | "unhandledRejection",
+  ): void;
   /** The worker died or hung while no hook was running: the plugin crashed in phase `run`. */
   onCrash(code: ErrorCode, message: string, error: HangarError): void;
   /**
@@ -538,8 +547,15 @@ export class PluginWorker {
           message.call,
         );
         return;
+      case "leftover-error":
+        this.#options.onLeftoverError?.(
+          this.#contexts.get(message.contextId) ?? this.#retired.get(message.contextId) ?? null,
+          reviveError(message.error),
+          message.origin,
+        );
+        return;
       case "fatal":
-        // A utility process reports its uncaught error before it exits: the crash names it, and it is ended now.
+        // A worker thread or utility process reports its uncaught error before it exits: the crash names it, and it is ended now.
         this.#fatal = reviveError(message.error);
         void this.#worker?.terminate();
         return;

@@ -142,6 +142,13 @@ export type FromWorker =
   | { t: "fatal"; error: SerialisedError }
   /** A leftover called a disposed context (`call` is e.g. `ipc.send('tick')`): ignored in the worker, warned about. */
   | { t: "late-call"; contextId: number; call: string }
+  /** An error escaped a leftover of a disposed context (the worker carries on): warned about, as in-process. */
+  | {
+      t: "leftover-error";
+      contextId: number;
+      origin: "uncaughtException" | "unhandledRejection";
+      error: SerialisedError;
+    }
   | HttpFromWorker;
 
 /** Marks an Error inside logged data, which a structured clone would strip of its class and code. */

@@ -1,6 +1,7 @@
 // The entry of an isolated plugin's worker thread (or Electron utility process): imports the plugin, runs its hooks with a PluginContext
 // whose services forward to the shell, answers heartbeats, and serves the plugin's routers to requests that arrive
 // as messages on its port (nothing listens: no other local process can reach the plugin).
+import { AsyncLocalStorage } from "node:async_hooks";
 import type http from "node:http";
 import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
@@ -39,6 +40,8 @@ interface ShellLink {
   /** `transfer` moves ArrayBuffers between threads; a utility process copies them (it transfers only ports). */
   post(message: FromWorker, transfer?: ArrayBuffer[]): void;
   listen(listener: (message: ToWorker) => void): void;
+  /** Ends this worker for an error that escaped the plugin's live code, after telling the shell what it was. */
+  die(error: unknown): void;
 }
 
 /** Electron's `process.parentPort` in a utility process: messages arrive as `{ data }` events. */
@@ -47,6 +50,9 @@ interface UtilityParentPort {
   postMessage(message: unknown): void;
 }
 
+/** process.exit as hangar found it: a plugin may replace the global one. */
+const exitProcess = process.exit.bind(process);
+
 async function connect(): Promise<ShellLink> {
   if (parentPort) {
     const port = parentPort;
@@ -54,6 +60,14 @@ async function connect(): Promise<ShellLink> {
       boot: workerData as WorkerBoot,
       post: (message, transfer) => port.postMessage(message, transfer),
       listen: (listener) => port.on("message", listener),
+      // The message is delivered before the worker's 'exit' (Node drains the port first); the thread stops here.
+      die: (error) => {
+        try {
+          port.postMessage({ t: "fatal", error: serialiseError(error) } satisfies FromWorker);
+        } finally {
+          exitProcess(1);
+        }
+      },
     };
   }
   const port = (process as unknown as { parentPort?: UtilityParentPort }).parentPort;
@@ -77,12 +91,11 @@ async function connect(): Promise<ShellLink> {
     try {
       port.postMessage({ t: "fatal", error: serialiseError(error) } satisfies FromWorker);
     } finally {
-      setTimeout(() => process.exit(1), 1_000).unref();
+      setTimeout(() => exitProcess(1), 1_000).unref();
     }
   };
-  process.on("uncaughtException", fatal);
-  process.on("unhandledRejection", fatal);
   return {
+    die: fatal,
     boot: await boot,
     post: (message) => port.postMessage(message),
     listen: (listener) => {
@@ -103,6 +116,42 @@ const pendingCalls = new Map<number, { resolve(value: unknown): void; reject(err
 let nextCallId = 1;
 
 const post = (message: FromWorker): void => link.post(message);
+
+// ---- which context escaped code belongs to (SPEC §11, as src/containment does in-process) ----
+
+/**
+ * The id of the context whose code runs now: entered around each hook, IPC handler and route, and inherited by the
+ * timers, listeners and promises they create. 0 is the module's own code (its evaluation, module-level timers),
+ * which belongs to the live plugin. A worker runs one plugin, so no stack-frame fallback is needed.
+ */
+const scopes = new AsyncLocalStorage<number>();
+
+/** True when `contextId` names a context that has been disposed (a leftover's scope); 0 never is. */
+function isDisposed(contextId: number): boolean {
+  if (contextId === 0) return false;
+  const handle = contexts.get(contextId);
+  return !handle || handle.disposed;
+}
+
+/**
+ * An error escaped the plugin's code. From a leftover of a disposed context (a promise forgotten in onStop that
+ * rejects later, a timer of an earlier generation) it is the shell's warning, as in-process, and the worker (with
+ * the running generation) carries on. From live code it ends the worker: the plugin crashed.
+ */
+function escaped(error: unknown, origin: "uncaughtException" | "unhandledRejection"): void {
+  const contextId = scopes.getStore() ?? 0;
+  if (!isDisposed(contextId)) {
+    link.die(error);
+    return;
+  }
+  try {
+    post({ t: "leftover-error", contextId, origin, error: serialiseError(error) });
+  } catch {
+    // Reporting a leftover never ends the worker.
+  }
+}
+process.on("uncaughtException", (error) => escaped(error, "uncaughtException"));
+process.on("unhandledRejection", (reason) => escaped(reason, "unhandledRejection"));
 
 // ---- services the worker's PluginContext forwards to the shell ----
 
@@ -182,7 +231,7 @@ const channelPrefix = `plugin:${pluginId}:`;
 function ipcFor(contextId: number): IpcTransport {
   return {
     handle(channel, handler) {
-      handlers.handle(channel, handler);
+      handlers.handle(channel, (payload) => scopes.run(contextId, () => handler(payload)));
       post({ t: "ipc-handle", contextId, channel: channel.slice(channelPrefix.length) });
     },
     removeHandler: (channel) => handlers.removeHandler(channel),
@@ -194,7 +243,8 @@ function ipcFor(contextId: number): IpcTransport {
 // ---- routes: the plugin's routers, served to the shell as messages on the port ----
 
 const routeChecks = new RouteTable();
-const mounts = new Map<number, PluginRouter>();
+/** Each mounted router, with the id of the context that registered it (its code runs in that context's scope). */
+const mounts = new Map<number, { router: PluginRouter; contextId: number }>();
 let nextMountId = 1;
 /** Which mount a request is for. */
 const MOUNT = Symbol("hangar.mount");
@@ -208,7 +258,7 @@ async function appReady(): Promise<(req: http.IncomingMessage, res: http.ServerR
   app.disable("x-powered-by");
   app.use((req, res) => {
     const mount = (req as MountedRequest)[MOUNT]!;
-    const router = mounts.get(mount.mountId);
+    const mounted = mounts.get(mount.mountId);
     const done = (err?: unknown): void => {
       if (err !== undefined && err !== null && err !== "router" && err !== "route") {
         if (res.headersSent) {
@@ -221,10 +271,11 @@ async function appReady(): Promise<(req: http.IncomingMessage, res: http.ServerR
       if (res.headersSent) return;
       if (portHttp.drop(mount.id)) post({ t: "http-next", id: mount.id });
     };
-    if (!router) return done();
+    if (!mounted) return done();
     req.baseUrl = mount.baseUrl;
+    const router = mounted.router as unknown as (...args: unknown[]) => unknown;
     try {
-      const returned = (router as unknown as (...args: unknown[]) => unknown)(req, res, done);
+      const returned = scopes.run(mounted.contextId, () => router(req, res, done));
       if (typeof (returned as PromiseLike<unknown> | null)?.then === "function") {
         (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
           done(error ?? new Error("Rejected promise")),
@@ -257,7 +308,7 @@ function routesFor(contextId: number): RouteRegistry {
       // The same checks and errors as in-process, thrown at the call (HANGAR_ROUTE_NAMESPACE, TypeError).
       const checked = routeChecks.register(id, mountPath, router);
       const mountId = nextMountId++;
-      mounts.set(mountId, router);
+      mounts.set(mountId, { router, contextId });
       const normalised = mountPath.length > 1 && mountPath.endsWith("/") ? mountPath.slice(0, -1) : mountPath;
       const ready = appReady().then(
         () => post({ t: "route", contextId, mountId, path: normalised }),
@@ -301,7 +352,19 @@ function openContext(contextId: number): PluginContextHandle {
   return handle;
 }
 
-async function runHook(hook: "start" | "stop" | "resume", contextId: number): Promise<void> {
+/** The context onStop stops (the latest one not disposed), or 0 when none is left. */
+function liveContextId(): number {
+  let live = 0;
+  for (const [id, handle] of contexts) if (!handle.disposed) live = id;
+  return live;
+}
+
+/** Runs one hook in the scope of the context it belongs to (onStop: the one it stops). */
+function runHook(hook: "start" | "stop" | "resume", contextId: number): Promise<void> {
+  return scopes.run(hook === "stop" ? liveContextId() : contextId, () => callHook(hook, contextId));
+}
+
+async function callHook(hook: "start" | "stop" | "resume", contextId: number): Promise<void> {
   if (!module) throw new Error("the plugin's module is not loaded in its worker");
   if (hook === "stop") {
     try {
@@ -393,12 +456,14 @@ function expressReady(): Promise<typeof express> {
 
 try {
   const started = performance.now();
-  module = await importPluginModule({
-    entryFile: boot.entryFile,
-    folder: boot.folder,
-    pluginId,
-    generation: boot.generation,
-  });
+  module = await scopes.run(0, () =>
+    importPluginModule({
+      entryFile: boot.entryFile,
+      folder: boot.folder,
+      pluginId,
+      generation: boot.generation,
+    }),
+  );
   post({
     t: "loaded",
     hasOnResume: typeof module.onResume === "function",

@@ -18,7 +18,7 @@ import type { PluginRegistry, PluginRuntime } from "./plugin-runtime.js";
 /** What loading a plugin needs. */
 export interface LoadDeps {
   plugins: PluginRegistry;
-  containment: Pick<ShellContainment, "scope" | "lateCall">;
+  containment: Pick<ShellContainment, "scope" | "lateCall" | "leftoverError">;
   /** Where a plugin runs unless its plugin.json sets `background.isolation`. */
   isolation: "none" | "worker";
   /** How long an isolated plugin's event loop may stay silent, in ms. */
@@ -177,6 +177,8 @@ async function loadIsolated(
       const error = createError("HANGAR_CONTEXT_DISPOSED", { pluginId, call });
       deps.containment.lateCall(pluginId, context ?? {}, call, error);
     },
+    onLeftoverError: (context, error, origin) =>
+      deps.containment.leftoverError(pluginId, context ?? {}, error, origin),
     // After a crash the plugin runs onStop (at once: its worker is gone), then settles in backoff or errored.
     stateAfterCrash: async () => {
       const actor = deps.plugins.get(pluginId);
