@@ -203,6 +203,11 @@ const catalogue = {
     message:
       "Plugin '{pluginId}' route {route} failed: {reason}. The request was answered 500 (or cut off, if its headers had gone out); the plugin keeps running. Catch the error in the route handler and answer with a status of your own.",
   },
+  HANGAR_IPC_HANDLER_FAILED: {
+    summary: "an error escaped a plugin's IPC handler: that invoke was rejected",
+    message:
+      "Plugin '{pluginId}' IPC handler '{channel}' failed: {reason}. The invoke was rejected with this error's message; the plugin keeps running. Catch the error in the handler and return a result that says what went wrong.",
+  },
   HANGAR_IPC_CHANNEL: {
     summary: "an IPC channel name is empty or malformed",
     messages: {

@@ -7,6 +7,7 @@ import { discoverPlugins } from "../manifest/discover.js";
 import { manifestWarnings } from "../manifest/schema.js";
 import { checkUiEntry, uiEntryFileProblem, uiEntryMessage } from "../manifest/ui-entry.js";
 import { loadPlugin } from "./load-plugin.js";
+import { firstFrameInFolder } from "./plugin-frame.js";
 
 /** One problem found in a plugin. */
 export interface ValidationProblem {
@@ -14,6 +15,11 @@ export interface ValidationProblem {
   code: string;
   /** Names the plugin, what is wrong and the fix. */
   message: string;
+  /**
+   * For an error thrown by the plugin's code (say, a helper its module imports): the first stack frame in
+   * the plugin's folder, relative to it, as `background/helpers.ts:3:14`. Absent otherwise.
+   */
+  at?: string;
 }
 
 /** The verdict on one plugin folder. */
@@ -61,7 +67,7 @@ export async function validatePlugins(paths: readonly string[]): Promise<Validat
         try {
           await loadPlugin(plugin.folder, { generation: VALIDATION_GENERATION });
         } catch (error) {
-          problems.push(
+          const problem: ValidationProblem =
             error instanceof HangarError
               ? { code: error.code, message: error.message }
               : {
@@ -70,8 +76,10 @@ export async function validatePlugins(paths: readonly string[]): Promise<Validat
                     pluginId: plugin.id,
                     reason: messageOf(error),
                   }),
-                },
-          );
+                };
+          const at = firstFrameInFolder(error, plugin.folder);
+          if (at !== null) problem.at = at;
+          problems.push(problem);
         }
       }
       const ui = plugin.manifest

@@ -24,13 +24,17 @@ export async function validateCommand(dirs: string[], output: Output): Promise<E
     for (const problem of result.problems) {
       // Indent every line of a multi-line message under its plugin.
       lines.push(`    ${problem.code}: ${problem.message.replaceAll("\n", "\n    ")}`);
+      if (problem.at) lines.push(`      at ${problem.at}`);
     }
     for (const warning of result.warnings) {
       lines.push(`    warning ${warning.code}: ${warning.message.replaceAll("\n", "\n    ")}`);
     }
   }
   if (results.length === 0) lines.push(`No plugins found in ${dirs.join(", ")}.`);
-  else if (failed === 0) lines.push(`\nAll ${results.length} plugins are valid.`);
+  else if (failed === 0)
+    lines.push(
+      results.length === 1 ? "\nThe plugin is valid." : `\nAll ${results.length} plugins are valid.`,
+    );
   else lines.push(`\n${failed} of ${results.length} plugins have problems.`);
   output.event("validate", {}, lines.join("\n"));
   return ok ? ExitCodes.ok : ExitCodes.failure;

@@ -202,21 +202,28 @@ export class ShellContainment implements ContainmentOwner {
     // The one record of this crash: the fields of every failure record (docs/cli.md, "--json") and the stack.
     this.#deps.shellLogger.error(message, { pluginId, state, phase: "run", code, err: error });
     this.#deps.noteFailure?.(pluginId, error);
-    this.#crash(actor, scope, code, message);
+    this.#crash(actor, scope, code, message, error instanceof Error ? error.stack : undefined);
   }
 
   /**
    * Sends CRASH once the plugin is at rest (a hook may be settling, or it is loaded and about to start), if it
    * is then `running` and the faulty code still belongs to its live context or module.
    */
-  #crash(actor: PluginActor, scope: PluginScope, code: ErrorCode, message: string): void {
+  #crash(
+    actor: PluginActor,
+    scope: PluginScope,
+    code: ErrorCode,
+    message: string,
+    stack: string | undefined,
+  ): void {
     const deliver = () =>
       runOutsideScope(() => {
         const snapshot = actor.getSnapshot();
         const current = this.#deps.current(scope.pluginId);
         if (snapshot.status !== "active" || !current || !this.#isCurrent(scope, current.context, actor))
           return;
-        if (stateOf(snapshot) === "running") actor.send({ type: "CRASH", code, message });
+        if (stateOf(snapshot) === "running")
+          actor.send({ type: "CRASH", code, message, ...(stack ? { stack } : {}) });
       });
     if (stateOf(actor.getSnapshot()) === "running") deliver();
     else void settled(actor, (s) => !SETTLING_STATES.has(stateOf(s))).then(deliver);

@@ -48,6 +48,12 @@ export interface PluginContextDeps {
    * throws `error` (HANGAR_CONTEXT_DISPOSED) or is ignored. Default: it throws.
    */
   onLateCall?: (call: string, error: HangarError) => "throw" | "ignore";
+  /**
+   * Told when an IPC handler fails (its invoke is rejected with `error`); `channel` is the name the plugin
+   * gave. The shell logs it as one failure record (HANGAR_IPC_HANDLER_FAILED). Default: the plugin's own
+   * logger, tag `ipc`.
+   */
+  onHandlerFailure?: (channel: string, error: unknown) => void;
 }
 
 /** The shell's grip on a context: the context itself, and the one call that ends it. */
@@ -299,7 +305,9 @@ class ContextOwner implements PluginContextHandle {
             const fail = (error: unknown): void => {
               if (settled) return;
               settled = true;
-              this.#log().error("ipc", `The handler for '${name}' failed`, error);
+              const { onHandlerFailure } = this.#deps;
+              if (onHandlerFailure) onHandlerFailure(name, error);
+              else this.#log().error("ipc", `The handler for '${name}' failed`, error);
               reject(error);
             };
             const flow: PluginFlow = {

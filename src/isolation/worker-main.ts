@@ -394,6 +394,8 @@ function openContext(contextId: number): PluginContextHandle {
         post({ t: "late-call", contextId, call });
         return "ignore";
       },
+      // A failed handler's error goes back with its invoke: the shell logs its one failure record.
+      onHandlerFailure: () => {},
     });
     contexts.set(contextId, handle);
   }

@@ -128,7 +128,13 @@ export type PluginMachineEvent =
   | { type: "WARN"; message: string }
   | { type: "FORCE_STOP"; message: string }
   /** The plugin's code failed outside any hook (SPEC §11): a throw in its timer, a rejection it never handled. */
-  | { type: "CRASH"; code: ErrorCode; message: string }
+  | {
+      type: "CRASH";
+      code: ErrorCode;
+      message: string;
+      /** The stack of the plugin's own error, when it threw one: for observers (the inspector's errors view). */
+      stack?: string;
+    }
   /** `shell.restartPlugin(id)`: stop (when running) and start again with a fresh context. */
   | { type: "RESTART" }
   /** Internal: one restart left the sliding window (raised by the machine itself, windowMs after it). */
@@ -286,6 +292,8 @@ export const pluginMachine = setup({
       timings: { ...context.timings, loadMs: output.loadMs },
       isolated: output.isolated === true,
     })),
+    /** A new import: the timings of the generation before no longer describe this plugin. */
+    resetTimings: assign({ timings: { loadMs: null, startMs: null, resumeMs: null } }),
     assignStarted: assign(({ context }, output: PluginRunOutput) => ({
       startedAt: output.startedAt,
       timings: { ...context.timings, startMs: output.durationMs },
@@ -378,6 +386,7 @@ export const pluginMachine = setup({
   states: {
     loading: {
       tags: ["busy", "step"],
+      entry: "resetTimings",
       exit: "forgetStartWhenLoaded",
       invoke: {
         src: "loadPlugin",

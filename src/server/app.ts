@@ -396,7 +396,8 @@ export function createShellApp(options: ShellAppOptions): express.Express {
     next: NextFunction,
   ): void => {
     if (status.state !== "running") {
-      res.setHeader("Retry-After", plugins.isBusy(pluginId) ? "1" : "5");
+      // An errored plugin comes back only through an update or a restart: no retry time would be true.
+      if (status.state !== "errored") res.setHeader("Retry-After", plugins.isBusy(pluginId) ? "1" : "5");
       sendJson(res, 503, { success: false, error: notRunningMessage(status, waited), state: status.state });
       return;
     }

@@ -78,6 +78,13 @@ describe("hangar validate", () => {
     expect(stdout).toContain("All 4 plugins are valid.");
   });
 
+  it("says so in the singular for one valid plugin", async () => {
+    const { code, stdout } = await hangarRun(["validate", join(examples, "fleet-board")]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("The plugin is valid.");
+    expect(stdout).not.toContain("All 1 plugins");
+  });
+
   it("names the broken plugin and its problem, and exits 1", async () => {
     await writePlugin(dir, "good", "export async function onStart() {}\nexport async function onStop() {}\n");
     await writePlugin(dir, "no-stop", "export async function onStart() {}\n");
@@ -90,6 +97,23 @@ describe("hangar validate", () => {
     expect(stdout).toMatch(/✗ no-stop[^\n]*\n\s+HANGAR_MODULE_CONTRACT: [^\n]*onStop/);
     expect(stdout).toMatch(/✗ bad-json[^\n]*\n\s+HANGAR_MANIFEST_UNREADABLE: /);
     expect(stdout).toContain("2 of 3 plugins have problems.");
+  });
+
+  it("names the file and line of an error thrown while importing a helper", async () => {
+    const folder = await writePlugin(
+      dir,
+      "helper-throws",
+      'import { table } from "./helpers.mjs";\nexport async function onStart() { void table; }\nexport async function onStop() {}\n',
+    );
+    await writeFile(
+      join(folder, "background/helpers.mjs"),
+      '\nexport const table = JSON.parse("{bad json");\n',
+    );
+    const { code, stdout } = await hangarRun(["validate", folder]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/HANGAR_MODULE_IMPORT: [^\n]*\n\s+at background\/helpers\.mjs:2:\d+\n/);
+    const json = await hangarRun(["validate", folder, "--json"]);
+    expect(json.stdout).toContain('"at":"background/helpers.mjs:2:');
   });
 
   it("prints the results as JSON with --json", async () => {

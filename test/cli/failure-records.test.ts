@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { type Running, records, start, waitFor } from "../support/processes.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -216,6 +217,58 @@ describe.each(["none", "worker"])("hangar run --json --isolation %s", (isolation
       expect((await fetch(`${summary.url}/api/router/ok`)).status).toBe(200);
       running.child.kill("SIGINT");
       expect(await running.exited).toBe(0);
+      expect(records(running.stdout()).filter((r) => r.level === 50)).toHaveLength(1);
+    } finally {
+      if (running.child.exitCode === null) running.child.kill("SIGKILL");
+    }
+  }, 90_000);
+});
+
+describe.each(["none", "worker"])("hangar run --json --isolation %s", (isolation) => {
+  it("an error escaping an IPC handler is one failure record: phase request, HANGAR_IPC_HANDLER_FAILED, its stack", async () => {
+    const folder = join(dir, "ipc", "caller");
+    await mkdir(join(folder, "background"), { recursive: true });
+    await writeFile(
+      join(folder, "plugin.json"),
+      JSON.stringify({ id: "caller", version: "1.0.0", background: { entryModule: "background/index.mjs" } }),
+    );
+    await writeFile(
+      join(folder, "background/index.mjs"),
+      `export async function onStart(ctx) {
+         ctx.ipc.handle("fail", async () => { throw new Error("ipc boom"); });
+       }
+       export async function onStop() {}\n`,
+    );
+    const args = ["bin/hangar.js", "run", folder, "--port", "0", "--data-dir", join(dir, `ipc-${isolation}`)];
+    const running = start(process.execPath, [...args, "--json", "--isolation", isolation], { cwd: root });
+    try {
+      const summary = await waitFor(running, () =>
+        records(running.stdout()).find((r) => r.event === "summary"),
+      );
+      const socket = new WebSocket(`${String(summary.url).replace(/^http/, "ws")}/_hangar/ipc`);
+      const answer = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        socket.on("error", reject);
+        socket.on("open", () =>
+          socket.send(JSON.stringify({ type: "invoke", id: 1, channel: "plugin:caller:fail" })),
+        );
+        socket.on("message", (data) => {
+          const message = JSON.parse(String(data)) as Record<string, unknown>;
+          if (message.type === "result") resolve(message);
+        });
+      });
+      socket.close();
+      expect(JSON.stringify(answer)).toContain("ipc boom");
+      const record = await waitFor(running, () =>
+        records(running.stdout()).find((r) => r.pluginId === "caller" && r.level === 50),
+      );
+      expect(record).toMatchObject({ state: "running", phase: "request", code: "HANGAR_IPC_HANDLER_FAILED" });
+      expect(record.msg).toContain("Plugin 'caller' IPC handler 'fail' failed: ipc boom");
+      const err = record.err as { type: string; message: string; stack: string };
+      expect(err).toMatchObject({ message: "ipc boom" });
+      expect(err.stack).toContain(join("caller", "background", "index.mjs"));
+      running.child.kill("SIGINT");
+      expect(await running.exited).toBe(0);
+      // One record: the plugin's own logger does not log it again.
       expect(records(running.stdout()).filter((r) => r.level === 50)).toHaveLength(1);
     } finally {
       if (running.child.exitCode === null) running.child.kill("SIGKILL");

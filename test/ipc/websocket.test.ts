@@ -92,14 +92,15 @@ describe("invoke", () => {
     });
   });
 
-  it("sends a failing handler's error as text and logs it to the plugin's logger", async () => {
+  it("sends a failing handler's error as text and logs it as one failure record", async () => {
     const client = await open();
     await expect(client.invoke("plugin:tower:fail")).resolves.toMatchObject({
       ok: false,
       error: "Error: flight plan rejected",
     });
-    const record = log.lines.find((line) => line.pluginId === "tower" && line.tag === "ipc");
-    expect(record?.msg).toContain("'fail' failed");
+    const record = log.lines.find((line) => line.pluginId === "tower" && line.level === 50);
+    expect(record).toMatchObject({ phase: "request", code: "HANGAR_IPC_HANDLER_FAILED" });
+    expect(record?.msg).toContain("IPC handler 'fail' failed");
     expect(JSON.stringify(record)).toContain("flight plan rejected");
   });
 

@@ -341,22 +341,29 @@ describe("plugin dispatcher", () => {
   });
 
   it.each([
-    ["errored", "5"],
+    ["errored", null],
     ["stopped", "5"],
     ["inactive", "5"],
-  ] as const)("answers 503 with Retry-After for a %s plugin", async (state, retryAfter) => {
-    shell.view.add(
-      "x",
-      state,
-      state === "errored" ? { error: { phase: "start", code: "HANGAR_START_FAILED", message: "m" } } : {},
-    );
-    shell.routes.register("x", "/api/x", asPluginRouter(helloRouter()));
-    const res = await fetch(`${shell.url}/api/x/hello`);
-    expect(res.status).toBe(503);
-    expect(res.headers.get("retry-after")).toBe(retryAfter);
-    const body = await res.json();
-    expect(body).toEqual({ success: false, error: expect.stringContaining(`Plugin 'x' is ${state}`), state });
-  });
+  ] as const)(
+    "answers 503 with Retry-After (none when errored: only an update or restart recovers it) for a %s plugin",
+    async (state, retryAfter) => {
+      shell.view.add(
+        "x",
+        state,
+        state === "errored" ? { error: { phase: "start", code: "HANGAR_START_FAILED", message: "m" } } : {},
+      );
+      shell.routes.register("x", "/api/x", asPluginRouter(helloRouter()));
+      const res = await fetch(`${shell.url}/api/x/hello`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe(retryAfter);
+      const body = await res.json();
+      expect(body).toEqual({
+        success: false,
+        error: expect.stringContaining(`Plugin 'x' is ${state}`),
+        state,
+      });
+    },
+  );
 
   it("holds a request while the plugin starts and answers once it runs", async () => {
     shell.view.add("x", "starting");

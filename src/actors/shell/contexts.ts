@@ -5,9 +5,11 @@ import type { ShellContainment } from "../../containment/shell-containment.js";
 import type { ConfigBackend } from "../../context/config-backend.js";
 import type { HangarLogger } from "../../context/logger.js";
 import { abortListenerThrew, createPluginContext } from "../../context/plugin-context.js";
+import { errorMessage, messageOf } from "../../errors.js";
 import type { IpcTransport } from "../../ipc/transport.js";
 import type { PluginAuthAccessor } from "../../sdk/types.js";
 import type { RouteTable } from "../../server/route-table.js";
+import { stateOf } from "../plugin-supervisor.js";
 import { generationOf, type PluginRegistry, type PluginRuntime } from "./plugin-runtime.js";
 
 /** The services a plugin's context is made of, and where its scope and late calls are reported. */
@@ -40,6 +42,20 @@ export function openContext(deps: ContextDeps, pluginId: string): void {
       deps.logger.forPlugin(pluginId).error("hangar", abortListenerThrew(pluginId), error),
     enter: (flow, fn) => (scope ? runInScope({ ...scope, flow }, fn) : fn()),
     onLateCall: (call, error) => deps.containment.lateCall(pluginId, handle, call, error),
+    // One failure record with the fields of every other (docs/cli.md), phase `request` as a route's.
+    onHandlerFailure: (channel, error) => {
+      const actor = deps.plugins.get(pluginId);
+      deps.logger.shell.error(
+        errorMessage("HANGAR_IPC_HANDLER_FAILED", { pluginId, channel, reason: messageOf(error) }),
+        {
+          pluginId,
+          state: actor ? stateOf(actor.getSnapshot()) : "running",
+          phase: "request",
+          code: "HANGAR_IPC_HANDLER_FAILED",
+          err: error,
+        },
+      );
+    },
   });
   scope = deps.containment.scope(pluginId, generationOf(deps.plugins, pluginId), handle);
   runtime.context = handle;

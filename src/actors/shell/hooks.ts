@@ -38,6 +38,10 @@ export async function runHook(
   // while the hook is in flight fails the hook (SPEC §11).
   const flow = openFlow();
   runtime.hook = flow;
+  // A new attempt: an older failure's error must not be logged with this one's (a timeout has none). A stop
+  // after a failure keeps it: the errored record that follows is that failure's.
+  if (phase !== "stop" || !deps.plugins.get(pluginId)?.getSnapshot().context.error)
+    runtime.lastFailure = undefined;
   try {
     if (!module) throw new Error("the plugin has no background module loaded");
     if (runtime.worker) {

@@ -43,6 +43,8 @@ export async function loadPluginModule(
   // Module evaluation runs as the plugin's code (scope without a context): its top-level timers are its own.
   const flow = openFlow();
   runtime.hook = flow;
+  // A new import: an older failure's error must not be logged with this one's (a load timeout has none).
+  runtime.lastFailure = undefined;
   try {
     const scope = deps.containment.scope(input.pluginId, input.generation, null, flow);
     const failed = flow.failed.catch((cause: unknown) => {
@@ -64,8 +66,13 @@ export async function loadPluginModule(
       failed,
     ]);
   } catch (error) {
-    // An import failure wraps the module's own error: its stack points into the plugin.
-    runtime.lastFailure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    // An import failure wraps the module's own error: its stack points into the plugin. A plugin.json or entry
+    // problem's message names the file, the field and the fix; its cause (a ZodError's issue dump, JSON.parse's
+    // SyntaxError, an ENOENT) points nowhere in the plugin's code, so it is not logged as the error.
+    const code = hasHangarCode(error) ? error.code : "";
+    if (code.startsWith("HANGAR_MANIFEST_") || code.startsWith("HANGAR_ENTRY_"))
+      runtime.lastFailure = undefined;
+    else runtime.lastFailure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
     throw error;
   } finally {
     flow.close();
@@ -161,7 +168,10 @@ async function loadIsolated(
       const cause = error.cause instanceof Error ? { err: error.cause } : {};
       deps.logger.shell.error(message, { pluginId, state, phase: "run", code, ...cause });
       runtime.lastFailure = error.cause;
-      if (actor?.getSnapshot().status === "active") actor.send({ type: "CRASH", code, message });
+      // Its stack travels with the event: the inspector's errors view shows it (a hang or an exit has none).
+      const stack = error.cause instanceof Error ? error.cause.stack : undefined;
+      if (actor?.getSnapshot().status === "active")
+        actor.send({ type: "CRASH", code, message, ...(stack ? { stack } : {}) });
     },
     onLateCall: (context, call) => {
       const error = createError("HANGAR_CONTEXT_DISPOSED", { pluginId, call });

@@ -226,6 +226,22 @@ export class SessionModel {
       });
     }
 
+    // A plugin's crash carries its own error's stack: the failure its next snapshot shows gets it.
+    const crashStack = type === "CRASH" ? record.event.stack : undefined;
+    if (typeof crashStack === "string" && targetView) {
+      const event = record.event as { code?: unknown; message?: unknown };
+      this.#pendingErrors.set(record.target, {
+        seq: record.seq,
+        at: record.at,
+        actor: record.target,
+        actorId: targetView.info.id,
+        phase: "run",
+        code: typeof event.code === "string" ? event.code : "",
+        message: typeof event.message === "string" ? event.message : "",
+        stack: crashStack,
+      });
+    }
+
     const to = this.rootOf(record.target);
     let from: string;
     let inferred = false;
