@@ -17,6 +17,7 @@ const isolatedSuites = [
   "test/e2e/rescan.test.ts",
   "test/e2e/shell-lifecycle.test.ts",
   "test/e2e/shell-resources.test.ts",
+  "test/e2e/stale-failure.test.ts",
   "test/e2e/start-on-load.test.ts",
   "test/e2e/supervision.test.ts",
 ];
