@@ -216,9 +216,23 @@ export class PortHttpServer {
       res.writeHead(res.statusCode);
     };
 
+    /** One part of the response to the shell: the head once, then body chunks (an ArrayBuffer moves, not copied). */
+    const postPart = (head: HttpResponseHead | undefined, wire: ReturnType<typeof toWire>, end: boolean) =>
+      this.#post(
+        {
+          t: "http-res",
+          id,
+          ...(head ? { head } : {}),
+          ...(wire ? { chunk: wire.chunk } : {}),
+          ...(wire?.encoding ? { encoding: wire.encoding } : {}),
+          ...(end ? { end: true } : {}),
+        },
+        wire && typeof wire.chunk !== "string" ? [wire.chunk] : undefined,
+      );
+
     res.flushHeaders = () => {
       const sentHead = takeHead();
-      if (sentHead && !finished()) this.#post({ t: "http-res", id, head: sentHead });
+      if (sentHead && !finished()) postPart(sentHead, null, false);
     };
 
     res.write = ((
@@ -241,16 +255,7 @@ export class PortHttpServer {
       const wire = toWire(chunk, encoding);
       const sentHead = takeHead();
       if (!finished() && (wire || sentHead)) {
-        this.#post(
-          {
-            t: "http-res",
-            id,
-            ...(sentHead ? { head: sentHead } : {}),
-            ...(wire ? { chunk: wire.chunk } : {}),
-            ...(wire?.encoding ? { encoding: wire.encoding } : {}),
-          },
-          wire && typeof wire.chunk !== "string" ? [wire.chunk] : undefined,
-        );
+        postPart(sentHead, wire, false);
         exchange.unsent += wire?.bytes ?? 0;
       }
       if (callback) process.nextTick(callback as () => void);
@@ -276,17 +281,7 @@ export class PortHttpServer {
       const wire = toWire(chunk, encoding as BufferEncoding | undefined);
       const sentHead = takeHead();
       if (!finished()) {
-        this.#post(
-          {
-            t: "http-res",
-            id,
-            ...(sentHead ? { head: sentHead } : {}),
-            ...(wire ? { chunk: wire.chunk } : {}),
-            ...(wire?.encoding ? { encoding: wire.encoding } : {}),
-            end: true,
-          },
-          wire && typeof wire.chunk !== "string" ? [wire.chunk] : undefined,
-        );
+        postPart(sentHead, wire, true);
       }
       this.#exchanges.delete(id);
       res.finished = true;
