@@ -54,6 +54,48 @@ afterAll(async () => {
 });
 
 /** Runs `hangar run` on the plugins until every one has failed as it will, then stops it. */
+/**
+ * Writes a plugin `id` (one ES module, `source`) under `parent` and runs `hangar run --json` on it with its own data
+ * folder; resolves once the CLI printed its summary (whose `url` the server answers on).
+ */
+async function runOnePlugin(
+  parent: string,
+  id: string,
+  source: string,
+  dataDir: string,
+  isolation: string,
+): Promise<{ running: Running; summary: Record<string, unknown> }> {
+  const folder = join(parent, id);
+  await mkdir(join(folder, "background"), { recursive: true });
+  await writeFile(
+    join(folder, "plugin.json"),
+    JSON.stringify({ id, version: "1.0.0", background: { entryModule: "background/index.mjs" } }),
+  );
+  await writeFile(join(folder, "background/index.mjs"), source);
+  const args = [
+    "bin/hangar.js",
+    "run",
+    folder,
+    "--port",
+    "0",
+    "--data-dir",
+    dataDir,
+    "--json",
+    "--isolation",
+    isolation,
+  ];
+  const running = start(process.execPath, args, { cwd: root });
+  try {
+    const summary = await waitFor(running, () =>
+      records(running.stdout()).find((r) => r.event === "summary"),
+    );
+    return { running, summary };
+  } catch (error) {
+    running.child.kill("SIGKILL");
+    throw error;
+  }
+}
+
 async function runUntilSettled(
   json: boolean,
   extra: string[] = [],
@@ -172,14 +214,9 @@ it("hangar run --isolation worker: a crash in a plugin's worker is one record wi
 
 describe.each(["none", "worker"])("hangar run --json --isolation %s", (isolation) => {
   it("an error escaping a route handler is one failure record: phase request, HANGAR_ROUTE_FAILED, its stack", async () => {
-    const folder = join(dir, "routes", "router");
-    await mkdir(join(folder, "background"), { recursive: true });
-    await writeFile(
-      join(folder, "plugin.json"),
-      JSON.stringify({ id: "router", version: "1.0.0", background: { entryModule: "background/index.mjs" } }),
-    );
-    await writeFile(
-      join(folder, "background/index.mjs"),
+    const { running, summary } = await runOnePlugin(
+      join(dir, "routes"),
+      "router",
       `export async function onStart(ctx) {
          ctx.server.registerRouter("/api/router", (req, res) => {
            if (req.url === "/boom") throw new Error("route boom");
@@ -187,21 +224,10 @@ describe.each(["none", "worker"])("hangar run --json --isolation %s", (isolation
          });
        }
        export async function onStop() {}\n`,
-    );
-    const args = [
-      "bin/hangar.js",
-      "run",
-      folder,
-      "--port",
-      "0",
-      "--data-dir",
       join(dir, `data-${isolation}`),
-    ];
-    const running = start(process.execPath, [...args, "--json", "--isolation", isolation], { cwd: root });
+      isolation,
+    );
     try {
-      const summary = await waitFor(running, () =>
-        records(running.stdout()).find((r) => r.event === "summary"),
-      );
       const response = await fetch(`${summary.url}/api/router/boom`);
       expect(response.status).toBe(500);
       expect(await response.text()).not.toContain("route boom");
@@ -226,25 +252,17 @@ describe.each(["none", "worker"])("hangar run --json --isolation %s", (isolation
 
 describe.each(["none", "worker"])("hangar run --json --isolation %s", (isolation) => {
   it("an error escaping an IPC handler is one failure record: phase request, HANGAR_IPC_HANDLER_FAILED, its stack", async () => {
-    const folder = join(dir, "ipc", "caller");
-    await mkdir(join(folder, "background"), { recursive: true });
-    await writeFile(
-      join(folder, "plugin.json"),
-      JSON.stringify({ id: "caller", version: "1.0.0", background: { entryModule: "background/index.mjs" } }),
-    );
-    await writeFile(
-      join(folder, "background/index.mjs"),
+    const { running, summary } = await runOnePlugin(
+      join(dir, "ipc"),
+      "caller",
       `export async function onStart(ctx) {
          ctx.ipc.handle("fail", async () => { throw new Error("ipc boom"); });
        }
        export async function onStop() {}\n`,
+      join(dir, `ipc-${isolation}`),
+      isolation,
     );
-    const args = ["bin/hangar.js", "run", folder, "--port", "0", "--data-dir", join(dir, `ipc-${isolation}`)];
-    const running = start(process.execPath, [...args, "--json", "--isolation", isolation], { cwd: root });
     try {
-      const summary = await waitFor(running, () =>
-        records(running.stdout()).find((r) => r.event === "summary"),
-      );
       const socket = new WebSocket(`${String(summary.url).replace(/^http/, "ws")}/_hangar/ipc`);
       const answer = await new Promise<Record<string, unknown>>((resolve, reject) => {
         socket.on("error", reject);
