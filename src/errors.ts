@@ -163,9 +163,9 @@ const catalogue = {
       workerOutOfMemory:
         "Plugin '{pluginId}' ran out of memory (phase {phase}): its worker reached background.memoryLimitMb ({limitMb} MB) and was ended. Find what the plugin keeps allocating, or raise memoryLimitMb in plugin.json.",
       workerUncaught:
-        "Plugin '{pluginId}' crashed (phase {phase}): {reason} (uncaught in its worker, which ended). Catch the error in the plugin, or handle the promise it rejected.",
+        "Plugin '{pluginId}' crashed (phase {phase}): {cause}: {reason} (uncaught in its worker, which ended). Catch the error in the plugin, or handle the promise it rejected.",
       workerExited:
-        "Plugin '{pluginId}' ended its worker with exit code {exitCode} (phase {phase}), e.g. by calling process.exit(). A plugin must not exit: return from onStop and let hangar end the worker.",
+        "Plugin '{pluginId}' ended its worker with exit code {exitCode} (phase {phase}), e.g. by calling process.exit(). A plugin must not exit: to fail, throw from its hook; to end, let hangar stop it and end the worker.",
     },
   },
   HANGAR_PLUGIN_UNRESPONSIVE: {

@@ -117,6 +117,8 @@ export class PluginWorker {
   #exited: Promise<void> = Promise.resolve();
   /** The uncaught error a utility process reported before exiting. */
   #fatal: Error | null = null;
+  /** Whether {@link #fatal} was thrown or a rejected promise nobody handled. */
+  #fatalOrigin: "uncaughtException" | "unhandledRejection" | undefined;
   /** The worker is importing part of hangar (Express): its silence is not the plugin's. */
   #importing = false;
   #onPong: ((message: Extract<FromWorker, { t: "pong" }>) => void) | null = null;
@@ -323,6 +325,7 @@ export class PluginWorker {
     this.#alive = true;
     this.#ending = false;
     this.#fatal = null;
+    this.#fatalOrigin = undefined;
     this.#importing = false;
     this.#phase = "load";
     this.#threadId = worker.threadId;
@@ -450,7 +453,15 @@ export class PluginWorker {
           ? createError(
               "HANGAR_PLUGIN_CRASHED",
               "workerUncaught",
-              { pluginId, phase, reason: messageOf(error) },
+              {
+                pluginId,
+                phase,
+                cause:
+                  this.#fatalOrigin === "unhandledRejection"
+                    ? "a promise it did not handle rejected"
+                    : "its code threw",
+                reason: messageOf(error).replace(/\.$/, ""),
+              },
               options,
             )
           : createError("HANGAR_PLUGIN_CRASHED", "workerExited", { pluginId, phase, exitCode }, options);
@@ -582,6 +593,7 @@ export class PluginWorker {
       case "fatal":
         // A worker thread or utility process reports its uncaught error before it exits: the crash names it, and it is ended now.
         this.#fatal = reviveError(message.error);
+        this.#fatalOrigin = message.origin;
         void this.#worker?.terminate();
         return;
     }

@@ -141,7 +141,8 @@ export type FromWorker =
   /** The worker is importing a part of hangar it needs (Express, at the first route): not judged by the watchdog. */
   | { t: "importing"; done: boolean }
   /** A utility process's uncaught exception or unhandled rejection, sent just before it exits. */
-  | { t: "fatal"; error: SerialisedError }
+  /** `origin`: whether a throw or a rejected promise nobody handled ended the worker (its crash message says which). */
+  | { t: "fatal"; error: SerialisedError; origin?: "uncaughtException" | "unhandledRejection" }
   /** A leftover called a disposed context (`call` is e.g. `ipc.send('tick')`): ignored in the worker, warned about. */
   | { t: "late-call"; contextId: number; call: string }
   /** An error escaped a leftover of a disposed context (the worker carries on): warned about, as in-process. */
@@ -157,6 +158,34 @@ export type FromWorker =
 export const ERROR_MARK = "__hangarSerialisedError";
 
 export function serialiseError(error: unknown): SerialisedError {
+  try {
+    return serialiseReadable(error);
+  } catch (unreadable) {
+    // An odd thrown value (a throwing `stack` or `message` getter, a Proxy whose traps throw, a revoked Proxy):
+    // reading it throws, so it is described, never read; the crash is still reported as the throw it was.
+    return { name: "Error", message: describeUnreadable(error, unreadable) };
+  }
+}
+
+/**
+ * A message for any thrown value that never throws itself: an error's message, a string, JSON, or for a value
+ * that throws when read (see {@link serialiseError}) a description of it.
+ */
+export function safeMessage(value: unknown): string {
+  return serialiseError(value).message;
+}
+
+function describeUnreadable(value: unknown, unreadable: unknown): string {
+  let why: string;
+  try {
+    why = unreadable instanceof Error ? unreadable.message : String(unreadable);
+  } catch {
+    why = "it threw again";
+  }
+  return `a thrown ${typeof value} that cannot be read (reading it threw: ${why})`;
+}
+
+function serialiseReadable(error: unknown): SerialisedError {
   if (error instanceof Error) {
     const extra = error as Error & {
       code?: unknown;
@@ -165,10 +194,17 @@ export function serialiseError(error: unknown): SerialisedError {
       expose?: unknown;
     };
     const status = typeof extra.status === "number" ? extra.status : extra.statusCode;
+    // A `stack` getter that throws loses only the stack; the name and message still say what was thrown.
+    let stack: unknown;
+    try {
+      stack = error.stack;
+    } catch {
+      stack = undefined;
+    }
     return {
-      name: error.name,
-      message: error.message,
-      ...(error.stack ? { stack: error.stack } : {}),
+      name: String(error.name),
+      message: String(error.message),
+      ...(typeof stack === "string" && stack ? { stack } : {}),
       ...(typeof extra.code === "string" ? { code: extra.code } : {}),
       ...(typeof status === "number" ? { status } : {}),
       ...(typeof extra.expose === "boolean" ? { expose: extra.expose } : {}),

@@ -9,6 +9,7 @@ import type express from "express";
 import { importPluginModule } from "../actors/plugin-module.js";
 import type { Disposable } from "../base/disposable.js";
 import { toDisposable } from "../base/disposable.js";
+import type { PluginFlow } from "../containment/attribution.js";
 import { assertConfigKey, copyConfigValue } from "../context/config-value.js";
 import { createPluginContext, type PluginContextHandle } from "../context/plugin-context.js";
 import { messageOf } from "../errors.js";
@@ -31,6 +32,7 @@ import {
   type FromWorker,
   type LogLevel,
   reviveError,
+  safeMessage,
   serialiseError,
   type ToWorker,
   type WorkerBoot,
@@ -43,8 +45,10 @@ interface ShellLink {
   post(message: FromWorker, transfer?: ArrayBuffer[]): void;
   listen(listener: (message: ToWorker) => void): void;
   /** Ends this worker for an error that escaped the plugin's live code, after telling the shell what it was. */
-  die(error: unknown): void;
+  die(error: unknown, origin: Origin): void;
 }
+
+type Origin = "uncaughtException" | "unhandledRejection";
 
 /** Electron's `process.parentPort` in a utility process: messages arrive as `{ data }` events. */
 interface UtilityParentPort {
@@ -63,9 +67,9 @@ async function connect(): Promise<ShellLink> {
       post: (message, transfer) => port.postMessage(message, transfer),
       listen: (listener) => port.on("message", listener),
       // The message is delivered before the worker's 'exit' (Node drains the port first); the thread stops here.
-      die: (error) => {
+      die: (error, origin) => {
         try {
-          port.postMessage({ t: "fatal", error: serialiseError(error) } satisfies FromWorker);
+          port.postMessage({ t: "fatal", error: serialiseError(error), origin } satisfies FromWorker);
         } finally {
           exitProcess(1);
         }
@@ -89,9 +93,9 @@ async function connect(): Promise<ShellLink> {
   });
   // An error that escapes the plugin ends a worker thread with an 'error' event the shell reads; a process only
   // has an exit code, so it says what the error was first (the shell ends it on receipt).
-  const fatal = (error: unknown): void => {
+  const fatal = (error: unknown, origin: Origin): void => {
     try {
-      port.postMessage({ t: "fatal", error: serialiseError(error) } satisfies FromWorker);
+      port.postMessage({ t: "fatal", error: serialiseError(error), origin } satisfies FromWorker);
     } finally {
       setTimeout(() => exitProcess(1), 1_000).unref();
     }
@@ -122,11 +126,28 @@ const post = (message: FromWorker): void => link.post(message);
 // ---- which context escaped code belongs to (SPEC §11, as src/containment does in-process) ----
 
 /**
- * The id of the context whose code runs now: entered around each hook, IPC handler and route, and inherited by the
- * timers, listeners and promises they create. 0 is the module's own code (its evaluation, module-level timers),
- * which belongs to the live plugin. A worker runs one plugin, so no stack-frame fallback is needed.
+ * What the code running now belongs to: the id of its context, entered around each hook, IPC handler and route, and
+ * inherited by the timers, listeners and promises they create (0 is the module's own code: its evaluation,
+ * module-level timers, which belong to the live plugin); and, inside a route's request or an IPC handler's invoke,
+ * that call's flow, which an escaped error fails first (as in-process, src/containment). A worker runs one plugin,
+ * so no stack-frame fallback is needed.
  */
-const scopes = new AsyncLocalStorage<number>();
+interface WorkerScope {
+  contextId: number;
+  flow: PluginFlow | null;
+}
+const scopes = new AsyncLocalStorage<WorkerScope>();
+const MODULE_SCOPE: WorkerScope = { contextId: 0, flow: null };
+const contextScopes = new Map<number, WorkerScope>();
+/** The scope of a context's own code (a hook, a timer it set), outside any request or invoke. */
+function scopeOf(contextId: number): WorkerScope {
+  let scope = contextScopes.get(contextId);
+  if (!scope) {
+    scope = { contextId, flow: null };
+    contextScopes.set(contextId, scope);
+  }
+  return scope;
+}
 
 /** True when `contextId` names a context that has been disposed (a leftover's scope); 0 never is. */
 function isDisposed(contextId: number): boolean {
@@ -140,10 +161,18 @@ function isDisposed(contextId: number): boolean {
  * rejects later, a timer of an earlier generation) it is the shell's warning, as in-process, and the worker (with
  * the running generation) carries on. From live code it ends the worker: the plugin crashed.
  */
-function escaped(error: unknown, origin: "uncaughtException" | "unhandledRejection"): void {
-  const contextId = scopes.getStore() ?? 0;
+function escaped(error: unknown, origin: Origin): void {
+  const scope = scopes.getStore() ?? MODULE_SCOPE;
+  // Code a route or an IPC handler started: it fails that request or invoke while it waits, and is logged once
+  // after it was answered; the plugin runs on (as in-process: src/server/app.ts, src/context/plugin-context.ts).
+  try {
+    if (scope.flow?.fail(error)) return;
+  } catch {
+    // A flow never throws; should it, the error is the plugin's crash below.
+  }
+  const { contextId } = scope;
   if (!isDisposed(contextId)) {
-    link.die(error);
+    link.die(error, origin);
     return;
   }
   try {
@@ -245,7 +274,7 @@ const channelPrefix = `plugin:${pluginId}:`;
 function ipcFor(contextId: number): IpcTransport {
   return {
     handle(channel, handler) {
-      handlers.handle(channel, (payload) => scopes.run(contextId, () => handler(payload)));
+      handlers.handle(channel, (payload) => scopes.run(scopeOf(contextId), () => handler(payload)));
       post({ t: "ipc-handle", contextId, channel: channel.slice(channelPrefix.length) });
     },
     removeHandler: (channel) => handlers.removeHandler(channel),
@@ -286,10 +315,11 @@ async function appReady(): Promise<(req: http.IncomingMessage, res: http.ServerR
       if (portHttp.drop(mount.id)) post({ t: "http-next", id: mount.id });
     };
     if (!mounted) return done();
+    const flow = new RequestFlow(req, res, mount.baseUrl, done);
     req.baseUrl = mount.baseUrl;
     const router = mounted.router as unknown as (...args: unknown[]) => unknown;
     try {
-      const returned = scopes.run(mounted.contextId, () => router(req, res, done));
+      const returned = scopes.run({ contextId: mounted.contextId, flow }, () => router(req, res, done));
       if (typeof (returned as PromiseLike<unknown> | null)?.then === "function") {
         (returned as PromiseLike<unknown>).then(undefined, (error: unknown) =>
           done(error ?? new Error("Rejected promise")),
@@ -301,6 +331,47 @@ async function appReady(): Promise<(req: http.IncomingMessage, res: http.ServerR
   });
   routeApp = app as unknown as (req: http.IncomingMessage, res: http.ServerResponse) => void;
   return routeApp;
+}
+
+/**
+ * One request in the plugin's scope: what an error escaping the route's continuations (a timer it set, a promise it
+ * forgot) fails. Before the answer, the request fails as a thrown route does (the shell answers 500, HANGAR_ROUTE_FAILED);
+ * after it, the first such error is logged and the rest dropped (an interval left behind must not flood the log).
+ * The same rule and words as in-process (src/server/app.ts PluginRequestFlow); the plugin runs on either way.
+ */
+class RequestFlow implements PluginFlow {
+  #failed = false;
+  #lateErrors = 0;
+  readonly #route: string;
+  constructor(
+    req: http.IncomingMessage,
+    readonly res: http.ServerResponse,
+    baseUrl: string,
+    readonly done: (error?: unknown) => void,
+  ) {
+    // As the shell names it (the path before the router rewrites req.url): `POST /api/audit/flight`.
+    const url = req.url ?? "/";
+    const query = url.indexOf("?");
+    const rest = query === -1 ? url : url.slice(0, query);
+    this.#route = `${req.method} ${rest === "/" && baseUrl ? baseUrl : baseUrl + rest}`;
+  }
+
+  fail(error: unknown): boolean {
+    const { res } = this;
+    if (!this.#failed && !res.headersSent && !res.writableEnded) {
+      this.#failed = true;
+      this.done(error ?? new Error(`Route ${this.#route} failed with ${String(error)}`));
+      return true;
+    }
+    if (++this.#lateErrors === 1) {
+      logger.error(
+        "http",
+        `Route ${this.#route} left code that failed after the response was sent: ${safeMessage(error)}`,
+        error,
+      );
+    }
+    return true;
+  }
 }
 
 /** Requests arrive as messages on the port and are served by the app. */
@@ -396,6 +467,9 @@ function openContext(contextId: number): PluginContextHandle {
       },
       // A failed handler's error goes back with its invoke: the shell logs its one failure record.
       onHandlerFailure: () => {},
+      // An IPC handler runs with its invoke's flow: code it left behind fails the invoke while it waits, and is
+      // logged once after it was answered (plugin-context.ts), as in-process; the plugin runs on.
+      enter: (flow, fn) => scopes.run(flow ? { contextId, flow } : scopeOf(contextId), fn),
     });
     contexts.set(contextId, handle);
   }
@@ -411,7 +485,7 @@ function liveContextId(): number {
 
 /** Runs one hook in the scope of the context it belongs to (onStop: the one it stops). */
 function runHook(hook: "start" | "stop" | "resume", contextId: number): Promise<void> {
-  return scopes.run(hook === "stop" ? liveContextId() : contextId, () => callHook(hook, contextId));
+  return scopes.run(scopeOf(hook === "stop" ? liveContextId() : contextId), () => callHook(hook, contextId));
 }
 
 async function callHook(hook: "start" | "stop" | "resume", contextId: number): Promise<void> {
@@ -444,6 +518,7 @@ link.listen((message: ToWorker) => {
     case "dispose":
       contexts.get(message.contextId)?.dispose();
       contexts.delete(message.contextId);
+      contextScopes.delete(message.contextId);
       return;
     case "auth":
       token = message.token;
@@ -506,7 +581,7 @@ function expressReady(): Promise<typeof express> {
 
 try {
   const started = performance.now();
-  module = await scopes.run(0, () =>
+  module = await scopes.run(MODULE_SCOPE, () =>
     importPluginModule({
       entryFile: boot.entryFile,
       folder: boot.folder,
