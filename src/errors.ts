@@ -96,6 +96,11 @@ const catalogue = {
     message:
       "Plugin '{pluginId}': importing its entry module{file} did not settle within {limitMs} ms (phase load). A top-level await that never ends hangs the import: move slow work into onStart, or raise background.loadTimeoutMs in plugin.json (timeouts.load for every plugin). The other plugins start regardless; this one is retried on the next update.",
   },
+  HANGAR_WORKER_BOOT_TIMEOUT: {
+    summary: "an isolated plugin's worker did not start within the load timeout, before its import began",
+    message:
+      "Plugin '{pluginId}': its worker did not start within {limitMs} ms (phase load), so its entry module was never imported. The plugin's code is not the cause: the machine may be overloaded (many workers starting at once). Raise background.loadTimeoutMs in plugin.json (timeouts.load for every plugin), or start fewer isolated plugins at once. The other plugins start regardless; this one is retried on the next update.",
+  },
   // dependencies (phase `dependency`)
   HANGAR_DEPENDENCY_MISSING: {
     summary: "dependsOn names a plugin that does not exist or has no background module",

@@ -220,6 +220,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       clockFor: (id) => testHooks.pluginClock?.(id) ?? testHooks.clock,
       stopping: () => control.stopping(),
       pluginFolders: settings.plugins,
+      isolation: settings.isolation,
       authProvider: settings.auth,
       authenticated: () => auth.token() !== null,
       dataDir: options.config ? null : settings.dataDir,

@@ -39,6 +39,13 @@ export interface PluginWorkerOptions {
   generation: number;
   /** `timeouts.unresponsive`: how long the worker's event loop may stay silent, in ms. */
   unresponsiveMs: number;
+  /**
+   * The plugin's load timeout (`timeouts.load`, or plugin.json's `background.loadTimeoutMs`), in ms. Booting the
+   * worker and importing the plugin are each given this long, counted apart: a boot that does not finish is
+   * HANGAR_WORKER_BOOT_TIMEOUT (the machine is overloaded, not the plugin's fault), an import that does not settle
+   * after the boot is HANGAR_LOAD_TIMEOUT. Without it, the caller bounds the whole load itself.
+   */
+  loadTimeoutMs?: number;
   /** The shell's IPC transport: invokes on the plugin's channels are forwarded to the worker. */
   ipc: IpcTransport;
   /** The plugin's logger in the shell: the worker's log records end here. */
@@ -110,6 +117,8 @@ export class PluginWorker {
   /** IPC invokes in flight to the worker: their channel (as the plugin named it) and when each was sent. */
   #invokes = new Map<number, { channel: string; sentAt: number }>();
   #load: Pending | null = null;
+  /** The boot's, then the import's limit while a load is in flight ({@link PluginWorkerOptions.loadTimeoutMs}). */
+  #loadTimer: NodeJS.Timeout | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   /** Settles when the worker being ended has exited. */
   #closing: Promise<void> | null = null;
@@ -121,6 +130,8 @@ export class PluginWorker {
   #fatalOrigin: "uncaughtException" | "unhandledRejection" | undefined;
   /** The worker is importing part of hangar (Express): its silence is not the plugin's. */
   #importing = false;
+  /** What the worker's `booted` message starts: the import's limit. */
+  #onBooted: (() => void) | null = null;
   #onPong: ((message: Extract<FromWorker, { t: "pong" }>) => void) | null = null;
   #contextId = 0;
   #contextIds = new WeakMap<PluginContext, number>();
@@ -164,6 +175,22 @@ export class PluginWorker {
     const loaded = new Promise<WorkerLoadResult>((resolve, reject) => {
       this.#load = { resolve: resolve as (value: unknown) => void, reject };
     });
+    const { loadTimeoutMs, pluginId } = this.#options;
+    if (loadTimeoutMs !== undefined) {
+      this.#armLoadTimer(loadTimeoutMs, () =>
+        createError("HANGAR_WORKER_BOOT_TIMEOUT", { pluginId, limitMs: loadTimeoutMs }, { phase: "load" }),
+      );
+      this.#onBooted = () => {
+        this.#armLoadTimer(loadTimeoutMs, () => {
+          const entry = manifest.background?.entryModule;
+          return createError(
+            "HANGAR_LOAD_TIMEOUT",
+            { pluginId, file: entry ? ` '${entry}'` : "", limitMs: loadTimeoutMs },
+            { phase: "load" },
+          );
+        });
+      };
+    }
     signal?.addEventListener("abort", () => {
       if (this.#phase === "load") void this.terminate();
     });
@@ -471,8 +498,26 @@ export class PluginWorker {
     this.#settleDeath(crash, true);
   }
 
+  /** (Re)starts the load's limit: when it passes with the load still in flight, the worker is ended with `error`. */
+  #armLoadTimer(limitMs: number, error: () => HangarError): void {
+    this.#clearLoadTimer();
+    const worker = this.#worker;
+    this.#loadTimer = setTimeout(() => {
+      this.#loadTimer = null;
+      if (worker && this.#load && this.#phase === "load") this.#fail(worker, error());
+    }, limitMs);
+    this.#loadTimer.unref();
+  }
+
+  #clearLoadTimer(): void {
+    if (this.#loadTimer) clearTimeout(this.#loadTimer);
+    this.#loadTimer = null;
+    this.#onBooted = null;
+  }
+
   /** Whatever waited on the worker gets `error`; a crash outside any hook goes to onCrash. */
   #settleDeath(error: HangarError, report: boolean): void {
+    this.#clearLoadTimer();
     const phase = this.#phase;
     this.#alive = false;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
@@ -498,7 +543,11 @@ export class PluginWorker {
 
   #receive(message: FromWorker): void {
     switch (message.t) {
+      case "booted":
+        this.#onBooted?.();
+        return;
       case "loaded": {
+        this.#clearLoadTimer();
         this.#phase = "run";
         const load = this.#load;
         this.#load = null;
@@ -510,6 +559,7 @@ export class PluginWorker {
         return;
       }
       case "load-failed": {
+        this.#clearLoadTimer();
         const load = this.#load;
         this.#load = null;
         // The worker has nothing to run: end it; the load error is what the user sees.

@@ -140,6 +140,8 @@ export type FromWorker =
   | { t: "invoke-done"; id: number; ok: false; error: SerialisedError }
   /** The worker is importing a part of hangar it needs (Express, at the first route): not judged by the watchdog. */
   | { t: "importing"; done: boolean }
+  /** The worker has booted (hangar's side of it is evaluated): the plugin's import begins now. */
+  | { t: "booted" }
   /** A utility process's uncaught exception or unhandled rejection, sent just before it exits. */
   /** `origin`: whether a throw or a rejected promise nobody handled ended the worker (its crash message says which). */
   | { t: "fatal"; error: SerialisedError; origin?: "uncaughtException" | "unhandledRejection" }

@@ -579,6 +579,11 @@ function expressReady(): Promise<typeof express> {
   return expressImport;
 }
 
+// Test seam (test/isolation/worker-boot-timeout.test.ts): a boot slowed as on an overloaded machine.
+const bootDelayMs = Number(process.env.HANGAR_TEST_WORKER_BOOT_DELAY_MS);
+if (bootDelayMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, bootDelayMs);
+// The shell's load timeout counts the plugin's import from here, not the worker's boot (which has its own limit).
+post({ t: "booted" });
 try {
   const started = performance.now();
   module = await scopes.run(MODULE_SCOPE, () =>

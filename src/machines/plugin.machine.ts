@@ -75,6 +75,8 @@ export interface PluginMachineInput {
   name?: string;
   /** The entry module as plugin.json names it, when discovery read it (for the load-timeout message). */
   entry?: string;
+  /** Discovery found that it runs in a worker of its own (plugin.json's `isolation`, or the shell's default). */
+  isolated?: boolean;
 }
 
 export interface PluginMachineContext {
@@ -375,7 +377,7 @@ export const pluginMachine = setup({
     startedAt: null,
     timings: { loadMs: null, startMs: null, resumeMs: null },
     stopRequested: false,
-    isolated: false,
+    isolated: input.isolated === true,
     startWhenLoaded: false,
   }),
   initial: "loading",

@@ -209,7 +209,7 @@ it("fails the request or invoke that left code behind while it waits, logs it on
   for (const [route, reason] of [
     ["timer", "route timer boom"],
     ["forgot", "route forgot boom"],
-  ]) {
+  ] as const) {
     const response = await fetch(`${base}/api/audit/${route}`);
     expect(response.status, route).toBe(500);
     await waitFor(cli, (stdout) =>

@@ -9,7 +9,10 @@ import {
 } from "../../machines/plugin.machine.js";
 import { type ContextDeps, closeContext, disposalReason, openContext } from "./contexts.js";
 import { type HookDeps, runHook } from "./hooks.js";
-import { type LoadDeps, loadPluginModule } from "./plugin-loading.js";
+import { type LoadDeps, loadPluginModule, loadsIsolated } from "./plugin-loading.js";
+
+/** How much later than its worker's own limits (boot + import) the machine gives up on an isolated load, in ms. */
+const ISOLATED_LOAD_BACKSTOP_MS = 1_000;
 
 /** Everything the plugin machine's implementations reach. */
 export type PluginActorDeps = HookDeps & LoadDeps & ContextDeps;
@@ -38,6 +41,16 @@ export function providePluginMachine(deps: PluginActorDeps): typeof pluginMachin
       runOnStop: fromPromise<{ durationMs: number }, PluginActorInput>(({ input, signal }) =>
         runHook(deps, input.pluginId, "stop", signal),
       ),
+    },
+    delays: {
+      // An isolated plugin's worker bounds its boot and its import apart, each by the load timeout, and names
+      // which one ran out (src/isolation/plugin-worker.ts): the machine's own limit is only the backstop behind them.
+      // The first load's delay is resolved as the actor is created, before the shell knows its runtime: then
+      // what discovery read decides (context.isolated).
+      loadTimeout: ({ context }) =>
+        (deps.plugins.runtime(context.pluginId) ? loadsIsolated(deps, context.pluginId) : context.isolated)
+          ? 2 * context.timeouts.load + ISOLATED_LOAD_BACKSTOP_MS
+          : context.timeouts.load,
     },
     guards: {
       // An isolated plugin whose worker died or is being ended: the start loads it again first (phase load).

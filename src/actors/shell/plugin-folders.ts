@@ -30,6 +30,8 @@ export interface PluginFolderDeps {
   clockFor(pluginId: string): ActorOptions<AnyActorLogic>["clock"] | undefined;
   /** True once shell.stop() was called: a plugin found then is not worth importing. */
   stopping(): boolean;
+  /** Where a plugin runs unless its plugin.json sets `background.isolation`. */
+  isolation: "none" | "worker";
 }
 
 /** Registers a discovered plugin and starts its actor, which begins to import its module at once. */
@@ -52,6 +54,8 @@ export function addPlugin(deps: PluginFolderDeps, discovered: DiscoveredPlugin, 
       timeouts: loadTimeout === undefined ? deps.timeouts : { ...deps.timeouts, load: loadTimeout },
       generation,
       ...(background?.entryModule ? { entry: background.entryModule } : {}),
+      // Its worker's boot and its import are bounded apart (plugin-actors.ts, the load timeout's delay).
+      ...(background && (background.isolation ?? deps.isolation) === "worker" ? { isolated: true } : {}),
       // A valid plugin.json names the plugin even when its module then fails to import.
       ...(discovered.manifest && !discovered.error
         ? { version: discovered.manifest.version, name: discovered.manifest.name ?? discovered.manifest.id }

@@ -139,6 +139,18 @@ async function loadRuntime(
   };
 }
 
+/**
+ * True when plugin `pluginId` loads in a worker of its own (its plugin.json as discovery read it, or the shell's
+ * default): its worker's boot and its import then each get the load timeout (PluginWorkerOptions.loadTimeoutMs).
+ */
+export function loadsIsolated(deps: Pick<LoadDeps, "plugins" | "isolation">, pluginId: string): boolean {
+  const runtime = deps.plugins.runtime(pluginId);
+  if (!runtime) return false;
+  if (runtime.worker) return true;
+  const background = runtime.discovered.manifest?.background;
+  return background !== undefined && (background.isolation ?? deps.isolation) === "worker";
+}
+
 /** Loads a plugin in its own worker thread; its module here is a proxy whose hooks run in the worker. */
 async function loadIsolated(
   deps: LoadDeps,
@@ -155,6 +167,8 @@ async function loadIsolated(
     manifest,
     generation,
     unresponsiveMs: deps.unresponsiveMs,
+    // The limit the plugin machine counts the load against (shell default or plugin.json), for boot and import apart.
+    ...loadLimit(deps, pluginId),
     ipc: deps.ipc,
     logger: deps.logger.forPlugin(pluginId),
     token: deps.token,
@@ -193,4 +207,9 @@ async function loadIsolated(
   const result = await worker.load(signal);
   const module = worker.module(result.hasOnResume);
   return { manifest, module, entryFile: result.entryFile, loadMs: performance.now() - started };
+}
+
+function loadLimit(deps: LoadDeps, pluginId: string): { loadTimeoutMs?: number } {
+  const limit = deps.plugins.get(pluginId)?.getSnapshot().context.timeouts.load;
+  return limit === undefined ? {} : { loadTimeoutMs: limit };
 }
