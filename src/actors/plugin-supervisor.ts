@@ -94,6 +94,17 @@ export interface SupervisorHooks<Runtime> {
   stopped?(runtime: Runtime): void;
 }
 
+/** The supervisor's observer of one plugin's actor: its state, and where its progress goes. */
+interface ProgressObserver<Runtime extends SupervisedRuntime> {
+  readonly supervisor: PluginSupervisor<Runtime>;
+  readonly id: string;
+  readonly runtime: Runtime;
+  /** The state last reported. */
+  last: PluginState;
+  next(this: ProgressObserver<Runtime>, snapshot: PluginSnapshot): void;
+  error(this: ProgressObserver<Runtime>, error: unknown): void;
+}
+
 /**
  * The one registry of plugins: each plugin's actor and `Runtime`, what the shell keeps about it outside the
  * machine (its module, context, worker: functions and handles never go in snapshots). Also drives them.
@@ -115,21 +126,35 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
   add(actor: PluginActor, runtime: Runtime): void {
     const id = actor.getSnapshot().context.pluginId;
     this.#entries.set(id, { actor, runtime });
-    let last = stateOf(actor.getSnapshot());
     this.#logProgress(actor.getSnapshot(), null);
-    // The one observer of the plugin's actor: progress lines, and the `stopped` hook.
-    actor.subscribe({
-      next: (snapshot) => {
-        const state = stateOf(snapshot);
-        if (state === last) return;
-        const previous = last;
-        last = state;
-        this.#logProgress(snapshot, previous);
-        if (state === "stopped" && this.#hooks.stopped) this.#onStopped(id, runtime);
-      },
-      error: (error) => this.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: id }),
-    });
+    // The one observer of the plugin's actor: progress lines, and the `stopped` hook. An object of data whose
+    // next/error are shared by every plugin (issue 13: two closures and their scope per plugin before).
+    const observer: ProgressObserver<Runtime> = {
+      supervisor: this,
+      id,
+      runtime,
+      last: stateOf(actor.getSnapshot()),
+      next: PluginSupervisor.#observe.next as ProgressObserver<Runtime>["next"],
+      error: PluginSupervisor.#observe.error as ProgressObserver<Runtime>["error"],
+    };
+    actor.subscribe(observer);
   }
+
+  /** The methods of every plugin's {@link ProgressObserver} (XState binds them to the observer). */
+  static readonly #observe = {
+    next(this: ProgressObserver<SupervisedRuntime>, snapshot: PluginSnapshot): void {
+      const state = stateOf(snapshot);
+      if (state === this.last) return;
+      const previous = this.last;
+      this.last = state;
+      const supervisor = this.supervisor;
+      supervisor.#logProgress(snapshot, previous);
+      if (state === "stopped" && supervisor.#hooks.stopped) supervisor.#onStopped(this.id, this.runtime);
+    },
+    error(this: ProgressObserver<SupervisedRuntime>, error: unknown): void {
+      this.supervisor.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: this.id });
+    },
+  };
 
   /** Resolves with plugin `id`'s first snapshot that satisfies `predicate`, or its last once its actor ended. */
   #until(id: string, predicate: (snapshot: PluginSnapshot) => boolean): Promise<PluginSnapshot> {
