@@ -188,7 +188,8 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
     const current = actor.getSnapshot();
     if (predicate(current) || current.status !== "active") return Promise.resolve(current);
     return new Promise((resolve) => {
-      (observer.waiters ??= []).push({ predicate, resolve });
+      observer.waiters ??= [];
+      observer.waiters.push({ predicate, resolve });
     });
   }
 
