@@ -21,7 +21,8 @@ const STDERR_TAIL_BYTES = 8 * 1024;
  * What V8 prints when a heap limit ends a process: `FATAL ERROR: Reached heap limit Allocation failed - JavaScript
  * heap out of memory`, `FATAL ERROR: CALL_AND_RETRY_LAST Allocation failed - …`, `… invalid table size …`.
  */
-const OUT_OF_MEMORY = /FATAL ERROR:[^\n]*(heap out of memory|Reached heap limit|CALL_AND_RETRY_LAST|invalid (table|array) (size|length))/;
+const OUT_OF_MEMORY =
+  /FATAL ERROR:[^\n]*(heap out of memory|Reached heap limit|CALL_AND_RETRY_LAST|invalid (table|array) (size|length))/;
 
 /** Node options the child must not inherit: preloads (as for a worker) and a debugger on the parent's port. */
 function childExecArgv(): string[] {
