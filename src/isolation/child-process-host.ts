@@ -3,7 +3,9 @@
 // A process contains what a thread cannot: a heap exhaustion V8 cannot recover from aborts only that process
 // (nodejs/node#47224), and so does a native addon's crash.
 import { type ChildProcess, fork } from "node:child_process";
+import { accessSync, constants } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Isolate, type IsolationHost, isolateEntry, workerExecArgv } from "./isolate.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
@@ -29,6 +31,30 @@ function childExecArgv(): string[] {
   return workerExecArgv().filter((option) => !/^--inspect(-brk|-port|-wait)?(=|$)/.test(option));
 }
 
+/**
+ * util-linux's `setpriv`, found once on Linux: forking through `setpriv --pdeathsig KILL` makes the kernel kill the
+ * child when the shell dies (PR_SET_PDEATHSIG, kept across the exec of node), even when the child's event loop is
+ * blocked and it cannot notice its IPC channel closing. null elsewhere (macOS, Windows) or when it is missing.
+ */
+let setprivPath: string | null | undefined;
+function setpriv(): string | null {
+  if (setprivPath !== undefined) return setprivPath;
+  setprivPath = null;
+  if (process.platform !== "linux") return setprivPath;
+  for (const dir of ["/usr/bin", "/bin", ...(process.env.PATH ?? "").split(path.delimiter)]) {
+    if (!dir) continue;
+    const candidate = path.join(dir, "setpriv");
+    try {
+      accessSync(candidate, constants.X_OK);
+      setprivPath = candidate;
+      break;
+    } catch {
+      // Not here.
+    }
+  }
+  return setprivPath;
+}
+
 /** The exit code a process ended by `signal` reports in a shell: 128 + the signal's number. */
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
@@ -50,8 +76,9 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
  *   number for a signal).
  * - `terminate()` sends SIGTERM, then SIGKILL after {@link CHILD_KILL_GRACE_MS}: a busy loop ends too.
  * - The child ignores SIGINT, so a Ctrl+C in the terminal (sent to the whole process group) is the shell's to
- *   handle: it stops its plugins in order. The child exits when its IPC channel closes, so it does not outlive a
- *   shell that was killed (SIGKILL), unless its event loop is blocked then (a busy loop): docs/isolation.md.
+ *   handle: it stops its plugins in order. It does not outlive a shell that was killed (SIGKILL): it exits when its
+ *   IPC channel closes, and on Linux, forked through util-linux's `setpriv --pdeathsig KILL` when that is
+ *   installed, the kernel kills it with the shell even while its event loop is blocked (a busy loop).
  * - stdout is the shell's; console output is bounded by the same budget as a worker's (console-budget.ts).
  *
  * Costs a whole Node runtime per plugin (RSS and start-up: BENCHMARKS.md, "Isolation"). Not a security sandbox:
@@ -65,8 +92,12 @@ export function childProcessHost(): IsolationHost {
       const execArgv = [...childExecArgv(), `--max-old-space-size=${memoryLimitMb}`];
       // From source (hangar's own tests), the process registers tsx to run the TypeScript entry.
       if (entry.tsx) execArgv.push("--import", entry.tsx.loader);
+      // Through setpriv where there is one: the kernel then ends the child with the shell, busy or not.
+      const guard = setpriv();
       const child: ChildProcess = fork(fileURLToPath(entry.file), [], {
-        execArgv,
+        ...(guard
+          ? { execPath: guard, execArgv: ["--pdeathsig", "KILL", "--", process.execPath, ...execArgv] }
+          : { execArgv }),
         stdio: ["ignore", "inherit", "pipe", "ipc"],
         serialization: "advanced",
       });

@@ -91,7 +91,11 @@ beforeAll(async () => {
 
   doomedWs = await createWorkspace();
   await doomedWs.write({ id: "one", source: goodRoute("one"), manifest: { background: patient } });
-  await doomedWs.write({ id: "two", source: goodRoute("two"), manifest: { background: patient } });
+  await doomedWs.write({
+    id: "spinner",
+    source: armed("spinner", "for (;;) {}"),
+    manifest: { background: patient },
+  });
   doomed = runCli(doomedWs);
 
   base = (await waitForEvent(cli, "summary")).url as string;
@@ -232,10 +236,14 @@ it("SIGINT stops the shell cleanly (exit 0) and leaves none of its plugins' proc
   expect(await waitGone(pids, 5_000)).toEqual([]);
 }, 30_000);
 
-it("a shell killed outright (SIGKILL) leaves no orphan: its plugins' processes exit with it", async () => {
+// An idle process notices its IPC channel close; a spinning one cannot, and is killed by the kernel with the shell
+// (setpriv --pdeathsig KILL, util-linux, on every Debian).
+it("a shell killed outright (SIGKILL) leaves no orphan, even a plugin spinning at that moment", async () => {
   const pids = Object.values(pidsOf(await statuses(doomedBase)));
   expect(pids).toHaveLength(2);
   expect(pids.some(gone)).toBe(false);
+  expect((await fetch(`${doomedBase}/api/spinner`)).status).toBe(200);
+  await sleep(500);
   doomed.child.kill("SIGKILL");
   await doomed.exited;
   expect(await waitGone(pids, 10_000)).toEqual([]);
