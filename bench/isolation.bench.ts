@@ -177,7 +177,81 @@ async function startup(quick: boolean): Promise<BenchResult[]> {
   }
 }
 
+/**
+ * A Node process per plugin (childProcessHost) against a worker thread per plugin, both on the same N plugins
+ * without routes: start-up, and memory per plugin. N is 20 (HANGAR_BENCH_PROCESS_N): each process is a whole
+ * Node runtime, and the machine is shared.
+ */
+async function processHost(quick: boolean): Promise<BenchResult[]> {
+  const n = quick ? 3 : Number(process.env.HANGAR_BENCH_PROCESS_N ?? 20);
+  const ws = await createBenchWorkspace();
+  try {
+    await writeLifecyclePlugins(ws.pluginsDir, n);
+    type Run = {
+      startMs: number;
+      stopMs: number;
+      rss: number;
+      running: number;
+      childRss: number;
+      childUss: number;
+    };
+    const args = (mode: string) => [ws.pluginsDir, ws.dataDir, mode];
+    const none = await runPlainWorker<Run>("isolation-startup.mjs", args("none"));
+    const worker = await runPlainWorker<Run>("isolation-startup.mjs", args("worker"));
+    const child = await runPlainWorker<Run>("isolation-startup.mjs", args("process"));
+    if (worker.running !== n || child.running !== n) {
+      throw new Error(
+        `not every plugin ran: worker threads ${worker.running}/${n}, processes ${child.running}/${n}`,
+      );
+    }
+    const mb = (bytes: number) => bytes / 2 ** 20;
+    const perWorkerMb = mb(worker.rss - none.rss) / n;
+    // What the shell grew by, plus each child's own RSS (node's shared pages counted in each, as `ps` shows them).
+    const perProcessMb = (mb(child.rss - none.rss) + mb(child.childRss)) / n;
+    const perProcessUssMb = (mb(child.rss - none.rss) + mb(child.childUss)) / n;
+    const group = "isolation (Node process per plugin, childProcessHost)";
+    return [
+      {
+        group,
+        name: `start-up of ${n} plugins: a process each vs a worker thread each`,
+        value: child.startMs,
+        unit: "ms",
+        baseline: worker.startMs,
+        ratio: child.startMs / worker.startMs,
+        better: "lower",
+        note: `fresh shell each; shell.start() until every plugin is running; in-process: ${Math.round(none.startMs)} ms`,
+      },
+      {
+        group,
+        name: `shutdown of ${n} plugins: a process each vs a worker thread each`,
+        value: child.stopMs,
+        unit: "ms",
+        baseline: worker.stopMs,
+        ratio: child.stopMs / worker.stopMs,
+        better: "lower",
+      },
+      {
+        group,
+        name: "RSS per isolated plugin: a process vs a worker thread",
+        value: perProcessMb,
+        unit: "MB",
+        baseline: perWorkerMb,
+        ratio: perProcessMb / perWorkerMb,
+        better: "lower",
+        note: `process: (shell RSS − in-process shell RSS + Σ child RSS) / ${n}; USS (its private pages, what ending it frees): ${perProcessUssMb.toFixed(1)} MB`,
+      },
+    ];
+  } finally {
+    await ws.cleanup();
+  }
+}
+
 export async function run(): Promise<BenchResult[]> {
   const quick = quickMode();
-  return [...(await ipcRoundTrip(quick)), ...(await routeThroughput(quick)), ...(await startup(quick))];
+  return [
+    ...(await ipcRoundTrip(quick)),
+    ...(await routeThroughput(quick)),
+    ...(await startup(quick)),
+    ...(await processHost(quick)),
+  ];
 }
