@@ -7,7 +7,7 @@ import { accessSync, constants } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Isolate, type IsolationHost, isolateEntry, workerExecArgv } from "./isolate.js";
+import { ISOLATE_SIGNAL, type Isolate, type IsolationHost, isolateEntry, workerExecArgv } from "./isolate.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 
 /** How long a process asked to end (SIGTERM) has before it is killed outright (SIGKILL), in ms. */
@@ -72,8 +72,8 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
  *   transfer list is a hint, and a process can move nothing).
  * - Out of heap, V8 aborts the process: the plugin crashed, `HANGAR_PLUGIN_CRASHED` "ran out of memory" (read from
  *   the fatal error V8 prints on the child's stderr, which the shell passes on to its own). Any other end
- *   (`process.exit(n)`, a signal, a native crash) is the plugin's crash with that exit code (128 + the signal's
- *   number for a signal).
+ *   (`process.exit(n)`; a signal hangar did not send, as a native addon's SIGSEGV) is the plugin's crash, naming
+ *   the exit code or the signal.
  * - `terminate()` sends SIGTERM, then SIGKILL after {@link CHILD_KILL_GRACE_MS}: a busy loop ends too.
  * - The child ignores SIGINT, so a Ctrl+C in the terminal (sent to the whole process group) is the shell's to
  *   handle: it stops its plugins in order. It does not outlive a shell that was killed (SIGKILL): it exits when its
@@ -102,6 +102,8 @@ export function childProcessHost(): IsolationHost {
         serialization: "advanced",
       });
       let ended = false;
+      /** hangar sent the signal that ends it (terminate): not the plugin's crash. */
+      let killed = false;
       let stderrTail = "";
       child.stderr?.on("data", (chunk: Buffer) => {
         process.stderr.write(chunk);
@@ -124,7 +126,12 @@ export function childProcessHost(): IsolationHost {
             ? Object.assign(new Error(`V8 ended the plugin's process: ${oom[0]}`), {
                 code: "ERR_WORKER_OUT_OF_MEMORY",
               })
-            : null;
+            : signal && !killed
+              ? Object.assign(new Error(`The plugin's process was ended by ${signal}`), {
+                  code: ISOLATE_SIGNAL,
+                  signal,
+                })
+              : null;
           onExit(exitCodeOf(code, signal), error);
           resolve();
         };
@@ -150,6 +157,7 @@ export function childProcessHost(): IsolationHost {
         postMessage: (message) => send(message),
         terminate: async () => {
           if (ended) return exited;
+          killed = true;
           child.kill("SIGTERM");
           const timer = setTimeout(() => {
             // A plugin that handles SIGTERM itself, or a process stuck in native code, is killed outright.

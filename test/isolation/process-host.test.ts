@@ -10,9 +10,12 @@ import type { PluginStatus } from "../../src/index.js";
 import { createWorkspace, type Workspace } from "../support/plugins.js";
 import { type Running, records, sleep, start, waitForEvent } from "../support/processes.js";
 
-/** The CLI's watchdog default (SPEC §12), a heartbeat, and room for a loaded 2-core machine. */
+/**
+ * The CLI's watchdog default (SPEC §12), a heartbeat, and room for a loaded 2-core machine: at a load average of 17
+ * the array's process was still collecting garbage near its limit 13 s after it was armed (it died soon after).
+ */
 const UNRESPONSIVE_MS = 5_000;
-const SLACK_MS = 8_000;
+const SLACK_MS = 25_000;
 
 let ws: Workspace;
 let cli: Running;
@@ -80,6 +83,8 @@ beforeAll(async () => {
   );
   await write("route-spin", plugin(`ctx.server.registerRouter("/api/route-spin", () => { for (;;) {} });`));
   await write("exits", armed("exits", "process.exit(3);"));
+  // What a native addon's crash looks like from outside: the process ends by SIGSEGV.
+  await write("segfault", armed("segfault", 'process.kill(process.pid, "SIGSEGV");'));
   // 2 MB of console output at once: the console budget (256 kB burst) lets a fraction through.
   await write(
     "flood",
@@ -148,13 +153,13 @@ let pidsAtStart: Record<string, number> = {};
 it("runs each isolated plugin in a process of its own, its console output bounded", async () => {
   const current = await statuses(base);
   pidsAtStart = pidsOf(current);
-  for (const id of ["good", "array-hog", "string-hog", "route-spin", "exits", "flood"]) {
+  for (const id of ["good", "array-hog", "string-hog", "route-spin", "exits", "segfault", "flood"]) {
     expect(current[id], id).toMatchObject({
       state: "running",
       worker: { threadId: 0, pid: expect.any(Number) },
     });
   }
-  expect(new Set(Object.values(pidsAtStart)).size).toBe(6);
+  expect(new Set(Object.values(pidsAtStart)).size).toBe(7);
   expect(Object.values(pidsAtStart)).not.toContain(cli.child.pid);
   const good = (await (await fetch(`${base}/api/good`)).json()) as { pid: number };
   expect(good.pid).toBe(pidsAtStart.good);
@@ -173,20 +178,22 @@ it("runs each isolated plugin in a process of its own, its console output bounde
   expect(warning, cli.stdout().slice(-2000)).toBeDefined();
 }, 30_000);
 
-it("a huge allocation, a busy loop and process.exit() end only their plugin's process; another keeps serving", async () => {
+it("a huge allocation, a busy loop, process.exit() and a segfault end only their plugin's process; another keeps serving", async () => {
   const armedAt = Date.now();
-  const [arrayHog, stringHog, exits] = await Promise.all([
+  const [arrayHog, stringHog, exits, segfault] = await Promise.all([
     fetch(`${base}/api/array-hog`),
     fetch(`${base}/api/string-hog`),
     fetch(`${base}/api/exits`),
+    fetch(`${base}/api/segfault`),
   ]);
   expect(arrayHog.status).toBe(200);
   expect(exits.status).toBe(200);
+  expect(segfault.status).toBe(200);
   // The string's process died while building the answer: the request in flight answers 503.
   expect(stringHog.status).toBe(503);
   const spin = fetch(`${base}/api/route-spin`);
 
-  const faulty = ["array-hog", "string-hog", "route-spin", "exits"];
+  const faulty = ["array-hog", "string-hog", "route-spin", "exits", "segfault"];
   let current = await statuses(base);
   while (!faulty.every((id) => current[id]?.state === "errored")) {
     expect(Date.now() - armedAt, JSON.stringify(current)).toBeLessThan(UNRESPONSIVE_MS + SLACK_MS);
@@ -207,6 +214,7 @@ it("a huge allocation, a busy loop and process.exit() end only their plugin's pr
       message: /'route-spin'.*blocked for \d+ ms while serving GET \/api\/route-spin/,
     },
     exits: { code: "HANGAR_PLUGIN_CRASHED", message: /'exits'.*exit code 3/ },
+    segfault: { code: "HANGAR_PLUGIN_CRASHED", message: /'segfault's process was ended by SIGSEGV/ },
   };
   for (const [id, { code, message }] of Object.entries(want)) {
     expect({ id, error: current[id]?.error }).toMatchObject({ id, error: { phase: "run", code } });
@@ -224,7 +232,7 @@ it("a huge allocation, a busy loop and process.exit() end only their plugin's pr
   expect(cli.child.exitCode).toBeNull();
   // V8's own account of the abort reached the shell's stderr.
   expect(cli.stderr()).toMatch(/FATAL ERROR: .*heap out of memory/);
-}, 60_000);
+}, 90_000);
 
 it("SIGINT stops the shell cleanly (exit 0) and leaves none of its plugins' processes", async () => {
   const pids = Object.values(pidsOf(await statuses(base)));
