@@ -83,6 +83,7 @@ beforeAll(async () => {
   );
   await write("route-spin", plugin(`ctx.server.registerRouter("/api/route-spin", () => { for (;;) {} });`));
   await write("exits", armed("exits", "process.exit(3);"));
+  await write("throws", armed("throws", 'throw new Error("thrown in a timer");'));
   // What a native addon's crash looks like from outside: the process ends by SIGSEGV.
   await write("segfault", armed("segfault", 'process.kill(process.pid, "SIGSEGV");'));
   // 2 MB of console output at once: the console budget (256 kB burst) lets a fraction through.
@@ -153,13 +154,22 @@ let pidsAtStart: Record<string, number> = {};
 it("runs each isolated plugin in a process of its own, its console output bounded", async () => {
   const current = await statuses(base);
   pidsAtStart = pidsOf(current);
-  for (const id of ["good", "array-hog", "string-hog", "route-spin", "exits", "segfault", "flood"]) {
+  for (const id of [
+    "good",
+    "array-hog",
+    "string-hog",
+    "route-spin",
+    "exits",
+    "segfault",
+    "throws",
+    "flood",
+  ]) {
     expect(current[id], id).toMatchObject({
       state: "running",
       worker: { threadId: 0, pid: expect.any(Number) },
     });
   }
-  expect(new Set(Object.values(pidsAtStart)).size).toBe(7);
+  expect(new Set(Object.values(pidsAtStart)).size).toBe(8);
   expect(Object.values(pidsAtStart)).not.toContain(cli.child.pid);
   const good = (await (await fetch(`${base}/api/good`)).json()) as { pid: number };
   expect(good.pid).toBe(pidsAtStart.good);
@@ -178,22 +188,22 @@ it("runs each isolated plugin in a process of its own, its console output bounde
   expect(warning, cli.stdout().slice(-2000)).toBeDefined();
 }, 30_000);
 
-it("a huge allocation, a busy loop, process.exit() and a segfault end only their plugin's process; another keeps serving", async () => {
+it("a huge allocation, a busy loop, process.exit(), a throw and a segfault end only their plugin's process; another keeps serving", async () => {
   const armedAt = Date.now();
-  const [arrayHog, stringHog, exits, segfault] = await Promise.all([
+  const [arrayHog, stringHog, ...others] = await Promise.all([
     fetch(`${base}/api/array-hog`),
     fetch(`${base}/api/string-hog`),
     fetch(`${base}/api/exits`),
     fetch(`${base}/api/segfault`),
+    fetch(`${base}/api/throws`),
   ]);
   expect(arrayHog.status).toBe(200);
-  expect(exits.status).toBe(200);
-  expect(segfault.status).toBe(200);
+  expect(others.map((response) => response.status)).toEqual([200, 200, 200]);
   // The string's process died while building the answer: the request in flight answers 503.
   expect(stringHog.status).toBe(503);
   const spin = fetch(`${base}/api/route-spin`);
 
-  const faulty = ["array-hog", "string-hog", "route-spin", "exits", "segfault"];
+  const faulty = ["array-hog", "string-hog", "route-spin", "exits", "segfault", "throws"];
   let current = await statuses(base);
   while (!faulty.every((id) => current[id]?.state === "errored")) {
     expect(Date.now() - armedAt, JSON.stringify(current)).toBeLessThan(UNRESPONSIVE_MS + SLACK_MS);
@@ -215,6 +225,7 @@ it("a huge allocation, a busy loop, process.exit() and a segfault end only their
     },
     exits: { code: "HANGAR_PLUGIN_CRASHED", message: /'exits'.*exit code 3/ },
     segfault: { code: "HANGAR_PLUGIN_CRASHED", message: /'segfault's process was ended by SIGSEGV/ },
+    throws: { code: "HANGAR_PLUGIN_CRASHED", message: /'throws' crashed \(phase run\): thrown in a timer/ },
   };
   for (const [id, { code, message }] of Object.entries(want)) {
     expect({ id, error: current[id]?.error }).toMatchObject({ id, error: { phase: "run", code } });
