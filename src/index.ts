@@ -20,7 +20,7 @@ export type {
   WebSocketIpcOptions,
 } from "./ipc/websocket.js";
 export { createWebSocketIpc } from "./ipc/websocket.js";
-export { CHILD_KILL_GRACE_MS, childProcessHost } from "./isolation/child-process-host.js";
+export { childProcessHost } from "./isolation/child-process-host.js";
 export type { IsolationHost } from "./isolation/isolate.js";
 export type * from "./sdk/types.js";
 export type { AuthProvider, Shell, ShellOptions } from "./shell.js";

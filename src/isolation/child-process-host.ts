@@ -1,5 +1,6 @@
 // A headless host for isolated plugins: each runs in its own Node process (child_process.fork) instead of a worker
-// thread, speaking the same messages over the process's IPC channel (docs/isolation.md, "A process per plugin").
+// thread, speaking the same messages over the process's IPC channel (docs/isolation.md, "Headless: a Node process
+// per plugin").
 // A process contains what a thread cannot: a heap exhaustion V8 cannot recover from aborts only that process
 // (nodejs/node#47224), and so does a native addon's crash.
 import { type ChildProcess, fork } from "node:child_process";
@@ -28,7 +29,15 @@ const OUT_OF_MEMORY =
 
 /** Node options the child must not inherit: preloads (as for a worker) and a debugger on the parent's port. */
 function childExecArgv(): string[] {
-  return workerExecArgv().filter((option) => !/^--inspect(-brk|-port|-wait)?(=|$)/.test(option));
+  const kept: string[] = [];
+  const options = workerExecArgv();
+  for (let i = 0; i < options.length; i += 1) {
+    const option = options[i]!;
+    if (!/^--inspect(-brk|-port|-wait)?(=|$)/.test(option)) kept.push(option);
+    // `--inspect-port 9230`: the port is the next argument.
+    else if (option === "--inspect-port") i += 1;
+  }
+  return kept;
 }
 
 /**
