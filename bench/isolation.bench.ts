@@ -3,6 +3,7 @@
 // plugin (goal ≤ 100 µs median); start-up of N isolated plugins vs N in-process, with RSS per worker (≤ 15 MB).
 import { createMemoryIpc, createShell } from "../src/index.js";
 import { median, runPlainWorker } from "./support/child.js";
+import { goal } from "./support/goal.js";
 import { fire } from "./support/load.js";
 import { type RouteServer, startRouteServer } from "./support/route-server.js";
 import {
@@ -62,7 +63,7 @@ async function routeThroughput(quick: boolean): Promise<BenchResult[]> {
         baseline: median(measured.get(inProcess)!),
         ratio,
         better: "higher",
-        note: `goal ≥ 0.60×${ratio < 0.6 ? " MISSED" : ""}; median ratio of ${rounds} rounds`,
+        note: `${goal(ratio, 0.6, "×", "at least")}; median ratio of ${rounds} rounds`,
       },
     ];
   } finally {
@@ -117,7 +118,7 @@ async function ipcRoundTrip(quick: boolean): Promise<BenchResult[]> {
       baseline: results.none!,
       ratio: value / results.none!,
       better: "lower",
-      note: `goal ≤ 100 µs median${value > 100 ? " MISSED" : ""}; one call at a time; baseline: the plugin in-process`,
+      note: `${goal(value, 100, " µs median")}; one call at a time; baseline: the plugin in-process`,
     },
   ];
 }
@@ -169,7 +170,7 @@ async function startup(quick: boolean): Promise<BenchResult[]> {
         baseline: floorMb,
         ratio: perWorkerMb / floorMb,
         better: "lower",
-        note: `goal ≤ 15 MB${perWorkerMb > 15 ? " MISSED" : ""}; (RSS isolated − RSS in-process) / ${n}, all running; RSS ${Math.round(worker.rss / 2 ** 20)} vs ${Math.round(none.rss / 2 ** 20)} MB; baseline: ${n} worker threads whose module only answers pings`,
+        note: `${goal(perWorkerMb, 15, " MB")}; (RSS isolated − RSS in-process) / ${n}, all running; RSS ${Math.round(worker.rss / 2 ** 20)} vs ${Math.round(none.rss / 2 ** 20)} MB; baseline: ${n} worker threads whose module only answers pings`,
       },
     ];
   } finally {
