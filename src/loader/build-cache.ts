@@ -168,23 +168,41 @@ export async function readCachedBuild(
 async function firstChanged(probes: BuildProbe[]): Promise<string | null> {
   const results = await Promise.all(
     probes.map(async (probe) => {
+      const now = await valueNow(probe);
       switch (probe.kind) {
         case "file":
-          return (await fileHash(probe.path)) === probe.sha256 ? null : `${probe.path} changed`;
+          return now === probe.sha256 ? null : `${probe.path} changed`;
         case "listing":
-          return (await listingHash(probe.path)) === probe.sha256
-            ? null
-            : `the files in ${probe.path} changed`;
+          return now === probe.sha256 ? null : `the files in ${probe.path} changed`;
         case "entry":
-          return (await exists(probe.path)) === probe.present
-            ? null
-            : `${probe.path} ${probe.present ? "is gone" : "appeared"}`;
+          return now === probe.present ? null : `${probe.path} ${probe.present ? "is gone" : "appeared"}`;
         default:
           return "unknown probe";
       }
     }),
   );
   return results.find((result) => result !== null) ?? null;
+}
+
+// Lookups that begin in the same turn of the event loop (many plugins at start-up or in an update of all) share
+// the reads they have in common (the folders above them, express's node_modules lookups): one read each, begun
+// at the same moment as separate ones would have been. Forgotten at the end of the turn, so no value is reused
+// later, when a file may have changed.
+const sameTurn = new Map<string, Promise<string | boolean | null>>();
+
+function valueNow(probe: BuildProbe): Promise<string | boolean | null> {
+  const id = `${probe.kind}\0${probe.path}`;
+  const shared = sameTurn.get(id);
+  if (shared !== undefined) return shared;
+  const value =
+    probe.kind === "file"
+      ? fileHash(probe.path)
+      : probe.kind === "listing"
+        ? listingHash(probe.path)
+        : exists(probe.path);
+  if (sameTurn.size === 0) setImmediate(() => sameTurn.clear());
+  sameTurn.set(id, value);
+  return value;
 }
 
 /**
