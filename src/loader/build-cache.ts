@@ -145,6 +145,38 @@ export async function readCachedBuild(
   file: string,
   entryFile: string,
 ): Promise<{ built: CachedGeneration } | { miss: string }> {
+  await lookupSlot();
+  try {
+    return await lookUp(file, entryFile);
+  } finally {
+    releaseLookupSlot();
+  }
+}
+
+// At most this many lookups at once: each is a few dozen reads and stats whose completions the loading thread
+// handles in one poll phase, and a hundred plugins looked up at once would handle thousands there together.
+const CONCURRENT_LOOKUPS = 4;
+let lookupsRunning = 0;
+const waitingLookups: Array<() => void> = [];
+
+function lookupSlot(): Promise<void> | undefined {
+  if (lookupsRunning < CONCURRENT_LOOKUPS) {
+    lookupsRunning += 1;
+    return undefined;
+  }
+  return new Promise((resolve) => waitingLookups.push(resolve));
+}
+
+function releaseLookupSlot(): void {
+  const next = waitingLookups.shift();
+  if (next === undefined) lookupsRunning -= 1;
+  else next(); // the slot passes to the next lookup
+}
+
+async function lookUp(
+  file: string,
+  entryFile: string,
+): Promise<{ built: CachedGeneration } | { miss: string }> {
   let entry: CacheEntry;
   try {
     entry = JSON.parse(await readFile(file, "utf8")) as CacheEntry;

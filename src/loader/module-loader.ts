@@ -180,9 +180,11 @@ async function buildOrRecall(
   if (cacheFile !== null) {
     const cached = await readCachedBuild(cacheFile, entryFile);
     if ("built" in cached) {
-      if (reload) forgetCommonJs(folder);
       debug?.(`built code taken from the build cache (${cacheFile})`);
-      return cached.built;
+      return runInSlice(() => {
+        if (reload) forgetCommonJs(folder);
+        return cached.built;
+      });
     }
     why = cached.miss;
     // The builder thread boots while the rest of this turn's plugins are looked up.
