@@ -11,7 +11,8 @@ import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runInSlice } from "../base/time-slice.js";
-import { buildInBuilder } from "./builder.js";
+import { cacheFileFor, readCachedBuild } from "./build-cache.js";
+import { buildInBuilder, warmBuilder } from "./builder.js";
 import type { BuiltGeneration } from "./bundle.js";
 import { checkImportedNames, evaluateCommonJsGeneration } from "./commonjs-generation.js";
 
@@ -31,6 +32,11 @@ export interface PluginEntryImport {
    * process's life (top-level await, `import.meta.resolve`): the sentence says why and what it costs.
    */
   warn?: ((message: string) => void) | undefined;
+  /**
+   * Told how the build cache went for a built generation (used, or why not: what changed, a folder that could
+   * not be written), for a debug line.
+   */
+  debug?: ((message: string) => void) | undefined;
 }
 
 const hostRequire = createRequire(import.meta.url);
@@ -133,6 +139,7 @@ export async function importPluginEntry({
   folder,
   generation,
   warn,
+  debug,
 }: PluginEntryImport): Promise<unknown> {
   installCommonJs();
   const generations = imported.get(folder);
@@ -150,10 +157,7 @@ export async function importPluginEntry({
       if (!needsBuild(error)) throw error;
     }
   }
-  const built = await runInSlice(() => {
-    if (generations !== undefined) forgetCommonJs(folder);
-    return buildInBuilder({ entryFile, folder, generation });
-  });
+  const built = await buildOrRecall(entryFile, folder, generation, generations !== undefined, debug);
   // Stacks of built code name the plugin's own files and lines through the inline source maps.
   process.setSourceMapsEnabled(true);
   if (built.format === "commonjs") {
@@ -176,6 +180,42 @@ export async function importPluginEntry({
     // Node keeps the evaluated module; the file is not read again (not even for its inline source map).
     await unlink(built.file).catch(() => {});
   }
+}
+
+/**
+ * The generation from the build cache when nothing it was built from has changed (the builder thread is then not
+ * started at all), else built in the builder thread, which keeps it in the cache for the next time.
+ */
+async function buildOrRecall(
+  entryFile: string,
+  folder: string,
+  generation: number,
+  reload: boolean,
+  debug: ((message: string) => void) | undefined,
+): Promise<BuiltGeneration> {
+  const cacheFile = await cacheFileFor(entryFile, folder).catch(() => null);
+  let why = "the build cache is off";
+  if (cacheFile !== null) {
+    const cached = await readCachedBuild(cacheFile, entryFile);
+    if ("built" in cached) {
+      debug?.(`built code taken from the build cache (${cacheFile})`);
+      return runInSlice(() => {
+        if (reload) forgetCommonJs(folder);
+        return cached.built;
+      });
+    }
+    why = cached.miss;
+    // The builder thread boots while the rest of this turn's plugins are looked up.
+    warmBuilder();
+  }
+  return runInSlice(() => {
+    if (reload) forgetCommonJs(folder);
+    return buildInBuilder(
+      { entryFile, folder, generation, ...(cacheFile === null ? {} : { cacheFile }) },
+      (note) =>
+        debug?.(note === null ? `built (${why}); kept in the build cache` : `built (${why}); ${note}`),
+    );
+  });
 }
 
 /**
