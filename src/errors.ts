@@ -79,6 +79,7 @@ const catalogue = {
     summary: "the entry module does not export onStart/onStop functions",
     messages: {
       defaultExport: `Plugin '{pluginId}' could not be loaded: {file} has a default export that is not a valid plugin module; {problems}. ${CONTRACT_FIX}`,
+      createPlugin: `Plugin '{pluginId}' could not be loaded: {file} calls createPlugin with an invalid module; {problems}. ${CONTRACT_FIX}`,
       namedExports: `Plugin '{pluginId}' could not be loaded: {file} exports neither a default createPlugin(...) object nor named onStart/onStop; {problems}. ${CONTRACT_FIX}`,
     },
   },

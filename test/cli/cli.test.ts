@@ -99,6 +99,19 @@ describe("hangar validate", () => {
     expect(stdout).toContain("2 of 3 plugins have problems.");
   });
 
+  it("reports createPlugin without onStop as HANGAR_MODULE_CONTRACT naming the missing export, at the call", async () => {
+    const folder = await writePlugin(
+      dir,
+      "sdk-no-stop",
+      'import { createPlugin } from "hangar/sdk";\n\nexport default createPlugin({ async onStart() {} });\n',
+    );
+    const { code, stdout } = await hangarRun(["validate", folder]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(
+      /✗ sdk-no-stop[^\n]*\n\s+HANGAR_MODULE_CONTRACT: [^\n]*calls createPlugin with an invalid module; onStop is missing\. Export default createPlugin\(\{ onStart, onStop \}\)[^\n]*\n\s+at background\/index\.mjs:3:\d+\n/,
+    );
+  });
+
   it("names the file and line of an error thrown while importing a helper", async () => {
     const folder = await writePlugin(
       dir,
