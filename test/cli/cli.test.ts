@@ -149,6 +149,27 @@ describe("hangar validate", () => {
 });
 
 describe("hangar run", () => {
+  it("says in hangar's words why a top-level await keeps each generation in memory, and what to do", async () => {
+    const folder = await writePlugin(dir, "waits", "", {
+      background: { entryModule: "background/index.ts" },
+    });
+    await writeFile(
+      join(folder, "background/index.ts"),
+      "const ready: boolean = await Promise.resolve(true);\nexport async function onStart() { void ready; }\nexport async function onStop() {}\n",
+    );
+    const run = hangar(["run", "--port", "0", "--json", "--data-dir", join(dir, "data"), folder]);
+    running.push(run);
+    await waitForEvent(run, "summary");
+    const warning = records(run.stdout()).find(
+      (record) => record.pluginId === "waits" && String(record.msg).includes("loaded as an ES module"),
+    );
+    expect(warning?.level).toBe(40);
+    expect(String(warning?.msg)).toMatch(
+      /because it uses top-level await\. Node keeps every ES module until the process ends, so each reload .* adds another copy .* move top-level awaits into onStart/,
+    );
+    expect(String(warning?.msg)).not.toMatch(/cjs|output format|esbuild/i);
+  });
+
   it("serves the examples, then stops them gracefully on SIGINT and exits 0", async () => {
     const run = hangar(["run", "--port", "0", "--json", "--data-dir", dir, examples]);
     running.push(run);
