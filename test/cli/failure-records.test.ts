@@ -293,3 +293,47 @@ describe.each(["none", "worker"])("hangar run --json --isolation %s", (isolation
     }
   }, 90_000);
 });
+
+describe("hangar run --json --isolation worker: a crash while invokes wait", () => {
+  it("rejects the waiting invokes with the crash, logged once as the crash, not once more per invoke", async () => {
+    const { running, summary } = await runOnePlugin(
+      join(dir, "ipc-crash"),
+      "waiter",
+      `export async function onStart(ctx) {
+         ctx.ipc.handle("wait", () => new Promise(() => {}));
+         ctx.ipc.handle("die", () => { setTimeout(() => { throw new Error("worker boom"); }, 100); return "bye"; });
+       }
+       export async function onStop() {}\n`,
+      join(dir, "ipc-crash-data"),
+      "worker",
+    );
+    try {
+      const socket = new WebSocket(`${String(summary.url).replace(/^http/, "ws")}/_hangar/ipc`);
+      const results = new Map<number, Record<string, unknown>>();
+      await new Promise<void>((resolve, reject) => {
+        socket.on("error", reject);
+        socket.on("open", () => {
+          for (const id of [1, 2, 3]) {
+            socket.send(JSON.stringify({ type: "invoke", id, channel: "plugin:waiter:wait" }));
+          }
+          socket.send(JSON.stringify({ type: "invoke", id: 4, channel: "plugin:waiter:die" }));
+        });
+        socket.on("message", (data) => {
+          const message = JSON.parse(String(data)) as Record<string, unknown>;
+          if (message.type === "result") results.set(Number(message.id), message);
+          if (results.size === 4) resolve();
+        });
+      });
+      socket.close();
+      // The three waiting invokes were rejected with the crash's message.
+      for (const id of [1, 2, 3]) expect(JSON.stringify(results.get(id))).toContain("worker boom");
+      const crash = await waitFor(running, () =>
+        records(running.stdout()).find((r) => r.pluginId === "waiter" && r.code === "HANGAR_PLUGIN_CRASHED"),
+      );
+      expect(String(crash.msg)).toContain("worker boom");
+      expect(records(running.stdout()).filter((r) => r.code === "HANGAR_IPC_HANDLER_FAILED")).toEqual([]);
+    } finally {
+      if (running.child.exitCode === null) running.child.kill("SIGKILL");
+    }
+  }, 90_000);
+});

@@ -1,6 +1,6 @@
 // Creates and disposes each plugin's context for the plugin machine's createContext/disposeContext actions:
 // the context lives while the plugin is `active`, and code run under it carries the plugin's scope.
-import { type PluginScope, runInScope } from "../../containment/attribution.js";
+import { type PluginScope, runInScope, wasReported } from "../../containment/attribution.js";
 import type { ShellContainment } from "../../containment/shell-containment.js";
 import type { ConfigBackend } from "../../context/config-backend.js";
 import type { HangarLogger } from "../../context/logger.js";
@@ -44,6 +44,8 @@ export function openContext(deps: ContextDeps, pluginId: string): void {
     onLateCall: (call, error) => deps.containment.lateCall(pluginId, handle, call, error),
     // One failure record with the fields of every other (docs/cli.md), phase `request` as a route's.
     onHandlerFailure: (channel, error) => {
+      // Already reported: an isolated plugin's crash, which rejects every invoke waiting on its worker.
+      if (wasReported(error)) return;
       const actor = deps.plugins.get(pluginId);
       deps.logger.shell.error(
         errorMessage("HANGAR_IPC_HANDLER_FAILED", { pluginId, channel, reason: messageOf(error) }),
