@@ -337,3 +337,44 @@ describe("hangar run --json --isolation worker: a crash while invokes wait", () 
     }
   }, 90_000);
 });
+
+describe.each(["none", "worker"])("hangar run --json --isolation %s: a restart's log lines", (isolation) => {
+  it("say how long the import took, and which restart waits how long", async () => {
+    const { running } = await runOnePlugin(
+      join(dir, `restart-${isolation}`),
+      "once",
+      `export async function onStart(ctx) {
+         const starts = (await ctx.config.get("starts", 0)) + 1;
+         await ctx.config.set("starts", starts);
+         if (starts === 1) setTimeout(() => { throw new Error("first run fails"); }, 100);
+       }
+       export async function onStop() {}\n`,
+      join(dir, `restart-${isolation}-data`),
+      isolation,
+    );
+    try {
+      const lines = () =>
+        records(running.stdout())
+          .filter((r) => r.pluginId === "once")
+          .map((r) => String(r.msg));
+      await waitFor(running, () =>
+        lines().filter((msg) => msg.startsWith("running (")).length === 2 ? true : undefined,
+      );
+      const load = isolation === "worker" ? "worker boot and import" : "import";
+      expect(lines()).toContainEqual(
+        expect.stringMatching(new RegExp(`^loaded \\(${load} took \\d+ ms\\)$`)),
+      );
+      expect(lines()).toContainEqual(
+        expect.stringMatching(/^backoff: restart 1 of 3 within 300000 ms, in 1000 ms/),
+      );
+      if (isolation === "worker") {
+        // The restart boots a new worker and imports the module again before starting it.
+        expect(lines()).toContainEqual(
+          expect.stringMatching(/^starting \(worker boot and import took \d+ ms\)$/),
+        );
+      }
+    } finally {
+      if (running.child.exitCode === null) running.child.kill("SIGKILL");
+    }
+  }, 90_000);
+});
