@@ -2,7 +2,6 @@
 // context calls to the shell's real context, and ends it when it hangs, crashes or the shell is done with it.
 import { realpath } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
-import { markReported } from "../containment/attribution.js";
 import { createError, type ErrorCode, type HangarError, messageOf } from "../errors.js";
 import type { IpcTransport } from "../ipc/transport.js";
 import { resolveEntryModule } from "../manifest/read-manifest.js";
@@ -472,11 +471,7 @@ export class PluginWorker {
     // Outside any hook (phase `run`) the plugin crashed, even when IPC invokes were waiting on it: they fail too.
     // Reported first, so that requests in flight answer with the state it leads to (`backoff`, `errored`).
     const crashed = report && phase === "run" && !load;
-    if (crashed) {
-      this.#options.onCrash(error.code, error.message, error);
-      // The crash record says it all: the invokes it rejects are not logged once more each (HANGAR_IPC_HANDLER_FAILED).
-      markReported(error);
-    }
+    if (crashed) this.#options.onCrash(error.code, error.message, error);
     this.#forwarder.close((crashed && this.#options.stateAfterCrash?.()) || "errored");
     load?.reject(error);
     const pending = [...this.#pending.values()];
