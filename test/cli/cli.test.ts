@@ -149,6 +149,33 @@ describe("hangar validate", () => {
 });
 
 describe("hangar run", () => {
+  it("lets a plugin that imports hangar itself check the shell's errors with instanceof HangarError", async () => {
+    // The CLI is a bundle: `hangar` imported by the plugin is another copy of the class.
+    const folder = await writePlugin(
+      dir,
+      "checks",
+      `import { HangarError } from "hangar";
+export async function onStart(ctx) {
+  let caught;
+  try { ctx.server.registerRouter("/api/elsewhere", (req, res) => res.end()); } catch (error) { caught = error; }
+  ctx.logger.info("probe", "checked", {
+    shellError: caught instanceof HangarError,
+    code: caught?.code,
+    plainError: new Error("x") instanceof HangarError,
+  });
+}
+export async function onStop() {}
+`,
+    );
+    const run = hangar(["run", "--port", "0", "--json", "--data-dir", join(dir, "data"), folder]);
+    running.push(run);
+    await waitForEvent(run, "summary");
+    const probe = records(run.stdout()).find(
+      (record) => record.pluginId === "checks" && record.tag === "probe",
+    );
+    expect(probe?.data).toEqual([{ shellError: true, code: "HANGAR_ROUTE_NAMESPACE", plainError: false }]);
+  });
+
   it("says in hangar's words why a top-level await keeps each generation in memory, and what to do", async () => {
     const folder = await writePlugin(dir, "waits", "", {
       background: { entryModule: "background/index.ts" },
