@@ -9,6 +9,7 @@ import Conf from "conf";
 import { createConfigFeed } from "../src/context/config-feed.js";
 import { createFileConfigBackend } from "../src/context/config-file.js";
 import type { JsonValue } from "../src/sdk/types.js";
+import { goal } from "./support/goal.js";
 import { type BenchResult, quickMode } from "./types.js";
 
 /** What one run of one store measured. */
@@ -237,7 +238,7 @@ export async function run(): Promise<BenchResult[]> {
           baseline: conf.rate,
           ratio: hangar.rate / conf.rate,
           better: "higher",
-          note: `goal ≥ ${rateGoal(concurrency)}× conf: ${hangar.rate >= rateGoal(concurrency) * conf.rate ? "met" : "not met"}`,
+          note: goal(hangar.rate / conf.rate, rateGoal(concurrency), "× conf", "at least"),
         },
         {
           group,
@@ -247,7 +248,9 @@ export async function run(): Promise<BenchResult[]> {
           baseline: conf.block,
           ratio: hangar.block / conf.block,
           better: "lower",
-          note: `goal ≤ 50 µs: ${hangar.block <= 50 ? "met" : "not met"}`,
+          // Issue 13's ≤ 50 µs is for one set at a time on a small file (its "why" measured that case); the
+          // other rows report.
+          note: withFloor ? goal(hangar.block, 50, " µs") : "report only",
         },
       );
       if (withFloor) {

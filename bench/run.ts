@@ -36,6 +36,28 @@ function formatNumber(value: number): string {
   return value.toPrecision(2);
 }
 
+/** A goal's verdict in a row's note: `goal ≤ 16 ms: met`, `goal ≥ 0.95×: NOT MET` (bench/support/goal.ts). */
+const GOAL_NOTE = /goal [≤≥] [^:;]+: (met|NOT MET)/;
+
+/**
+ * Every row that judges one of issue 13's goals, as one list after the tables:
+ * `[met] group — name: value unit, ratio× the baseline (goal …)`.
+ * Empty when no row carries a goal.
+ */
+export function formatGoals(rows: BenchResult[]): string {
+  const lines: string[] = [];
+  for (const row of rows) {
+    const match = GOAL_NOTE.exec(row.note ?? "");
+    if (!match) continue;
+    const ratio = row.ratio === undefined ? "" : `, ${row.ratio.toFixed(2)}× the baseline`;
+    const shown = `${formatNumber(row.value)} ${row.unit}${ratio}`;
+    lines.push(
+      `${match[1] === "met" ? "[met]    " : "[NOT MET]"} ${row.group} — ${row.name}: ${shown} (${match[0]})`,
+    );
+  }
+  return lines.length === 0 ? "" : `\n## Goals (issue 13)\n${lines.join("\n")}\n`;
+}
+
 /** A plain-text table of `rows`, one block per group. */
 export function formatTable(rows: BenchResult[]): string {
   const out: string[] = [];
@@ -93,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
       );
     }
   }
+  process.stdout.write(formatGoals(all));
   if (jsonFile) await writeFile(jsonFile, `${JSON.stringify(all, null, 2)}\n`);
   if (files.length === 0) process.stdout.write(`No bench file matches ${filters.join(", ")}.\n`);
   return failed > 0 || files.length === 0 ? 1 : 0;

@@ -4,6 +4,7 @@
 // ES module file when it needs ES semantics; plus CommonJS support (require of .ts, host-provided modules) on
 // this thread.
 
+import { AsyncResource } from "node:async_hooks";
 import { readFileSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import Module, { createRequire } from "node:module";
@@ -45,6 +46,23 @@ const nativeImport = (() => {
 // An import compiles and evaluates the module after its file is read: each ends its turn's slice, so that two
 // plugins' modules are unlikely to evaluate in one turn.
 const IMPORT = { endsSlice: true };
+/**
+ * At most this many of Node's `import()`s of plugin code are in flight at once. Node reads each file of a module
+ * graph asynchronously and compiles it in the read's completion, then evaluates the graph in one go: with 50
+ * imports in flight, the reads complete together and their compiles pile into one turn of the event loop,
+ * outside any time slice (issue 13). The next import starts, as a task of the time slices, once an earlier one
+ * has settled, or once it has been in flight for {@link IMPORT_PLACE_MS} (a module whose top-level await never
+ * settles must not hold up every other plugin's import).
+ */
+export const IMPORTS_IN_FLIGHT = 2;
+/** How long one import may keep its place among {@link IMPORTS_IN_FLIGHT} before the next starts anyway, in ms. */
+export const IMPORT_PLACE_MS = 250;
+let importsInFlight = 0;
+/** Imports waiting for a place, oldest first; each is started by the one that hands it its place. */
+const waitingImports: Array<() => void> = [];
+// The place timers run in the context this module was loaded in, not in the importing plugin's scope (where
+// hangar/testing would count one as that plugin's timer).
+const loaderContext = new AsyncResource("hangar.importPlaces");
 const TYPESCRIPT = /\.[cm]?ts$/;
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 const HOST_PROVIDED = (request: string) =>
@@ -120,12 +138,12 @@ export async function importPluginEntry({
   const generations = imported.get(folder);
   const same = recall(generations?.get(generation));
   if (same !== undefined) {
-    return runInSlice(() => ("url" in same ? nativeImport(same.url) : same.namespace), IMPORT);
+    return "url" in same ? importBounded(same.url) : runInSlice(() => same.namespace, IMPORT);
   }
   if (generations === undefined && !TYPESCRIPT.test(entryFile)) {
     const entryUrl = pathToFileURL(entryFile).href;
     try {
-      const exports = await runInSlice(() => nativeImport(entryUrl), IMPORT);
+      const exports = await importBounded(entryUrl);
       remember(folder, generation, { url: entryUrl });
       return exports;
     } catch (error) {
@@ -151,13 +169,37 @@ export async function importPluginEntry({
   }
   const url = pathToFileURL(built.file).href;
   try {
-    const exports = await runInSlice(() => nativeImport(url), IMPORT);
+    const exports = await importBounded(url);
     remember(folder, generation, { url });
     return exports;
   } finally {
     // Node keeps the evaluated module; the file is not read again (not even for its inline source map).
     await unlink(built.file).catch(() => {});
   }
+}
+
+/**
+ * Node's `import()` of `url`, with at most {@link IMPORTS_IN_FLIGHT} in flight: started as a task of the time
+ * slices, and its result handed back in another, so that what the caller does with it (the plugin's actor moving
+ * on, `onStart`) runs within a slice's budget too, rather than in the poll phase where the last file read completed.
+ */
+async function importBounded(url: string): Promise<unknown> {
+  if (importsInFlight < IMPORTS_IN_FLIGHT) importsInFlight += 1;
+  else await new Promise<void>((resolve) => waitingImports.push(resolve)); // handed a place, still counted
+  const imported = runInSlice(() => nativeImport(url), IMPORT);
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    clearTimeout(timer);
+    const next = waitingImports.shift();
+    if (next === undefined) importsInFlight -= 1;
+    else next();
+  };
+  const timer = loaderContext.runInAsyncScope(() => setTimeout(release, IMPORT_PLACE_MS));
+  timer.unref();
+  await imported.then(release, release);
+  return runInSlice(() => imported);
 }
 
 /**

@@ -2,7 +2,7 @@
 // Speed is never asserted here (BENCHMARKS.md records it); correctness figures that a bench reports are.
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { benchFiles, formatTable, runBenchFile } from "../../bench/run.js";
+import { benchFiles, formatGoals, formatTable, runBenchFile } from "../../bench/run.js";
 
 const files = await benchFiles();
 
@@ -49,4 +49,31 @@ describe("npm run bench, quick mode", () => {
     },
     120_000,
   );
+
+  it("lists every goal a run judged, met or not, after the tables", () => {
+    const text = formatGoals([
+      {
+        group: "cold start",
+        name: "hangar run",
+        value: 578,
+        unit: "ms",
+        baseline: 252,
+        ratio: 2.29,
+        note: "goal ≤ 1.5×: NOT MET",
+      },
+      {
+        group: "config",
+        name: "block per set",
+        value: 48.2,
+        unit: "µs",
+        note: "goal ≤ 50 µs: met; CPU 30 µs",
+      },
+      { group: "config", name: "sets/s", value: 10, unit: "sets/s", note: "no goal here" },
+    ]);
+    expect(text.split("\n").filter((line) => line.startsWith("["))).toEqual([
+      "[NOT MET] cold start — hangar run: 578 ms, 2.29× the baseline (goal ≤ 1.5×: NOT MET)",
+      "[met]     config — block per set: 48.2 µs (goal ≤ 50 µs: met)",
+    ]);
+    expect(formatGoals([{ group: "g", name: "n", value: 1, unit: "ms" }])).toBe("");
+  });
 });
