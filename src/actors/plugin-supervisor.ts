@@ -538,22 +538,6 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
           ...errorField(this.#entries.get(pluginId)?.runtime.lastFailure),
         });
         break;
-      case "loading":
-        if (previous === "stopping" && error?.phase === "stop") {
-          // An update that changed the code: the old generation's onStop failed, the new code loads anyway.
-          this.#log.error(
-            `onStop of the code before the update failed: ${error.code}: ${error.message} (the new code loads anyway)`,
-            {
-              pluginId,
-              state,
-              phase: error.phase,
-              code: error.code,
-              ...errorField(this.#entries.get(pluginId)?.runtime.lastFailure),
-            },
-          );
-        }
-        this.#log.info(state, { pluginId });
-        break;
       case "inactive":
         this.#log.info("inactive: UI-only, no background module", { pluginId });
         break;
