@@ -299,9 +299,12 @@ describe("hangar run --json --isolation worker: a crash while invokes wait", () 
     const { running, summary } = await runOnePlugin(
       join(dir, "ipc-crash"),
       "waiter",
-      `export async function onStart(ctx) {
+      // The crash comes from the plugin's own timer: code an IPC handler left behind would fail only its invoke.
+      `let armed = false;
+       export async function onStart(ctx) {
          ctx.ipc.handle("wait", () => new Promise(() => {}));
-         ctx.ipc.handle("die", () => { setTimeout(() => { throw new Error("worker boom"); }, 100); return "bye"; });
+         ctx.ipc.handle("die", () => { armed = true; return "bye"; });
+         const timer = setInterval(() => { if (armed) { clearInterval(timer); throw new Error("worker boom"); } }, 100);
        }
        export async function onStop() {}\n`,
       join(dir, "ipc-crash-data"),

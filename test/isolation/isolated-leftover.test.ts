@@ -10,19 +10,23 @@ const { shells } = fixture;
 
 // Every generation leaves a timer behind that throws once its context is disposed, and its onStop forgets a
 // promise that rejects 100 ms later (during the next generation's onStart, or after it). /api/gens/crash makes
-// the live generation's own timer throw.
+// the live generation's own timer throw (code the route left behind would fail only its request).
 const source = `
 let generation = 0;
+let armed = false;
 export async function onStart(ctx) {
   const mine = ++generation;
   const leftover = setInterval(() => {
-    if (!ctx.signal.aborted) return;
+    if (!ctx.signal.aborted) {
+      if (armed) { armed = false; throw new Error("live timer of generation " + mine); }
+      return;
+    }
     clearInterval(leftover);
     throw new Error("stale timer of generation " + mine);
   }, 20);
   ctx.server.registerRouter("/api/gens", (req, res, next) => {
     if (req.url === "/which") return import("node:worker_threads").then((w) => res.json({ generation: mine, threadId: w.threadId }));
-    if (req.url === "/crash") { setTimeout(() => { throw new Error("live timer of generation " + mine); }, 20); return res.json({ armed: true }); }
+    if (req.url === "/crash") { armed = true; return res.json({ armed: true }); }
     next();
   });
   await new Promise((resolve) => setTimeout(resolve, 150));
