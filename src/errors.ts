@@ -3,6 +3,8 @@
 // message cannot drift from its twin. docs/errors.md documents each code; test/docs/errors-doc.test.ts keeps the
 // two in step (every code, and every example matching one of its code's sentences).
 
+import { describeThrown } from "./thrown.js";
+
 /** What plugin.json must at least hold; said wherever a manifest is missing or wrong. */
 const MANIFEST_SHAPE =
   'plugin.json must be a JSON object with at least "id" (lowercase letters, digits, dashes) and "version" (semver)';
@@ -515,13 +517,10 @@ export function hasHangarCode(value: unknown): value is { code: ErrorCode; messa
   return typeof code === "string" && Object.hasOwn(ErrorCodes, code);
 }
 
-/** The message of anything thrown, without assuming it is an Error. */
+/**
+ * The message of anything thrown, without assuming it is an Error, and without ever throwing (a Proxy, a throwing
+ * getter or toString: src/thrown.ts); capped at MAX_THROWN_TEXT characters.
+ */
 export function messageOf(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  if (typeof value === "string") return value;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+  return describeThrown(value).message;
 }

@@ -1,5 +1,6 @@
 // The process-level half of containment (SPEC §11): uncaughtException and unhandledRejection handlers and a
 // guarded process.exit, installed while at least one shell runs (reference-counted) and removed with the last.
+import { describeThrown, safeThrown } from "../thrown.js";
 import {
   attributeError,
   type ContainmentOwner,
@@ -46,24 +47,35 @@ export function installProcessGuard(owner: ContainmentOwner): () => void {
 function install(): Installed {
   const owners = new Set<ContainmentOwner>();
   const realExit = process.exit;
-  const handle = (error: unknown, origin: FaultOrigin, listener: (...args: never[]) => void): void => {
-    if (wasReported(error)) return;
-    const scope = attributeError(error);
-    if (scope) {
-      scope.owner.contain(scope, error, origin);
-      return;
+  const handle = (thrown: unknown, origin: FaultOrigin, listener: (...args: never[]) => void): void => {
+    // A listener that throws is fatal to the process: whatever was thrown (a Proxy, a throwing stack getter,
+    // a 5 MB message) is read through safeThrown, and a defect of hangar's own is written out, not rethrown.
+    try {
+      if (wasReported(thrown)) return;
+      const error = safeThrown(thrown);
+      const scope = attributeError(error);
+      if (scope) {
+        scope.owner.contain(scope, error, origin);
+        return;
+      }
+      // Not a plugin's: the host's own listeners decide, if it has any.
+      if ((process.listeners as (event: string) => unknown[])(origin).some((other) => other !== listener))
+        return;
+      void failUnattributed(error, origin);
+    } catch (defect) {
+      process.stderr.write(
+        `hangar: failed to handle an ${origin} (${describeThrown(thrown).message}): ${describeThrown(defect).message}\n`,
+      );
     }
-    // Not a plugin's: the host's own listeners decide, if it has any.
-    if ((process.listeners as (event: string) => unknown[])(origin).some((other) => other !== listener))
-      return;
-    void failUnattributed(error, origin);
   };
   const onException = (error: unknown): void => handle(error, "uncaughtException", onException);
   const onRejection = (reason: unknown): void => handle(reason, "unhandledRejection", onRejection);
 
   const failUnattributed = async (error: unknown, origin: FaultOrigin): Promise<void> => {
     if (shuttingDown) {
-      process.stderr.write(`hangar: another ${origin} while shutting down: ${String(error)}\n`);
+      process.stderr.write(
+        `hangar: another ${origin} while shutting down: ${describeThrown(error).message}\n`,
+      );
       return;
     }
     shuttingDown = true;
