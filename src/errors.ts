@@ -471,9 +471,13 @@ function templateOf(
 }
 
 function fill(template: string, parts: Readonly<Record<string, Part>> | undefined): string {
-  return template.replace(PLACEHOLDER, (whole, name: string) =>
-    parts !== undefined && Object.hasOwn(parts, name) ? String(parts[name]) : whole,
-  );
+  return template.replace(PLACEHOLDER, (whole, name: string, at: number) => {
+    if (parts === undefined || !Object.hasOwn(parts, name)) return whole;
+    const value = String(parts[name]);
+    // A part that is a sentence of its own ("…restart policy applies.") before the template's period: one period.
+    const doubled = template[at + whole.length] === "." && value.endsWith(".") && !value.endsWith("..");
+    return doubled ? value.slice(0, -1) : value;
+  });
 }
 
 /**
