@@ -1,11 +1,12 @@
 // Containment holes a fresh user found (session 4), each through the real CLI in a child process: odd thrown
 // values (a Proxy, a revoked Proxy, a throwing stack getter, a throwing toString, a null-prototype object) and a
 // 5 MB message, from a timer and from onStart. In-process only: the CLI runs plugins in-process by default.
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PluginStatus } from "../../src/index.js";
 import { createWorkspace, type Workspace } from "../support/plugins.js";
-import { type Running, start, waitFor } from "../support/processes.js";
+import { type Running, run, sleep, start, waitFor } from "../support/processes.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -139,4 +140,103 @@ describe("odd thrown values and huge messages, through hangar run", () => {
     // The log has the crash and the errored line: nowhere near the 5 MB.
     expect(running.stdout().length).toBeLessThan(400_000);
   });
+});
+
+describe("a plugin that replaces globalThis.setTimeout, through hangar run", () => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    ws = await createWorkspace();
+    // Every timer set through the global after its onStart waits 100 times longer (a 500 ms stop timeout: 50 s).
+    await ws.write({
+      id: "timer-patch",
+      source: `const original = setTimeout;
+        export async function onStart() { globalThis.setTimeout = (fn, ms, ...args) => original(fn, (ms ?? 0) * 100, ...args); }
+        export async function onStop() {}`,
+    });
+    await ws.write({
+      id: "stop-hang",
+      manifest: { background: { stopTimeoutMs: 500 } },
+      source:
+        "export async function onStart() {} export async function onStop() { await new Promise(() => {}); }",
+    });
+  });
+  afterAll(() => ws?.cleanup());
+
+  it("does not stretch hangar's own timeouts: Ctrl+C still ends within the stop timeout", async () => {
+    const args = ["bin/hangar.js", "run", ws.pluginsDir, "--port", "0", "--data-dir", ws.dataDir, "--json"];
+    const running = start(process.execPath, args, { cwd: root });
+    try {
+      await waitFor(running, () => records(running.stdout()).find((r) => r.event === "summary"));
+      running.child.kill("SIGINT");
+      // Patched, the 500 ms stop timeout would be 50 s (and the 15 s shutdown budget 25 minutes).
+      const exited = await Promise.race([running.exited, sleep(20_000).then(() => "still running")]);
+      expect(exited).not.toBe("still running");
+      const stopHang = records(running.stdout()).find(
+        (r) => r.pluginId === "stop-hang" && r.code === "HANGAR_STOP_TIMEOUT",
+      );
+      expect(stopHang).toBeDefined();
+    } finally {
+      if (running.child.exitCode === null) running.child.kill("SIGKILL");
+    }
+  }, 60_000);
+});
+
+describe("an embedding host that outlives shell.stop()", () => {
+  let ws: Workspace;
+  let calm: Workspace;
+  beforeAll(async () => {
+    calm = await createWorkspace();
+    await calm.write({
+      id: "calm",
+      source: "export async function onStart() {} export async function onStop() {}",
+    });
+    ws = await createWorkspace();
+    // Forgets its interval, which throws once the plugin has been stopped.
+    await ws.write({
+      id: "late",
+      source: `let stopped = false;
+        export async function onStart() { setInterval(() => { if (stopped) throw new Error("late timer boom"); }, 100); }
+        export async function onStop() { stopped = true; }`,
+    });
+  });
+  afterAll(async () => {
+    await ws?.cleanup();
+    await calm?.cleanup();
+  });
+
+  const embed = (mode: string, over = ws) =>
+    run(
+      process.execPath,
+      [join(root, "test/support/embed-after-stop.mjs"), over.pluginsDir, over.dataDir, mode],
+      {
+        cwd: over.root,
+      },
+    );
+
+  it("a stopped plugin's leftover that throws is a warning naming the plugin, not the host's end", async () => {
+    const { code, stdout, stderr } = await embed("leftover");
+    expect(stderr).not.toContain("late timer boom");
+    expect(code).toBe(0);
+    const lines = records(stdout);
+    expect(lines.find((r) => r.event === "stopped")).toMatchObject({ shutdown: { clean: true } });
+    expect(lines.some((r) => r.event === "alive")).toBe(true);
+    const warnings = lines.filter((r) => r.pluginId === "late" && r.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(String(warnings[0]?.msg)).toMatch(/after the shell stopped, its code threw: late timer boom/);
+  }, 60_000);
+
+  it("the host's own error after the stop still ends the process as Node would: printed, exit code 1", async () => {
+    for (const mode of ["host-bug", "host-rejection"]) {
+      // With no leftover throwing first: what is tested is that hangar's after-stop guard keeps Node's meaning.
+      const { code, stdout, stderr } = await embed(mode, calm);
+      expect(code, mode).toBe(1);
+      expect(stderr, mode).toContain(
+        mode === "host-bug" ? "host bug after stop" : "host rejection after stop",
+      );
+      expect(
+        records(stdout).some((r) => r.event === "alive"),
+        mode,
+      ).toBe(false);
+    }
+  }, 90_000);
 });
