@@ -123,6 +123,18 @@ async function ipcRoundTrip(quick: boolean): Promise<BenchResult[]> {
   ];
 }
 
+/**
+ * One run of bench/workers/isolation-startup.mjs (`args`: plugins dir, data dir, mode) over `n` identical lifecycle
+ * plugins; a mode already run on as many plugins in this bench is not run again (the process rows reuse the start-up
+ * rows' in-process and worker runs when N is the same, as in quick mode).
+ */
+const startupRuns = new Map<string, unknown>();
+async function startupRun<T>(n: number, args: string[]): Promise<T> {
+  const key = `${args[2]}:${n}`;
+  if (!startupRuns.has(key)) startupRuns.set(key, await runPlainWorker<T>("isolation-startup.mjs", args));
+  return startupRuns.get(key) as T;
+}
+
 async function startup(quick: boolean): Promise<BenchResult[]> {
   // HANGAR_BENCH_ISOLATION_N overrides N (100) when the machine is too loaded to boot 100 workers in reasonable time.
   const n = quick ? 3 : Number(process.env.HANGAR_BENCH_ISOLATION_N ?? 100);
@@ -132,9 +144,9 @@ async function startup(quick: boolean): Promise<BenchResult[]> {
     type Run = { startMs: number; stopMs: number; rss: number; rssBefore: number; running: number };
     // Plain node on dist/, as `hangar run` (bench/workers/isolation-startup.mjs says why not tsx).
     const args = (mode: string) => [ws.pluginsDir, ws.dataDir, mode];
-    const none = await runPlainWorker<Run>("isolation-startup.mjs", args("none"));
-    const worker = await runPlainWorker<Run>("isolation-startup.mjs", args("worker"));
-    const floor = await runPlainWorker<Run>("isolation-startup.mjs", args("floor"));
+    const none = await startupRun<Run>(n, args("none"));
+    const worker = await startupRun<Run>(n, args("worker"));
+    const floor = await startupRun<Run>(n, args("floor"));
     if (none.running !== n || worker.running !== n) {
       throw new Error(
         `not every plugin ran: in-process ${none.running}/${n}, isolated ${worker.running}/${n}`,
@@ -178,7 +190,82 @@ async function startup(quick: boolean): Promise<BenchResult[]> {
   }
 }
 
+/**
+ * A Node process per plugin (childProcessHost) against a worker thread per plugin, both on the same N plugins
+ * without routes: start-up, and memory per plugin. N is 20 (HANGAR_BENCH_PROCESS_N): each process is a whole
+ * Node runtime, and the machine is shared.
+ */
+async function processHost(quick: boolean): Promise<BenchResult[]> {
+  const n = quick ? 3 : Number(process.env.HANGAR_BENCH_PROCESS_N ?? 20);
+  const ws = await createBenchWorkspace();
+  try {
+    await writeLifecyclePlugins(ws.pluginsDir, n);
+    type Run = {
+      startMs: number;
+      stopMs: number;
+      rss: number;
+      running: number;
+      childRss: number;
+      childUss: number;
+    };
+    const args = (mode: string) => [ws.pluginsDir, ws.dataDir, mode];
+    const none = await startupRun<Run>(n, args("none"));
+    const worker = await startupRun<Run>(n, args("worker"));
+    const child = await startupRun<Run>(n, args("process"));
+    if (worker.running !== n || child.running !== n) {
+      throw new Error(
+        `not every plugin ran: worker threads ${worker.running}/${n}, processes ${child.running}/${n}`,
+      );
+    }
+    const mb = (bytes: number) => bytes / 2 ** 20;
+    const perWorkerMb = mb(worker.rss - none.rss) / n;
+    // What the shell grew by, plus each child's own RSS (node's shared pages counted in each, as `ps` shows them).
+    const perProcessMb = (mb(child.rss - none.rss) + mb(child.childRss)) / n;
+    const perProcessUssMb = (mb(child.rss - none.rss) + mb(child.childUss)) / n;
+    const group = "isolation (Node process per plugin, childProcessHost)";
+    return [
+      {
+        group,
+        name: `start-up of ${n} plugins: a process each vs a worker thread each`,
+        value: child.startMs,
+        unit: "ms",
+        baseline: worker.startMs,
+        ratio: child.startMs / worker.startMs,
+        better: "lower",
+        note: `fresh shell each; shell.start() until every plugin is running; in-process: ${Math.round(none.startMs)} ms`,
+      },
+      {
+        group,
+        name: `shutdown of ${n} plugins: a process each vs a worker thread each`,
+        value: child.stopMs,
+        unit: "ms",
+        baseline: worker.stopMs,
+        ratio: child.stopMs / worker.stopMs,
+        better: "lower",
+      },
+      {
+        group,
+        name: "RSS per isolated plugin: a process vs a worker thread",
+        value: perProcessMb,
+        unit: "MB",
+        baseline: perWorkerMb,
+        ratio: perProcessMb / perWorkerMb,
+        better: "lower",
+        note: `process: (shell RSS − in-process shell RSS + Σ child RSS) / ${n}; USS (its private pages, what ending it frees): ${perProcessUssMb.toFixed(1)} MB`,
+      },
+    ];
+  } finally {
+    await ws.cleanup();
+  }
+}
+
 export async function run(): Promise<BenchResult[]> {
   const quick = quickMode();
-  return [...(await ipcRoundTrip(quick)), ...(await routeThroughput(quick)), ...(await startup(quick))];
+  startupRuns.clear();
+  return [
+    ...(await ipcRoundTrip(quick)),
+    ...(await routeThroughput(quick)),
+    ...(await startup(quick)),
+    ...(await processHost(quick)),
+  ];
 }

@@ -23,15 +23,6 @@ const earlySignal = {
   },
 };
 
-// `hangar run` builds TypeScript plugins in a builder thread: start it now, so that it boots (and esbuild's process
-// with it) while the CLI is still being imported. It holds nothing open, and ends after a minute if unused.
-if (process.argv[2] === "run") {
-  import("../dist/loader/builder.js").then(
-    (builder) => builder.warmBuilder(),
-    () => {},
-  );
-}
-
 import("../dist/cli/bundle/main.js").then(
   ({ runCli }) => runCli(process.argv, earlySignal),
   (error) => {

@@ -168,6 +168,8 @@ const catalogue = {
         "Plugin '{pluginId}' crashed (phase {phase}): {reason} (uncaught in its worker, which ended). Catch the error in the plugin, or handle the promise it rejected.",
       workerExited:
         "Plugin '{pluginId}' ended its worker with exit code {exitCode} (phase {phase}), e.g. by calling process.exit(). A plugin must not exit: return from onStop and let hangar end the worker.",
+      workerSignal:
+        "Plugin '{pluginId}'s process was ended by {signal} (phase {phase}): a native addon's crash (SIGSEGV, SIGBUS), an abort (SIGABRT) or a kill from outside hangar. Check the plugin's native modules, and what else on the machine ends processes.",
     },
   },
   HANGAR_PLUGIN_UNRESPONSIVE: {

@@ -20,6 +20,8 @@ export type {
   WebSocketIpcOptions,
 } from "./ipc/websocket.js";
 export { createWebSocketIpc } from "./ipc/websocket.js";
+export { childProcessHost } from "./isolation/child-process-host.js";
+export type { IsolationHost } from "./isolation/isolate.js";
 export type * from "./sdk/types.js";
 export type { AuthProvider, Shell, ShellOptions } from "./shell.js";
 export { createShell } from "./shell.js";

@@ -65,7 +65,8 @@ export interface ShellOptions {
   isolation?: "none" | "worker";
   /**
    * Where isolated plugins run: by default each in a Node worker thread; in Electron, `utilityProcessHost(
-   * utilityProcess)` from hangar/electron runs each in a utility process instead (docs/isolation.md).
+   * utilityProcess)` from hangar/electron runs each in a utility process instead; headless, `childProcessHost()`
+   * runs each in a forked Node process, where even an out-of-heap abort ends only that plugin (docs/isolation.md).
    */
   isolationHost?: IsolationHost;
   /** An XState inspection observer: it sees the shell actor and every plugin actor. */

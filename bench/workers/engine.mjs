@@ -18,6 +18,12 @@ if (!mode || !pluginsDir || !dataDir)
   throw new Error("usage: engine.mjs <mode> <pluginsDir> <dataDir> [count]");
 
 const gc = globalThis.gc ?? (() => {});
+/** CPU time of the whole process (every thread: GC, the loader's), in ms: less swayed by load than wall time. */
+function cpuMs() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** Heap in use after a full collection, in bytes. */
 function settledHeap() {
   gc();
@@ -45,19 +51,25 @@ async function startupShell() {
   const make = await createShell();
   const shell = make();
   const heap0 = settledHeap();
+  const c0 = cpuMs();
   const t0 = performance.now();
   await shell.start();
   const t1 = performance.now();
+  const c1 = cpuMs();
   const status = shell.status();
   const heapIdle = settledHeap() - heap0;
+  const c2 = cpuMs();
   const t2 = performance.now();
   await shell.stop();
   const t3 = performance.now();
+  const c3 = cpuMs();
   return {
     plugins: status.plugins.length,
     running: status.plugins.filter((p) => p.state === "running").length,
     startMs: t1 - t0,
     stopMs: t3 - t2,
+    startCpuMs: c1 - c0,
+    stopCpuMs: c3 - c2,
     heapPerPluginKB: heapIdle / status.plugins.length / 1024,
   };
 }
@@ -66,6 +78,7 @@ async function startupShell() {
 // onStart and onStop called. No machines, no contexts, no server.
 async function startupBaseline() {
   const heap0 = settledHeap();
+  const c0 = cpuMs();
   const t0 = performance.now();
   const folders = (await readdir(pluginsDir)).sort().map((name) => path.join(pluginsDir, name));
   const modules = await Promise.all(
@@ -77,15 +90,20 @@ async function startupBaseline() {
   );
   const started = await Promise.allSettled(modules.map(({ id, module }) => module.onStart({ pluginId: id })));
   const t1 = performance.now();
+  const c1 = cpuMs();
   const heapIdle = settledHeap() - heap0;
+  const c2 = cpuMs();
   const t2 = performance.now();
   await Promise.allSettled(modules.map(({ module }) => module.onStop()));
   const t3 = performance.now();
+  const c3 = cpuMs();
   return {
     plugins: modules.length,
     running: started.filter((r) => r.status === "fulfilled").length,
     startMs: t1 - t0,
     stopMs: t3 - t2,
+    startCpuMs: c1 - c0,
+    stopCpuMs: c3 - c2,
     heapPerPluginKB: heapIdle / modules.length / 1024,
   };
 }

@@ -3,15 +3,17 @@
 // the built dist/ as users do, in-process or each plugin isolated in a worker; prints one JSON line: how long
 // shell.start() took, how long stop() took, and the process's RSS once every plugin is running.
 // `floor`: no shell, N bare worker threads whose module only answers pings: the least a worker thread costs here.
-// Usage: node bench/workers/isolation-startup.mjs <pluginsDir> <dataDir> <none|worker|floor>
+// `process`: each plugin in a Node process of its own (childProcessHost); `childRss`/`childUss` add up the
+// children's resident and unique set sizes (/proc/<pid>/status; smaps_rollup's private pages: what ending it frees).
+// Usage: node bench/workers/isolation-startup.mjs <pluginsDir> <dataDir> <none|worker|floor|process>
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const [pluginsDir, dataDir, isolation] = process.argv.slice(2);
-if (!pluginsDir || !dataDir || !["none", "worker", "floor"].includes(isolation)) {
-  throw new Error("usage: isolation-startup.mjs <pluginsDir> <dataDir> <none|worker|floor>");
+if (!pluginsDir || !dataDir || !["none", "worker", "floor", "process"].includes(isolation)) {
+  throw new Error("usage: isolation-startup.mjs <pluginsDir> <dataDir> <none|worker|floor|process>");
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -42,12 +44,15 @@ parentPort.postMessage("ready");`;
   const stopMs = performance.now() - stopping;
   process.stdout.write(`${JSON.stringify({ startMs, stopMs, rss, rssBefore, running: n })}\n`);
 } else {
-  const { createShell } = await import(pathToFileURL(path.join(repoRoot, "dist/index.js")).href);
+  const { childProcessHost, createShell } = await import(
+    pathToFileURL(path.join(repoRoot, "dist/index.js")).href
+  );
   const shell = createShell({
     plugins: [pluginsDir],
     dataDir,
     server: { port: 0 },
-    isolation,
+    isolation: isolation === "none" ? "none" : "worker",
+    ...(isolation === "process" ? { isolationHost: childProcessHost() } : {}),
     log: { level: "silent" },
     // Generous: this measures how long start-up takes on a loaded machine, not whether it beats a timeout.
     timeouts: { load: 120_000, start: 120_000, shutdown: 120_000 },
@@ -60,8 +65,22 @@ parentPort.postMessage("ready");`;
   // Let start-up garbage settle before reading RSS.
   await settle();
   const rss = process.memoryUsage.rss();
+  const { readFileSync } = await import("node:fs");
+  const kB = (file, field) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(file, "utf8"))?.[1] ?? 0) * 1024;
+  let childRss = 0;
+  let childUss = 0;
+  for (const plugin of shell.status().plugins) {
+    const pid = plugin.worker?.pid;
+    if (!pid) continue;
+    childRss += kB(`/proc/${pid}/status`, "VmRSS");
+    const rollup = `/proc/${pid}/smaps_rollup`;
+    childUss += kB(rollup, "Private_Clean") + kB(rollup, "Private_Dirty");
+  }
   const stopping = performance.now();
   await shell.stop();
   const stopMs = performance.now() - stopping;
-  process.stdout.write(`${JSON.stringify({ startMs, stopMs, rss, rssBefore, running })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ startMs, stopMs, rss, rssBefore, running, childRss, childUss })}\n`,
+  );
 }

@@ -32,6 +32,8 @@ export interface LoadPluginOptions {
   realFolder?: string;
   /** Where the loader's warnings about this plugin go (its logger): see importPluginEntry's `warn`. */
   warn?: ((message: string) => void) | undefined;
+  /** Where the loader's debug lines about this plugin go (its logger): see importPluginEntry's `debug`. */
+  debug?: ((message: string) => void) | undefined;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function loadPlugin(folder: string, options: LoadPluginOptions): Pr
     pluginId: manifest.id,
     generation: options.generation,
     warn: options.warn,
+    debug: options.debug,
   });
   return { manifest, module, entryFile, loadMs: performance.now() - started };
 }

@@ -15,6 +15,8 @@ export interface PluginModuleImport {
   generation: number;
   /** Where the loader's warnings go (see importPluginEntry). */
   warn?: ((message: string) => void) | undefined;
+  /** Where the loader's debug lines go (the build cache; see importPluginEntry). */
+  debug?: ((message: string) => void) | undefined;
 }
 
 /**
@@ -30,10 +32,11 @@ export async function importPluginModule({
   pluginId,
   generation,
   warn,
+  debug,
 }: PluginModuleImport): Promise<PluginBackgroundModule> {
   let exports: unknown;
   try {
-    exports = await importPluginEntry({ entryFile, folder, generation, warn });
+    exports = await importPluginEntry({ entryFile, folder, generation, warn, debug });
   } catch (error) {
     const missing = missingPackageOf(error);
     // require()'s "Require stack:" lines after a missing package say nothing the entry file does not.

@@ -94,12 +94,44 @@ export interface SupervisorHooks<Runtime> {
   stopped?(runtime: Runtime): void;
 }
 
+/** The supervisor's observer of one plugin's actor: its state, and where its progress goes. */
+interface ProgressObserver<Runtime extends SupervisedRuntime> {
+  readonly supervisor: PluginSupervisor<Runtime>;
+  readonly actor: PluginActor;
+  readonly id: string;
+  readonly runtime: Runtime;
+  /** The state last reported. */
+  last: PluginState;
+  /** Callers waiting for a snapshot of this plugin ({@link PluginSupervisor}'s `#until`); null when none. */
+  waiters: Waiter[] | null;
+  next(this: ProgressObserver<Runtime>, snapshot: PluginSnapshot): void;
+  error(this: ProgressObserver<Runtime>, error: unknown): void;
+}
+
+/** One wait for a plugin's snapshot that satisfies `predicate`. */
+interface Waiter {
+  predicate: (snapshot: PluginSnapshot) => boolean;
+  resolve: (snapshot: PluginSnapshot) => void;
+}
+
+/** Settles the waiters `snapshot` satisfies (every one when `all`: the actor ended); keeps the others. */
+function settleWaiters(observer: { waiters: Waiter[] | null }, snapshot: PluginSnapshot, all: boolean): void {
+  const waiters = observer.waiters;
+  if (waiters === null) return;
+  const waiting = all ? [] : waiters.filter((waiter) => !waiter.predicate(snapshot));
+  observer.waiters = waiting.length > 0 ? waiting : null;
+  for (const waiter of waiters) if (all || !waiting.includes(waiter)) waiter.resolve(snapshot);
+}
+
 /**
  * The one registry of plugins: each plugin's actor and `Runtime`, what the shell keeps about it outside the
  * machine (its module, context, worker: functions and handles never go in snapshots). Also drives them.
  */
 export class PluginSupervisor<Runtime extends SupervisedRuntime> {
-  readonly #entries = new Map<string, { actor: PluginActor; runtime: Runtime }>();
+  readonly #entries = new Map<
+    string,
+    { actor: PluginActor; runtime: Runtime; observer: ProgressObserver<Runtime> }
+  >();
   readonly #log: SupervisorLogger;
   readonly #hooks: SupervisorHooks<Runtime>;
   /** Errors of crashes already logged when they happened. */
@@ -114,26 +146,51 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
   /** Registers a plugin (its actor not started yet, so that its first load finds the runtime); logs its progress from here on. */
   add(actor: PluginActor, runtime: Runtime): void {
     const id = actor.getSnapshot().context.pluginId;
-    this.#entries.set(id, { actor, runtime });
-    let last = stateOf(actor.getSnapshot());
     this.#logProgress(actor.getSnapshot(), null);
-    // The one observer of the plugin's actor: progress lines, and the `stopped` hook.
-    actor.subscribe({
-      next: (snapshot) => {
-        const state = stateOf(snapshot);
-        if (state === last) return;
-        const previous = last;
-        last = state;
-        this.#logProgress(snapshot, previous);
-        if (state === "stopped" && this.#hooks.stopped) this.#onStopped(id, runtime);
-      },
-      error: (error) => this.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: id }),
-    });
+    // The one observer of the plugin's actor: progress lines, and the `stopped` hook. An object of data whose
+    // next/error are shared by every plugin (issue 13: two closures and their scope per plugin before).
+    const observer: ProgressObserver<Runtime> = {
+      supervisor: this,
+      actor,
+      id,
+      runtime,
+      last: stateOf(actor.getSnapshot()),
+      waiters: null,
+      next: PluginSupervisor.#observe.next as ProgressObserver<Runtime>["next"],
+      error: PluginSupervisor.#observe.error as ProgressObserver<Runtime>["error"],
+    };
+    this.#entries.set(id, { actor, runtime, observer });
+    actor.subscribe(observer);
   }
+
+  /** The methods of every plugin's {@link ProgressObserver} (XState binds them to the observer). */
+  static readonly #observe = {
+    next(this: ProgressObserver<SupervisedRuntime>, snapshot: PluginSnapshot): void {
+      settleWaiters(this, snapshot, false);
+      const state = stateOf(snapshot);
+      if (state === this.last) return;
+      const previous = this.last;
+      this.last = state;
+      const supervisor = this.supervisor;
+      supervisor.#logProgress(snapshot, previous);
+      if (state === "stopped" && supervisor.#hooks.stopped) supervisor.#onStopped(this.id, this.runtime);
+    },
+    error(this: ProgressObserver<SupervisedRuntime>, error: unknown): void {
+      this.supervisor.#log.error(`plugin actor failed: ${String(error)}`, { pluginId: this.id });
+      settleWaiters(this, this.actor.getSnapshot(), true);
+    },
+  };
 
   /** Resolves with plugin `id`'s first snapshot that satisfies `predicate`, or its last once its actor ended. */
   #until(id: string, predicate: (snapshot: PluginSnapshot) => boolean): Promise<PluginSnapshot> {
-    return settled(this.#entries.get(id)!.actor, predicate);
+    // Through the supervisor's own observer of the plugin (issue 13: no subscription, no waitFor per wait).
+    const { actor, observer } = this.#entries.get(id)!;
+    const current = actor.getSnapshot();
+    if (predicate(current) || current.status !== "active") return Promise.resolve(current);
+    return new Promise((resolve) => {
+      observer.waiters ??= [];
+      observer.waiters.push({ predicate, resolve });
+    });
   }
 
   get(id: string): PluginActor | undefined {
@@ -193,7 +250,7 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
     const entry = this.#entries.get(id);
     if (!entry) return;
     const { actor } = entry;
-    await settled(actor, atRest);
+    await this.#until(id, atRest);
     if (signal.aborted || stateOf(actor.getSnapshot()) !== "loaded") return;
     const nodes = await this.#loadedClosure(id, cleared);
     if (signal.aborted || stateOf(actor.getSnapshot()) !== "loaded") return;
@@ -236,7 +293,7 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
       actor.send({ type: "START" });
       return true;
     });
-    if (sent) await settled(actor, atRest);
+    if (sent) await this.#until(id, atRest);
   }
 
   /**
@@ -417,6 +474,8 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
     await this.#stopOne(id);
     this.#entries.delete(id);
     entry.actor.stop();
+    // Whoever still waits for it gets its last snapshot (no `complete` handler: one bound function fewer each).
+    settleWaiters(entry.observer, entry.actor.getSnapshot(), true);
     this.#log.info("removed: its folder is gone", { pluginId: id });
     return entry.runtime;
   }
@@ -430,7 +489,10 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
 
   /** Stops every plugin actor (their last snapshots stay readable for status). */
   releaseAll(): void {
-    for (const { actor } of this.#entries.values()) actor.stop();
+    for (const { actor, observer } of this.#entries.values()) {
+      actor.stop();
+      settleWaiters(observer, actor.getSnapshot(), true);
+    }
   }
 
   #onStopped(id: string, runtime: Runtime): void {

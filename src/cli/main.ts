@@ -55,6 +55,14 @@ function createProgram(settle: (code: ExitCode) => void, early: EarlySignal): Co
         .choices(["none", "worker"])
         .default("none"),
     )
+    .addOption(
+      new Option(
+        "--isolation-host <host>",
+        "where isolated plugins run: thread (a worker thread each) or process (a Node process each)",
+      )
+        .choices(["thread", "process"])
+        .default("thread"),
+    )
     .option(
       "--inspect",
       "serve the live inspector at /_hangar/inspect and print its URL (with its session token)",

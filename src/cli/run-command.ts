@@ -1,6 +1,6 @@
 // `hangar run`: starts a shell on plugin folders, prints a summary, and shuts it down on SIGINT/SIGTERM.
 import type { LogLevel } from "../index.js";
-import { createShell, createWebSocketIpc } from "../index.js";
+import { childProcessHost, createShell, createWebSocketIpc } from "../index.js";
 import { IPC_PATH } from "../ipc/ws-protocol.js";
 import { type ExitCode, ExitCodes, exitCodeOf, type Output } from "./output.js";
 import { formatSummary } from "./summary.js";
@@ -24,6 +24,8 @@ export interface RunOptions {
   watch?: boolean;
   /** Where plugins run unless their plugin.json says otherwise (docs/isolation.md). */
   isolation?: "none" | "worker";
+  /** Where isolated plugins run: a worker thread each (default) or a forked Node process each (docs/isolation.md). */
+  isolationHost?: "thread" | "process";
 }
 
 /** A SIGINT/SIGTERM that bin/hangar.js caught while the CLI was still being imported. */
@@ -80,6 +82,7 @@ export async function runCommand(
     // With a session token, only callers that hold it reach /api: the inspector may then act, not only watch.
     ...(options.inspect ? { inspector: { allowActions: serverToken !== undefined } } : {}),
     ...(options.isolation ? { isolation: options.isolation } : {}),
+    ...(options.isolationHost === "process" ? { isolationHost: childProcessHost() } : {}),
   });
   let watcher: PluginWatcher | null = null;
 

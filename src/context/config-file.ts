@@ -52,6 +52,8 @@ export interface ConfigFileContent {
 const pluginIdPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 const DELETED = Symbol("deleted");
+/** Settled once: a store's first change schedules its write as this promise's reaction, a microtask. */
+const WRITE_SOON = Promise.resolve();
 /** Not a change: asks for the journal to be folded into the JSON file and deleted (flush). */
 const FOLD = Symbol("fold");
 type Change = {
@@ -189,8 +191,10 @@ export function createFileConfigBackend(options: FileConfigBackendOptions): File
         apply(view, change);
         if (!draining) {
           draining = true;
-          // Let every change made in this tick join the first write.
-          queueMicrotask(writeNext);
+          // Let every change made in this tick join the first write. A settled promise's reaction rather than
+          // queueMicrotask, which wraps each callback in an async resource of its own (init, before/after and
+          // destroy hooks: about as much as the rest of a lone set's bookkeeping; issue 13).
+          void WRITE_SOON.then(writeNext);
         }
       });
 
@@ -485,18 +489,25 @@ export function configFileOf(dir: string, pluginId: string): string {
 
 /** Remembers every set/delete in progress, so flush() can wait for all of them, even those still loading. */
 export function createPendingWrites() {
-  const pending = new Set<Promise<unknown>>();
+  // A count and the callers of settled() waiting for it to reach 0, rather than a set of promises: one fewer
+  // promise and set entry per set (issue 13: main-thread time per set).
+  let pending = 0;
+  let waiters: Array<() => void> = [];
+  const done = (): void => {
+    pending -= 1;
+    if (pending > 0) return;
+    const woken = waiters;
+    waiters = [];
+    for (const wake of woken) wake();
+  };
   return {
     track<T>(promise: Promise<T>): Promise<T> {
-      const settled: Promise<unknown> = promise.then(
-        () => pending.delete(settled),
-        () => pending.delete(settled),
-      );
-      pending.add(settled);
+      pending += 1;
+      promise.then(done, done);
       return promise;
     },
-    async settled(): Promise<void> {
-      while (pending.size > 0) await Promise.allSettled([...pending]);
+    settled(): Promise<void> {
+      return pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve));
     },
   };
 }

@@ -49,6 +49,13 @@ export function configJournalOf(file: string): string {
 }
 
 /**
+ * How much lower the writer thread's priority is than the thread that started it, on Linux: this much added to
+ * the nice value it inherits (at most 19). Only the order in which a contended CPU serves the threads changes:
+ * a set is still acknowledged after the same fdatasync.
+ */
+const WRITER_NICE = 10;
+
+/**
  * The writer thread, as CommonJS source: a file would need a build step per runtime (tsx, vitest, dist,
  * an asar archive); a string runs in all of them. It takes the requests that arrived since its last round.
  * A change to a store it holds is one record appended to the store's journal and fdatasynced (the journal
@@ -57,7 +64,7 @@ export function configJournalOf(file: string): string {
  * it fsyncs each folder once for all the renames in it, empties the journal (or deletes it, for a fold) and
  * answers. The same compaction runs, unanswered, when a journal passes its size limit or its store has been
  * idle. Blocking calls are cheaper here than async ones (no thread-pool hops on a thread that has nothing
- * else to do). The JSON file is byte for byte `JSON.stringify(object, null, "\t") + "\n"`.
+ * else to do). On Linux it runs {@link WRITER_NICE} nice levels below the main thread. The JSON file is byte for byte `JSON.stringify(object, null, "\t") + "\n"`.
  *
  * Journal record (docs/config.md): `<length> <crc32 hex>\n<payload>\n`, payload a JSON array of operations,
  * `[key, value]` to set and `[key]` to delete, applied in order over the JSON file.
@@ -67,6 +74,16 @@ const { parentPort } = require("node:worker_threads");
 const fs = require("node:fs");
 const path = require("node:path");
 const { crc32 } = require("node:zlib");
+
+// Below the main thread's priority, on Linux, where a nice value is per thread: a set wakes this thread, and a
+// woken thread of equal priority often preempts the thread that woke it, so the main thread would wait (inside
+// postMessage) for this one's work before it could serve anything again (issue 13: main-thread time per set).
+if (process.platform === "linux") {
+  try {
+    const os = require("node:os");
+    os.setPriority(Math.min(19, os.getPriority() + ${WRITER_NICE})); // relative to the nice it inherited
+  } catch {}
+}
 
 const OPEN = Buffer.from("{\n");
 const COMMA = Buffer.from(",\n");

@@ -99,7 +99,8 @@ class ContextOwner implements PluginContextHandle {
   #disposed = false;
   #registrations: DisposableStore | null = null;
   #controller: AbortController | null = null;
-  #services: Partial<Record<"logger" | "config" | "ipc" | "auth" | "server", object>> = {};
+  /** Services built so far (null until the first is read: most idle plugins read none). */
+  #services: Partial<Record<"logger" | "config" | "ipc" | "auth" | "server", object>> | null = null;
   #logger: PluginLogger | null = null;
   #config: PluginConfigStore | null = null;
 
@@ -126,6 +127,7 @@ class ContextOwner implements PluginContextHandle {
   service<K extends keyof PluginContext & ("logger" | "config" | "ipc" | "auth" | "server")>(
     name: K,
   ): PluginContext[K] {
+    this.#services ??= {};
     let service = this.#services[name];
     if (service === undefined) {
       service = Object.freeze(this.#build(name));
@@ -137,9 +139,11 @@ class ContextOwner implements PluginContextHandle {
   signal(): AbortSignal {
     if (this.#controller === null) {
       this.#controller = new AbortController();
-      const enter = this.#deps.enter;
-      guardAbortListeners(this.#controller.signal, this.#onAbortListenerError, (fn) =>
-        enter ? enter(null, fn) : fn(),
+      const deps = this.#deps;
+      guardAbortListeners(
+        this.#controller.signal,
+        (error) => this.#onAbortListenerError(error),
+        (fn) => (deps.enter ? deps.enter(null, fn) : fn()),
       );
       if (this.#disposed) this.#controller.abort();
     }
@@ -149,8 +153,9 @@ class ContextOwner implements PluginContextHandle {
   /** The shell's logger for this plugin (resolved once). */
   #log(): PluginLogger {
     if (this.#logger === null) {
-      const { logger } = this.#deps;
-      this.#logger = typeof logger === "function" ? logger() : logger;
+      // Called on `deps` (not destructured): the deps may be an object whose methods read `this`.
+      const deps = this.#deps;
+      this.#logger = typeof deps.logger === "function" ? deps.logger() : deps.logger;
     }
     return this.#logger;
   }
@@ -158,13 +163,14 @@ class ContextOwner implements PluginContextHandle {
   /** The plugin's config store (opened once). */
   #store(): PluginConfigStore {
     if (this.#config === null) {
-      const { config } = this.#deps;
-      this.#config = typeof config === "function" ? config() : config;
+      const deps = this.#deps;
+      this.#config = typeof deps.config === "function" ? deps.config() : deps.config;
     }
     return this.#config;
   }
 
-  readonly #onDisposeError = (error: unknown): void => {
+  // Methods, not arrow fields: two closures fewer per context; bound where handed out (issue 13).
+  #onDisposeError(error: unknown): void {
     if (this.#deps.onDisposeError) this.#deps.onDisposeError(error);
     else
       this.#log().error(
@@ -172,15 +178,15 @@ class ContextOwner implements PluginContextHandle {
         "Releasing something this plugin registered failed while its context closed",
         error,
       );
-  };
+  }
 
   /** A listener the plugin added on `ctx.signal` threw when the context closed: the plugin's bug, said so. */
-  readonly #onAbortListenerError = (error: unknown): void => {
-    const { onAbortListenerError, onDisposeError, pluginId } = this.#deps;
-    if (onAbortListenerError) onAbortListenerError(error);
-    else if (onDisposeError) onDisposeError(error);
-    else this.#log().error("hangar", abortListenerThrew(pluginId), error);
-  };
+  #onAbortListenerError(error: unknown): void {
+    const deps = this.#deps;
+    if (deps.onAbortListenerError) deps.onAbortListenerError(error);
+    else if (deps.onDisposeError) deps.onDisposeError(error);
+    else this.#log().error("hangar", abortListenerThrew(deps.pluginId), error);
+  }
 
   /** Owns `item` until the context is disposed (released at once when it already is). */
   #own(item: Disposable): void {
@@ -192,7 +198,7 @@ class ContextOwner implements PluginContextHandle {
       }
       return;
     }
-    this.#registrations ??= new DisposableStore(this.#onDisposeError);
+    this.#registrations ??= new DisposableStore((error) => this.#onDisposeError(error));
     this.#registrations.add(item);
   }
 
@@ -259,7 +265,9 @@ class ContextOwner implements PluginContextHandle {
     const deps = this.#deps;
     const { pluginId } = deps;
     const prefix = `plugin:${pluginId}:`;
-    const enter = deps.enter ?? passThrough;
+    const enter: NonNullable<PluginContextDeps["enter"]> = deps.enter
+      ? (flow, fn) => deps.enter!(flow, fn)
+      : passThrough;
     const checkChannel = (method: string, channel: unknown): string => {
       const fail = (problem: string): never => {
         throw createError("HANGAR_IPC_CHANNEL", "plugin", { pluginId, method, problem });
@@ -305,8 +313,7 @@ class ContextOwner implements PluginContextHandle {
             const fail = (error: unknown): void => {
               if (settled) return;
               settled = true;
-              const { onHandlerFailure } = this.#deps;
-              if (onHandlerFailure) onHandlerFailure(name, error);
+              if (this.#deps.onHandlerFailure) this.#deps.onHandlerFailure(name, error);
               else this.#log().error("ipc", `The handler for '${name}' failed`, error);
               reject(error);
             };

@@ -16,10 +16,14 @@ export interface IsolateSpawn {
   onMessage(message: FromWorker): void;
   /**
    * The isolate ended, with its exit code and, when it died of one, the error (an uncaught exception, or
-   * `code: "ERR_WORKER_OUT_OF_MEMORY"` when it ran out of heap). Called once.
+   * `code: "ERR_WORKER_OUT_OF_MEMORY"` when it ran out of heap, or `code:` {@link ISOLATE_SIGNAL} with `signal` when
+   * a process was ended by a signal hangar did not send). Called once.
    */
   onExit(exitCode: number, error: Error | null): void;
 }
+
+/** The `code` of the error a host reports for a process ended by a signal it did not send (e.g. SIGSEGV). */
+export const ISOLATE_SIGNAL = "ERR_ISOLATE_SIGNAL";
 
 /** One running isolate, as the shell drives it. */
 export interface Isolate {

@@ -10,7 +10,7 @@ import { resolveEntryModule } from "../manifest/read-manifest.js";
 import type { PluginManifest } from "../manifest/schema.js";
 import type { PluginBackgroundModule, PluginContext, PluginLogger } from "../sdk/types.js";
 import type { WorkerStatus } from "../status.js";
-import { type Isolate, type IsolationHost, workerThreadHost } from "./isolate.js";
+import { ISOLATE_SIGNAL, type Isolate, type IsolationHost, workerThreadHost } from "./isolate.js";
 import { PortRequestForwarder } from "./port-forwarder.js";
 import {
   type ConfigOp,
@@ -440,22 +440,30 @@ export class PluginWorker {
     const { pluginId } = this.#options;
     const phase = this.#phase;
     const options = { phase, cause: error ?? undefined };
+    const errorCode = (error as { code?: string } | null)?.code;
     const crash =
-      (error as { code?: string } | null)?.code === "ERR_WORKER_OUT_OF_MEMORY"
+      errorCode === ISOLATE_SIGNAL
         ? createError(
             "HANGAR_PLUGIN_CRASHED",
-            "workerOutOfMemory",
-            { pluginId, phase, limitMb: this.#memoryLimitMb },
-            options,
+            "workerSignal",
+            { pluginId, phase, signal: String((error as { signal?: unknown }).signal) },
+            { phase },
           )
-        : error
+        : errorCode === "ERR_WORKER_OUT_OF_MEMORY"
           ? createError(
               "HANGAR_PLUGIN_CRASHED",
-              "workerUncaught",
-              { pluginId, phase, reason: messageOf(error) },
+              "workerOutOfMemory",
+              { pluginId, phase, limitMb: this.#memoryLimitMb },
               options,
             )
-          : createError("HANGAR_PLUGIN_CRASHED", "workerExited", { pluginId, phase, exitCode }, options);
+          : error
+            ? createError(
+                "HANGAR_PLUGIN_CRASHED",
+                "workerUncaught",
+                { pluginId, phase, reason: messageOf(error) },
+                options,
+              )
+            : createError("HANGAR_PLUGIN_CRASHED", "workerExited", { pluginId, phase, exitCode }, options);
     const message = crash.message;
     if (error) crash.stack = `${crash.name}: ${message}\n${error.stack ?? ""}`;
     // Logged once, elsewhere: by onCrash's receiver, or as the failure of the load or hook in flight.

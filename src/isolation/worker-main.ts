@@ -1,4 +1,4 @@
-// The entry of an isolated plugin's worker thread (or Electron utility process): imports the plugin, runs its hooks with a PluginContext
+// The entry of an isolated plugin's worker thread (or Electron utility process, or child process): imports the plugin, runs its hooks with a PluginContext
 // whose services forward to the shell, answers heartbeats, and serves the plugin's routers to requests that arrive
 // as messages on its port (nothing listens: no other local process can reach the plugin).
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -55,6 +55,24 @@ interface UtilityParentPort {
 /** process.exit as hangar found it: a plugin may replace the global one. */
 const exitProcess = process.exit.bind(process);
 
+/**
+ * The IPC channel of a process forked by childProcessHost, as a parent port. The process belongs to the shell: when
+ * the channel closes (the shell exited, or was killed), it exits too. A terminal's Ctrl+C reaches the whole process
+ * group: the process ignores it, and the shell, which handles it, stops the plugin in order (onStop runs).
+ */
+function forkedParentPort(send: NonNullable<typeof process.send>): UtilityParentPort {
+  process.title = "hangar-isolate";
+  process.on("disconnect", () => exitProcess(0));
+  process.on("SIGINT", () => {});
+  return {
+    on: (_event, listener) => process.on("message", (data) => listener({ data })),
+    postMessage: (message) => {
+      // Not connected: the shell is gone, and 'disconnect' ends this process.
+      if (process.connected) send(message, undefined, undefined, () => {});
+    },
+  };
+}
+
 async function connect(): Promise<ShellLink> {
   if (parentPort) {
     const port = parentPort;
@@ -72,8 +90,15 @@ async function connect(): Promise<ShellLink> {
       },
     };
   }
-  const port = (process as unknown as { parentPort?: UtilityParentPort }).parentPort;
-  if (!port) throw new Error("hangar's isolate entry runs in a worker thread or an Electron utility process");
+  const utilityPort = (process as unknown as { parentPort?: UtilityParentPort }).parentPort;
+  // Forked by childProcessHost (child-process-host.ts): messages on the process's IPC channel.
+  const port: UtilityParentPort | undefined =
+    utilityPort ?? (process.send ? forkedParentPort(process.send.bind(process)) : undefined);
+  if (!port) {
+    throw new Error(
+      "hangar's isolate entry runs in a worker thread, an Electron utility process or a process forked by childProcessHost",
+    );
+  }
   // The host sends `boot` first; whatever follows waits until the module below listens.
   const queued: ToWorker[] = [];
   let deliver: ((message: ToWorker) => void) | null = null;
@@ -110,6 +135,8 @@ async function connect(): Promise<ShellLink> {
 const link = await connect();
 const { boot } = link;
 const { pluginId } = boot;
+// In `ps`, a forked isolate names its plugin.
+if (process.title === "hangar-isolate") process.title = `hangar:${pluginId}`;
 
 let token = boot.token;
 let module: PluginBackgroundModule | null = null;

@@ -13,6 +13,8 @@ let worker: Worker | null = null;
 let idleTimer: NodeJS.Timeout | null = null;
 let nextId = 1;
 const pending = new Map<number, { resolve(built: BuiltGeneration): void; reject(error: Error): void }>();
+// Requests with a cache file: told what became of the cache entry (null: written), after the build's answer.
+const cacheListeners = new Map<number, (note: string | null) => void>();
 
 function workerEntry(): { filename: string | URL; options: { eval?: boolean } } {
   const here = new URL(import.meta.url);
@@ -44,6 +46,7 @@ function startWorker(): Worker {
       pending.delete(id);
       waiting.reject(error);
     }
+    cacheListeners.clear();
   };
   started.on("error", fail);
   started.on("exit", (code) => fail(new Error(`hangar's module builder thread exited (code ${code})`)));
@@ -51,6 +54,12 @@ function startWorker(): Worker {
 }
 
 function settle(reply: BuildReply): void {
+  if ("cached" in reply) {
+    cacheListeners.get(reply.id)?.(reply.cached);
+    cacheListeners.delete(reply.id);
+    return;
+  }
+  if ("error" in reply) cacheListeners.delete(reply.id);
   const waiting = pending.get(reply.id);
   if (waiting === undefined) return;
   pending.delete(reply.id);
@@ -79,8 +88,9 @@ function stopBuilder(): void {
 
 /**
  * Starts the builder thread (and esbuild's process under it) ahead of the first build, without keeping the
- * process alive: `hangar run` calls it while it is still loading its own code, so TypeScript plugins find the
- * builder ready. Unused, the thread ends after the usual idle time. Does nothing when it is already running.
+ * process alive: the loader calls it as soon as a TypeScript plugin misses the build cache, so that the thread
+ * boots while that plugin's neighbours are still being looked up and imported. Unused, the thread ends after the
+ * usual idle time. Does nothing when it is already running.
  */
 export function warmBuilder(): void {
   if (worker !== null) return;
@@ -93,10 +103,17 @@ export function warmBuilder(): void {
 /**
  * Builds one generation of a plugin in the builder thread; resolves with the CommonJS code or the ES module file.
  *
+ * With `build.cacheFile`, the builder thread then keeps a CommonJS generation there (build-cache.ts) and
+ * `onCached` is told how that went: null when written, else why not (a read-only folder, a file that changed
+ * while it was built), for a debug line.
+ *
  * @throws what bundle.ts's buildGeneration throws (message, name and `code` kept), or an Error when the
  *   builder thread itself fails.
  */
-export function buildInBuilder(build: GenerationBuild): Promise<BuiltGeneration> {
+export function buildInBuilder(
+  build: GenerationBuild,
+  onCached?: (note: string | null) => void,
+): Promise<BuiltGeneration> {
   if (idleTimer !== null) clearTimeout(idleTimer);
   idleTimer = null;
   worker ??= startWorker();
@@ -105,6 +122,7 @@ export function buildInBuilder(build: GenerationBuild): Promise<BuiltGeneration>
   const request: BuildRequest = { id, ...build };
   return new Promise<BuiltGeneration>((resolve, reject) => {
     pending.set(id, { resolve, reject });
+    if (onCached !== undefined && build.cacheFile !== undefined) cacheListeners.set(id, onCached);
     worker!.postMessage(request);
   });
 }

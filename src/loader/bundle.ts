@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { threadId } from "node:worker_threads";
 import type { ImportKind, Message, OnResolveArgs, OnResolveResult, Plugin, PluginBuild } from "esbuild";
+import { type BuildFacts, packageNameOf, sha256 } from "./build-cache.js";
 
 const hostRequire = createRequire(import.meta.url);
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
@@ -26,6 +27,11 @@ export interface GenerationBuild {
   folder: string;
   /** The update generation; it is part of the output file's name. */
   generation: number;
+  /**
+   * Where to keep the built CommonJS generation for the next start (build-cache.ts), or absent for no cache.
+   * Written by the builder thread after the build.
+   */
+  cacheFile?: string | undefined;
 }
 
 /**
@@ -87,11 +93,10 @@ const outputDir = path.join(os.tmpdir(), "hangar-modules", `${process.pid}-${thr
  * @throws Error with `code` `ERR_MODULE_NOT_FOUND` (a message naming the missing package or file and the
  *   file importing it) or a `SyntaxError` naming the file, line and column, as Node's own loader would.
  */
-export async function buildGeneration({
-  entryFile,
-  folder,
-  generation,
-}: GenerationBuild): Promise<BuiltGeneration> {
+export async function buildGeneration(
+  { entryFile, folder, generation }: GenerationBuild,
+  facts?: BuildFacts,
+): Promise<BuiltGeneration> {
   const esbuild = loadEsbuild();
   built += 1;
   const name = path.basename(entryFile).replace(/\.[^.]+$/, "");
@@ -116,7 +121,7 @@ export async function buildGeneration({
       banner: {
         js: `import { createRequire as __hangarCreateRequire } from "node:module"; const require = __hangarCreateRequire(${JSON.stringify(pathToFileURL(entryFile).href)});`,
       },
-      plugins: [pluginFiles(folder)],
+      plugins: [pluginFiles(folder, facts)],
     });
   } catch (error) {
     throw nodeLikeError(error, entryFile);
@@ -228,8 +233,11 @@ export function startEsbuild(): void {
   }
 }
 
-/** The esbuild plugin that decides what is bundled and gives each file its own location. */
-function pluginFiles(folder: string): Plugin {
+/**
+ * The esbuild plugin that decides what is bundled and gives each file its own location; it records in `facts`
+ * (when given) what the build read and how it resolved packages, for the build cache.
+ */
+function pluginFiles(folder: string, facts?: BuildFacts): Plugin {
   const inside = (file: string) => file.startsWith(folder + path.sep) && !file.includes(NODE_MODULES);
   return {
     name: "hangar-plugin-files",
@@ -237,10 +245,25 @@ function pluginFiles(folder: string): Plugin {
       // Bare specifiers (packages, built-ins, file: URLs) and paths that may leave the folder.
       build.onResolve({ filter: /^(?:[^./]|\.\.|\/)/ }, async (args) => {
         if (args.pluginData === RESOLVING) return undefined;
-        return resolveOutside(build, args, inside);
+        const result = await resolveOutside(build, args, inside);
+        if (facts !== undefined && result?.path !== undefined && !isBuiltin(result.path)) {
+          const resolved = result.path.startsWith("file:") ? fileURLToPath(result.path) : result.path;
+          const bare =
+            !args.path.startsWith(".") && !path.isAbsolute(args.path) && !args.path.startsWith("file:");
+          const name = bare ? packageNameOf(args.path) : null;
+          if (name === null) facts.files.add(resolved);
+          else facts.packages.push({ name, resolveDir: args.resolveDir, resolved });
+        }
+        return result;
+      });
+      build.onLoad({ filter: /\.json$/ }, async (args) => {
+        const source = await readFile(args.path);
+        facts?.loaded.set(args.path, sha256(source));
+        return { contents: source, loader: "json" };
       });
       build.onLoad({ filter: SOURCE }, async (args) => {
         const source = await readFile(args.path, "utf8");
+        facts?.loaded.set(args.path, sha256(source));
         const loader = TYPESCRIPT.test(args.path) ? "ts" : "js";
         if (!/import\.meta|__dirname|__filename/.test(source)) return { contents: source, loader };
         // Only these free names: a file's own `const __dirname = ...` is left alone by `define`.
@@ -259,6 +282,11 @@ function pluginFiles(folder: string): Plugin {
           },
         });
         return { contents: transformed.code, loader: "js" };
+      });
+      // Any other file esbuild reads itself (a loader hangar does not know): the build is not cached.
+      build.onLoad({ filter: /./ }, (args) => {
+        facts?.unhashed.add(args.path);
+        return undefined;
       });
     },
   };

@@ -4,13 +4,15 @@
 // ES module file when it needs ES semantics; plus CommonJS support (require of .ts, host-provided modules) on
 // this thread.
 
+import { AsyncResource } from "node:async_hooks";
 import { readFileSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runInSlice } from "../base/time-slice.js";
-import { buildInBuilder } from "./builder.js";
+import { cacheFileFor, readCachedBuild } from "./build-cache.js";
+import { buildInBuilder, warmBuilder } from "./builder.js";
 import type { BuiltGeneration } from "./bundle.js";
 import { checkImportedNames, evaluateCommonJsGeneration } from "./commonjs-generation.js";
 
@@ -30,6 +32,11 @@ export interface PluginEntryImport {
    * process's life (top-level await, `import.meta.resolve`): the sentence says why and what it costs.
    */
   warn?: ((message: string) => void) | undefined;
+  /**
+   * Told how the build cache went for a built generation (used, or why not: what changed, a folder that could
+   * not be written), for a debug line.
+   */
+  debug?: ((message: string) => void) | undefined;
 }
 
 const hostRequire = createRequire(import.meta.url);
@@ -45,6 +52,23 @@ const nativeImport = (() => {
 // An import compiles and evaluates the module after its file is read: each ends its turn's slice, so that two
 // plugins' modules are unlikely to evaluate in one turn.
 const IMPORT = { endsSlice: true };
+/**
+ * At most this many of Node's `import()`s of plugin code are in flight at once. Node reads each file of a module
+ * graph asynchronously and compiles it in the read's completion, then evaluates the graph in one go: with 50
+ * imports in flight, the reads complete together and their compiles pile into one turn of the event loop,
+ * outside any time slice (issue 13). The next import starts, as a task of the time slices, once an earlier one
+ * has settled, or once it has been in flight for {@link IMPORT_PLACE_MS} (a module whose top-level await never
+ * settles must not hold up every other plugin's import).
+ */
+export const IMPORTS_IN_FLIGHT = 2;
+/** How long one import may keep its place among {@link IMPORTS_IN_FLIGHT} before the next starts anyway, in ms. */
+export const IMPORT_PLACE_MS = 250;
+let importsInFlight = 0;
+/** Imports waiting for a place, oldest first; each is started by the one that hands it its place. */
+const waitingImports: Array<() => void> = [];
+// The place timers run in the context this module was loaded in, not in the importing plugin's scope (where
+// hangar/testing would count one as that plugin's timer).
+const loaderContext = new AsyncResource("hangar.importPlaces");
 const TYPESCRIPT = /\.[cm]?ts$/;
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 const HOST_PROVIDED = (request: string) =>
@@ -115,27 +139,25 @@ export async function importPluginEntry({
   folder,
   generation,
   warn,
+  debug,
 }: PluginEntryImport): Promise<unknown> {
   installCommonJs();
   const generations = imported.get(folder);
   const same = recall(generations?.get(generation));
   if (same !== undefined) {
-    return runInSlice(() => ("url" in same ? nativeImport(same.url) : same.namespace), IMPORT);
+    return "url" in same ? importBounded(same.url) : runInSlice(() => same.namespace, IMPORT);
   }
   if (generations === undefined && !TYPESCRIPT.test(entryFile)) {
     const entryUrl = pathToFileURL(entryFile).href;
     try {
-      const exports = await runInSlice(() => nativeImport(entryUrl), IMPORT);
+      const exports = await importBounded(entryUrl);
       remember(folder, generation, { url: entryUrl });
       return exports;
     } catch (error) {
       if (!needsBuild(error)) throw error;
     }
   }
-  const built = await runInSlice(() => {
-    if (generations !== undefined) forgetCommonJs(folder);
-    return buildInBuilder({ entryFile, folder, generation });
-  });
+  const built = await buildOrRecall(entryFile, folder, generation, generations !== undefined, debug);
   // Stacks of built code name the plugin's own files and lines through the inline source maps.
   process.setSourceMapsEnabled(true);
   if (built.format === "commonjs") {
@@ -151,13 +173,73 @@ export async function importPluginEntry({
   }
   const url = pathToFileURL(built.file).href;
   try {
-    const exports = await runInSlice(() => nativeImport(url), IMPORT);
+    const exports = await importBounded(url);
     remember(folder, generation, { url });
     return exports;
   } finally {
     // Node keeps the evaluated module; the file is not read again (not even for its inline source map).
     await unlink(built.file).catch(() => {});
   }
+}
+
+/**
+ * The generation from the build cache when nothing it was built from has changed (the builder thread is then not
+ * started at all), else built in the builder thread, which keeps it in the cache for the next time.
+ */
+async function buildOrRecall(
+  entryFile: string,
+  folder: string,
+  generation: number,
+  reload: boolean,
+  debug: ((message: string) => void) | undefined,
+): Promise<BuiltGeneration> {
+  const cacheFile = await cacheFileFor(entryFile, folder).catch(() => null);
+  let why = "the build cache is off";
+  if (cacheFile !== null) {
+    const cached = await readCachedBuild(cacheFile, entryFile);
+    if ("built" in cached) {
+      debug?.(`built code taken from the build cache (${cacheFile})`);
+      return runInSlice(() => {
+        if (reload) forgetCommonJs(folder);
+        return cached.built;
+      });
+    }
+    why = cached.miss;
+    // The builder thread boots while the rest of this turn's plugins are looked up.
+    warmBuilder();
+  }
+  return runInSlice(() => {
+    if (reload) forgetCommonJs(folder);
+    return buildInBuilder(
+      { entryFile, folder, generation, ...(cacheFile === null ? {} : { cacheFile }) },
+      (note) =>
+        debug?.(note === null ? `built (${why}); kept in the build cache` : `built (${why}); ${note}`),
+    );
+  });
+}
+
+/**
+ * Node's `import()` of `url`, with at most {@link IMPORTS_IN_FLIGHT} in flight: started as a task of the time
+ * slices, and its result handed back in another, so that what the caller does with it (the plugin's actor moving
+ * on, `onStart`) runs within a slice's budget too, rather than in the poll phase where the last file read completed.
+ */
+async function importBounded(url: string): Promise<unknown> {
+  if (importsInFlight < IMPORTS_IN_FLIGHT) importsInFlight += 1;
+  else await new Promise<void>((resolve) => waitingImports.push(resolve)); // handed a place, still counted
+  const imported = runInSlice(() => nativeImport(url), IMPORT);
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    clearTimeout(timer);
+    const next = waitingImports.shift();
+    if (next === undefined) importsInFlight -= 1;
+    else next();
+  };
+  const timer = loaderContext.runInAsyncScope(() => setTimeout(release, IMPORT_PLACE_MS));
+  timer.unref();
+  await imported.then(release, release);
+  return runInSlice(() => imported);
 }
 
 /**

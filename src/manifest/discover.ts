@@ -64,7 +64,9 @@ async function listFolders(paths: readonly string[]): Promise<{ folder: string; 
   const folders = new Map<string, string>(); // real path → absolute path as given: one folder listed once
   for (const given of paths) {
     for (const folder of await pluginFoldersIn(path.resolve(given))) {
-      const real = await realpath(folder);
+      const resolved = await realpath(folder);
+      // The same string when nothing was a symlink: each plugin keeps both for its life (issue 13: heap).
+      const real = resolved === folder ? folder : resolved;
       if (!folders.has(real)) folders.set(real, folder);
     }
   }

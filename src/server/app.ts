@@ -1,6 +1,7 @@
-// The shell's Express app (SPEC §6): Host check, CORS, session token, body limit, shell routes, the
-// per-request plugin dispatcher, JSON 404 and the error handler, in exactly that order.
-import { STATUS_CODES } from "node:http";
+// The shell's request pipeline (SPEC §6): Host check, CORS, session token, body limit, then a plugin's request straight
+// to the per-request plugin dispatcher and anything else to an Express app with the shell routes, JSON 404 and the
+// error handler, in exactly that order.
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { createRefusalLog } from "../base/refusal-log.js";
 import { errorMessage, hasHangarCode, messageOf } from "../errors.js";
@@ -151,12 +152,16 @@ function notRunningMessage(status: PluginStatus, waited: boolean): string {
   }
 }
 
+/** The shell's request listener, for `http.createServer` (or {@link createHttpServer}). */
+export type ShellRequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
- * Builds the shell's Express app. It holds no plugin routers itself: the dispatcher asks `routes` on every
- * request, so unmounting is instant and needs no app rebuild.
+ * Builds the shell's request listener: the guards and the plugin dispatcher in front of an Express app holding
+ * the shell's own routes. It holds no plugin routers itself: the dispatcher asks `routes` on every request, so
+ * unmounting is instant and needs no app rebuild.
  * @throws HangarError `HANGAR_SHELL_OPTIONS` when `allowedOrigins` contains `*`, `null` or an empty entry.
  */
-export function createShellApp(options: ShellAppOptions): express.Express {
+export function createShellApp(options: ShellAppOptions): ShellRequestListener {
   const { plugins, routes, pluginLogger, shellLogger } = options;
   const policy =
     options.originPolicy ??
@@ -467,14 +472,17 @@ export function createShellApp(options: ShellAppOptions): express.Express {
 
   const shell = inSequence([shellRoutes, shellMethods]);
   const outsideApi = inSequence(options.extraRoutes ?? []);
-  /** Sends each request down its branch: the shell's own routes, a plugin's, or the extra routes. */
+  /** Sends each request that is not a plugin's down its branch: the shell's own routes or the extra routes. */
   const route: RequestHandler = (req, res, next) => {
     const path = req.path;
     if (path === "/api/_shell" || path.startsWith("/api/_shell/")) return shell(req, res, next);
-    // Returned, so that inSequence sees a rejection of the async dispatcher.
+    // A plugin's path is dispatched by the front below and never gets here; kept so the app alone routes alike.
     if (path.startsWith("/api/")) return dispatcher(path, req, res, next);
     return outsideApi(req, res, next);
   };
+  app.use(route);
+  app.use(notFound);
+  app.use(errorHandler);
 
   const guards: Guard[] = [
     hostCheck,
@@ -485,16 +493,53 @@ export function createShellApp(options: ShellAppOptions): express.Express {
       : []),
     createBodyLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT),
   ];
-  // The whole front of the pipeline is one Express layer of plain checks: each app.use() costs every request a
-  // router step, and a plugin route must stay within 0.90× of bare Express (BENCHMARKS.md). The order is SPEC §6's.
-  app.use((req, res, next) => {
+  const { request: requestProto, response: responseProto } = app;
+  /** Where a plugin's request ends when its routers do not answer it: the app's 404, or its error answer. */
+  const afterPlugin = (req: Request, res: Response, err?: unknown): void => {
+    if (err !== undefined && err !== null && err !== "route" && err !== "router")
+      errorHandler(err, req, res, noop);
+    else notFound(req, res, noop);
+  };
+  /**
+   * The front of the pipeline, in front of Express's own router: Express's per-request set-up, the guards in
+   * SPEC §6's order, then a plugin's request goes straight to its routers and everything else to the app. Each
+   * router level costs every request a few µs (closures, layer matching, parameter processing), and a plugin
+   * route must stay within 0.95× of bare Express, whose app router does the work of this one function
+   * (BENCHMARKS.md, "Route throughput").
+   */
+  return (rawReq, rawRes) => {
+    const req = rawReq as Request;
+    const res = rawRes as Response;
+    // What Express's app.handle does before its router runs (express/lib/application.js): the guards answer
+    // through res.status().json(), and a plugin's router expects Express's request and response.
+    req.res = res;
+    res.req = req;
+    Object.setPrototypeOf(req, requestProto);
+    Object.setPrototypeOf(res, responseProto);
+    if (!res.locals) res.locals = Object.create(null);
     for (let i = 0; i < guards.length; i += 1) if (!guards[i]!(req, res)) return;
-    return route(req, res, next);
-  });
-  app.use(notFound);
-  app.use(errorHandler);
-  return app;
+    const path = req.path;
+    if (!path.startsWith("/api/") || path === "/api/_shell" || path.startsWith("/api/_shell/")) {
+      app(req, res);
+      return;
+    }
+    // What the app router sets before its first layer; a plugin's router restores them when it falls through.
+    req.originalUrl = req.url;
+    req.baseUrl = "";
+    let returned: Promise<void> | undefined;
+    try {
+      returned = dispatcher(path, req, res, (err?: unknown) => afterPlugin(req, res, err));
+    } catch (error) {
+      afterPlugin(req, res, error ?? new Error("Thrown undefined"));
+      return;
+    }
+    returned?.then(undefined, (error: unknown) =>
+      afterPlugin(req, res, error ?? new Error("Rejected promise")),
+    );
+  };
 }
+
+function noop(): void {}
 
 /** The `changed` ids of an update request's body, or a message saying what is wrong with it. */
 function changedOf(body: unknown): string[] | string {

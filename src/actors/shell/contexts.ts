@@ -1,13 +1,18 @@
 // Creates and disposes each plugin's context for the plugin machine's createContext/disposeContext actions:
 // the context lives while the plugin is `active`, and code run under it carries the plugin's scope.
-import { type PluginScope, runInScope } from "../../containment/attribution.js";
+import { type PluginFlow, type PluginScope, runInScope } from "../../containment/attribution.js";
 import type { ShellContainment } from "../../containment/shell-containment.js";
 import type { ConfigBackend } from "../../context/config-backend.js";
 import type { HangarLogger } from "../../context/logger.js";
-import { abortListenerThrew, createPluginContext } from "../../context/plugin-context.js";
-import { errorMessage, messageOf } from "../../errors.js";
+import {
+  abortListenerThrew,
+  createPluginContext,
+  type PluginContextDeps,
+  type PluginContextHandle,
+} from "../../context/plugin-context.js";
+import { errorMessage, type HangarError, messageOf } from "../../errors.js";
 import type { IpcTransport } from "../../ipc/transport.js";
-import type { PluginAuthAccessor } from "../../sdk/types.js";
+import type { PluginAuthAccessor, PluginConfigStore, PluginLogger } from "../../sdk/types.js";
 import type { RouteTable } from "../../server/route-table.js";
 import { stateOf } from "../plugin-supervisor.js";
 import { generationOf, type PluginRegistry, type PluginRuntime } from "./plugin-runtime.js";
@@ -27,39 +32,78 @@ export interface ContextDeps {
 export function openContext(deps: ContextDeps, pluginId: string): void {
   const runtime = deps.plugins.runtime(pluginId)!;
   if (runtime.context) closeContext(deps, runtime, "a new context replacing it");
-  let scope: PluginScope | null = null;
-  const handle = createPluginContext({
-    pluginId,
-    // Made on first use: a plugin that never logs or reads its config holds neither (issue 13).
-    logger: () => deps.logger.forPlugin(pluginId),
-    config: () => deps.config.store(pluginId),
-    ipc: deps.ipc,
-    auth: deps.auth,
-    routes: deps.routes,
-    onDisposeError: (error) =>
-      deps.logger.forPlugin(pluginId).error("hangar", "releasing a registration failed", error),
-    onAbortListenerError: (error) =>
-      deps.logger.forPlugin(pluginId).error("hangar", abortListenerThrew(pluginId), error),
-    enter: (flow, fn) => (scope ? runInScope({ ...scope, flow }, fn) : fn()),
-    onLateCall: (call, error) => deps.containment.lateCall(pluginId, handle, call, error),
-    // One failure record with the fields of every other (docs/cli.md), phase `request` as a route's.
-    onHandlerFailure: (channel, error) => {
-      const actor = deps.plugins.get(pluginId);
-      deps.logger.shell.error(
-        errorMessage("HANGAR_IPC_HANDLER_FAILED", { pluginId, channel, reason: messageOf(error) }),
-        {
-          pluginId,
-          state: actor ? stateOf(actor.getSnapshot()) : "running",
-          phase: "request",
-          code: "HANGAR_IPC_HANDLER_FAILED",
-          err: error,
-        },
-      );
-    },
-  });
-  scope = deps.containment.scope(pluginId, generationOf(deps.plugins, pluginId), handle);
+  const services = new ShellContextServices(deps, pluginId);
+  const handle = createPluginContext(services);
+  const scope = deps.containment.scope(pluginId, generationOf(deps.plugins, pluginId), handle);
+  services.handle = handle;
+  services.scope = scope;
   runtime.context = handle;
   runtime.scope = scope;
+}
+
+/**
+ * What one plugin's context is built from, as one object whose methods are shared by every plugin (issue 13:
+ * heap per idle plugin; seven closures and their scope per plugin before). The logger and the config store
+ * are made on first use: a plugin that never logs or reads its config holds neither.
+ */
+class ShellContextServices implements PluginContextDeps {
+  readonly ipc: IpcTransport;
+  readonly auth: PluginAuthAccessor;
+  readonly routes: RouteTable;
+  /** The context these services belong to, and the scope code run under it carries (set once both exist). */
+  handle: PluginContextHandle | null = null;
+  scope: PluginScope | null = null;
+  readonly #deps: ContextDeps;
+
+  constructor(
+    deps: ContextDeps,
+    readonly pluginId: string,
+  ) {
+    this.#deps = deps;
+    this.ipc = deps.ipc;
+    this.auth = deps.auth;
+    this.routes = deps.routes;
+  }
+
+  logger(): PluginLogger {
+    return this.#deps.logger.forPlugin(this.pluginId);
+  }
+
+  config(): PluginConfigStore {
+    return this.#deps.config.store(this.pluginId);
+  }
+
+  onDisposeError(error: unknown): void {
+    this.logger().error("hangar", "releasing a registration failed", error);
+  }
+
+  onAbortListenerError(error: unknown): void {
+    this.logger().error("hangar", abortListenerThrew(this.pluginId), error);
+  }
+
+  enter<T>(flow: PluginFlow | null, fn: () => T): T {
+    return this.scope ? runInScope({ ...this.scope, flow }, fn) : fn();
+  }
+
+  onLateCall(call: string, error: HangarError): "throw" | "ignore" {
+    return this.#deps.containment.lateCall(this.pluginId, this.handle!, call, error);
+  }
+
+  /** One failure record with the fields of every other (docs/cli.md), phase `request` as a route's. */
+  onHandlerFailure(channel: string, error: unknown): void {
+    const { pluginId } = this;
+    const actor = this.#deps.plugins.get(pluginId);
+    this.#deps.logger.shell.error(
+      errorMessage("HANGAR_IPC_HANDLER_FAILED", { pluginId, channel, reason: messageOf(error) }),
+      {
+        pluginId,
+        state: actor ? stateOf(actor.getSnapshot()) : "running",
+        phase: "request",
+        code: "HANGAR_IPC_HANDLER_FAILED",
+        err: error,
+      },
+    );
+  }
 }
 
 /** Disposes the plugin's context, if it has one; `reason` completes "disposed by" in a leftover's warning. */

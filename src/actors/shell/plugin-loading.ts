@@ -107,6 +107,7 @@ async function loadRuntime(
           manifest,
           ...(first ? { realFolder: discovered.realFolder } : {}),
           warn: (message) => deps.logger.forPlugin(discovered.id).warn("loader", message),
+          debug: (message) => deps.logger.forPlugin(discovered.id).debug("loader", message),
         });
   if (loaded.manifest.id !== discovered.id) {
     throw createError(
