@@ -81,6 +81,7 @@ const catalogue = {
     summary: "the entry module does not export onStart/onStop functions",
     messages: {
       defaultExport: `Plugin '{pluginId}' could not be loaded: {file} has a default export that is not a valid plugin module; {problems}. ${CONTRACT_FIX}`,
+      createPlugin: `Plugin '{pluginId}' could not be loaded: {file} calls createPlugin with an invalid module; {problems}. ${CONTRACT_FIX}`,
       namedExports: `Plugin '{pluginId}' could not be loaded: {file} exports neither a default createPlugin(...) object nor named onStart/onStop; {problems}. ${CONTRACT_FIX}`,
     },
   },
@@ -438,10 +439,17 @@ export interface HangarErrorOptions {
   cause?: unknown;
 }
 
+/** The brand every HangarError carries on its prototype; Symbol.for, so each copy of hangar sees the same key. */
+const HANGAR_ERROR = Symbol.for("hangar.HangarError");
+
 /**
  * An error with a stable code. `message` is a full sentence that says what to do. Raise one with
  * {@link createError}; the constructor is for an error whose sentence was already made (one revived after
  * crossing a worker boundary, or a copy with its message redacted).
+ *
+ * `error instanceof HangarError` holds across copies of hangar (the `hangar run` CLI is a bundle, so a plugin
+ * that imports `hangar` gets a second copy): it checks a `Symbol.for("hangar.HangarError")` brand, not the
+ * prototype chain.
  */
 export class HangarError extends Error {
   readonly code: ErrorCode;
@@ -456,6 +464,14 @@ export class HangarError extends Error {
     this.phase = options.phase;
   }
 }
+Object.defineProperty(HangarError.prototype, HANGAR_ERROR, { value: true });
+Object.defineProperty(HangarError, Symbol.hasInstance, {
+  value: function hasInstance(this: unknown, value: unknown): boolean {
+    // A subclass keeps the ordinary prototype check.
+    if (this !== HangarError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && HANGAR_ERROR in value;
+  },
+});
 
 const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
 

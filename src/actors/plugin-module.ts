@@ -24,7 +24,8 @@ export interface PluginModuleImport {
  *
  * @throws HangarError in phase `load`: `HANGAR_MODULE_IMPORT` when importing throws (a syntax error, a top-level
  *   throw, a missing import; a missing package is named with the `npm install` that fixes it), and
- *   `HANGAR_MODULE_CONTRACT` when the module exports neither form of the contract.
+ *   `HANGAR_MODULE_CONTRACT` when the module exports neither form of the contract, or when its createPlugin
+ *   call threw the SDK's TypeError (a missing or wrong lifecycle function).
  */
 export async function importPluginModule({
   entryFile,
@@ -38,6 +39,15 @@ export async function importPluginModule({
   try {
     exports = await importPluginEntry({ entryFile, folder, generation, warn, debug });
   } catch (error) {
+    const contractProblem = contractProblemOf(error);
+    if (contractProblem !== null) {
+      throw createError(
+        "HANGAR_MODULE_CONTRACT",
+        "createPlugin",
+        { pluginId, file: entryFile, problems: contractProblem },
+        { phase: "load", cause: error },
+      );
+    }
     const missing = missingPackageOf(error);
     // require()'s "Require stack:" lines after a missing package say nothing the entry file does not.
     const reason = messageOf(error).replace(/\nRequire stack:\n[\s\S]*$/, "");
@@ -53,6 +63,16 @@ export async function importPluginModule({
         );
   }
   return toBackgroundModule(exports, entryFile, pluginId);
+}
+
+/**
+ * The problem that createPlugin (hangar/sdk, any copy) branded its TypeError with, or null for any other error.
+ * Read from a property, not by instanceof: the module may run in another copy of the SDK.
+ */
+function contractProblemOf(error: unknown): string | null {
+  if (typeof error !== "object" || error === null) return null;
+  const problem = (error as Record<symbol, unknown>)[Symbol.for("hangar.contractProblem")];
+  return typeof problem === "string" ? problem : null;
 }
 
 /** What is wrong with one lifecycle export, or null when it is a function (or an absent optional one). */

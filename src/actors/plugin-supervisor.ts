@@ -6,7 +6,7 @@
 import { type Actor, type AnyActorRef, type SnapshotFrom, waitFor } from "xstate";
 import { runInSlice } from "../base/time-slice.js";
 import { createError, errorMessage } from "../errors.js";
-import { PLUGIN_TAGS, type pluginMachine, pluginStateOf } from "../machines/plugin.machine.js";
+import { backoffDelay, PLUGIN_TAGS, type pluginMachine, pluginStateOf } from "../machines/plugin.machine.js";
 import { analyseDependencies, type DependencyNode } from "../manifest/dependency-graph.js";
 import type { PluginState, PluginStatus } from "../status.js";
 
@@ -505,7 +505,7 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
 
   /** One line per state change; the logger prefixes it with `[plugin-id]`. */
   #logProgress(snapshot: PluginSnapshot, previous: PluginState | null): void {
-    const { pluginId, error, timings } = snapshot.context;
+    const { pluginId, error, timings, restarts, restartPolicy, isolated } = snapshot.context;
     const state = stateOf(snapshot);
     // A crash (running → stopping with an error) was logged with its stack when it happened (containment).
     if (state === "stopping" && previous === "running" && error) this.#crashes.add(error);
@@ -538,11 +538,49 @@ export class PluginSupervisor<Runtime extends SupervisedRuntime> {
           ...errorField(this.#entries.get(pluginId)?.runtime.lastFailure),
         });
         break;
+      case "loading":
+        if (previous === "stopping" && error?.phase === "stop") {
+          // An update that changed the code: the old generation's onStop failed, the new code loads anyway.
+          this.#log.error(
+            `onStop of the code before the update failed: ${error.code}: ${error.message} (the new code loads anyway)`,
+            {
+              pluginId,
+              state,
+              phase: error.phase,
+              code: error.code,
+              ...errorField(this.#entries.get(pluginId)?.runtime.lastFailure),
+            },
+          );
+        }
+        this.#log.info(state, { pluginId });
+        break;
       case "inactive":
         this.#log.info("inactive: UI-only, no background module", { pluginId });
+        break;
+      // The same detail in-process and in a worker: how long the import took, and which restart waits how long.
+      case "loaded":
+        this.#log.info(`loaded (${loadTook(isolated, timings.loadMs)})`, { pluginId });
+        break;
+      case "starting":
+        // A restart that imported the module again (an isolated plugin's new worker) goes on to start at once.
+        this.#log.info(previous === "loading" ? `starting (${loadTook(isolated, timings.loadMs)})` : state, {
+          pluginId,
+        });
+        break;
+      case "backoff":
+        this.#log.info(
+          `backoff: restart ${restarts} of ${restartPolicy.maxRestarts} within ${restartPolicy.windowMs} ms, in ${backoffDelay(restartPolicy, restarts)} ms${isolated ? " (in a new worker, its module imported afresh)" : ""}`,
+          { pluginId },
+        );
         break;
       default:
         this.#log.info(state, { pluginId });
     }
   }
+}
+
+/** "import took 12 ms", or for an isolated plugin "worker boot and import took 850 ms". */
+function loadTook(isolated: boolean, loadMs: number | null): string {
+  const took = loadMs === null ? "?" : String(Math.round(loadMs));
+  return `${isolated ? "worker boot and import" : "import"} took ${took} ms`;
 }

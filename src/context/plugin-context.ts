@@ -211,6 +211,22 @@ class ContextOwner implements PluginContextHandle {
     return false;
   }
 
+  /**
+   * The logger for one ctx.logger call. On a disposed context the call is reported as a late call (a leftover
+   * timer that only logs is warned about like one that writes config, SPEC §11) but never throws, and the
+   * line is still printed: a log line is harmless, and it may be what shows where the leftover is.
+   */
+  #loggerFor(level: keyof PluginLogger, tag: string): PluginLogger {
+    if (this.#disposed) {
+      try {
+        this.#assertLive(`logger.${level}('${String(tag)}')`);
+      } catch {
+        // Reported by onLateCall; a logger call does not throw.
+      }
+    }
+    return this.#log();
+  }
+
   /** Undefined while live; on a disposed context, the rejected (or, when ignored, resolved) answer of a write. */
   #lateWrite(call: string): Promise<void> | undefined {
     if (!this.#disposed) return undefined;
@@ -228,11 +244,13 @@ class ContextOwner implements PluginContextHandle {
         // Own frozen wrappers: the plugin must not be able to replace a method on an object the shell shares.
         return {
           debug: (tag: string, message: string, ...data: unknown[]) =>
-            this.#log().debug(tag, message, ...data),
-          info: (tag: string, message: string, ...data: unknown[]) => this.#log().info(tag, message, ...data),
-          warn: (tag: string, message: string, ...data: unknown[]) => this.#log().warn(tag, message, ...data),
+            this.#loggerFor("debug", tag).debug(tag, message, ...data),
+          info: (tag: string, message: string, ...data: unknown[]) =>
+            this.#loggerFor("info", tag).info(tag, message, ...data),
+          warn: (tag: string, message: string, ...data: unknown[]) =>
+            this.#loggerFor("warn", tag).warn(tag, message, ...data),
           error: (tag: string, message: string, ...data: unknown[]) =>
-            this.#log().error(tag, message, ...data),
+            this.#loggerFor("error", tag).error(tag, message, ...data),
         } satisfies PluginLogger;
       case "auth":
         return {

@@ -61,7 +61,7 @@ export type BuiltGeneration =
       format: "module";
       /** Absolute path of the file. */
       file: string;
-      /** Why it could not be CommonJS (esbuild's words), for the loader's warning. */
+      /** Why it could not be CommonJS, in hangar's words ("it uses top-level await"), for the loader's warning. */
       reason: string;
     };
 
@@ -160,11 +160,19 @@ async function toCommonJs(
     });
   } catch (error) {
     const first = (error as { errors?: Message[] } | null)?.errors?.[0];
-    if (first !== undefined) return { reason: first.text };
+    if (first !== undefined) {
+      return {
+        reason: /top-level await/i.test(first.text)
+          ? "it uses top-level await"
+          : `it could not be turned into CommonJS (${first.text})`,
+      };
+    }
     throw error;
   }
   const emptyMeta = transformed.warnings.find((warning) => warning.id === "empty-import-meta");
-  if (emptyMeta !== undefined) return { reason: emptyMeta.text };
+  if (emptyMeta !== undefined) {
+    return { reason: "it uses import.meta beyond url, dirname and filename (import.meta.resolve, say)" };
+  }
   return { code: withAbsoluteSources(transformed.code, outfile), imports: staticImportsOf(module) };
 }
 

@@ -168,7 +168,7 @@ export async function importPluginEntry({
   if (warn !== undefined && !warnedFolders.has(folder)) {
     warnedFolders.add(folder);
     warn(
-      `this plugin's code is loaded as an ES module, which Node keeps in memory until the process ends, on every reload (${built.reason}); without top-level await and import.meta.resolve, a reloaded generation is released once it stops (docs/loader.md)`,
+      `this plugin's code is loaded as an ES module because ${built.reason}. Node keeps every ES module until the process ends, so each reload of this plugin (an update, --watch) adds another copy of its code to memory. To have a reloaded generation released once it stops, move top-level awaits into onStart and use import.meta.url instead of import.meta.resolve, or give it background.isolation "worker" (docs/loader.md, "Update generations")`,
     );
   }
   const url = pathToFileURL(built.file).href;

@@ -391,19 +391,24 @@ export const pluginMachine = setup({
       invoke: {
         src: "loadPlugin",
         input: actorInput,
+        // Each success clears `error`: the failed onStop of the generation before, when an update that changed
+        // the code brought the plugin here (see `stopping`).
         onDone: [
           {
             guard: { type: "uiOnly", params: ({ event }) => event.output },
             target: "inactive",
-            actions: { type: "assignLoaded", params: ({ event }) => event.output },
+            actions: [{ type: "assignLoaded", params: ({ event }) => event.output }, "clearError"],
           },
           // Loaded again on the way to a start (the module was gone): go on starting.
           {
             guard: "startWhenLoaded",
             target: "active",
-            actions: { type: "assignLoaded", params: ({ event }) => event.output },
+            actions: [{ type: "assignLoaded", params: ({ event }) => event.output }, "clearError"],
           },
-          { target: "loaded", actions: { type: "assignLoaded", params: ({ event }) => event.output } },
+          {
+            target: "loaded",
+            actions: [{ type: "assignLoaded", params: ({ event }) => event.output }, "clearError"],
+          },
         ],
         onError: {
           target: "errored",
@@ -613,22 +618,41 @@ export const pluginMachine = setup({
               },
               { target: "#plugin.stopped" },
             ],
-            onError: {
-              target: "#plugin.errored",
-              actions: {
-                type: "assignFailure",
-                params: ({ event }) => ({
-                  phase: "stop",
-                  cause: event.error,
-                }),
+            onError: [
+              // The old generation's onStop failed while its code changed: the new code is the fix, so it is
+              // imported anyway. The failure stays in `error` (logged, phase stop) until the import succeeds.
+              {
+                guard: stateIn("#plugin.active.stopping.toReload"),
+                target: "#plugin.loading",
+                actions: {
+                  type: "assignFailure",
+                  params: ({ event }) => ({ phase: "stop", cause: event.error }),
+                },
               },
-            },
+              {
+                target: "#plugin.errored",
+                actions: {
+                  type: "assignFailure",
+                  params: ({ event }) => ({
+                    phase: "stop",
+                    cause: event.error,
+                  }),
+                },
+              },
+            ],
           },
           after: {
-            stopTimeout: {
-              target: "#plugin.errored",
-              actions: { type: "assignTimeout", params: { phase: "stop" } },
-            },
+            stopTimeout: [
+              {
+                guard: stateIn("#plugin.active.stopping.toReload"),
+                target: "#plugin.loading",
+                actions: { type: "assignTimeout", params: { phase: "stop" } },
+              },
+              {
+                target: "#plugin.errored",
+                actions: { type: "assignTimeout", params: { phase: "stop" } },
+              },
+            ],
           },
           on: {
             // Already on its way out: the crash is kept as a warning, the stop goes on.

@@ -139,6 +139,14 @@ describeInChromium("the inspector page in Chromium", () => {
     expect(await page.locator("#chart-caption .last-transition").textContent()).toContain(
       "active.resuming → active.running",
     );
+    // gamma failed again on the update's retry: the errors list shows the newest failure first.
+    const errorSeqs = () =>
+      page
+        .locator("#errors .error")
+        .evaluateAll((all) => all.map((item) => Number(item.getAttribute("data-seq"))));
+    await expect.poll(async () => (await errorSeqs()).length).toBeGreaterThanOrEqual(2);
+    const seqs = await errorSeqs();
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
 
     // The README's screenshot: a live session with a plugin's statechart, errors, sequence and log.
     let exists = true;

@@ -3,34 +3,21 @@
 // did-you-mean for near-miss names, the session token, allowed origins, the log level and POST /api/_shell/update.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createWorkspace, type Workspace } from "../support/plugins.js";
-import { type Running, records, run, start, waitForEvent } from "../support/processes.js";
+import { describe, expect, it } from "vitest";
+import { cliWorkspacePerTest } from "../support/plugins.js";
+import { records, waitForEvent } from "../support/processes.js";
 
-const repo = fileURLToPath(new URL("../..", import.meta.url));
-const bin = path.join(repo, "bin/hangar.js");
 const TOKEN = "test-session-token-0123456789";
 
-let ws: Workspace;
-let running: Running[] = [];
-beforeEach(async () => {
-  ws = await createWorkspace();
-});
-afterEach(async () => {
-  for (const child of running) child.child.kill("SIGKILL");
-  running = [];
-  await ws.cleanup();
-});
+const fixture = cliWorkspacePerTest();
+const hangar = fixture.hangar;
 
-function hangar(args: string[], env: Record<string, string | undefined> = {}): Running {
-  const child = start(process.execPath, [bin, ...args], { cwd: ws.root, env });
-  running.push(child);
-  return child;
+/** Runs `hangar` to completion: its exit code and output. */
+async function hangarRun(args: string[], env: Record<string, string | undefined> = {}) {
+  const child = hangar(args, env);
+  const code = await child.exited;
+  return { code, stdout: child.stdout(), stderr: child.stderr() };
 }
-
-const hangarRun = (args: string[], env: Record<string, string | undefined> = {}) =>
-  run(process.execPath, [bin, ...args], { cwd: ws.root, env });
 
 type Summary = { url: string; plugins: Array<Record<string, unknown>> };
 
@@ -43,7 +30,7 @@ export async function onStop() {}`;
 
 /** Plugins with the faults a new author meets. */
 async function writeFaultyPlugins(): Promise<void> {
-  await ws.write({
+  await fixture.ws.write({
     id: "thrower",
     source: `function explode() {
   throw new Error("first line of the failure\\nsecond line of the failure");
@@ -51,13 +38,13 @@ async function writeFaultyPlugins(): Promise<void> {
 export async function onStart() { explode(); }
 export async function onStop() {}`,
   });
-  await ws.write({
+  await fixture.ws.write({
     id: "broken-import",
     version: "2.3.4",
     manifest: { name: "Broken Import" },
     source: `throw new Error("top-level failure");\nexport async function onStart() {}\nexport async function onStop() {}`,
   });
-  await ws.write({ id: "typo", manifest: { dependOn: ["thrower"] }, source: good("typo") });
+  await fixture.ws.write({ id: "typo", manifest: { dependOn: ["thrower"] }, source: good("typo") });
 }
 
 describe("hangar run: plugin failures a person can act on", () => {
@@ -103,7 +90,7 @@ describe("hangar run: plugin failures a person can act on", () => {
   });
 
   it("--log-level debug shows ctx.logger.debug; the default (info) does not", async () => {
-    await ws.write({ id: "chatty", source: good("chatty") });
+    await fixture.ws.write({ id: "chatty", source: good("chatty") });
     const debug = hangar(["run", "plugins", "--port", "0", "--log-level", "debug"]);
     const quiet = hangar(["run", "plugins", "--port", "0", "--data-dir", "quiet-data"]);
     for (const shell of [debug, quiet]) {
@@ -119,7 +106,7 @@ describe("hangar run: plugin failures a person can act on", () => {
 
 describe("hangar update and POST /api/_shell/update", () => {
   it("needs the token when the shell has one; honours --allow-origin; refuses a foreign Origin; reports no shell", async () => {
-    await ws.write({ id: "alpha", source: good("alpha") });
+    await fixture.ws.write({ id: "alpha", source: good("alpha") });
     const shell = hangar([
       "run",
       "plugins",
@@ -178,7 +165,7 @@ describe("hangar update and POST /api/_shell/update", () => {
   });
 
   it("run --inspect with a token lets the inspector act", async () => {
-    await ws.write({ id: "alpha", source: good("alpha") });
+    await fixture.ws.write({ id: "alpha", source: good("alpha") });
     const shell = hangar(["run", "plugins", "--port", "0", "--json", "--inspect", "--token", TOKEN]);
     const summary = (await waitForEvent(shell, "summary")) as Summary & { inspector: string };
     const page = new URL(summary.inspector);
@@ -196,7 +183,7 @@ describe("hangar update and POST /api/_shell/update", () => {
 
 describe("hangar validate and near-miss names", () => {
   it("a single plugin folder with a dependency it cannot see passes with a warning; a folder of plugins fails", async () => {
-    const folder = await ws.write({
+    const folder = await fixture.ws.write({
       id: "needy",
       manifest: { dependsOn: ["elsewhere"] },
       source: good("needy"),
@@ -210,12 +197,16 @@ describe("hangar validate and near-miss names", () => {
   });
 
   it("names the near-miss: a background key, an entry file", async () => {
-    await ws.write({
+    await fixture.ws.write({
       id: "timed",
       manifest: { background: { startTimeoutMS: 100 } },
       source: good("timed"),
     });
-    const entry = await ws.write({ id: "entry", entry: "background/index.mjs", source: good("entry") });
+    const entry = await fixture.ws.write({
+      id: "entry",
+      entry: "background/index.mjs",
+      source: good("entry"),
+    });
     const manifest = path.join(entry, "plugin.json");
     await writeFile(
       manifest,

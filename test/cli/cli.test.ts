@@ -99,6 +99,19 @@ describe("hangar validate", () => {
     expect(stdout).toContain("2 of 3 plugins have problems.");
   });
 
+  it("reports createPlugin without onStop as HANGAR_MODULE_CONTRACT naming the missing export, at the call", async () => {
+    const folder = await writePlugin(
+      dir,
+      "sdk-no-stop",
+      'import { createPlugin } from "hangar/sdk";\n\nexport default createPlugin({ async onStart() {} });\n',
+    );
+    const { code, stdout } = await hangarRun(["validate", folder]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(
+      /✗ sdk-no-stop[^\n]*\n\s+HANGAR_MODULE_CONTRACT: [^\n]*calls createPlugin with an invalid module; onStop is missing\. Export default createPlugin\(\{ onStart, onStop \}\)[^\n]*\n\s+at background\/index\.mjs:3:\d+\n/,
+    );
+  });
+
   it("names the file and line of an error thrown while importing a helper", async () => {
     const folder = await writePlugin(
       dir,
@@ -136,6 +149,54 @@ describe("hangar validate", () => {
 });
 
 describe("hangar run", () => {
+  it("lets a plugin that imports hangar itself check the shell's errors with instanceof HangarError", async () => {
+    // The CLI is a bundle: `hangar` imported by the plugin is another copy of the class.
+    const folder = await writePlugin(
+      dir,
+      "checks",
+      `import { HangarError } from "hangar";
+export async function onStart(ctx) {
+  let caught;
+  try { ctx.server.registerRouter("/api/elsewhere", (req, res) => res.end()); } catch (error) { caught = error; }
+  ctx.logger.info("probe", "checked", {
+    shellError: caught instanceof HangarError,
+    code: caught?.code,
+    plainError: new Error("x") instanceof HangarError,
+  });
+}
+export async function onStop() {}
+`,
+    );
+    const run = hangar(["run", "--port", "0", "--json", "--data-dir", join(dir, "data"), folder]);
+    running.push(run);
+    await waitForEvent(run, "summary");
+    const probe = records(run.stdout()).find(
+      (record) => record.pluginId === "checks" && record.tag === "probe",
+    );
+    expect(probe?.data).toEqual([{ shellError: true, code: "HANGAR_ROUTE_NAMESPACE", plainError: false }]);
+  });
+
+  it("says in hangar's words why a top-level await keeps each generation in memory, and what to do", async () => {
+    const folder = await writePlugin(dir, "waits", "", {
+      background: { entryModule: "background/index.ts" },
+    });
+    await writeFile(
+      join(folder, "background/index.ts"),
+      "const ready: boolean = await Promise.resolve(true);\nexport async function onStart() { void ready; }\nexport async function onStop() {}\n",
+    );
+    const run = hangar(["run", "--port", "0", "--json", "--data-dir", join(dir, "data"), folder]);
+    running.push(run);
+    await waitForEvent(run, "summary");
+    const warning = records(run.stdout()).find(
+      (record) => record.pluginId === "waits" && String(record.msg).includes("loaded as an ES module"),
+    );
+    expect(warning?.level).toBe(40);
+    expect(String(warning?.msg)).toMatch(
+      /because it uses top-level await\. Node keeps every ES module until the process ends, so each reload .* adds another copy .* move top-level awaits into onStart/,
+    );
+    expect(String(warning?.msg)).not.toMatch(/cjs|output format|esbuild/i);
+  });
+
   it("serves the examples, then stops them gracefully on SIGINT and exits 0", async () => {
     const run = hangar(["run", "--port", "0", "--json", "--data-dir", dir, examples]);
     running.push(run);

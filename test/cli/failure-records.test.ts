@@ -293,3 +293,88 @@ describe.each(["none", "worker"])("hangar run --json --isolation %s", (isolation
     }
   }, 90_000);
 });
+
+describe("hangar run --json --isolation worker: a crash while invokes wait", () => {
+  it("rejects the waiting invokes with the crash, logged once as the crash, not once more per invoke", async () => {
+    const { running, summary } = await runOnePlugin(
+      join(dir, "ipc-crash"),
+      "waiter",
+      `export async function onStart(ctx) {
+         ctx.ipc.handle("wait", () => new Promise(() => {}));
+         ctx.ipc.handle("die", () => { setTimeout(() => { throw new Error("worker boom"); }, 100); return "bye"; });
+       }
+       export async function onStop() {}\n`,
+      join(dir, "ipc-crash-data"),
+      "worker",
+    );
+    try {
+      const socket = new WebSocket(`${String(summary.url).replace(/^http/, "ws")}/_hangar/ipc`);
+      const results = new Map<number, Record<string, unknown>>();
+      await new Promise<void>((resolve, reject) => {
+        socket.on("error", reject);
+        socket.on("open", () => {
+          for (const id of [1, 2, 3]) {
+            socket.send(JSON.stringify({ type: "invoke", id, channel: "plugin:waiter:wait" }));
+          }
+          socket.send(JSON.stringify({ type: "invoke", id: 4, channel: "plugin:waiter:die" }));
+        });
+        socket.on("message", (data) => {
+          const message = JSON.parse(String(data)) as Record<string, unknown>;
+          if (message.type === "result") results.set(Number(message.id), message);
+          if (results.size === 4) resolve();
+        });
+      });
+      socket.close();
+      // The three waiting invokes were rejected with the crash's message.
+      for (const id of [1, 2, 3]) expect(JSON.stringify(results.get(id))).toContain("worker boom");
+      const crash = await waitFor(running, () =>
+        records(running.stdout()).find((r) => r.pluginId === "waiter" && r.code === "HANGAR_PLUGIN_CRASHED"),
+      );
+      expect(String(crash.msg)).toContain("worker boom");
+      expect(records(running.stdout()).filter((r) => r.code === "HANGAR_IPC_HANDLER_FAILED")).toEqual([]);
+    } finally {
+      if (running.child.exitCode === null) running.child.kill("SIGKILL");
+    }
+  }, 90_000);
+});
+
+describe.each(["none", "worker"])("hangar run --json --isolation %s: a restart's log lines", (isolation) => {
+  it("say how long the import took, and which restart waits how long", async () => {
+    const { running } = await runOnePlugin(
+      join(dir, `restart-${isolation}`),
+      "once",
+      `export async function onStart(ctx) {
+         const starts = (await ctx.config.get("starts", 0)) + 1;
+         await ctx.config.set("starts", starts);
+         if (starts === 1) setTimeout(() => { throw new Error("first run fails"); }, 100);
+       }
+       export async function onStop() {}\n`,
+      join(dir, `restart-${isolation}-data`),
+      isolation,
+    );
+    try {
+      const lines = () =>
+        records(running.stdout())
+          .filter((r) => r.pluginId === "once")
+          .map((r) => String(r.msg));
+      await waitFor(running, () =>
+        lines().filter((msg) => msg.startsWith("running (")).length === 2 ? true : undefined,
+      );
+      const load = isolation === "worker" ? "worker boot and import" : "import";
+      expect(lines()).toContainEqual(
+        expect.stringMatching(new RegExp(`^loaded \\(${load} took \\d+ ms\\)$`)),
+      );
+      expect(lines()).toContainEqual(
+        expect.stringMatching(/^backoff: restart 1 of 3 within 300000 ms, in 1000 ms/),
+      );
+      if (isolation === "worker") {
+        // The restart boots a new worker and imports the module again before starting it.
+        expect(lines()).toContainEqual(
+          expect.stringMatching(/^starting \(worker boot and import took \d+ ms\)$/),
+        );
+      }
+    } finally {
+      if (running.child.exitCode === null) running.child.kill("SIGKILL");
+    }
+  }, 90_000);
+});

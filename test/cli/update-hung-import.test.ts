@@ -4,34 +4,15 @@
 // run` in a child process, and `hangar update` in another while the routes are probed.
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createWorkspace, type Workspace } from "../support/plugins.js";
-import { type Running, records, sleep, start, waitForEvent } from "../support/processes.js";
+import { describe, expect, it } from "vitest";
+import { cliWorkspacePerTest, expectHungImportOutcome } from "../support/plugins.js";
+import { type Running, records, sleep, waitForEvent } from "../support/processes.js";
 
-const repo = fileURLToPath(new URL("../..", import.meta.url));
-const bin = path.join(repo, "bin/hangar.js");
 /** The hung re-import's limit: long, so that the other plugins' reload and start fit well inside it. */
 const HUNG_LOAD_TIMEOUT_MS = 15_000;
-const noToken = { HANGAR_SERVER_TOKEN: undefined };
 
-let ws: Workspace;
-let running: Running[] = [];
-beforeEach(async () => {
-  ws = await createWorkspace();
-});
-afterEach(async () => {
-  for (const child of running) child.child.kill("SIGKILL");
-  await Promise.all(running.map((child) => child.exited));
-  running = [];
-  await ws.cleanup();
-});
-
-function hangar(args: string[]): Running {
-  const child = start(process.execPath, [bin, ...args], { cwd: ws.root, env: noToken });
-  running.push(child);
-  return child;
-}
+const fixture = cliWorkspacePerTest({ HANGAR_SERVER_TOKEN: undefined });
+const hangar = (args: string[]): Running => fixture.hangar(args);
 
 /** A plugin with a route GET /api/<id>/hi that answers with its id and its module instance. */
 const routed = (id: string) => `const instance = Math.random();
@@ -64,6 +45,7 @@ async function stateOf(url: string, id: string): Promise<unknown> {
 
 describe("hangar update with a re-import that hangs (fresh findings, item 3)", () => {
   it("starts the other updated plugins while one import hangs; only its dependent waits for it", async () => {
+    const { ws } = fixture;
     await ws.write({ id: "good", source: routed("good") });
     await ws.write({
       id: "good-dependent",
@@ -138,18 +120,7 @@ describe("hangar update with a re-import that hangs (fresh findings, item 3)", (
     // The update settles once the hung import's limit has run out, with the hung plugin and its dependent errored.
     expect(await update.exited, update.stderr()).toBe(0);
     const result = records(update.stdout())[0] as { event: string; plugins: PluginRow[] };
-    const byId = new Map(result.plugins.map((plugin) => [plugin.id, plugin]));
-    expect(byId.get("good")?.state).toBe("running");
-    expect(byId.get("good-dependent")?.state).toBe("running");
-    expect(byId.get("hung")).toMatchObject({
-      state: "errored",
-      error: { phase: "load", code: "HANGAR_LOAD_TIMEOUT" },
-    });
-    expect(byId.get("hung-dependent")).toMatchObject({
-      state: "errored",
-      error: { phase: "dependency", code: "HANGAR_DEPENDENCY_FAILED" },
-    });
-    expect(byId.get("hung-dependent")?.error?.message).toMatch(/depends on 'hung', which is errored/);
+    expectHungImportOutcome(result.plugins);
 
     shell.child.kill("SIGINT");
     expect(await shell.exited).toBe(0);

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Shell } from "../../src/index.js";
 import {
   createWorkspace,
+  expectHungImportOutcome,
   goodPluginSource,
   testIsolation,
   testShell,
@@ -115,18 +116,7 @@ describe("start-up with a hung import (issue 12)", () => {
     await starting;
     const status = shell.status();
     expect(status.state).toBe("running");
-    const byId = new Map(status.plugins.map((plugin) => [plugin.id, plugin]));
-    expect(byId.get("hung")).toMatchObject({
-      state: "errored",
-      error: { phase: "load", code: "HANGAR_LOAD_TIMEOUT" },
-    });
-    expect(byId.get("hung-dependent")).toMatchObject({
-      state: "errored",
-      error: { phase: "dependency", code: "HANGAR_DEPENDENCY_FAILED" },
-    });
-    expect(byId.get("hung-dependent")?.error?.message).toMatch(/depends on 'hung', which is errored/);
-    expect(byId.get("good")?.state).toBe("running");
-    expect(byId.get("good-dependent")?.state).toBe("running");
+    expectHungImportOutcome(status.plugins);
   });
 
   it("still reports a dependency cycle and a missing dependency once the plugins involved have loaded", async () => {

@@ -106,6 +106,6 @@ export function onStop(): void {}
     expect(report.alive["top-level-await"]).toEqual(Array(generations).fill(true));
     const esmWarnings = report.warnings.filter((line) => line.includes("loaded as an ES module"));
     expect(esmWarnings).toHaveLength(1);
-    expect(esmWarnings[0]).toContain("Top-level await");
+    expect(esmWarnings[0]).toContain("because it uses top-level await");
   }, 180_000);
 });

@@ -2,8 +2,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach } from "vitest";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, expect } from "vitest";
 import { createShell, type Shell, type ShellOptions } from "../../src/index.js";
+import { type Running, start } from "./processes.js";
 
 export interface PluginSpec {
   id: string;
@@ -48,6 +50,70 @@ export function workspacePerTest(): { readonly ws: Workspace; readonly shells: S
     },
     shells,
   };
+}
+
+/** bin/hangar.js of this checkout (it runs dist/). */
+const hangarBin = fileURLToPath(new URL("../../bin/hangar.js", import.meta.url));
+
+/**
+ * {@link workspacePerTest} for tests of the real CLI: `fixture.hangar(args, env)` starts `bin/hangar.js` in the
+ * current test's workspace (cwd `ws.root`) as a child process; after each test every child it started is killed
+ * (SIGKILL) and awaited, then the workspace is removed. `env` adds to (or, with `undefined`, removes from)
+ * `defaultEnv` and the test's own environment.
+ */
+export function cliWorkspacePerTest(defaultEnv: Record<string, string | undefined> = {}): {
+  readonly ws: Workspace;
+  hangar(args: string[], env?: Record<string, string | undefined>): Running;
+} {
+  let current: Workspace | undefined;
+  const children: Running[] = [];
+  beforeEach(async () => {
+    current = await createWorkspace();
+  });
+  afterEach(async () => {
+    const ended = children.splice(0);
+    for (const running of ended) running.child.kill("SIGKILL");
+    await Promise.all(ended.map((running) => running.exited));
+    await current?.cleanup();
+  });
+  const fixture = {
+    get ws() {
+      if (!current) throw new Error("fixture.ws is the workspace of the running test: read it inside a test");
+      return current;
+    },
+    hangar(args: string[], env: Record<string, string | undefined> = {}): Running {
+      const child = start(process.execPath, [hangarBin, ...args], {
+        cwd: fixture.ws.root,
+        env: { ...defaultEnv, ...env },
+      });
+      children.push(child);
+      return child;
+    },
+  };
+  return fixture;
+}
+
+/** A plugin's status as the shell reports it (shell.status(), GET /api/_shell/plugins, hangar update --json). */
+type StatusRow = { id: string; state: string; error?: { phase: string; code: string; message: string } };
+
+/**
+ * The outcome once a hung import's load timeout has run out, in the fleet `good`, `good-dependent` (dependsOn
+ * good), `hung` (a top-level await that never ends) and `hung-dependent` (dependsOn hung): the first two run,
+ * `hung` is errored with HANGAR_LOAD_TIMEOUT and its dependent with HANGAR_DEPENDENCY_FAILED naming it.
+ */
+export function expectHungImportOutcome(plugins: readonly StatusRow[]): void {
+  const byId = new Map(plugins.map((plugin) => [plugin.id, plugin]));
+  expect(byId.get("good")?.state).toBe("running");
+  expect(byId.get("good-dependent")?.state).toBe("running");
+  expect(byId.get("hung")).toMatchObject({
+    state: "errored",
+    error: { phase: "load", code: "HANGAR_LOAD_TIMEOUT" },
+  });
+  expect(byId.get("hung-dependent")).toMatchObject({
+    state: "errored",
+    error: { phase: "dependency", code: "HANGAR_DEPENDENCY_FAILED" },
+  });
+  expect(byId.get("hung-dependent")?.error?.message).toMatch(/depends on 'hung', which is errored/);
 }
 
 export async function createWorkspace(): Promise<Workspace> {

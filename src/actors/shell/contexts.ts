@@ -1,6 +1,6 @@
 // Creates and disposes each plugin's context for the plugin machine's createContext/disposeContext actions:
 // the context lives while the plugin is `active`, and code run under it carries the plugin's scope.
-import { type PluginFlow, type PluginScope, runInScope } from "../../containment/attribution.js";
+import { type PluginFlow, type PluginScope, runInScope, wasReported } from "../../containment/attribution.js";
 import type { ShellContainment } from "../../containment/shell-containment.js";
 import type { ConfigBackend } from "../../context/config-backend.js";
 import type { HangarLogger } from "../../context/logger.js";
@@ -91,6 +91,8 @@ class ShellContextServices implements PluginContextDeps {
 
   /** One failure record with the fields of every other (docs/cli.md), phase `request` as a route's. */
   onHandlerFailure(channel: string, error: unknown): void {
+    // Already reported: an isolated plugin's crash, which rejects every invoke waiting on its worker.
+    if (wasReported(error)) return;
     const { pluginId } = this;
     const actor = this.#deps.plugins.get(pluginId);
     this.#deps.logger.shell.error(

@@ -1,6 +1,6 @@
 // Imports a plugin's background module for the plugin machine's loadPlugin actor: in the shell's thread, or in
 // a worker thread of its own when it runs isolated (docs/isolation.md); module evaluation runs as its own code.
-import { runInScope } from "../../containment/attribution.js";
+import { markReported, runInScope } from "../../containment/attribution.js";
 import { FLOW_CLOSED, openFlow, type ShellContainment } from "../../containment/shell-containment.js";
 import type { HangarLogger } from "../../context/logger.js";
 import { createError, type ErrorCode, HangarError, hasHangarCode, messageOf } from "../../errors.js";
@@ -168,6 +168,8 @@ async function loadIsolated(
       // The plugin's own error when it threw; a hang or an exit has none (the message says which).
       const cause = error.cause instanceof Error ? { err: error.cause } : {};
       deps.logger.shell.error(message, { pluginId, state, phase: "run", code, ...cause });
+      // That record says it all: the IPC invokes the crash rejects next are not logged once more each.
+      markReported(error);
       runtime.lastFailure = error.cause;
       // Its stack travels with the event: the inspector's errors view shows it (a hang or an exit has none).
       const stack = error.cause instanceof Error ? error.cause.stack : undefined;

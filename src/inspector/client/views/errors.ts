@@ -2,7 +2,10 @@
 import { clock, h, replaceChildren } from "../dom.js";
 import type { ErrorEntry } from "../session.js";
 
-/** Draws `errors` (oldest first) into `container`; `count` shows how many there are. */
+/**
+ * Draws `errors` (given oldest first, as they happened) into `container` newest first: someone looking at a
+ * failure wants the latest one on top. `count` shows how many there are.
+ */
 export function renderErrors(
   container: HTMLElement,
   count: HTMLElement,
@@ -19,7 +22,7 @@ export function renderErrors(
     h(
       "ol",
       { class: "errors" },
-      ...errors.map((error) => {
+      ...[...errors].reverse().map((error) => {
         const item = h(
           "li",
           { class: "error", "data-actor": error.actorId, "data-code": error.code, "data-seq": error.seq },
