@@ -278,6 +278,11 @@ const catalogue = {
     message:
       "Port {port} on {host} is already in use by another process. Stop it, or choose another port with --port / server.port (0 picks a free one).",
   },
+  HANGAR_SERVER_CLOSED: {
+    summary: "the shell's server stopped while the shell was running, closed by code other than hangar's",
+    message:
+      "The shell's HTTP server on {url} was closed while the shell was running, and not by hangar: code in the process (most likely a plugin that closed every net.Server it found) closed it. hangar stops the plugins and exits with code 1; find the plugin that calls close() on servers it did not create.",
+  },
   HANGAR_SERVER_LISTEN: {
     summary: "the server could not listen for another reason",
     messages: {

@@ -1,6 +1,6 @@
 // Containment holes a fresh user found (session 4), each through the real CLI in a child process: odd thrown
 // values (a Proxy, a revoked Proxy, a throwing stack getter, a throwing toString, a null-prototype object) and a
-// 5 MB message, from a timer and from onStart. In-process only: the CLI runs plugins in-process by default.
+// 5 MB message, from a timer and from onStart; a plugin that closes the shell's server. In-process only: the CLI runs plugins in-process by default.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -175,6 +175,41 @@ describe("a plugin that replaces globalThis.setTimeout, through hangar run", () 
         (r) => r.pluginId === "stop-hang" && r.code === "HANGAR_STOP_TIMEOUT",
       );
       expect(stopHang).toBeDefined();
+    } finally {
+      if (running.child.exitCode === null) running.child.kill("SIGKILL");
+    }
+  }, 60_000);
+});
+
+describe("a plugin that closes the shell's server, through hangar run", () => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    ws = await createWorkspace();
+    // A "cleanup" that closes every net.Server of the process: the shell's own among them.
+    await ws.write({
+      id: "closer",
+      source: `import net from "node:net";
+        export async function onStart() {
+          setTimeout(() => { for (const h of process._getActiveHandles()) if (h instanceof net.Server) h.close(); }, 300);
+        }
+        export async function onStop() {}`,
+    });
+  });
+  afterAll(() => ws?.cleanup());
+
+  it("is not a silent exit 0: HANGAR_SERVER_CLOSED, the plugins stopped, exit code 1", async () => {
+    const args = ["bin/hangar.js", "run", ws.pluginsDir, "--port", "0", "--data-dir", ws.dataDir, "--json"];
+    const running = start(process.execPath, args, { cwd: root });
+    try {
+      const exited = await Promise.race([running.exited, sleep(30_000).then(() => "still running")]);
+      expect(exited, running.stderr()).not.toBe("still running");
+      expect(running.child.exitCode).toBe(1);
+      expect(running.stderr() + running.stdout()).toContain("HANGAR_SERVER_CLOSED");
+      expect(running.stderr() + running.stdout()).toContain("was closed while the shell was running");
+      // The plugins were stopped on the way out, not abandoned.
+      expect(
+        records(running.stdout()).some((r) => r.pluginId === "closer" && String(r.msg).startsWith("stopped")),
+      ).toBe(true);
     } finally {
       if (running.child.exitCode === null) running.child.kill("SIGKILL");
     }
