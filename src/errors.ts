@@ -3,6 +3,8 @@
 // message cannot drift from its twin. docs/errors.md documents each code; test/docs/errors-doc.test.ts keeps the
 // two in step (every code, and every example matching one of its code's sentences).
 
+import { describeThrown } from "./thrown.js";
+
 /** What plugin.json must at least hold; said wherever a manifest is missing or wrong. */
 const MANIFEST_SHAPE =
   'plugin.json must be a JSON object with at least "id" (lowercase letters, digits, dashes) and "version" (semver)';
@@ -281,6 +283,11 @@ const catalogue = {
     message:
       "Port {port} on {host} is already in use by another process. Stop it, or choose another port with --port / server.port (0 picks a free one).",
   },
+  HANGAR_SERVER_CLOSED: {
+    summary: "the shell's server stopped while the shell was running, closed by code other than hangar's",
+    message:
+      "The shell's HTTP server on {url} was closed while the shell was running, and not by hangar: code in the process (most likely a plugin that closed every net.Server it found) closed it. hangar stops the plugins and exits with code 1; find the plugin that calls close() on servers it did not create.",
+  },
   HANGAR_SERVER_LISTEN: {
     summary: "the server could not listen for another reason",
     messages: {
@@ -492,9 +499,13 @@ function templateOf(
 }
 
 function fill(template: string, parts: Readonly<Record<string, Part>> | undefined): string {
-  return template.replace(PLACEHOLDER, (whole, name: string) =>
-    parts !== undefined && Object.hasOwn(parts, name) ? String(parts[name]) : whole,
-  );
+  return template.replace(PLACEHOLDER, (whole, name: string, at: number) => {
+    if (parts === undefined || !Object.hasOwn(parts, name)) return whole;
+    const value = String(parts[name]);
+    // A part that is a sentence of its own ("…restart policy applies.") before the template's period: one period.
+    const doubled = template[at + whole.length] === "." && value.endsWith(".") && !value.endsWith("..");
+    return doubled ? value.slice(0, -1) : value;
+  });
 }
 
 /**
@@ -538,13 +549,10 @@ export function hasHangarCode(value: unknown): value is { code: ErrorCode; messa
   return typeof code === "string" && Object.hasOwn(ErrorCodes, code);
 }
 
-/** The message of anything thrown, without assuming it is an Error. */
+/**
+ * The message of anything thrown, without assuming it is an Error, and without ever throwing (a Proxy, a throwing
+ * getter or toString: src/thrown.ts); capped at MAX_THROWN_TEXT characters.
+ */
 export function messageOf(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  if (typeof value === "string") return value;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+  return describeThrown(value).message;
 }

@@ -6,6 +6,7 @@ import { type PluginRegistry, workerStatuses } from "./actors/shell/plugin-runti
 import { createPluginView } from "./actors/shell/plugin-view.js";
 import { createShellControl, topState } from "./actors/shell/shell-control.js";
 import { provideShellMachine } from "./actors/shell/shell-steps.js";
+import { realClock } from "./base/timers.js";
 import { runInScope } from "./containment/attribution.js";
 import { ShellContainment } from "./containment/shell-containment.js";
 import type { ConfigBackend } from "./context/config-backend.js";
@@ -218,7 +219,7 @@ export function createShell(options: ShellOptions = {}): Shell {
       ...host,
       machine: testHooks.pluginMachine?.(pluginMachine) ?? pluginMachine,
       timeouts: settings.pluginTimeouts,
-      clockFor: (id) => testHooks.pluginClock?.(id) ?? testHooks.clock,
+      clockFor: (id) => testHooks.pluginClock?.(id) ?? testHooks.clock ?? realClock,
       stopping: () => control.stopping(),
       pluginFolders: settings.plugins,
       isolation: settings.isolation,
@@ -237,7 +238,8 @@ export function createShell(options: ShellOptions = {}): Shell {
       id: "shell",
       input: { timeouts: { auth: settings.authTimeout, shutdown: settings.shutdownTimeout } },
       ...(inspect ? { inspect } : {}),
-      ...(testHooks.clock ? { clock: testHooks.clock } : {}),
+      // Not the global setTimeout, which an in-process plugin may have replaced (src/base/timers.ts).
+      clock: testHooks.clock ?? realClock,
     },
   );
   // An error subscriber keeps a defect from being rethrown as an uncaughtException (it would kill Electron main).

@@ -13,6 +13,18 @@ import {
 } from "../src/errors.js";
 
 describe("createError", () => {
+  it("a part that ends a sentence of its own before the template's period gives one period, not two", () => {
+    const reason = errorMessage("HANGAR_PROCESS_EXIT", { pluginId: "audit", exitCode: "1" });
+    expect(reason).toMatch(/applies\.$/);
+    const message = errorMessage("HANGAR_ROUTE_FAILED", {
+      pluginId: "audit",
+      route: "GET /api/audit/x",
+      reason,
+    });
+    expect(message).toContain("restart policy applies. The request was answered 500");
+    expect(message).not.toContain("..");
+  });
+
   it("fills the code's sentence with the parts and takes the plugin from them", () => {
     const cause = new Error("EACCES: permission denied");
     const error = createError(

@@ -1,6 +1,7 @@
 // The one ownership primitive, for every layer: whoever registers gets a Disposable; a store disposes all it
 // holds at once. After VS Code's lifecycle.ts: disposing twice is harmless, adding to a disposed store disposes
 // at once. AsyncDisposableStore does the same for resources whose release takes time (servers, threads, locks).
+import { clearTimeout, setTimeout } from "./timers.js";
 
 /** Something that releases what it holds. Calling `dispose` more than once is harmless. */
 export interface Disposable {

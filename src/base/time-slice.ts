@@ -2,8 +2,10 @@
 // loop, the web's `scheduler.yield()`): queued tasks run in order, several in one turn until the turn has
 // used its budget, the rest in later turns. Timers, I/O and, in Electron main, every window's frames are then
 // served between them: with 100 plugins starting at once, no turn holds the thread for all of them (issue 13).
+
 import { AsyncResource } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
+import { setImmediate } from "./timers.js";
 
 /**
  * How long one turn of the event loop may spend on queued tasks, in ms, before the rest wait for the next

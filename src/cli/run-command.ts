@@ -1,4 +1,6 @@
 // `hangar run`: starts a shell on plugin folders, prints a summary, and shuts it down on SIGINT/SIGTERM.
+
+import { createError } from "../errors.js";
 import type { LogLevel } from "../index.js";
 import { childProcessHost, createShell, createWebSocketIpc } from "../index.js";
 import { IPC_PATH } from "../ipc/ws-protocol.js";
@@ -130,6 +132,25 @@ export async function runCommand(
   // Installed before start, so that a signal during start-up stops what has started (SPEC §4).
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // While the shell runs, its listening server keeps the event loop alive: the loop empties only when code other
+  // than hangar's closed it (in-process, a plugin can reach every handle). Say so and stop, instead of a silent
+  // exit 0 (HANGAR_SERVER_CLOSED).
+  let serverUrl = "";
+  const onLoopEmpty = (): void => {
+    if (signalled) return;
+    signalled = true;
+    output.error(createError("HANGAR_SERVER_CLOSED", { url: serverUrl || "its port" }));
+    beginStopping(
+      shell.stop().then(
+        () => ExitCodes.failure,
+        (error: unknown) => {
+          output.error(error);
+          return ExitCodes.failure;
+        },
+      ),
+    );
+  };
+  void stopped.then(() => process.off("beforeExit", onLoopEmpty));
   early.release();
 
   try {
@@ -163,6 +184,8 @@ export async function runCommand(
   }
 
   const status = shell.status();
+  serverUrl = status.server.url ?? "";
+  process.on("beforeExit", onLoopEmpty);
   const inspector = status.inspector?.url;
   const shellPage = status.shellPage?.url;
   output.event(

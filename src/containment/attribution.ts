@@ -3,6 +3,7 @@
 // folder for code reached through something shared (a listener on a shared EventEmitter runs in the emitter's scope).
 import { AsyncLocalStorage } from "node:async_hooks";
 import path from "node:path";
+import { stackOf } from "../thrown.js";
 
 /**
  * The call in progress that an escaped error should fail first, when it is still waiting: a hook in flight,
@@ -135,7 +136,8 @@ export function wasReported(error: unknown): boolean {
  */
 export function attributeError(error: unknown): PluginScope | undefined {
   const scope = currentScope();
-  const byStack = attributeStack((error as { stack?: unknown } | null)?.stack);
+  // Read without throwing: this runs inside the process handlers (a stack getter may throw, a Proxy trap may).
+  const byStack = attributeStack(stackOf(error));
   if (byStack && (!scope || scope.owner !== byStack.owner || scope.pluginId !== byStack.pluginId))
     return byStack;
   return scope;

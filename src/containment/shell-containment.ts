@@ -1,7 +1,9 @@
 // One shell's containment (SPEC §11): turns a fault attributed to one of its plugins into that plugin's failure
 // (the hook or request in flight fails, else a CRASH event), a leftover of an earlier context into a warning,
 // and a process.exit() from plugin code into HANGAR_PROCESS_EXIT.
+
 import { type PluginActor, settled, stateOf } from "../actors/plugin-supervisor.js";
+import { setImmediate } from "../base/timers.js";
 import { createError, type ErrorCode, errorMessage, hasHangarCode, messageOf } from "../errors.js";
 import type { PluginLogger } from "../sdk/types.js";
 import {

@@ -2,6 +2,7 @@
 import { type DestinationStream, pino } from "pino";
 import { redactSecrets } from "../base/redact.js";
 import type { PluginLogger } from "../sdk/types.js";
+import { describeThrown, safeThrown } from "../thrown.js";
 
 /** How records are written: `pretty` for people (one line each, `[plugin-id]` prefix), `json` for machines. */
 export type LogFormat = "pretty" | "json";
@@ -119,8 +120,22 @@ function serializeFields(data: Record<string, unknown>): Record<string, unknown>
  * causes), since JSON.stringify would turn it into `{}`. Other values are left for pino's safe stringify.
  */
 function serializeErrors(value: unknown, seen: Set<object> = new Set()): unknown {
-  if (value instanceof Error) return pino.stdSerializers.err(value);
   if (typeof value !== "object" || value === null || seen.has(value)) return value;
+  // A logged value may be anything a plugin threw: one that throws when read (a Proxy, a getter, a cause) is
+  // logged as what can be read of it, and a megabytes-long message is cut (src/base/thrown.ts).
+  try {
+    return serializeReadable(value, seen);
+  } catch {
+    const { name, message, stack } = describeThrown(value);
+    return { type: name, message, stack: stack ?? `${name}: ${message}` };
+  }
+}
+
+function serializeReadable(value: object, seen: Set<object>): unknown {
+  if (value instanceof Error) {
+    // The error itself, or its copy when reading it throws or it is too long.
+    return pino.stdSerializers.err(safeThrown(value) as Error);
+  }
   if (Array.isArray(value)) {
     seen.add(value);
     const copy = value.map((item) => serializeErrors(item, seen));

@@ -1,6 +1,8 @@
 // Ties a shell's shutdown to Electron's quit: hold the first quit until every plugin's onStop has run.
+
 import type { Disposable } from "../base/disposable.js";
 import { toDisposable } from "../base/disposable.js";
+import { clearTimeout, setTimeout } from "../base/timers.js";
 import { createError, messageOf } from "../errors.js";
 import type { Shell } from "../shell.js";
 import type { ElectronApp, ElectronQuitEvent } from "./electron-types.js";

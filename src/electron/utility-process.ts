@@ -1,6 +1,8 @@
 // hangar/electron's host for isolated plugins: each runs in its own Electron utility process (a Node process
 // Electron starts and supervises) instead of a worker thread, speaking the same messages (docs/isolation.md).
+
 import { fileURLToPath } from "node:url";
+import { clearTimeout, setTimeout } from "../base/timers.js";
 import { createError } from "../errors.js";
 import { type Isolate, type IsolationHost, isolateEntry } from "../isolation/isolate.js";
 import type { FromWorker, ToWorker } from "../isolation/protocol.js";

@@ -5,6 +5,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
 import { createRefusalLog } from "../base/refusal-log.js";
+import { setTimeout } from "../base/timers.js";
 import { bearerTokenOf, createTokenMatcher } from "../base/token-match.js";
 import { createError, messageOf } from "../errors.js";
 import { createHandlerRegistry } from "./handler-registry.js";

@@ -1,7 +1,9 @@
 // The shell's side of one isolated plugin: spawns its worker thread, watches its heartbeat, forwards its
 // context calls to the shell's real context, and ends it when it hangs, crashes or the shell is done with it.
+
 import { realpath } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
+import { clearInterval, clearTimeout, setInterval, setTimeout } from "../base/timers.js";
 import { createError, type ErrorCode, type HangarError, messageOf } from "../errors.js";
 import type { IpcTransport } from "../ipc/transport.js";
 import { resolveEntryModule } from "../manifest/read-manifest.js";

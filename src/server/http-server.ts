@@ -1,6 +1,8 @@
 // The Node HTTP server under the shell's Express app: listen with clear errors, close gracefully, force-close.
+
 import { createServer, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { clearTimeout, setImmediate, setTimeout } from "../base/timers.js";
 import { createError, type HangarError } from "../errors.js";
 
 /** Where to listen. `port: 0` picks a free port; `port()` and `url()` then report the real one. */

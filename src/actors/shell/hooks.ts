@@ -11,6 +11,7 @@ import {
   type PluginPhase,
   phaseCodes,
 } from "../../errors.js";
+import { safeThrown } from "../../thrown.js";
 import { generationOf, type PluginRegistry } from "./plugin-runtime.js";
 
 /** What running a hook needs: the registry and the containment that scopes the plugin's code. */
@@ -67,7 +68,9 @@ export async function runHook(
       };
       await Promise.race([runInScope({ ...scope, flow }, () => Promise.resolve().then(call)), flow.failed]);
     }
-  } catch (cause) {
+  } catch (thrown) {
+    // What the plugin threw is read, logged and shown in its status: a value that throws when read does not.
+    const cause = safeThrown(thrown);
     runtime.lastFailure = cause;
     throw hookFailure(pluginId, phase, hook, runtime.entryFile, cause);
   } finally {
