@@ -369,6 +369,11 @@ const matrix: Cell[] = [
  * - a crash of the `routes` or `ipcs` plugin ends it for the probes after it: they answer 503 / "No handler".
  */
 const isolatedTable: Record<string, Partial<Cell>> = {
+  // Its 400 ms load timeout bounds the worker's boot and then its import, apart: with thirty workers booting at
+  // once on a loaded machine the boot alone may take longer (HANGAR_WORKER_BOOT_TIMEOUT), else the import hangs
+  // (HANGAR_LOAD_TIMEOUT); either way it is errored in phase load. test/isolation/worker-boot-timeout.test.ts
+  // checks each code on its own.
+  "hang-load": { expect: { at: "start", state: "errored", phase: "load" } },
   "reject-load": { expect: { at: "start", state: "errored", phase: "load", code: "HANGAR_PLUGIN_CRASHED" } },
   "exit-load": { expect: { at: "start", state: "errored", phase: "load", code: "HANGAR_PLUGIN_CRASHED" } },
   "module-timer": { expect: { ...crashed(), phase: ["start", "run"] } },
