@@ -57,10 +57,17 @@ describe("load timeout (SPEC §4)", () => {
     expect(statusOf(shell, "good")?.state).toBe("running");
     const hung = statusOf(shell, "hung")!;
     expect(hung.state).toBe("errored");
-    expect(hung.error).toMatchObject({ phase: "load", code: "HANGAR_LOAD_TIMEOUT" });
-    expect(hung.error?.message).toMatch(
-      /Plugin 'hung'.*'background\/index\.mjs'.*within 300 ms.*background\.loadTimeoutMs/,
-    );
+    // Isolated (the vitest project "isolated"), 300 ms bound the worker's boot first: on a loaded machine a boot
+    // may outlast it, which is HANGAR_WORKER_BOOT_TIMEOUT (docs/isolation.md); in-process it is always the import.
+    if (process.env.HANGAR_TEST_ISOLATION === "worker" && hung.error?.code === "HANGAR_WORKER_BOOT_TIMEOUT") {
+      expect(hung.error).toMatchObject({ phase: "load" });
+      expect(hung.error?.message).toMatch(/Plugin 'hung': its worker did not start within 300 ms/);
+    } else {
+      expect(hung.error).toMatchObject({ phase: "load", code: "HANGAR_LOAD_TIMEOUT" });
+      expect(hung.error?.message).toMatch(
+        /Plugin 'hung'.*'background\/index\.mjs'.*within 300 ms.*background\.loadTimeoutMs/,
+      );
+    }
     expect((await get(shell, "/api/good/status")).status).toBe(200);
     await shell.stop();
     expect(shell.status().state).toBe("stopped");
