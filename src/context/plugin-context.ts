@@ -16,6 +16,9 @@ import type {
 } from "../sdk/types.js";
 import type { RouteRegistry } from "../server/route-registry.js";
 
+/** A request or invoke that code runs for (src/containment/attribution.ts), for layers that may not import containment. */
+export type { PluginFlow };
+
 /** What the shell hands over to build one plugin's context. */
 export interface PluginContextDeps {
   pluginId: string;
