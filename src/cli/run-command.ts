@@ -1,5 +1,4 @@
 // `hangar run`: starts a shell on plugin folders, prints a summary, and shuts it down on SIGINT/SIGTERM.
-
 import { createError } from "../errors.js";
 import type { LogLevel } from "../index.js";
 import { childProcessHost, createShell, createWebSocketIpc } from "../index.js";
