@@ -3,6 +3,7 @@
 import type { ServerResponse } from "node:http";
 import express, { type Request, type RequestHandler, type Response } from "express";
 import { createRefusalLog } from "../base/refusal-log.js";
+import { clearInterval, setInterval } from "../base/timers.js";
 import { createTokenMatcher } from "../base/token-match.js";
 import { hasHangarCode, messageOf } from "../errors.js";
 import type { WorkerStatus } from "../status.js";

@@ -8,6 +8,7 @@ import { accessSync, constants } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { clearTimeout, setTimeout } from "../base/timers.js";
 import { ISOLATE_SIGNAL, type Isolate, type IsolationHost, isolateEntry, workerExecArgv } from "./isolate.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 

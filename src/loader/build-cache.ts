@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { threadId } from "node:worker_threads";
+import { setImmediate } from "../base/timers.js";
 import type { GenerationImport } from "./bundle.js";
 
 /** Bumped whenever what an entry holds, or how it is checked, changes. */

@@ -3,6 +3,7 @@
 // it (unlike module.register's hooks thread on Node 20), so the loading thread is never blocked by esbuild.
 
 import { Worker } from "node:worker_threads";
+import { clearTimeout, setTimeout } from "../base/timers.js";
 import type { BuildReply, BuildRequest } from "./build-worker.js";
 import type { BuiltGeneration, GenerationBuild } from "./bundle.js";
 

@@ -11,6 +11,7 @@ import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runInSlice } from "../base/time-slice.js";
+import { clearTimeout, setTimeout } from "../base/timers.js";
 import { cacheFileFor, readCachedBuild } from "./build-cache.js";
 import { buildInBuilder, warmBuilder } from "./builder.js";
 import type { BuiltGeneration } from "./bundle.js";
