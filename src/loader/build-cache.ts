@@ -5,7 +5,17 @@
 // covers and why that is enough.
 
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import {
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +24,7 @@ import { setImmediate } from "../base/timers.js";
 import type { GenerationImport } from "./bundle.js";
 
 /** Bumped whenever what an entry holds, or how it is checked, changes. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 /** Entries kept at most; past it, the builder thread deletes the oldest written down to 3/4 of it. */
 const MAX_ENTRIES = 512;
 /**
@@ -28,14 +38,17 @@ const CHANGED_WHILE_BUILDING_MS = 10;
  * code is used only while every fact still holds.
  * - `file`: the SHA-256 of a file's content, or null when there is no file there (a source file the build read,
  *   a package.json, tsconfig.json or jsconfig.json that could change how files are read or resolved);
- * - `listing`: the SHA-256 of a folder's sorted entry names, or null when there is no folder (a new file next to
- *   an imported one can shadow it: `./util` finds `util.tsx` before `util.ts`, and `util.ts` before `util/`);
- * - `entry`: whether anything is at a path (`node_modules/<package>` in each folder a package import looked in).
+ * - `listing`: the SHA-256 of a folder's sorted entry names, each symbolic link with its target, or null when
+ *   there is no folder (a new file next to an imported one can shadow it: `./util` finds `util.tsx` before
+ *   `util.ts`, and `util.ts` before `util/`; a link repointed elsewhere changes what `./util` reads, though esbuild
+ *   reports only the file it reached);
+ * - `entry`: where a path leads, its real path, or null when nothing is there (`node_modules/<package>` in each
+ *   folder a package import looked in: `npm link`, workspaces and pnpm make it a link that can be repointed).
  */
 export type BuildProbe =
   | { kind: "file"; path: string; sha256: string | null }
   | { kind: "listing"; path: string; sha256: string | null }
-  | { kind: "entry"; path: string; present: boolean };
+  | { kind: "entry"; path: string; realPath: string | null };
 
 /** What a build read, as bundle.ts saw it; turned into probes by {@link factsToProbes}. */
 export interface BuildFacts {
@@ -208,7 +221,8 @@ async function firstChanged(probes: BuildProbe[]): Promise<string | null> {
         case "listing":
           return now === probe.sha256 ? null : `the files in ${probe.path} changed`;
         case "entry":
-          return now === probe.present ? null : `${probe.path} ${probe.present ? "is gone" : "appeared"}`;
+          if (now === probe.realPath) return null;
+          return `${probe.path} ${probe.realPath === null ? "appeared" : now === null ? "is gone" : `now leads to ${now}`}`;
         default:
           return "unknown probe";
       }
@@ -232,7 +246,7 @@ function valueNow(probe: BuildProbe): Promise<string | boolean | null> {
       ? fileHash(probe.path)
       : probe.kind === "listing"
         ? listingHash(probe.path)
-        : exists(probe.path);
+        : realPathOf(probe.path);
   if (sameTurn.size === 0) setImmediate(() => sameTurn.clear());
   sameTurn.set(id, value);
   return value;
@@ -266,12 +280,12 @@ export async function factsToProbes(facts: BuildFacts): Promise<BuildProbe[] | {
   }
   for (const file of facts.files) nearFile(file);
   for (const { name, resolveDir, resolved } of facts.packages) {
-    pending.set(`entry\0${resolved}`, Promise.resolve({ kind: "entry", path: resolved, present: true }));
+    add("entry", resolved);
     for (const dir of ancestors(resolveDir)) {
       const candidate = path.join(dir, "node_modules", name);
-      const present = await exists(candidate);
-      pending.set(`entry\0${candidate}`, Promise.resolve({ kind: "entry", path: candidate, present }));
-      if (present) {
+      const probe = await probeNow("entry", candidate);
+      pending.set(`entry\0${candidate}`, Promise.resolve(probe));
+      if (probe.kind === "entry" && probe.realPath !== null) {
         add("file", path.join(candidate, "package.json"));
         break; // the first folder that has it wins: the ones above it are not looked at
       }
@@ -396,7 +410,7 @@ async function extendedConfigs(file: string): Promise<string[] | null> {
 async function probeNow(kind: BuildProbe["kind"], file: string): Promise<BuildProbe> {
   if (kind === "file") return { kind, path: file, sha256: await fileHash(file) };
   if (kind === "listing") return { kind, path: file, sha256: await listingHash(file) };
-  return { kind, path: file, present: await exists(file) };
+  return { kind, path: file, realPath: await realPathOf(file) };
 }
 
 async function settleAll(pending: Map<string, Promise<BuildProbe>>): Promise<Array<[string, BuildProbe]>> {
@@ -416,18 +430,24 @@ async function fileHash(file: string): Promise<string | null> {
 
 async function listingHash(dir: string): Promise<string | null> {
   try {
-    return sha256((await readdir(dir)).sort().join("\n"));
+    const entries = await readdir(dir, { withFileTypes: true });
+    const names = await Promise.all(
+      entries.map(async (entry) =>
+        entry.isSymbolicLink()
+          ? `${entry.name} -> ${await readlink(path.join(dir, entry.name))}`
+          : entry.name,
+      ),
+    );
+    return sha256(names.sort().join("\n"));
   } catch (error) {
     if (ABSENT.has(String((error as { code?: unknown }).code))) return null;
     throw error;
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
+/** Where `file` leads once every link on the way is followed, or null when nothing is there. */
+async function realPathOf(file: string): Promise<string | null> {
+  return realpath(file).catch(() => null);
 }
 
 /** The SHA-256 of a file's content, in hex, as probes record it. */

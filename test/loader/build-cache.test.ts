@@ -1,11 +1,12 @@
 // The build cache (src/loader/build-cache.ts, docs/loader.md "Build cache"), through loadPlugin with real plugin
 // folders in a temp dir and a real cache folder: an unchanged TypeScript plugin is taken from the cache (and its
 // code runs as built); editing the entry, editing an imported helper, adding a file that shadows an import, a
-// package that shadows the one found above, or an edited tsconfig.json (whose options esbuild reads), each
+// package that shadows the one found above, a linked helper, folder or package repointed elsewhere, or an edited
+// tsconfig.json (whose options esbuild reads), each
 // rebuilds; another esbuild version or builder is another entry; a folder that cannot be written is a debug
 // line, not a failure.
 
-import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, realpath, rename, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,6 +55,12 @@ async function load(folder: string): Promise<{ lines: string[]; cache: string }>
     logger: { debug: record, info: record, warn: record, error: record },
   } as unknown as PluginContext);
   return { lines, cache: await cache };
+}
+
+/** Points the link at `link` to `target` instead, in one step (as `ln -sfn` does). */
+async function relink(target: string, link: string): Promise<void> {
+  await symlink(target, `${link}.new`);
+  await rename(`${link}.new`, link);
 }
 
 const HIT = /taken from the build cache/;
@@ -158,6 +165,59 @@ export function onStop(): void {}
     const shadowed = await load(folder);
     expect(shadowed.cache).toMatch(/built \(.*shadowed-package\/node_modules\/flavour appeared\)/);
     expect(shadowed.lines).toEqual(["inner"]);
+  });
+
+  it("a linked helper repointed at another file (esbuild reports only the file the link reached)", async () => {
+    const folder = await plugin("relinked-helper", {
+      "plugin.json": backgroundManifest("relinked-helper", "background/index.ts"),
+      "background/index.ts": entry("label('l')").replace('"./label.js"', '"./label"'),
+      "shared/one.ts": "export const label = (s: string): string => 'one ' + s;\n",
+      "shared/two.ts": "export const label = (s: string): string => 'two ' + s;\n",
+    });
+    await symlink(path.join(folder, "shared/one.ts"), path.join(folder, "background/label.ts"));
+    expect((await load(folder)).lines).toEqual(["one l"]);
+    await relink(path.join(folder, "shared/two.ts"), path.join(folder, "background/label.ts"));
+    const relinked = await load(folder);
+    expect(relinked.cache).toMatch(/built \(the files in .*background changed\)/);
+    expect(relinked.lines).toEqual(["two l"]);
+  });
+
+  it("a linked helper folder repointed at another folder", async () => {
+    const folder = await plugin("relinked-folder", {
+      "plugin.json": backgroundManifest("relinked-folder", "background/index.ts"),
+      "background/index.ts": entry("label('d')").replace('"./label.js"', '"./label"'),
+      "v1/index.ts": "export const label = (s: string): string => 'v1 ' + s;\n",
+      "v2/index.ts": "export const label = (s: string): string => 'v2 ' + s;\n",
+    });
+    await symlink(path.join(folder, "v1"), path.join(folder, "background/label"));
+    expect((await load(folder)).lines).toEqual(["v1 d"]);
+    await relink(path.join(folder, "v2"), path.join(folder, "background/label"));
+    const relinked = await load(folder);
+    expect(relinked.cache).toMatch(/built \(the files in .*background changed\)/);
+    expect(relinked.lines).toEqual(["v2 d"]);
+  });
+
+  it("a linked package (npm link, workspaces) repointed at another checkout of the same version", async () => {
+    const checkout = (name: string) => ({
+      [`${name}/package.json`]: JSON.stringify({ name: "linked", version: "1.0.0", main: "index.js" }),
+      [`${name}/index.js`]: `exports.flavour = '${name}';\n`,
+    });
+    const folder = await plugin("relinked-package", {
+      "plugin.json": backgroundManifest("relinked-package", "index.ts"),
+      ...checkout("clone1"),
+      ...checkout("clone2"),
+      "node_modules/.keep": "",
+      "index.ts": `import { flavour } from "linked";
+export function onStart(ctx: { logger: { info(m: string): void } }): void { ctx.logger.info(flavour); }
+export function onStop(): void {}
+`,
+    });
+    await symlink(path.join(folder, "clone1"), path.join(folder, "node_modules/linked"));
+    expect((await load(folder)).lines).toEqual(["clone1"]);
+    await relink(path.join(folder, "clone2"), path.join(folder, "node_modules/linked"));
+    const relinked = await load(folder);
+    expect(relinked.cache).toMatch(/built \(.*node_modules\/linked now leads to .*clone2\)/);
+    expect(relinked.lines).toEqual(["clone2"]);
   });
 
   it("an edited tsconfig.json (esbuild reads its options: here `paths`)", async () => {
