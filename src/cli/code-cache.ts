@@ -2,7 +2,7 @@
 // deserialises the compiled bytecode instead of parsing and compiling the script again. Node 20 has no
 // `module.enableCompileCache` (Node 22): this is the same idea through `vm.Script`'s `cachedData`.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
@@ -95,17 +95,38 @@ function readCache(file: string): Buffer | undefined {
   return digest.equals(bytes.subarray(0, DIGEST_BYTES)) ? data : undefined;
 }
 
-/** Writes `data` to `file` whole or not at all (a temporary file renamed over it), creating the folder. */
+/**
+ * Writes `data` to `file` whole or not at all (a temporary file renamed over it), creating the folder, then
+ * deletes the oldest cache files past {@link MAX_FILES} (those of earlier builds or Node versions).
+ */
 function writeCache(file: string, data: Buffer): void {
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(temporary, Buffer.concat([createHash("sha256").update(data).digest(), data]));
     renameSync(temporary, file);
+    prune(path.dirname(file));
   } catch {
     // A read-only or full disk: no cache, and the command goes on as without one.
     rmSync(temporary, { force: true });
   }
+}
+
+/** Cache files kept in one folder: every command's of a few builds and Node versions (each 0.4–0.8 MB). */
+const MAX_FILES = 24;
+
+/** Deletes the least recently written cache files of `dir` past {@link MAX_FILES}. */
+function prune(dir: string): void {
+  const files = readdirSync(dir).filter((name) => name.endsWith(".v8"));
+  if (files.length <= MAX_FILES) return;
+  const byAge = files
+    .map((name) => ({
+      name,
+      written: statSync(path.join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0,
+    }))
+    .sort((a, b) => a.written - b.written);
+  for (const { name } of byAge.slice(0, files.length - MAX_FILES))
+    rmSync(path.join(dir, name), { force: true });
 }
 
 /**

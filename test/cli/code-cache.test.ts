@@ -3,7 +3,7 @@
 // folder that cannot be written, changes nothing but the speed. In one process V8 may also answer a second compile
 // of the same text from its own in-memory cache: whether V8 itself takes or refuses a file is tested in fresh
 // processes, through the CLI (code-cache-cli.test.ts).
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -97,6 +97,27 @@ describe("runCachedScript", () => {
     expect(afterAlter.api.answer).toEqual([2, 4, 6]);
     await afterAlter.save();
     expect(runIt().compiledFrom).toBe("cache");
+  });
+
+  it("keeps the folder bounded: writing deletes the oldest files past 24 (earlier builds, other Node versions)", async () => {
+    await mkdir(cacheDir, { recursive: true });
+    const now = Date.now() / 1000;
+    for (let i = 0; i < 30; i += 1) {
+      const old = path.join(cacheDir, `${String(i).padStart(32, "0")}-run.v8`);
+      await writeFile(old, "stale");
+      // i = 0 is the oldest.
+      await utimes(old, now - 10_000 + i, now - 10_000 + i);
+    }
+    await writeFile(path.join(cacheDir, "notes.txt"), "not a cache file");
+    const ran = runIt();
+    await ran.save();
+    const files = await cacheFiles();
+    expect(files.filter((file) => file.endsWith(".v8"))).toHaveLength(24);
+    expect(files).toContain("notes.txt");
+    // The new file stays, with the 23 most recent of the old ones.
+    expect(runIt().compiledFrom).toBe("cache");
+    for (let i = 0; i < 7; i += 1) expect(files).not.toContain(`${String(i).padStart(32, "0")}-run.v8`);
+    expect(files).toContain(`${String(7).padStart(32, "0")}-run.v8`);
   });
 
   it("runs without a cache when the folder cannot be created or written: no file, no error", async () => {
