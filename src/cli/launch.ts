@@ -1,6 +1,7 @@
 // What bin/hangar.js imports (bundled into dist/cli/bundle/main.js): runs the `hangar` command from its CommonJS
 // bundle (dist/cli/bundle/cli.cjs, built by scripts/bundle-cli.mjs) through a V8 code cache (code-cache.ts), which
 // spares every start after the first the parse and compile of the bundle (BENCHMARKS.md, "Cold start, session 5").
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { codeCacheDir, runCachedScript } from "./code-cache.js";
@@ -28,8 +29,15 @@ export function runCli(argv: string[], early: EarlySignal): Promise<void> {
   // dist/cli/launch.js, or dist/cli/bundle/main.js keeping that URL (scripts/bundle-cli.mjs): hangar's folder is
   // two levels up.
   const packageRoot = path.resolve(path.dirname(here), "..", "..");
+  const bundle = path.join(path.dirname(here), "bundle", "cli.cjs");
+  if (process.sourceMapsEnabled) {
+    // `node --enable-source-maps`: Node 20 maps the stack frames of a required file through its source map, but
+    // not those of a vm.Script. Whoever asks for mapped stacks gets them, and no code cache.
+    const { runCli: requiredRunCli } = createRequire(here)(bundle) as { runCli: BundledRunCli };
+    return requiredRunCli(argv, early, async () => {});
+  }
   const command = argv.slice(2).find((arg) => !arg.startsWith("-")) ?? "";
-  const script = runCachedScript(path.join(path.dirname(here), "bundle", "cli.cjs"), {
+  const script = runCachedScript(bundle, {
     dir: codeCacheDir(packageRoot),
     variant: COMMANDS.has(command) ? command : "cli",
     ...(typeof HANGAR_CLI_SHA256 === "string" ? { sourceHash: HANGAR_CLI_SHA256 } : {}),

@@ -137,6 +137,28 @@ describe("the hangar command's code cache", { timeout: 90_000 }, () => {
     expect(await readdir(dir)).toEqual(["a-file"]);
   });
 
+  it("under node --enable-source-maps, stack frames name hangar's sources, and no cache is written", async () => {
+    const blocked = path.join(dir, "a-file");
+    await writeFile(blocked, "");
+    const result = await run(
+      process.execPath,
+      [
+        "--enable-source-maps",
+        "bin/hangar.js",
+        "graph",
+        "--format",
+        "mermaid",
+        "--out",
+        path.join(blocked, "out"),
+      ],
+      { cwd: root, env: { HANGAR_CODE_CACHE: cacheDir } },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("ENOTDIR");
+    expect(result.stderr).toMatch(/src\/graph\/write-diagrams\.ts:\d+/);
+    expect(await cacheFiles()).toEqual([]);
+  });
+
   it("HANGAR_CODE_CACHE=off writes nothing", async () => {
     const result = await hangar(["validate", path.join(root, "examples/plugins"), "--json"], "off");
     expect(result.code).toBe(0);
