@@ -14,6 +14,11 @@ export interface WorkerBoot {
   manifest: PluginManifest;
   /** The shell's auth token when the worker starts; later changes arrive as `auth` messages. */
   token: string | null;
+  /**
+   * The shell's `process.argv` (`[node, script, ...arguments]`): the isolate's `process.argv` is set to it before
+   * the plugin is imported, so a plugin reads the same arguments isolated as in-process (docs/isolation.md).
+   */
+  argv: string[];
 }
 
 /** An error after a structured clone: enough to rebuild it with the same class, code and stack. */

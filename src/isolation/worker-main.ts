@@ -138,6 +138,9 @@ async function connect(): Promise<ShellLink> {
 const link = await connect();
 const { boot } = link;
 const { pluginId } = boot;
+// What the plugin would read in-process: the shell's command line, not this isolate's own (a worker thread has
+// `[node]`, a forked process `[node, worker-main.js]`).
+process.argv = [...boot.argv];
 // In `ps`, a forked isolate names its plugin.
 if (process.title === "hangar-isolate") process.title = `hangar:${pluginId}`;
 
