@@ -28,7 +28,14 @@ describe.each(["thread", "process"])("with --isolation-host %s", (host) => {
       source: argvPlugin("isolated"),
       manifest: { background: { ...patient, isolation: "worker" } },
     });
-    const args = [
+    const cli = fixture.hangarRun(["--isolation-host", host]);
+    const { url } = (await waitForEvent(cli, "summary")) as { url: string };
+    const read = async (id: string) =>
+      ((await (await fetch(`${url}/api/${id}`)).json()) as { argv: string[] }).argv;
+    const inside = await read("inside");
+    const isolated = await read("isolated");
+    // The shell's own command line: node, bin/hangar.js, then what the user typed.
+    expect(inside.slice(2)).toEqual([
       "run",
       fixture.ws.pluginsDir,
       "--json",
@@ -38,15 +45,7 @@ describe.each(["thread", "process"])("with --isolation-host %s", (host) => {
       fixture.ws.dataDir,
       "--isolation-host",
       host,
-    ];
-    const cli = fixture.hangar(args);
-    const { url } = (await waitForEvent(cli, "summary")) as { url: string };
-    const read = async (id: string) =>
-      ((await (await fetch(`${url}/api/${id}`)).json()) as { argv: string[] }).argv;
-    const inside = await read("inside");
-    const isolated = await read("isolated");
-    // The shell's own command line: node, bin/hangar.js, then what the user typed.
-    expect(inside.slice(2)).toEqual(args);
+    ]);
     expect(inside[1]).toMatch(/bin[/\\]hangar\.js$/);
     expect(isolated).toEqual(inside);
   }, 120_000);
