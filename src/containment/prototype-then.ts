@@ -27,10 +27,10 @@ export function removePrototypeThen(): PrototypeThen | null {
     if (!descriptor) continue;
     found ??= { removed: [], stuck: [] };
     if (descriptor.configurable) {
-      delete (prototype as { then?: unknown }).then;
+      Reflect.deleteProperty(prototype, "then");
       found.removed.push(name);
     } else if (descriptor.writable) {
-      (prototype as { then?: unknown }).then = undefined;
+      Reflect.set(prototype, "then", undefined);
       found.removed.push(name);
     } else found.stuck.push(name);
   }
