@@ -2,10 +2,11 @@
 // deserialises the compiled bytecode instead of parsing and compiling the script again. Node 20 has no
 // `module.enableCompileCache` (Node 22): this is the same idea through `vm.Script`'s `cachedData`.
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
+import { makeDirectorySync } from "../base/directories.js";
 
 /** Bumped when the file layout below changes: an old file is then never read. */
 const FORMAT = 1;
@@ -102,7 +103,7 @@ function readCache(file: string): Buffer | undefined {
 function writeCache(file: string, data: Buffer): void {
   const temporary = `${file}.${process.pid}.tmp`;
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
+    makeDirectorySync(path.dirname(file));
     writeFileSync(temporary, Buffer.concat([createHash("sha256").update(data).digest(), data]));
     renameSync(temporary, file);
     prune(path.dirname(file));
