@@ -59,8 +59,8 @@ const rootContext = new AsyncResource("hangar.timeSlice");
  * Runs `work` as one task of the main thread's time-sliced queue and resolves (or rejects) with its result.
  * Tasks run in the order they were queued (a task queued `first` before every one still waiting), never in the
  * caller's synchronous code: in a later turn of the event loop (as `setImmediate` callbacks), or later in the
- * same one while it has budget left, and in later turns while earlier tasks fill the turns before. Each task runs in the async context of its caller
- * (AsyncLocalStorage stores are kept).
+ * same one while it has budget left, and in later turns while earlier tasks fill the turns before. Each task runs
+ * in the async context of its caller (AsyncLocalStorage stores are kept).
  *
  * Use it for the synchronous part of per-plugin work that may happen for many plugins at once (creating and
  * starting an actor, sending it an event, validating a manifest): the work should check, when it runs, that

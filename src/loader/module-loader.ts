@@ -59,8 +59,9 @@ const NEXT_IMPORT = { endsSlice: true, first: true };
  * graph asynchronously and compiles it in the read's completion, then evaluates the graph in one go: with 50
  * imports in flight, the reads complete together and their compiles pile into one turn of the event loop,
  * outside any time slice (issue 13). The next import starts, as the next task of the time slices (ahead of the
- * other queued work: the imports are the start-up's critical path), once an earlier one has settled, or once it has been in flight for {@link IMPORT_PLACE_MS} (a module whose top-level await never
- * settles must not hold up every other plugin's import).
+ * other queued work: the imports are the start-up's critical path), once an earlier one has settled, or once it
+ * has been in flight for {@link IMPORT_PLACE_MS} (a module whose top-level await never settles must not hold up
+ * every other plugin's import).
  */
 export const IMPORTS_IN_FLIGHT = 2;
 /** How long one import may keep its place among {@link IMPORTS_IN_FLIGHT} before the next starts anyway, in ms. */
