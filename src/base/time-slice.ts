@@ -30,12 +30,6 @@ export interface SliceTaskOptions {
    * two tasks is less likely to land in one turn. Default false.
    */
   endsSlice?: boolean;
-  /**
-   * Run before every task queued so far (still after the tasks already running in this turn's slots): for work
-   * on a critical path that everything queued waits for anyway, such as the next of a few bounded imports.
-   * Default false: in the order queued.
-   */
-  first?: boolean;
 }
 
 interface Task {
@@ -57,10 +51,10 @@ const rootContext = new AsyncResource("hangar.timeSlice");
 
 /**
  * Runs `work` as one task of the main thread's time-sliced queue and resolves (or rejects) with its result.
- * Tasks run in the order they were queued (a task queued `first` before every one still waiting), never in the
- * caller's synchronous code: in a later turn of the event loop (as `setImmediate` callbacks), or later in the
- * same one while it has budget left, and in later turns while earlier tasks fill the turns before. Each task runs
- * in the async context of its caller (AsyncLocalStorage stores are kept).
+ * Tasks run in the order they were queued, never in the caller's synchronous code: in a later turn of the
+ * event loop (as `setImmediate` callbacks), or later in the same one while it has budget left, and in later
+ * turns while earlier tasks fill the turns before. Each task runs in the async context of its caller
+ * (AsyncLocalStorage stores are kept).
  *
  * Use it for the synchronous part of per-plugin work that may happen for many plugins at once (creating and
  * starting an actor, sending it an event, validating a manifest): the work should check, when it runs, that
@@ -77,10 +71,7 @@ export function runInSlice<T>(work: () => T | PromiseLike<T>, options: SliceTask
         reject(error);
       }
     };
-    const task = { run: () => context.runInAsyncScope(run), endsSlice: options.endsSlice === true };
-    if (options.first !== true) tasks.push(task);
-    else if (head > 0) tasks[--head] = task;
-    else tasks.unshift(task);
+    tasks.push({ run: () => context.runInAsyncScope(run), endsSlice: options.endsSlice === true });
     if (slotsLeft === 0) scheduleTurn();
   });
 }

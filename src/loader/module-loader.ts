@@ -53,15 +53,13 @@ const nativeImport = (() => {
 // An import compiles and evaluates the module after its file is read: each ends its turn's slice, so that two
 // plugins' modules are unlikely to evaluate in one turn.
 const IMPORT = { endsSlice: true };
-const NEXT_IMPORT = { endsSlice: true, first: true };
 /**
  * At most this many of Node's `import()`s of plugin code are in flight at once. Node reads each file of a module
  * graph asynchronously and compiles it in the read's completion, then evaluates the graph in one go: with 50
  * imports in flight, the reads complete together and their compiles pile into one turn of the event loop,
- * outside any time slice (issue 13). The next import starts, as the next task of the time slices (ahead of the
- * other queued work: the imports are the start-up's critical path), once an earlier one has settled, or once it
- * has been in flight for {@link IMPORT_PLACE_MS} (a module whose top-level await never settles must not hold up
- * every other plugin's import).
+ * outside any time slice (issue 13). The next import starts, as a task of the time slices, once an earlier one
+ * has settled, or once it has been in flight for {@link IMPORT_PLACE_MS} (a module whose top-level await never
+ * settles must not hold up every other plugin's import).
  */
 export const IMPORTS_IN_FLIGHT = 2;
 /** How long one import may keep its place among {@link IMPORTS_IN_FLIGHT} before the next starts anyway, in ms. */
@@ -237,22 +235,13 @@ async function buildOrRecall(
 
 /**
  * Node's `import()` of `url`, with at most {@link IMPORTS_IN_FLIGHT} in flight: started as a task of the time
- * slices (one handed a place by an import that settled goes first in the queue), and its result handed back in
- * another, so that what the caller does with it (the plugin's actor moving on, `onStart`) runs within a slice's
- * budget too, rather than in the poll phase where the last file read completed.
+ * slices, and its result handed back in another, so that what the caller does with it (the plugin's actor moving
+ * on, `onStart`) runs within a slice's budget too, rather than in the poll phase where the last file read completed.
  */
 async function importBounded(url: string): Promise<unknown> {
-  let imported: Promise<unknown>;
-  if (importsInFlight < IMPORTS_IN_FLIGHT) {
-    importsInFlight += 1;
-    imported = runInSlice(() => nativeImport(url), IMPORT);
-  } else {
-    await new Promise<void>((resolve) => waitingImports.push(resolve)); // handed a place, still counted
-    // Handed a place by an import that settled (or gave its place up): started as the next task of the slices,
-    // not queued behind every other plugin's queued work. The imports are the start-up's critical path: with at
-    // most two in flight, each waiting its turn in the queue left the file reads idle (issue 13).
-    imported = runInSlice(() => nativeImport(url), NEXT_IMPORT);
-  }
+  if (importsInFlight < IMPORTS_IN_FLIGHT) importsInFlight += 1;
+  else await new Promise<void>((resolve) => waitingImports.push(resolve)); // handed a place, still counted
+  const imported = runInSlice(() => nativeImport(url), IMPORT);
   let held = true;
   const release = () => {
     if (!held) return;

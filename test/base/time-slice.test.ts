@@ -83,21 +83,6 @@ describe("runInSlice", () => {
     expect(new Set(turns).size).toBe(6);
   });
 
-  it("runs a task queued first before every task still waiting, after the ones already run", async () => {
-    const ran: string[] = [];
-    const queued = Array.from({ length: 40 }, (_, i) =>
-      runInSlice(() => {
-        ran.push(`task ${i}`);
-        // The fifth task hands a place to a critical one (as an import that settled hands the next its place).
-        if (i === 4) void runInSlice(() => ran.push("first"), { first: true });
-      }),
-    );
-    await Promise.all(queued);
-    // Not after the 35 queued before it: next, right after the task that queued it.
-    expect(ran.slice(0, 6)).toEqual(["task 0", "task 1", "task 2", "task 3", "task 4", "first"]);
-    expect(ran.filter((name) => name !== "first")).toEqual(Array.from({ length: 40 }, (_, i) => `task ${i}`));
-  });
-
   it("runs each task in its caller's async context, whichever task scheduled the turn", async () => {
     const store = new AsyncLocalStorage<string>();
     const seen = await Promise.all(
