@@ -66,15 +66,19 @@ export function openFlow(): OpenFlow {
  * before).
  */
 class Flow implements OpenFlow {
-  readonly failed: Promise<never>;
+  #failed: Promise<never>;
   #reject: ((error: unknown) => void) | null = null;
 
   constructor() {
-    this.failed = new Promise<never>((_, reject) => {
+    this.#failed = new Promise<never>((_, reject) => {
       this.#reject = reject;
     });
     // Nobody may be racing it any more when it rejects; never let that become an unhandled rejection.
-    this.failed.catch(() => {});
+    this.#failed.catch(() => {});
+  }
+
+  get failed(): Promise<never> {
+    return this.#failed;
   }
 
   fail(error: unknown): boolean {
@@ -87,8 +91,15 @@ class Flow implements OpenFlow {
 
   close(): void {
     this.fail(FLOW_CLOSED);
+    // Every race against it has settled: the closed flow keeps no promise of its own (nor the error it failed
+    // with), only the one settled promise every closed flow shares (issue 13: heap per idle plugin).
+    this.#failed = CLOSED;
   }
 }
+
+/** `failed` of every closed flow: rejected with {@link FLOW_CLOSED}, handled. */
+const CLOSED: Promise<never> = Promise.reject(FLOW_CLOSED);
+CLOSED.catch(() => {});
 
 export class ShellContainment implements ContainmentOwner {
   readonly #deps: ShellContainmentDeps;

@@ -47,9 +47,6 @@ export function openContext(deps: ContextDeps, pluginId: string): void {
  * are made on first use: a plugin that never logs or reads its config holds neither.
  */
 class ShellContextServices implements PluginContextDeps {
-  readonly ipc: IpcTransport;
-  readonly auth: PluginAuthAccessor;
-  readonly routes: RouteTable;
   /** The context these services belong to, and the scope code run under it carries (set once both exist). */
   handle: PluginContextHandle | null = null;
   scope: PluginScope | null = null;
@@ -60,9 +57,19 @@ class ShellContextServices implements PluginContextDeps {
     readonly pluginId: string,
   ) {
     this.#deps = deps;
-    this.ipc = deps.ipc;
-    this.auth = deps.auth;
-    this.routes = deps.routes;
+  }
+
+  // Read through the shared deps, not copied into each plugin's services (issue 13: three slots per plugin).
+  get ipc(): IpcTransport {
+    return this.#deps.ipc;
+  }
+
+  get auth(): PluginAuthAccessor {
+    return this.#deps.auth;
+  }
+
+  get routes(): RouteTable {
+    return this.#deps.routes;
   }
 
   logger(): PluginLogger {
