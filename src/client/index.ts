@@ -89,6 +89,13 @@ export function connectHangar(
   url: string = defaultUrl(),
   options: ConnectHangarOptions = {},
 ): HangarConnection {
+  if (typeof (globalThis as { WebSocket?: unknown }).WebSocket !== "function") {
+    throw new TypeError(
+      "connectHangar() needs a global WebSocket, as in a browser, Electron's renderer or Node ≥ 22. Node 20 has " +
+        "none: run node with --experimental-websocket, or set globalThis.WebSocket (e.g. from the 'ws' package) " +
+        "before connecting.",
+    );
+  }
   const reconnect = options.reconnect ?? false;
   const maxDelayMs = typeof reconnect === "object" ? (reconnect.maxDelayMs ?? 5_000) : 5_000;
   const pending = new Map<number, Pending>();
