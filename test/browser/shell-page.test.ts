@@ -155,7 +155,7 @@ describeInChromium("the shell page of hangar run, in Chromium", () => {
 
     // A UI's config.set refuses, before anything is encoded, what ctx.config.set refuses, in its words: over the
     // WebSocket JSON would have stored NaN as null, a Date as a string, a Map as {} and dropped a function.
-    const refusals = await page.evaluate(`(async () => {
+    const refusals: string[] = await page.evaluate(`(async () => {
       const React = await import("react");
       const { createRoot } = await import("react-dom/client");
       const { HangarProvider, usePluginContext } = await import("hangar/react");
