@@ -2,11 +2,11 @@
 // built by scripts/build-ui.mjs into dist/shell-page/), and each plugin's `ui.entry` folder under /_hangar/ui/<id>/.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile, realpath } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { type RequestHandler } from "express";
-import { checkUiEntry, uiEntryMessage } from "../manifest/ui-entry.js";
+import { checkUiEntry, uiEntryFileProblem, uiEntryMessage } from "../manifest/ui-entry.js";
 
 /** Where the page and its files live on the shell's server. */
 export const SHELL_PAGE_ASSETS = "/_hangar/shell";
@@ -27,7 +27,10 @@ export interface PluginUiInfo {
   id: string;
   /** plugin.json's `ui.entry`, as written. */
   entry: string;
-  /** Where the page imports it from; null when `error` says why it cannot. */
+  /**
+   * Where the page imports it from, with `?v=<version>` (the entry file's mtime and size) so that a rebuilt UI
+   * gets a new URL, which the browser's module map has not cached; null when `error` says why it cannot.
+   */
   url: string | null;
   error?: string;
 }
@@ -109,6 +112,24 @@ export function uiEntryOf(plugin: ShellPagePlugin): PluginUiInfo | null {
   return { id: plugin.id, entry: checked.entry, url: `${PLUGIN_UI_PATH}/${plugin.id}/${checked.relative}` };
 }
 
+/**
+ * `info` as the page gets it: a usable entry's URL carries the file's version (mtime and size), so the page
+ * imports a rebuilt UI afresh; an entry whose file is missing gets `hangar validate`'s message instead of a URL
+ * (the page would otherwise show only the browser's "Failed to fetch dynamically imported module").
+ */
+async function versioned(plugin: ShellPagePlugin, info: PluginUiInfo): Promise<PluginUiInfo> {
+  if (info.url === null) return info;
+  const file = await stat(path.resolve(plugin.folder, info.entry)).catch(() => null);
+  if (file?.isFile()) {
+    return {
+      ...info,
+      url: `${info.url}?v=${Math.trunc(file.mtimeMs).toString(36)}-${file.size.toString(36)}`,
+    };
+  }
+  const problem = (await uiEntryFileProblem(plugin.folder, info.entry)) ?? `"${info.entry}" is not a file`;
+  return { ...info, url: null, error: uiEntryMessage(plugin.id, problem) };
+}
+
 /** The routes. They sit behind the server's Host and CORS checks, outside `/api/` (so outside `server.token`). */
 export function createShellPageRouter(options: ShellPageOptions): express.Router {
   const router = express.Router({ caseSensitive: true });
@@ -149,10 +170,19 @@ export function createShellPageRouter(options: ShellPageOptions): express.Router
     res.type("html").send(page.html);
   });
 
-  router.get(`${SHELL_PAGE_ASSETS}/uis`, (_req, res) => {
-    const uis = options.plugins().flatMap((plugin) => uiEntryOf(plugin) ?? []);
-    res.setHeader("Cache-Control", "no-store");
-    res.json(uis);
+  router.get(`${SHELL_PAGE_ASSETS}/uis`, async (_req, res, next) => {
+    try {
+      const uis = await Promise.all(
+        options.plugins().flatMap((plugin) => {
+          const info = uiEntryOf(plugin);
+          return info === null ? [] : [versioned(plugin, info)];
+        }),
+      );
+      res.setHeader("Cache-Control", "no-store");
+      res.json(uis);
+    } catch (error) {
+      next(error);
+    }
   });
 
   const notFound = (res: express.Response, what: string): void => {

@@ -161,7 +161,9 @@ function PluginCard({ status, ui }: { status: PluginStatus; ui: PluginUiInfo | u
       {ui?.error ? <p className="ui-error">{ui.error}</p> : null}
       {ui?.url && shown ? (
         <div className="plugin-ui">
-          <PluginUi info={{ ...ui, url: ui.url }} />
+          {/* Keyed by the URL, which changes when the UI is rebuilt (routes.ts adds the file's version): the old
+              UI and its HangarProvider unmount (their listeners go) before the new module mounts. */}
+          <PluginUi key={ui.url} info={{ ...ui, url: ui.url }} />
         </div>
       ) : null}
     </section>
