@@ -5,7 +5,7 @@ import { errorMessage, HangarError, messageOf } from "../errors.js";
 import { analyseDependencies } from "../manifest/dependency-graph.js";
 import { discoverPlugins } from "../manifest/discover.js";
 import { manifestWarnings } from "../manifest/schema.js";
-import { checkUiEntry, uiEntryFileProblem, uiEntryMessage } from "../manifest/ui-entry.js";
+import { uiEntryReport } from "../manifest/ui-entry.js";
 import { loadPlugin } from "./load-plugin.js";
 import { firstFrameInFolder } from "./plugin-frame.js";
 
@@ -82,22 +82,12 @@ export async function validatePlugins(paths: readonly string[]): Promise<Validat
           problems.push(problem);
         }
       }
+      // ui.entry (SPEC §13): a bad path or a missing file is an error, a source file a warning (ui-entry.ts).
       const ui = plugin.manifest
-        ? checkUiEntry(plugin.folder, (plugin.manifest as { ui?: unknown }).ui)
+        ? await uiEntryReport(plugin.id, plugin.folder, (plugin.manifest as { ui?: unknown }).ui)
         : null;
-      // ui.entry (SPEC §13): a bad path or a missing file is an error; a source file (ui/index.tsx) is a
-      // warning, since another shell may bundle it, though hangar's shell page mounts only built modules.
-      if (ui !== null) {
-        const fileProblem =
-          "problem" in ui && !ui.source ? null : await uiEntryFileProblem(plugin.folder, ui.entry);
-        if ("problem" in ui && !ui.source) {
-          problems.push({ code: "HANGAR_MANIFEST_INVALID", message: uiEntryMessage(plugin.id, ui.problem) });
-        } else if (fileProblem !== null) {
-          problems.push({ code: "HANGAR_ENTRY_NOT_FOUND", message: uiEntryMessage(plugin.id, fileProblem) });
-        } else if ("problem" in ui) {
-          warnings.push({ code: "HANGAR_MANIFEST_INVALID", message: uiEntryMessage(plugin.id, ui.problem) });
-        }
-      }
+      if (ui !== null)
+        (ui.severity === "error" ? problems : warnings).push({ code: ui.code, message: ui.message });
       return { folder: plugin.folder, id: plugin.id, ok: true, problems, warnings };
     }),
   );

@@ -5,6 +5,7 @@ import { childProcessHost, createShell, createWebSocketIpc } from "../index.js";
 import { IPC_PATH } from "../ipc/ws-protocol.js";
 import { type ExitCode, ExitCodes, exitCodeOf, type Output } from "./output.js";
 import { formatSummary } from "./summary.js";
+import { warnAboutUiEntries } from "./ui-warnings.js";
 import type { PluginWatcher } from "./watch.js";
 
 /** Options of `hangar run`, as parsed by commander. */
@@ -203,6 +204,7 @@ export async function runCommand(
       (options.watch ? "\nWatching the plugin folders for changes." : "") +
       (inspector ? `\nInspector: ${inspector}` : ""),
   );
+  await warnAboutUiEntries(dirs, output);
   return stopped;
 }
 

@@ -56,3 +56,49 @@ export async function uiEntryFileProblem(folder: string, entry: string): Promise
   const hint = match === undefined ? "" : ` (did you mean "${path.posix.join(dir, match)}"?)`;
   return `"${entry}" does not exist${hint}: build the UI so that it writes that file, or fix the path`;
 }
+
+/** What is wrong with a plugin's `ui.entry`, as `hangar validate` and `hangar run` report it. */
+export interface UiEntryReport {
+  /** An error stops `hangar validate`; a warning (a source file such as `ui/index.tsx`) does not. */
+  severity: "error" | "warning";
+  code: "HANGAR_MANIFEST_INVALID" | "HANGAR_ENTRY_NOT_FOUND";
+  /** {@link uiEntryMessage}'s sentence: the plugin, the field, the fix. */
+  message: string;
+}
+
+/**
+ * Checks `ui` (plugin.json's `ui` section) of the plugin `pluginId` in `folder` (absolute), the file included:
+ * a bad path or a missing file is an error; a source file that exists is a warning, since another shell may
+ * bundle it, though hangar's shell page mounts only built modules. Null when there is nothing to say.
+ */
+export async function uiEntryReport(
+  pluginId: string,
+  folder: string,
+  ui: unknown,
+): Promise<UiEntryReport | null> {
+  const checked = checkUiEntry(folder, ui);
+  if (checked === null) return null;
+  if ("problem" in checked && !checked.source) {
+    return {
+      severity: "error",
+      code: "HANGAR_MANIFEST_INVALID",
+      message: uiEntryMessage(pluginId, checked.problem),
+    };
+  }
+  const fileProblem = await uiEntryFileProblem(folder, checked.entry);
+  if (fileProblem !== null) {
+    return {
+      severity: "error",
+      code: "HANGAR_ENTRY_NOT_FOUND",
+      message: uiEntryMessage(pluginId, fileProblem),
+    };
+  }
+  if ("problem" in checked) {
+    return {
+      severity: "warning",
+      code: "HANGAR_MANIFEST_INVALID",
+      message: uiEntryMessage(pluginId, checked.problem),
+    };
+  }
+  return null;
+}

@@ -1,7 +1,7 @@
 // What `hangar run`, `hangar update` and `hangar validate` tell a plugin author, through the real CLI in child
 // processes: stacks and fields of every plugin failure, names kept, a table that survives multi-line errors,
 // did-you-mean for near-miss names, the session token, allowed origins, the log level and POST /api/_shell/update.
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cliWorkspacePerTest } from "../support/plugins.js";
@@ -217,5 +217,67 @@ describe("hangar validate and near-miss names", () => {
     expect(result.stdout).toMatch(
       /"background\/index\.js" does not exist .*Did you mean "background\/index\.mjs"\?/,
     );
+  });
+});
+
+describe("hangar run: a plugin UI the shell page cannot mount", () => {
+  it("warns in the terminal, per plugin, in the words of hangar validate; the plugins still run", async () => {
+    await fixture.ws.write({
+      id: "unbuilt",
+      manifest: { ui: { entry: "ui/dist/index.js" } },
+      source: good("unbuilt"),
+    });
+    await fixture.ws.write({
+      id: "escaping",
+      manifest: { ui: { entry: "../other/ui.js" } },
+      source: good("escaping"),
+    });
+    const source = await fixture.ws.write({
+      id: "source",
+      manifest: { ui: { entry: "ui/index.tsx" } },
+      source: good("source"),
+    });
+    await mkdir(path.join(source, "ui"), { recursive: true });
+    await writeFile(path.join(source, "ui", "index.tsx"), "export default function Ui() { return null; }\n");
+    const built = await fixture.ws.write({
+      id: "built",
+      manifest: { ui: { entry: "ui/index.js" } },
+      source: good("built"),
+    });
+    await mkdir(path.join(built, "ui"), { recursive: true });
+    await writeFile(path.join(built, "ui", "index.js"), "export default function Ui() { return null; }\n");
+
+    const validated = await hangarRun(["validate", "plugins"]);
+    const shell = hangar(["run", "plugins", "--port", "0"]);
+    // The warnings follow the summary: wait for all three lines.
+    const out = await (async () => {
+      for (;;) {
+        if (shell.stdout().match(/^warning .*\n/gm)?.length === 3) return shell.stdout();
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    })();
+    const warnings = out.split("\n").filter((line) => line.startsWith("warning "));
+    expect(warnings).toHaveLength(3);
+    for (const id of ["unbuilt", "escaping", "source"]) {
+      const line = warnings.find((warning) => warning.includes(`Plugin '${id}'`)) ?? "";
+      // The same sentence hangar validate prints for that plugin.
+      const said = validated.stdout.split("\n").find((text) => text.includes(`Plugin '${id}'`)) ?? "(none)";
+      expect(line).toContain(said.replace(/^\s*(?:warning )?HANGAR_[A-Z_]+: /, ""));
+      expect(line).toContain("The shell page shows the plugin without its UI.");
+    }
+    expect(warnings.join("\n")).toContain(
+      `warning HANGAR_ENTRY_NOT_FOUND: Plugin 'unbuilt': plugin.json's ui.entry "ui/dist/index.js" does not exist: build the UI`,
+    );
+    expect(warnings.join("\n")).toContain(
+      `Plugin 'escaping': plugin.json's ui.entry "../other/ui.js" leads outside`,
+    );
+    expect(warnings.join("\n")).toContain(
+      `Plugin 'source': plugin.json's ui.entry "ui/index.tsx" is not a .js or .mjs`,
+    );
+    expect(out).not.toContain("Plugin 'built'");
+    // Every plugin runs all the same: only its UI is missing from the page.
+    expect(out.match(/\brunning\b/g)?.length ?? 0).toBeGreaterThanOrEqual(4);
+    shell.child.kill("SIGINT");
+    expect(await shell.exited).toBe(0);
   });
 });
