@@ -178,6 +178,12 @@ export async function runCommand(
         );
         await shell.update({ changed });
       },
+      uiChanged: (changed) =>
+        output.event(
+          "watch-ui",
+          { changed },
+          `UI files changed in ${changed.join(", ")}: the shell page reloads the UI; the background keeps running.`,
+        ),
       onError: (error) => output.error(error),
     });
     await watcher.ready;

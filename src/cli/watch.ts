@@ -4,7 +4,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import timers from "node:timers";
 import { type FSWatcher, watch } from "chokidar";
-import { discoverPlugins } from "../manifest/discover.js";
+import { type DiscoveredPlugin, discoverPlugins } from "../manifest/discover.js";
+import { checkUiEntry } from "../manifest/ui-entry.js";
 
 /** How long the files must stay unchanged before an update runs, in ms (SPEC §8). */
 export const WATCH_QUIET_MS = 200;
@@ -20,6 +21,11 @@ export interface PluginWatcherOptions {
   dataDir: string;
   /** Runs one update; the watcher never runs two at once. */
   update(changed: string[]): Promise<void>;
+  /**
+   * Told, instead of an update, when every changed file sat in the folder of a plugin's `ui.entry` (a UI
+   * rebuild): the background keeps running and the shell page picks the new UI up by itself.
+   */
+  uiChanged?(plugins: string[]): void;
   /** Told when an update fails (it is retried with the next change). */
   onError(error: unknown): void;
   /** Quiet period in ms. Default {@link WATCH_QUIET_MS}. */
@@ -66,11 +72,19 @@ export function watchPlugins(options: PluginWatcherOptions): PluginWatcher {
     // Which plugin each file belongs to, read now: folders come and go while the shell runs.
     const plugins = await discoverPlugins(roots).catch(() => []);
     const changed = new Set<string>();
+    const uis = new Set<string>();
+    let other = false;
     for (const file of files) {
       const owner = plugins.find((p) => file === p.folder || file.startsWith(p.folder + path.sep));
-      if (owner && existsSync(owner.folder)) changed.add(owner.id);
+      const ui = owner ? uiFolderOf(owner) : null;
+      if (owner && ui !== null && (file === ui || file.startsWith(ui + path.sep))) uis.add(owner.id);
+      else {
+        other = true;
+        if (owner && existsSync(owner.folder)) changed.add(owner.id);
+      }
     }
-    await options.update([...changed]);
+    if (!other && options.uiChanged) options.uiChanged([...uis]);
+    else await options.update([...changed]);
   };
 
   const schedule = (): void => {
@@ -106,4 +120,21 @@ export function watchPlugins(options: PluginWatcherOptions): PluginWatcher {
       await running;
     },
   };
+}
+
+/**
+ * The folder of a plugin's `ui.entry` (absolute), when it is a folder of its own: not the plugin folder itself,
+ * and not one that holds the background entry. Files there are the page's business, not the background's.
+ */
+function uiFolderOf(plugin: DiscoveredPlugin): string | null {
+  const manifest = plugin.manifest as { ui?: unknown; background?: { entryModule?: unknown } } | null;
+  if (!manifest) return null;
+  const checked = checkUiEntry(plugin.folder, manifest.ui);
+  if (checked === null || "problem" in checked) return null;
+  const folder = path.dirname(path.resolve(plugin.folder, checked.entry));
+  if (folder === plugin.folder) return null;
+  const background = manifest.background?.entryModule;
+  if (typeof background === "string" && path.resolve(plugin.folder, background).startsWith(folder + path.sep))
+    return null;
+  return folder;
 }

@@ -2,7 +2,7 @@
 // without being started once more on its way out (the update's rescan removes it before the others update); an
 // old generation whose onStop throws leaves the plugin errored until the next save (SPEC §4); a leftover that only
 // logs is warned about.
-import { rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { goodPluginSource, workspacePerTest } from "../support/plugins.js";
@@ -145,4 +145,43 @@ export async function onStop() {}
     String(line.msg).includes("logger.info('Tick')"),
   );
   expect(warnings).toHaveLength(1);
+});
+
+it("does not restart the background when only files in the ui.entry's folder change (a UI rebuild)", async () => {
+  const { ws } = fixture;
+  const folder = await ws.write({
+    id: "paged",
+    manifest: { ui: { entry: "ui/dist/index.js" } },
+    source: goodPluginSource("paged"),
+  });
+  await mkdir(path.join(folder, "ui", "dist"), { recursive: true });
+  await writeFile(path.join(folder, "ui/dist/index.js"), "export default function Ui() { return null; }\n");
+  hangar = runWatching();
+  await waitForEvent(hangar, "summary");
+  expect(logged(hangar, "started", "paged")).toHaveLength(1);
+
+  // A UI build rewrites its output (and adds a chunk): told apart, no update, the background keeps running.
+  await writeFile(
+    path.join(folder, "ui/dist/index.js"),
+    'import "./chunk.js";\nexport default () => null;\n',
+  );
+  await writeFile(path.join(folder, "ui/dist/chunk.js"), "export {};\n");
+  const seen = await waitFor(hangar, (stdout) => records(stdout).find((line) => line.event === "watch-ui"));
+  expect(seen).toMatchObject({ changed: ["paged"] });
+  expect(records(hangar.stdout()).some((line) => line.event === "watch")).toBe(false);
+  expect(logged(hangar, "stopping", "paged")).toHaveLength(0);
+
+  // An edit of the background is still an update: stopped and started again.
+  await writeFile(path.join(folder, "background/index.mjs"), `${goodPluginSource("paged")}\n// edited\n`);
+  await waitFor(hangar, (stdout) =>
+    records(stdout).filter(
+      (line) => line.tag === "Good" && line.msg === "started" && line.pluginId === "paged",
+    ).length === 2
+      ? true
+      : undefined,
+  );
+  expect(records(hangar.stdout()).find((line) => line.event === "watch")).toMatchObject({
+    changed: ["paged"],
+  });
+  expect(logged(hangar, "stopping", "paged")).toHaveLength(1);
 });
