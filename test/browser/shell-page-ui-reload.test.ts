@@ -73,7 +73,7 @@ describeInChromium("a plugin UI rebuilt under an open shell page, in Chromium", 
 
   afterAll(async () => {
     await browser?.close();
-    await shell?.stop();
+    if (shell?.status().state !== "stopped") await shell?.stop();
     await folders?.cleanup();
   });
 
@@ -123,6 +123,21 @@ describeInChromium("a plugin UI rebuilt under an open shell page, in Chromium", 
       );
     expect(await page.locator('[data-plugin="unbuilt"]').textContent()).not.toContain("dynamically imported");
     expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("says 'disconnected' and shows plugin states as unknown while the shell is down", async () => {
+    const page = await browser.newPage();
+    await page.goto(shell.status().shellPage?.url ?? "");
+    const link = page.locator("header.top .link");
+    const radarState = page.locator('[data-plugin="radar"] [data-state]');
+    await expect.poll(() => link.textContent(), { timeout: 15_000 }).toBe("IPC open");
+    await expect.poll(() => radarState.getAttribute("data-state"), { timeout: 15_000 }).toBe("running");
+
+    await shell.stop();
+    await expect.poll(() => link.textContent(), { timeout: 15_000 }).toBe("disconnected");
+    await expect.poll(() => radarState.getAttribute("data-state"), { timeout: 15_000 }).toBe("unknown");
+    expect(await radarState.textContent()).toBe("unknown (was running)");
     await page.close();
   }, 60_000);
 });

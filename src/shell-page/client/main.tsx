@@ -136,16 +136,30 @@ function PluginUi({ info }: { info: PluginUiInfo & { url: string } }): ReactNode
   );
 }
 
-function PluginCard({ status, ui }: { status: PluginStatus; ui: PluginUiInfo | undefined }): ReactNode {
+function PluginCard({
+  status,
+  ui,
+  stale,
+}: {
+  status: PluginStatus;
+  ui: PluginUiInfo | undefined;
+  /** The shell does not answer: the state shown is only the last one known. */
+  stale: boolean;
+}): ReactNode {
   const [shown, setShown] = useState(true);
+  const state = stale ? "unknown" : status.state;
   return (
     <section className="plugin" data-plugin={status.id}>
       <header>
         <h2>{status.name}</h2>
         <span className="id">{status.id}</span>
         <span className="version">v{status.version}</span>
-        <span className={`state state-${status.state}`} data-state={status.state}>
-          {status.state}
+        <span
+          className={`state state-${state}`}
+          data-state={state}
+          title={stale ? `last known: ${status.state}` : undefined}
+        >
+          {stale ? `unknown (was ${status.state})` : state}
         </span>
         {ui?.url ? (
           <button type="button" onClick={() => setShown((value) => !value)}>
@@ -170,12 +184,19 @@ function PluginCard({ status, ui }: { status: PluginStatus; ui: PluginUiInfo | u
   );
 }
 
+/** Whether the page's connection has ever been open: a later "connecting" is a lost link, not a first one. */
+let everOpen = false;
+
 function App(): ReactNode {
   const [plugins, pluginsError] = usePoll<PluginStatus[]>("/api/_shell/plugins", []);
   const [uis] = usePoll<PluginUiInfo[]>("/_hangar/shell/uis", []);
   // Read at each render (the poll re-renders every second): the page itself holds no listener on the connection,
   // so what listens there is the plugin UIs, and nothing once they are unmounted.
   const link = connection.state;
+  if (link === "open") everOpen = true;
+  // "connecting" is the first link being made; once the link has been lost, or the shell does not answer the
+  // plugin list, the page says "disconnected" (the connection keeps retrying behind it).
+  const shown = link === "open" ? "open" : everOpen || pluginsError ? "disconnected" : "connecting";
   return (
     <main>
       <header className="top">
@@ -183,11 +204,18 @@ function App(): ReactNode {
         <span>
           {plugins.length} plugin{plugins.length === 1 ? "" : "s"}
         </span>
-        <span className={`link link-${link}`}>IPC {link}</span>
+        <span className={`link link-${shown}`} data-link={shown}>
+          {shown === "disconnected" ? "disconnected" : `IPC ${shown}`}
+        </span>
       </header>
       {pluginsError ? <p className="error">The shell did not answer: {pluginsError}</p> : null}
       {plugins.map((status) => (
-        <PluginCard key={status.id} status={status} ui={uis.find((ui) => ui.id === status.id)} />
+        <PluginCard
+          key={status.id}
+          status={status}
+          ui={uis.find((ui) => ui.id === status.id)}
+          stale={pluginsError !== null}
+        />
       ))}
     </main>
   );
