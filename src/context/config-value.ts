@@ -1,4 +1,5 @@
 // Validation and copying of config keys and values, shared by every ConfigBackend: only plain JSON gets stored.
+import { MAX_NESTING_DEPTH, NESTING_LIMIT_TEXT } from "../base/nesting.js";
 import { errorMessage } from "../errors.js";
 import type { JsonValue } from "../sdk/types.js";
 
@@ -74,7 +75,9 @@ export function copyConfigValue(pluginId: string, key: string, value: unknown): 
   // Ancestors of the node being copied, to tell a cycle from an object that is merely shared twice.
   const ancestors = new Map<object, JsonPath>();
   // Paths are spelled out only for a message: a valid value (every set) builds no path strings.
-  const copy = (node: unknown, at: JsonPath): JsonValue => {
+  // `depth` counts arrays and objects from the value down (the value itself is level 1), so that a value too deep
+  // is refused with the limit's sentence before the copy (or later, JSON) runs out of stack.
+  const copy = (node: unknown, at: JsonPath, depth: number): JsonValue => {
     switch (typeof node) {
       case "string":
       case "boolean":
@@ -92,6 +95,11 @@ export function copyConfigValue(pluginId: string, key: string, value: unknown): 
         return fail(`${pathText(at)} is a bigint (JSON has no bigint; store it as a string)`);
     }
     if (node === null) return null;
+    if (depth > MAX_NESTING_DEPTH) {
+      fail(
+        `value is ${NESTING_LIMIT_TEXT} (flatten it, for example into a list of nodes that name their parent)`,
+      );
+    }
     const object = node as object;
     const seenAt = ancestors.get(object);
     if (seenAt !== undefined) fail(`${pathText(at)} is a cycle: it refers back to ${pathText(seenAt)}`);
@@ -100,7 +108,7 @@ export function copyConfigValue(pluginId: string, key: string, value: unknown): 
       ancestors.set(object, at);
       const out: JsonValue[] = [];
       // Index loop rather than map(): a hole in a sparse array must be reported, not skipped.
-      for (let i = 0; i < object.length; i++) out.push(copy(object[i], { parent: at, step: i }));
+      for (let i = 0; i < object.length; i++) out.push(copy(object[i], { parent: at, step: i }, depth + 1));
       ancestors.delete(object);
       return out;
     }
@@ -114,12 +122,12 @@ export function copyConfigValue(pluginId: string, key: string, value: unknown): 
       const name = names[i]!;
       const item = (object as Record<string, unknown>)[name];
       if (item === undefined) continue;
-      defineJsonProperty(out, name, copy(item, { parent: at, step: name }));
+      defineJsonProperty(out, name, copy(item, { parent: at, step: name }, depth + 1));
     }
     ancestors.delete(object);
     return out;
   };
-  return copy(value, null);
+  return copy(value, null, 1);
 }
 
 /** Where a node sits in a value: null for the value itself, else its parent's path and its key or index. */
