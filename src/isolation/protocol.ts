@@ -14,6 +14,8 @@ export interface WorkerBoot {
   manifest: PluginManifest;
   /** The shell's auth token when the worker starts; later changes arrive as `auth` messages. */
   token: string | null;
+  /** "json" when the shell's IPC transport carries JSON: ctx.ipc.send checks the payload here, as in-process. */
+  ipcPayloads?: "json";
 }
 
 /** An error after a structured clone: enough to rebuild it with the same class, code and stack. */

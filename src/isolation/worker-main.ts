@@ -13,6 +13,7 @@ import { assertConfigKey, copyConfigValue } from "../context/config-value.js";
 import { createPluginContext, type PluginContextHandle, type PluginFlow } from "../context/plugin-context.js";
 import { messageOf } from "../errors.js";
 import { createHandlerRegistry } from "../ipc/handler-registry.js";
+import { assertJsonPayload } from "../ipc/json-payload.js";
 import type { IpcTransport } from "../ipc/transport.js";
 import type {
   PluginAuthAccessor,
@@ -304,8 +305,11 @@ function ipcFor(contextId: number): IpcTransport {
       post({ t: "ipc-handle", contextId, channel: channel.slice(channelPrefix.length) });
     },
     removeHandler: (channel) => handlers.removeHandler(channel),
-    send: (channel, payload) =>
-      post({ t: "ipc-send", contextId, channel: channel.slice(channelPrefix.length), payload }),
+    send: (channel, payload) => {
+      // A JSON transport refuses in the shell what JSON cannot carry: throw that here, at the plugin's call.
+      if (boot.ipcPayloads === "json") assertJsonPayload(channel, payload);
+      post({ t: "ipc-send", contextId, channel: channel.slice(channelPrefix.length), payload });
+    },
   };
 }
 
