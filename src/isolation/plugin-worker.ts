@@ -336,6 +336,7 @@ export class PluginWorker {
       manifest,
       token: this.#options.token(),
       ...(this.#options.ipc.payloads === "json" ? { ipcPayloads: "json" as const } : {}),
+      argv: [...process.argv],
     };
     let settleExit = () => {};
     this.#exited = new Promise<void>((resolve) => {

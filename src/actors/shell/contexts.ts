@@ -20,7 +20,7 @@ import { generationOf, type PluginRegistry, type PluginRuntime } from "./plugin-
 /** The services a plugin's context is made of, and where its scope and late calls are reported. */
 export interface ContextDeps {
   plugins: PluginRegistry;
-  containment: Pick<ShellContainment, "scope" | "lateCall" | "noteDisposed">;
+  containment: Pick<ShellContainment, "scope" | "lateCall" | "noteDisposed" | "reportLeftovers">;
   logger: HangarLogger;
   config: ConfigBackend;
   ipc: IpcTransport;
@@ -123,6 +123,8 @@ export function closeContext(
     deps.containment.noteDisposed(handle.context, reason);
   }
   handle?.dispose();
+  // In-process only: an isolated plugin's timers live in its worker, which a stopped plugin gives back.
+  if (handle && !runtime.worker) deps.containment.reportLeftovers(runtime.discovered.id, handle, reason);
 }
 
 /** What disposed a plugin's context, in words that follow "disposed by" in a leftover's warning. */
