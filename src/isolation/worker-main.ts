@@ -11,9 +11,8 @@ import type { Disposable } from "../base/disposable.js";
 import { toDisposable } from "../base/disposable.js";
 import { assertConfigKey, copyConfigValue } from "../context/config-value.js";
 import { createPluginContext, type PluginContextHandle, type PluginFlow } from "../context/plugin-context.js";
-import { messageOf } from "../errors.js";
 import { createHandlerRegistry } from "../ipc/handler-registry.js";
-import { assertJsonPayload } from "../ipc/json-payload.js";
+import { assertJsonPayload, jsonFailureReason } from "../ipc/json-payload.js";
 import type { IpcTransport } from "../ipc/transport.js";
 import type {
   PluginAuthAccessor,
@@ -457,7 +456,7 @@ function answerInvoke(id: number, channel: string, value: unknown): void {
       ok: false,
       error: serialiseError(
         new TypeError(
-          `The handler for '${channel}' returned a value that cannot be sent as JSON (${messageOf(error)}). ` +
+          `The handler for '${channel}' returned a value that cannot be sent as JSON (${jsonFailureReason(value, error)}). ` +
             "Return plain JSON data from handlers that WebSocket clients call.",
         ),
       ),
