@@ -335,6 +335,7 @@ export class PluginWorker {
       generation,
       manifest,
       token: this.#options.token(),
+      ...(this.#options.ipc.payloads === "json" ? { ipcPayloads: "json" as const } : {}),
       argv: [...process.argv],
     };
     let settleExit = () => {};
