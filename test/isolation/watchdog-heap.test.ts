@@ -10,7 +10,7 @@ import { sleep } from "../support/processes.js";
 
 const fixture = workspacePerTest();
 const UNRESPONSIVE_MS = 3_000;
-const MEMORY_LIMIT_MB = 64;
+const MEMORY_LIMIT_MB = 128;
 
 /** A plugin whose route answers, then blocks its event loop for good; `hold` MB of doubles kept on its heap first. */
 const spinner = (id: string, hold: number) => `
@@ -42,8 +42,8 @@ const blockedMs = (status: PluginStatus): number =>
 
 it("waits three times timeouts.unresponsive for a worker near its heap limit, once for one with room, and ends both", async () => {
   const background = { isolation: "worker", memoryLimitMb: MEMORY_LIMIT_MB, restart: { policy: "never" } };
-  // 52 MB held of 64: over the 75 % that counts as near the limit. 1 MB held: far from it.
-  await fixture.ws.write({ id: "full", source: spinner("full", 52), manifest: { background } });
+  // 100 MB held of 128: over the 75 % that counts as near the limit, with room left for the worker's own heap. 1 MB: far from it.
+  await fixture.ws.write({ id: "full", source: spinner("full", 100), manifest: { background } });
   await fixture.ws.write({ id: "lean", source: spinner("lean", 1), manifest: { background } });
   const { shell } = testShell(fixture.ws, {
     isolation: "worker",
