@@ -63,6 +63,9 @@ export async function run(): Promise<BenchResult[]> {
     servers.push(bare);
     const floor = await startRouteServer("bare-als", ws.root);
     servers.push(floor);
+    // The floor with hangar's leftover tracking on: what noting a context's timers and servers costs a request.
+    const tracked = await startRouteServer("bare-als-leftovers", ws.root);
+    servers.push(tracked);
 
     // Warm all three (JIT, connection pools) before anything counts.
     for (const server of servers) await measure(server, 2, quick ? 200 : undefined);
@@ -82,6 +85,7 @@ export async function run(): Promise<BenchResult[]> {
     const cpuRatio = pairedRatio(shellRounds, bareRounds, cpuOf);
     const floorRatio = pairedRatio(floorRounds, bareRounds, rps);
     const floorCpuRatio = pairedRatio(floorRounds, bareRounds, cpuOf);
+    const trackedRounds = measured.get(tracked)!;
     const each = quick ? "500 requests" : `${seconds} s`;
     const p50 = (rs: Round[]) => median(rs.map((r) => r.load.latency.p50));
     return [
@@ -126,6 +130,26 @@ export async function run(): Promise<BenchResult[]> {
         ratio: floorCpuRatio,
         better: "lower",
         note: `hangar over this floor: ${pairedRatio(shellRounds, floorRounds, cpuOf).toFixed(2)}×`,
+      },
+      {
+        group: "route throughput",
+        name: "leftover tracking: the floor + its init hook, req/s",
+        value: median(trackedRounds.map(rps)),
+        unit: "req/s",
+        baseline: median(floorRounds.map(rps)),
+        ratio: pairedRatio(trackedRounds, floorRounds, rps),
+        better: "higher",
+        note: `src/containment/leftover-handles.ts on (Node 20/22: one more init call per async resource); median of ${rounds} paired rounds`,
+      },
+      {
+        group: "route throughput",
+        name: "leftover tracking: server CPU per request",
+        value: median(trackedRounds.map(cpuOf)),
+        unit: "µs",
+        baseline: median(floorRounds.map(cpuOf)),
+        ratio: pairedRatio(trackedRounds, floorRounds, cpuOf),
+        better: "lower",
+        note: `against the floor without it; median of ${rounds} paired rounds`,
       },
     ];
   } finally {

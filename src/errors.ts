@@ -304,6 +304,11 @@ const catalogue = {
     message:
       "The data folder {folder} is in use by another hangar shell ({holder}). Stop that shell, or give this one another folder with --data-dir / dataDir.",
   },
+  HANGAR_FOLDER_UNWRITABLE: {
+    summary: "a folder hangar must create or write into cannot be created",
+    message:
+      "{what} {folder} cannot be created: {reason}. Give {option} a folder this process may create and write.",
+  },
   HANGAR_AUTH_FAILED: {
     summary: "the auth provider threw; the shell continues unauthenticated",
     message:

@@ -41,7 +41,7 @@ export interface ThrownDescription {
   name: string;
   message: string;
   stack?: string;
-  /** Why part of the value could not be read (e.g. "reading its stack threw"), if so. */
+  /** Why part of the value could not be read (e.g. "reading its stack threw: no stack for you"), if so. */
   unreadable?: string;
 }
 
@@ -54,10 +54,13 @@ export function describeThrown(value: unknown): ThrownDescription {
     return { name: "Error", message: capText(primitiveText(value)) };
   if (value === null) return { name: "Error", message: "null" };
   const problems: string[] = [];
+  /** What the first failed read threw, in words (a trap's own message says where to look). */
+  let why = "";
   const field = (key: "name" | "message" | "stack"): unknown => {
     const read = attempt(() => (value as Record<string, unknown>)[key]);
     if ("value" in read) return read.value;
-    problems.push(`reading its ${key} threw`);
+    problems.push(key);
+    why ||= reasonOf(read.failed);
     return undefined;
   };
   const isError = attempt(() => value instanceof Error);
@@ -81,8 +84,14 @@ export function describeThrown(value: unknown): ThrownDescription {
     message: capText(message),
   };
   if (typeof rawStack === "string") description.stack = capStack(rawStack, message);
-  if (problems.length > 0) description.unreadable = problems.join(", ");
+  if (problems.length > 0) description.unreadable = `reading its ${problems.join(", ")} threw: ${why}`;
   return description;
+}
+
+/** The message of what a read threw, itself read under try and capped: `proxy trap`, or `it threw again`. */
+function reasonOf(failed: unknown): string {
+  const text = attempt(() => (failed instanceof Error ? failed.message : String(failed)));
+  return "value" in text && typeof text.value === "string" ? capText(text.value, 200) : "it threw again";
 }
 
 /** A stack whose first lines repeat a long message: the message part is cut like the message, then the frames. */

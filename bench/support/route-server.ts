@@ -48,7 +48,7 @@ function next<T extends FromRouteServer["type"]>(
 }
 
 export async function startRouteServer(
-  mode: "shell" | "isolated" | "bare" | "bare-als",
+  mode: "shell" | "isolated" | "bare" | "bare-als" | "bare-als-leftovers",
   root: string,
 ): Promise<RouteServer> {
   const child = fork(path.join(repoRoot, "bench", "workers", "route-server.mjs"), [mode, root], {

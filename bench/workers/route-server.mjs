@@ -4,7 +4,9 @@
 // `bare`: the same router on a bare Express app at the same path; `bare-als`: the same bare app with each request
 // run in an AsyncLocalStorage scope of its own (`als.run` per request, as hangar's containment does): the floor of
 // attributing a request to its plugin on Node 20, where an enabled AsyncLocalStorage turns on promise hooks for
-// the whole process. Driven over the fork IPC channel.
+// the whole process; `bare-als-leftovers`: the floor with hangar's leftover tracking on (an async_hooks init hook
+// noting the timers and servers a plugin context creates, src/containment/leftover-handles.ts), each request in a
+// plugin context's scope, so that its cost per request is measured alone. Driven over the fork IPC channel.
 // Plain JavaScript running hangar from dist/ in plain node, as `hangar run` does (issue 13's fair yardstick: no
 // tsx in either server). Message shapes: bench/support/route-server.ts.
 // Usage: fork("bench/workers/route-server.mjs", [mode, root])
@@ -17,7 +19,7 @@ import express from "express";
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const [mode, root] = process.argv.slice(2);
-const modes = ["shell", "isolated", "bare", "bare-als"];
+const modes = ["shell", "isolated", "bare", "bare-als", "bare-als-leftovers"];
 if (!modes.includes(mode) || !root) throw new Error(`usage: route-server.mjs <${modes.join("|")}> <root>`);
 const send = (message) => process.send?.(message);
 
@@ -46,6 +48,14 @@ if (!mode.startsWith("bare")) {
     // Around the whole app, so the floor adds no Express layer: one scope object and one run per request.
     const als = new AsyncLocalStorage();
     server = createServer((req, res) => als.run({ req }, app, req, res));
+  } else if (mode === "bare-als-leftovers") {
+    const dist = (file) => import(pathToFileURL(path.join(repoRoot, "dist", file)).href);
+    const { runInScope } = await dist("containment/attribution.js");
+    const { trackLeftovers } = await dist("containment/leftover-handles.js");
+    trackLeftovers();
+    // A scope of a plugin context, one object per request, as hangar's shell.ts enterPlugin makes it.
+    const scope = { owner: null, pluginId: "bench", generation: 1, context: {}, flow: null };
+    server = createServer((req, res) => runInScope({ ...scope, flow: null }, () => app(req, res)));
   } else {
     server = createServer(app);
   }

@@ -1,6 +1,7 @@
 // `hangar init <dir>`: writes a new plugin folder that `hangar validate` accepts and `hangar run` runs as it is.
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { makeDirectory } from "../base/directories.js";
 import { createError } from "../errors.js";
 import { PLUGIN_ID_PATTERN } from "../manifest/schema.js";
 import { type ExitCode, ExitCodes, type Output } from "./output.js";
@@ -31,7 +32,7 @@ export async function initCommand(dir: string, options: InitOptions, output: Out
   }
   const files = templates(id);
   for (const [name, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(folder, name)), { recursive: true });
+    await makeDirectory(path.dirname(path.join(folder, name)));
     await writeFile(path.join(folder, name), text, { flag: "wx" });
   }
   // Quoted for a POSIX shell when it has to be, so the next steps below can be pasted as they are.

@@ -1,10 +1,12 @@
 // The `hangar` command line (bin/hangar.js runs the compiled file): parses arguments and calls the commands.
 import { readFileSync } from "node:fs";
+// node:timers' own function, not the global one a plugin can patch (as src/base/timers.ts does for the shell).
+import { setImmediate } from "node:timers";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DIAGRAM_FORMATS, type DiagramFormat } from "../graph/diagrams.js";
 import { DEFAULT_DIAGRAM_DIR, writeDiagrams } from "../graph/write-diagrams.js";
 import { type InitOptions, initCommand } from "./init-command.js";
-import { createOutput, type ExitCode, ExitCodes, exitCodeOf } from "./output.js";
+import { createOutput, type ExitCode, ExitCodes, exitCodeOf, type Output } from "./output.js";
 import { type EarlySignal, type RunOptions, runCommand } from "./run-command.js";
 import { type UpdateOptions, updateCommand } from "./update-command.js";
 import { validateCommand } from "./validate-command.js";
@@ -23,8 +25,26 @@ function parsePort(value: string): number {
   return port;
 }
 
-/** The program, with every command's action resolving to its exit code through `settle`. */
-function createProgram(settle: (code: ExitCode) => void, early: EarlySignal): Command {
+/** Told that `hangar run` is running (`begun`), then that it has started (`started`: its summary is out). */
+type RunProgress = (event: "begun" | "started") => void;
+
+/** `output`, telling `run` of the `summary` event: the moment `hangar run` has started. */
+function withProgress(output: Output, run: RunProgress): Output {
+  return {
+    json: output.json,
+    event(name, data, text) {
+      output.event(name, data, text);
+      if (name === "summary") run("started");
+    },
+    error: (error) => output.error(error),
+  };
+}
+
+/**
+ * The program, with every command's action resolving to its exit code through `settle`; `run` hears how far
+ * `hangar run` has come (runCli then writes the code cache once it has started).
+ */
+function createProgram(settle: (code: ExitCode) => void, early: EarlySignal, run: RunProgress): Command {
   const program = new Command("hangar")
     .description("Runs and checks the background modules of desktop-shell plugins.")
     .version(version)
@@ -82,7 +102,8 @@ function createProgram(settle: (code: ExitCode) => void, early: EarlySignal): Co
       "\nHANGAR_AUTH_TOKEN, when set, is the auth token plugins see. HANGAR_SERVER_TOKEN is --token's default.",
     )
     .action(async (dirs: string[], options: RunOptions) => {
-      settle(await runCommand(dirs, options, createOutput(options.json === true), early));
+      run("begun");
+      settle(await runCommand(dirs, options, withProgress(createOutput(options.json === true), run), early));
     });
 
   program
@@ -132,11 +153,15 @@ function createProgram(settle: (code: ExitCode) => void, early: EarlySignal): Co
   return program;
 }
 
-async function main(argv: string[], early: EarlySignal): Promise<ExitCode> {
+async function main(argv: string[], early: EarlySignal, run: RunProgress): Promise<ExitCode> {
   let exitCode: ExitCode = ExitCodes.ok;
-  const program = createProgram((code) => {
-    exitCode = code;
-  }, early);
+  const program = createProgram(
+    (code) => {
+      exitCode = code;
+    },
+    early,
+    run,
+  );
   try {
     await program.parseAsync(argv);
     return exitCode;
@@ -151,10 +176,24 @@ async function main(argv: string[], early: EarlySignal): Promise<ExitCode> {
 /**
  * Runs the command line `argv` and exits the process with its code. `early` is the signal bin/hangar.js saw
  * while this module was being imported: `hangar run` treats it as a Ctrl+C (starting nothing); any other
- * command is ended by it as by any signal.
+ * command is ended by it as by any signal. `started` (launch.ts: write the code cache) is called once the
+ * command has done its start-up work: `hangar run` once it has started (after its summary), any other command
+ * when it is done, before the exit.
  */
-export async function runCli(argv: string[], early: EarlySignal): Promise<void> {
-  const exitCode = await main(argv, early);
+export async function runCli(
+  argv: string[],
+  early: EarlySignal,
+  started: () => Promise<void> = async () => {},
+): Promise<void> {
+  let running = false;
+  const exitCode = await main(argv, early, (event) => {
+    running = true;
+    // After the summary is on its way out.
+    if (event === "started") setImmediate(() => void started());
+  });
+  // Any other command has done its work here. A `run` writes its cache once started, never after a failed start
+  // (that cache, kept from then on, would lack the functions of a start).
+  if (!running) await started();
   // Exit explicitly: a plugin's leftover timer or socket must not keep the process alive after shutdown.
   // Writes to a pipe are asynchronous on some platforms, so let stdout and stderr drain first.
   process.stdout.write("", () => process.stderr.write("", () => process.exit(exitCode)));

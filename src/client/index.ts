@@ -89,6 +89,13 @@ export function connectHangar(
   url: string = defaultUrl(),
   options: ConnectHangarOptions = {},
 ): HangarConnection {
+  if (typeof (globalThis as { WebSocket?: unknown }).WebSocket !== "function") {
+    throw new TypeError(
+      "connectHangar() needs a global WebSocket, as in a browser, Electron's renderer or Node ≥ 22. Node 20 has " +
+        "none: run node with --experimental-websocket, or set globalThis.WebSocket (e.g. from the 'ws' package) " +
+        "before connecting.",
+    );
+  }
   const reconnect = options.reconnect ?? false;
   const maxDelayMs = typeof reconnect === "object" ? (reconnect.maxDelayMs ?? 5_000) : 5_000;
   const pending = new Map<number, Pending>();
@@ -127,8 +134,13 @@ export function connectHangar(
     const cause =
       info.code === 1000
         ? "the connection was closed before a result arrived"
-        : `the connection to the hangar shell closed (code ${info.code}) before a result arrived. The shell may ` +
-          "have stopped, or refused this page (its Origin must be the shell's own or in server.allowedOrigins).";
+        : info.code === 1009
+          ? "the connection to the hangar shell closed (code 1009) before a result arrived: a message was larger " +
+            "than the shell's limit (maxPayloadBytes of createWebSocketIpc, default 1 MiB). Send smaller messages."
+          : info.reason
+            ? `the connection to the hangar shell closed (code ${info.code}: ${info.reason}) before a result arrived.`
+            : `the connection to the hangar shell closed (code ${info.code}) before a result arrived. The shell may ` +
+              "have stopped, or refused this page (its Origin must be the shell's own or in server.allowedOrigins).";
     for (const [id, call] of pending) {
       pending.delete(id);
       call.reject(invokeError(call.channel, cause));

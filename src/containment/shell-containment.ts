@@ -14,6 +14,7 @@ import {
   type PluginScope,
   runOutsideScope,
 } from "./attribution.js";
+import { describeLeftovers, takeLeftovers, trackLeftovers } from "./leftover-handles.js";
 import { installProcessGuard } from "./process-guard.js";
 
 /** What the containment needs from its shell. */
@@ -33,6 +34,9 @@ export interface ShellContainmentDeps {
 const LIVE_STATES = new Set(["loading", "loaded", "starting", "resuming", "running"]);
 /** States a crash waits out before it is delivered. */
 const SETTLING_STATES = new Set(["loading", "loaded", "starting", "resuming"]);
+
+/** Disposal reasons (contexts.ts, disposalReason) that come after onStop ran: a stop, an update, a restart, a crash. */
+const AFTER_ON_STOP = /^(a stop|an update|a crash|a stop timeout)/;
 
 /** How many distinct leftover warnings one plugin may log; later ones are counted, not shown. */
 const WARNINGS_PER_PLUGIN = 20;
@@ -62,15 +66,19 @@ export function openFlow(): OpenFlow {
  * before).
  */
 class Flow implements OpenFlow {
-  readonly failed: Promise<never>;
+  #failed: Promise<never>;
   #reject: ((error: unknown) => void) | null = null;
 
   constructor() {
-    this.failed = new Promise<never>((_, reject) => {
+    this.#failed = new Promise<never>((_, reject) => {
       this.#reject = reject;
     });
     // Nobody may be racing it any more when it rejects; never let that become an unhandled rejection.
-    this.failed.catch(() => {});
+    this.#failed.catch(() => {});
+  }
+
+  get failed(): Promise<never> {
+    return this.#failed;
   }
 
   fail(error: unknown): boolean {
@@ -83,8 +91,15 @@ class Flow implements OpenFlow {
 
   close(): void {
     this.fail(FLOW_CLOSED);
+    // Every race against it has settled: the closed flow keeps no promise of its own (nor the error it failed
+    // with), only the one settled promise every closed flow shares (issue 13: heap per idle plugin).
+    this.#failed = CLOSED;
   }
 }
+
+/** `failed` of every closed flow: rejected with {@link FLOW_CLOSED}, handled. */
+const CLOSED: Promise<never> = Promise.reject(FLOW_CLOSED);
+CLOSED.catch(() => {});
 
 export class ShellContainment implements ContainmentOwner {
   readonly #deps: ShellContainmentDeps;
@@ -92,6 +107,7 @@ export class ShellContainment implements ContainmentOwner {
   readonly #disposedBy = new WeakMap<object, string>();
   readonly #warned = new Map<string, { keys: Set<string>; suppressed: number }>();
   #release: (() => void) | null = null;
+  #releaseTracking: (() => void) | null = null;
   #stopped = false;
   #unattributed: string | null = null;
 
@@ -102,6 +118,7 @@ export class ShellContainment implements ContainmentOwner {
   /** Installs the process-level handlers for this shell (until {@link markStopped}). */
   install(): void {
     this.#release ??= installProcessGuard(this);
+    this.#releaseTracking ??= trackLeftovers();
   }
 
   /**
@@ -112,6 +129,8 @@ export class ShellContainment implements ContainmentOwner {
     this.#stopped = true;
     const release = this.#release;
     this.#release = null;
+    this.#releaseTracking?.();
+    this.#releaseTracking = null;
     // A rejection left by the last onStop may still wait to be reported: Node reports pending rejections when
     // a callback (this first immediate) ends, so the handlers go one immediate later.
     if (release) setImmediate(() => setImmediate(release));
@@ -135,6 +154,43 @@ export class ShellContainment implements ContainmentOwner {
   /** Records why `context` was disposed; later leftover warnings name it. */
   noteDisposed(context: object, reason: string): void {
     if (!this.#disposedBy.has(context)) this.#disposedBy.set(context, reason);
+  }
+
+  /**
+   * `context` (an in-process plugin's PluginContextHandle) was just disposed by `reason`: two turns of the event loop
+   * later (a server or watcher closed in onStop has then finished closing), the timers, intervals, servers and file
+   * watchers its code created and left running are warned about, once, on the plugin's log and status
+   * (leftover-handles.ts; docs/lifecycle.md, "Leftover timers").
+   */
+  reportLeftovers(pluginId: string, context: object, reason: string): void {
+    setImmediate(() =>
+      setImmediate(() =>
+        runOutsideScope(() => {
+          try {
+            const counts = takeLeftovers(context);
+            if (!counts) return;
+            const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
+            const when = AFTER_ON_STOP.test(reason)
+              ? `after onStop (its context was disposed by ${reason})`
+              : `after its context was disposed by ${reason}`;
+            const message =
+              `Plugin '${pluginId}' left ${describeLeftovers(counts)} running ${when}: clear ` +
+              `${total === 1 ? "it" : "them"} in onStop, or when ctx.signal aborts.`;
+            this.#deps.pluginLogger(pluginId).warn("hangar", message);
+            const actor = this.#deps.actor(pluginId);
+            if (actor && actor.getSnapshot().status === "active") actor.send({ type: "WARN", message });
+          } catch (defect) {
+            this.#deps.shellLogger.error(
+              `hangar failed to report a plugin's leftovers: ${messageOf(defect)}`,
+              {
+                code: "HANGAR_INTERNAL",
+                pluginId,
+              },
+            );
+          }
+        }),
+      ),
+    );
   }
 
   /**

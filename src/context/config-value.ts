@@ -1,5 +1,6 @@
 // Validation and copying of config keys and values, shared by every ConfigBackend: only plain JSON gets stored.
 import { errorMessage } from "../errors.js";
+import { copyJsonData, defineJsonProperty, type JsonData } from "../ipc/config-value-check.js";
 import type { JsonValue } from "../sdk/types.js";
 
 /** The TypeError a config store throws for a bad key or value; `code` says which. */
@@ -68,68 +69,7 @@ export function copyConfigValue(pluginId: string, key: string, value: unknown): 
       errorMessage("HANGAR_CONFIG_VALUE", { pluginId, key, problem }),
     );
   };
-  if (value === undefined) {
-    fail(`value is undefined (to remove the key, call config.delete('${key}'))`);
-  }
-  // Ancestors of the node being copied, to tell a cycle from an object that is merely shared twice.
-  const ancestors = new Map<object, JsonPath>();
-  // Paths are spelled out only for a message: a valid value (every set) builds no path strings.
-  const copy = (node: unknown, at: JsonPath): JsonValue => {
-    switch (typeof node) {
-      case "string":
-      case "boolean":
-        return node;
-      case "number":
-        if (!Number.isFinite(node)) fail(`${pathText(at)} is ${node} (JSON would store it as null)`);
-        return node;
-      case "undefined":
-        return fail(`${pathText(at)} is undefined (JSON would store it as null)`);
-      case "function":
-        return fail(`${pathText(at)} is a function`);
-      case "symbol":
-        return fail(`${pathText(at)} is a symbol`);
-      case "bigint":
-        return fail(`${pathText(at)} is a bigint (JSON has no bigint; store it as a string)`);
-    }
-    if (node === null) return null;
-    const object = node as object;
-    const seenAt = ancestors.get(object);
-    if (seenAt !== undefined) fail(`${pathText(at)} is a cycle: it refers back to ${pathText(seenAt)}`);
-    const proto: unknown = Object.getPrototypeOf(object);
-    if (Array.isArray(object) && proto === Array.prototype) {
-      ancestors.set(object, at);
-      const out: JsonValue[] = [];
-      // Index loop rather than map(): a hole in a sparse array must be reported, not skipped.
-      for (let i = 0; i < object.length; i++) out.push(copy(object[i], { parent: at, step: i }));
-      ancestors.delete(object);
-      return out;
-    }
-    if (proto !== Object.prototype && proto !== null) {
-      fail(`${pathText(at)} is ${describeInstance(object)}`);
-    }
-    ancestors.set(object, at);
-    const out: { [key: string]: JsonValue } = {};
-    const names = Object.keys(object);
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
-      const item = (object as Record<string, unknown>)[name];
-      if (item === undefined) continue;
-      defineJsonProperty(out, name, copy(item, { parent: at, step: name }));
-    }
-    ancestors.delete(object);
-    return out;
-  };
-  return copy(value, null);
-}
-
-/** Where a node sits in a value: null for the value itself, else its parent's path and its key or index. */
-type JsonPath = { readonly parent: JsonPath; readonly step: string | number } | null;
-
-/** `value`, `value.list[2]`, `value["a b"]`: a path as a message shows it. */
-function pathText(at: JsonPath): string {
-  if (at === null) return "value";
-  const step = typeof at.step === "number" ? `[${at.step}]` : pathSegment(at.step);
-  return pathText(at.parent) + step;
+  return copyJsonData(value, fail, ` (to remove the key, call config.delete('${key}'))`) as JsonValue;
 }
 
 /** A deep copy of data already known to be JSON (what a store holds), for handing out to a plugin. */
@@ -137,28 +77,7 @@ export function cloneJsonValue(value: JsonValue): JsonValue {
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) return value.map(cloneJsonValue);
   const out: { [key: string]: JsonValue } = {};
-  for (const [name, item] of Object.entries(value)) defineJsonProperty(out, name, cloneJsonValue(item));
+  for (const [name, item] of Object.entries(value))
+    defineJsonProperty(out as { [key: string]: JsonData }, name, cloneJsonValue(item));
   return out;
-}
-
-/** Assigns like JSON.parse does: an own `__proto__` key stays data and never changes the object's prototype. */
-function defineJsonProperty(target: { [key: string]: JsonValue }, name: string, value: JsonValue): void {
-  if (name === "__proto__") {
-    Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    target[name] = value;
-  }
-}
-
-function pathSegment(name: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
-}
-
-function describeInstance(object: object): string {
-  if (object instanceof Date) return "a Date (store date.toISOString() or date.getTime() instead)";
-  if (object instanceof Map) return "a Map (store Object.fromEntries(map) instead)";
-  if (object instanceof Set) return "a Set (store [...set] instead)";
-  const name = (object as { constructor?: { name?: unknown } }).constructor?.name;
-  const what = typeof name === "string" && name.length > 0 ? `an instance of ${name}` : "a class instance";
-  return `${what} (only plain objects and arrays are stored; copy its fields into a plain object)`;
 }

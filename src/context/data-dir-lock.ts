@@ -1,7 +1,8 @@
 // The data-folder lock: one shell per dataDir, so two processes never overwrite each other's config files.
 // proper-lockfile does the locking (an atomic mkdir, kept fresh by its holder); the pid beside it names the holder.
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { makeDirectory } from "../base/directories.js";
 import { isProcessAlive } from "../base/process-alive.js";
 import { createError, type HangarError } from "../errors.js";
 
@@ -28,7 +29,20 @@ export interface DataDirLockOptions {
  */
 export async function lockDataDir(dir: string, options: DataDirLockOptions = {}): Promise<DataDirLock> {
   const folder = path.resolve(dir);
-  await mkdir(folder, { recursive: true });
+  try {
+    await makeDirectory(folder);
+  } catch (cause) {
+    throw createError(
+      "HANGAR_FOLDER_UNWRITABLE",
+      {
+        what: "The data folder",
+        folder,
+        reason: cause instanceof Error ? cause.message : String(cause),
+        option: "--data-dir / dataDir",
+      },
+      { cause },
+    );
+  }
   const lockfile = await import("proper-lockfile");
   const lockPath = path.join(folder, LOCK_NAME);
   const pidFile = `${lockPath}.pid`;

@@ -1,6 +1,8 @@
 // Writes the statechart diagrams to disk and checks committed ones for staleness: the only I/O in src/graph/.
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { makeDirectory } from "../base/directories.js";
+import { createError } from "../errors.js";
 import {
   type DiagramFormat,
   type MachineDiagramSource,
@@ -34,8 +36,22 @@ export async function writeDiagramsOf(
   { format = "all", outDir = DEFAULT_DIAGRAM_DIR }: WriteDiagramsOptions = {},
 ): Promise<string[]> {
   const files = await renderDiagrams(format, sources);
-  // A failed write (permissions, disk full) surfaces as Node's own error, which names the path.
-  await mkdir(outDir, { recursive: true });
+  // A folder that cannot be made is HANGAR_FOLDER_UNWRITABLE; a failed write (permissions, disk full) surfaces as
+  // Node's own error, which names the path.
+  try {
+    await makeDirectory(outDir);
+  } catch (cause) {
+    throw createError(
+      "HANGAR_FOLDER_UNWRITABLE",
+      {
+        what: "The diagrams folder",
+        folder: outDir,
+        reason: cause instanceof Error ? cause.message : String(cause),
+        option: "--out",
+      },
+      { cause },
+    );
+  }
   const written: string[] = [];
   for (const [name, contents] of files) {
     const file = path.join(outDir, name);

@@ -347,6 +347,7 @@ export class PluginWorker {
       generation,
       manifest,
       token: this.#options.token(),
+      argv: [...process.argv],
     };
     let settleExit = () => {};
     this.#exited = new Promise<void>((resolve) => {

@@ -2,6 +2,7 @@
 // Everything here crosses a structured clone: plain data only, errors as SerialisedError.
 import { type ErrorCode, ErrorCodes, HangarError } from "../errors.js";
 import type { PluginManifest } from "../manifest/schema.js";
+import { describeThrown } from "../thrown.js";
 
 /** What a worker needs to load its plugin; passed as `workerData`. */
 export interface WorkerBoot {
@@ -14,6 +15,11 @@ export interface WorkerBoot {
   manifest: PluginManifest;
   /** The shell's auth token when the worker starts; later changes arrive as `auth` messages. */
   token: string | null;
+  /**
+   * The shell's `process.argv` (`[node, script, ...arguments]`): the isolate's `process.argv` is set to it before
+   * the plugin is imported, so a plugin reads the same arguments isolated as in-process (docs/isolation.md).
+   */
+  argv: string[];
 }
 
 /** An error after a structured clone: enough to rebuild it with the same class, code and stack. */
@@ -159,66 +165,35 @@ export type FromWorker =
 /** Marks an Error inside logged data, which a structured clone would strip of its class and code. */
 export const ERROR_MARK = "__hangarSerialisedError";
 
-export function serialiseError(error: unknown): SerialisedError {
-  try {
-    return serialiseReadable(error);
-  } catch (unreadable) {
-    // An odd thrown value (a throwing `stack` or `message` getter, a Proxy whose traps throw, a revoked Proxy):
-    // reading it throws, so it is described, never read; the crash is still reported as the throw it was.
-    return { name: "Error", message: describeUnreadable(error, unreadable) };
-  }
-}
-
 /**
- * A message for any thrown value that never throws itself: an error's message, a string, JSON, or for a value
- * that throws when read (see {@link serialiseError}) a description of it.
+ * An error as plain data for the other side, read through {@link describeThrown} (src/thrown.ts), as every thrown
+ * value hangar reads: never throws, and an odd value (a throwing `stack` or `message` getter, a Proxy whose traps
+ * throw, a revoked Proxy) is described, never read, in the same words as in-process: `an object was thrown (reading
+ * its name, message, stack threw: proxy trap)`. An Error keeps its class name, `code`, and an HTTP client error's
+ * `status` and `expose`; anything else is an `Error` whose message is its JSON or String().
  */
-export function safeMessage(value: unknown): string {
-  return serialiseError(value).message;
-}
-
-function describeUnreadable(value: unknown, unreadable: unknown): string {
-  let why: string;
+export function serialiseError(error: unknown): SerialisedError {
+  const { name, message, stack, unreadable } = describeThrown(error);
+  let isError = false;
+  let extra: Pick<SerialisedError, "code" | "status" | "expose"> = {};
   try {
-    why = unreadable instanceof Error ? unreadable.message : String(unreadable);
-  } catch {
-    why = "it threw again";
-  }
-  return `a thrown ${typeof value} that cannot be read (reading it threw: ${why})`;
-}
-
-function serialiseReadable(error: unknown): SerialisedError {
-  if (error instanceof Error) {
-    const extra = error as Error & {
-      code?: unknown;
-      status?: unknown;
-      statusCode?: unknown;
-      expose?: unknown;
-    };
-    const status = typeof extra.status === "number" ? extra.status : extra.statusCode;
-    // A `stack` getter that throws loses only the stack; the name and message still say what was thrown.
-    let stack: unknown;
-    try {
-      stack = error.stack;
-    } catch {
-      stack = undefined;
+    isError = error instanceof Error;
+    if (isError) {
+      const { code, status, statusCode, expose } = error as Error & Record<string, unknown>;
+      const httpStatus = typeof status === "number" ? status : statusCode;
+      extra = {
+        ...(typeof code === "string" ? { code } : {}),
+        ...(typeof httpStatus === "number" ? { status: httpStatus } : {}),
+        ...(typeof expose === "boolean" ? { expose } : {}),
+      };
     }
-    return {
-      name: String(error.name),
-      message: String(error.message),
-      ...(typeof stack === "string" && stack ? { stack } : {}),
-      ...(typeof extra.code === "string" ? { code: extra.code } : {}),
-      ...(typeof status === "number" ? { status } : {}),
-      ...(typeof extra.expose === "boolean" ? { expose: extra.expose } : {}),
-    };
-  }
-  let message: string;
-  try {
-    message = typeof error === "string" ? error : (JSON.stringify(error) ?? String(error));
   } catch {
-    message = String(error);
+    // A getter or trap threw: the name, message and stack above still say what was thrown.
   }
-  return { name: "Error", message };
+  // Only a stack that could not be read leaves the message as it is; an unreadable name or message is said.
+  const said =
+    unreadable && !/^reading its stack threw/.test(unreadable) ? `${message} (${unreadable})` : message;
+  return { name: isError ? name : "Error", message: said, ...(stack ? { stack } : {}), ...extra };
 }
 
 /** Rebuilds an error on the other side: a TypeError stays a TypeError, a code and a stack are kept. */

@@ -21,6 +21,7 @@ import type {
   PluginLogger,
   PluginRouter,
 } from "../sdk/types.js";
+import { RouteRequestFlow } from "../server/request-flow.js";
 import type { RouteRegistry } from "../server/route-registry.js";
 import { RouteTable } from "../server/route-table.js";
 import { CONSOLE_BYTES_PER_SECOND, limitConsoleOutput } from "./console-budget.js";
@@ -31,7 +32,6 @@ import {
   type FromWorker,
   type LogLevel,
   reviveError,
-  safeMessage,
   serialiseError,
   type ToWorker,
   type WorkerBoot,
@@ -138,6 +138,9 @@ async function connect(): Promise<ShellLink> {
 const link = await connect();
 const { boot } = link;
 const { pluginId } = boot;
+// What the plugin would read in-process: the shell's command line, not this isolate's own (a worker thread has
+// `[node]`, a forked process `[node, worker-main.js]`).
+process.argv = [...boot.argv];
 // In `ps`, a forked isolate names its plugin.
 if (process.title === "hangar-isolate") process.title = `hangar:${pluginId}`;
 
@@ -359,22 +362,16 @@ async function appReady(): Promise<(req: http.IncomingMessage, res: http.ServerR
   return routeApp;
 }
 
-/**
- * One request in the plugin's scope: what an error escaping the route's continuations (a timer it set, a promise it
- * forgot) fails. Before the answer, the request fails as a thrown route does (the shell answers 500, HANGAR_ROUTE_FAILED);
- * after it, the first such error is logged and the rest dropped (an interval left behind must not flood the log).
- * The same rule and words as in-process (src/server/app.ts PluginRequestFlow); the plugin runs on either way.
- */
-class RequestFlow implements PluginFlow {
-  #failed = false;
-  #lateErrors = 0;
+/** One request in the plugin's scope, with the rule and words of in-process (src/server/request-flow.ts). */
+class RequestFlow extends RouteRequestFlow implements PluginFlow {
   readonly #route: string;
   constructor(
     req: http.IncomingMessage,
-    readonly res: http.ServerResponse,
+    res: http.ServerResponse,
     baseUrl: string,
     readonly done: (error?: unknown) => void,
   ) {
+    super(res);
     // As the shell names it (the path before the router rewrites req.url): `POST /api/audit/flight`.
     const url = req.url ?? "/";
     const query = url.indexOf("?");
@@ -382,21 +379,16 @@ class RequestFlow implements PluginFlow {
     this.#route = `${req.method} ${rest === "/" && baseUrl ? baseUrl : baseUrl + rest}`;
   }
 
-  fail(error: unknown): boolean {
-    const { res } = this;
-    if (!this.#failed && !res.headersSent && !res.writableEnded) {
-      this.#failed = true;
-      this.done(error ?? new Error(`Route ${this.#route} failed with ${String(error)}`));
-      return true;
-    }
-    if (++this.#lateErrors === 1) {
-      logger.error(
-        "http",
-        `Route ${this.#route} left code that failed after the response was sent: ${safeMessage(error)}`,
-        error,
-      );
-    }
-    return true;
+  protected route(): string {
+    return this.#route;
+  }
+
+  protected failRequest(error: unknown): void {
+    this.done(error ?? new Error(`Route ${this.#route} failed with ${String(error)}`));
+  }
+
+  protected logLate(message: string, error: unknown): void {
+    logger.error("http", message, error);
   }
 }
 

@@ -5,21 +5,12 @@
 // covers and why that is enough.
 
 import { createHash } from "node:crypto";
-import {
-  mkdir,
-  readdir,
-  readFile,
-  readlink,
-  realpath,
-  rename,
-  stat,
-  unlink,
-  writeFile,
-} from "node:fs/promises";
+import { readdir, readFile, readlink, realpath, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { threadId } from "node:worker_threads";
+import { makeDirectory } from "../base/directories.js";
 import { setImmediate } from "../base/timers.js";
 import type { GenerationImport } from "./bundle.js";
 
@@ -337,7 +328,7 @@ export async function writeCachedBuild(
   };
   const temporary = `${file}.${process.pid}-${threadId}.tmp`;
   try {
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeDirectory(path.dirname(file));
     await writeFile(temporary, JSON.stringify(entry));
     await rename(temporary, file);
   } catch (error) {

@@ -3,13 +3,14 @@
 // (so a stopped generation can be garbage collected), or, when the code needs ES module semantics (top-level
 // await, import.meta beyond url/dirname/filename), one ES module file for a plain import(), which Node keeps.
 
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { createRequire, isBuiltin } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { threadId } from "node:worker_threads";
 import type { ImportKind, Message, OnResolveArgs, OnResolveResult, Plugin, PluginBuild } from "esbuild";
+import { makeDirectory } from "../base/directories.js";
 import { type BuildFacts, packageNameOf, sha256 } from "./build-cache.js";
 
 const hostRequire = createRequire(import.meta.url);
@@ -130,7 +131,7 @@ export async function buildGeneration(
   if (output === undefined) throw new Error(`esbuild wrote nothing for ${entryFile}`);
   const commonJs = await toCommonJs(output.text, outfile);
   if ("code" in commonJs) return { format: "commonjs", ...commonJs };
-  await mkdir(outputDir, { recursive: true });
+  await makeDirectory(outputDir);
   await writeFile(outfile, output.contents);
   return { format: "module", file: outfile, reason: commonJs.reason };
 }

@@ -78,39 +78,54 @@ const HOST_PROVIDED = (request: string) =>
 let commonJsInstalled = false;
 
 /**
- * One imported generation: the URL an ES module was imported from (importing it again gives the same instance),
- * or the namespace of a CommonJS generation, held strongly while it is the folder's newest and weakly after, so
- * that an older generation goes once its plugin lets go of it.
+ * One imported generation of a plugin folder: the file an ES module was imported from (importing its URL again
+ * gives the same instance), or the namespace of a CommonJS generation, held strongly while it is the folder's
+ * newest and weakly after, so that an older generation goes once its plugin lets go of it. A folder's generations
+ * are a chain, newest first: most folders are imported once, and then hold this one object (issue 13: heap per
+ * idle plugin; a Map of generations, its table and a URL string per folder before).
  */
-interface Remembered {
-  url?: string;
-  namespace?: object | undefined;
-  weak?: WeakRef<object>;
+class Remembered {
+  constructor(
+    readonly generation: number,
+    /** The file an ES module generation was imported from (the entry, or a built file); null for CommonJS. */
+    readonly file: string | null,
+    /** A CommonJS generation's namespace while it is the folder's newest; undefined after. */
+    public namespace: object | undefined,
+    readonly weak: WeakRef<object> | null,
+    /** The generation imported before this one, if it is still kept. */
+    public older: Remembered | null,
+  ) {}
 }
 
-// Per plugin folder, its latest generations (at most KEPT_GENERATIONS, oldest first). Bounded, so that reloading
-// all day keeps no list that grows.
-const imported = new Map<string, Map<number, Remembered>>();
+// Per plugin folder, its latest generation, which links to the ones before (at most KEPT_GENERATIONS in all).
+// Bounded, so that reloading all day keeps no list that grows.
+const imported = new Map<string, Remembered>();
 const KEPT_GENERATIONS = 4;
 // Folders already warned about an ES module generation (once each: --watch may reload one all day).
 const warnedFolders = new Set<string>();
 
-function remember(folder: string, generation: number, entry: Remembered): void {
-  const generations = imported.get(folder) ?? new Map<number, Remembered>();
-  imported.set(folder, generations);
-  for (const older of generations.values()) older.namespace = undefined;
-  generations.delete(generation);
-  generations.set(generation, entry);
-  for (const old of generations.keys()) {
-    if (generations.size <= KEPT_GENERATIONS) break;
-    generations.delete(old);
+function remember(folder: string, newest: Remembered): void {
+  // The generations before, without the one remembered again, newest first; none holds its namespace strongly.
+  let last = newest;
+  let kept = 1;
+  for (let older = imported.get(folder) ?? null; older !== null; older = older.older) {
+    if (older.generation === newest.generation) continue;
+    if (kept === KEPT_GENERATIONS) break;
+    older.namespace = undefined;
+    last.older = older;
+    last = older;
+    kept += 1;
   }
+  last.older = null;
+  imported.set(folder, newest);
 }
 
-/** The instance of a generation imported before, if it is still there. */
-function recall(remembered: Remembered | undefined): { url: string } | { namespace: object } | undefined {
-  if (remembered === undefined) return undefined;
-  if (remembered.url !== undefined) return { url: remembered.url };
+/** The instance of `folder`'s `generation` imported before, if it is still there. */
+function recall(folder: string, generation: number): { url: string } | { namespace: object } | undefined {
+  let remembered = imported.get(folder) ?? null;
+  while (remembered !== null && remembered.generation !== generation) remembered = remembered.older;
+  if (remembered === null) return undefined;
+  if (remembered.file !== null) return { url: pathToFileURL(remembered.file).href };
   const namespace = remembered.namespace ?? remembered.weak?.deref();
   return namespace === undefined ? undefined : { namespace };
 }
@@ -143,27 +158,26 @@ export async function importPluginEntry({
   debug,
 }: PluginEntryImport): Promise<unknown> {
   installCommonJs();
-  const generations = imported.get(folder);
-  const same = recall(generations?.get(generation));
+  const same = recall(folder, generation);
   if (same !== undefined) {
     return "url" in same ? importBounded(same.url) : runInSlice(() => same.namespace, IMPORT);
   }
-  if (generations === undefined && !TYPESCRIPT.test(entryFile)) {
-    const entryUrl = pathToFileURL(entryFile).href;
+  const reload = imported.has(folder);
+  if (!reload && !TYPESCRIPT.test(entryFile)) {
     try {
-      const exports = await importBounded(entryUrl);
-      remember(folder, generation, { url: entryUrl });
+      const exports = await importBounded(pathToFileURL(entryFile).href);
+      remember(folder, new Remembered(generation, entryFile, undefined, null, null));
       return exports;
     } catch (error) {
       if (!needsBuild(error)) throw error;
     }
   }
-  const built = await buildOrRecall(entryFile, folder, generation, generations !== undefined, debug);
+  const built = await buildOrRecall(entryFile, folder, generation, reload, debug);
   // Stacks of built code name the plugin's own files and lines through the inline source maps.
   process.setSourceMapsEnabled(true);
   if (built.format === "commonjs") {
     const namespace = await evaluateBuilt(built, entryFile);
-    remember(folder, generation, { namespace, weak: new WeakRef(namespace) });
+    remember(folder, new Remembered(generation, null, namespace, new WeakRef(namespace), null));
     return namespace;
   }
   if (warn !== undefined && !warnedFolders.has(folder)) {
@@ -175,7 +189,7 @@ export async function importPluginEntry({
   const url = pathToFileURL(built.file).href;
   try {
     const exports = await importBounded(url);
-    remember(folder, generation, { url });
+    remember(folder, new Remembered(generation, built.file, undefined, null, null));
     return exports;
   } finally {
     // Node keeps the evaluated module; the file is not read again (not even for its inline source map).

@@ -2,6 +2,7 @@
 // It runs in the preload's isolated world, so it imports nothing Node-only (only errors.ts, which is pure):
 // bundle it into your preload and it runs in a sandboxed renderer.
 import { createError } from "../errors.js";
+import { assertUiConfigValue } from "../ipc/config-value-check.js";
 import {
   AUTH_CHANNEL,
   type AuthState,
@@ -123,6 +124,8 @@ export function createPluginBridge(ipcRenderer: PreloadIpcRenderer): HangarBridg
     setConfig(pluginId: string, key: string, value: unknown): Promise<ConfigChange> {
       try {
         checkPluginId("setConfig", pluginId);
+        // Before Electron's structured clone turns a Map into {} (the shell checks again).
+        assertUiConfigValue(pluginId, key, value);
       } catch (error) {
         return Promise.reject(error);
       }

@@ -1,6 +1,7 @@
 // One shape for the two transports a plugin UI can be given: Electron's preload bridge (window.hangar) and the
 // WebSocket client (hangar/client). Only types are imported from them: hangar/react loads neither.
 import type { HangarConnection } from "../client/index.js";
+import { assertUiConfigValue } from "../ipc/config-value-check.js";
 import {
   AUTH_CHANNEL,
   type AuthState,
@@ -62,8 +63,10 @@ function overConnection(connection: HangarConnection, pluginId: string): PluginC
     on: (channel, listener) => connection.on(prefix + plainChannel(channel), listener),
     getConfig: () =>
       connection.invoke(CONFIG_CHANNEL, { op: "snapshot", pluginId }) as Promise<ConfigSnapshot>,
+    // Refused here, before JSON.stringify would turn NaN into null, a Date into a string or drop a function.
     setConfig: (key, value) =>
-      connection.invoke(CONFIG_CHANNEL, { op: "set", pluginId, key, value }) as Promise<ConfigChange>,
+      checkedValue(pluginId, key, value) ??
+      (connection.invoke(CONFIG_CHANNEL, { op: "set", pluginId, key, value }) as Promise<ConfigChange>),
     onConfig: (listener) =>
       connection.on(configEventChannel(pluginId), (payload) => listener(payload as ConfigChange)),
     getAuth: () => connection.invoke(AUTH_CHANNEL) as Promise<AuthState>,
@@ -87,13 +90,27 @@ function overBridge(bridge: HangarBridge, pluginId: string): PluginChannel {
     invoke: (channel, payload) => bridge.invoke(pluginId, channel, payload),
     on: (channel, listener) => bridge.on(pluginId, channel, listener),
     getConfig: () => bridge.getConfig(pluginId),
-    setConfig: (key, value) => bridge.setConfig(pluginId, key, value),
+    // Refused here too: Electron's structured clone would turn a Map into {}.
+    setConfig: (key, value) => checkedValue(pluginId, key, value) ?? bridge.setConfig(pluginId, key, value),
     onConfig: (listener) => bridge.onConfig(pluginId, listener),
     getAuth: () => bridge.getAuth(),
     onAuth: (listener) => bridge.onAuth(listener),
     onReconnect: () => () => {},
     serverUrl: null,
   };
+}
+
+/**
+ * The rejection ctx.config.set would give for a value that is not plain JSON data (same rule, same words), or
+ * undefined when the value may be sent. The shell checks again on its side.
+ */
+function checkedValue(pluginId: string, key: string, value: unknown): Promise<never> | undefined {
+  try {
+    assertUiConfigValue(pluginId, key, value);
+    return undefined;
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** Plugin channels are given without `plugin:<id>:`, as in `ctx.ipc` (hangar adds it). */

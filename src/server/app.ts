@@ -10,6 +10,7 @@ import type { PluginState, PluginStatus } from "../status.js";
 import { createBodyLimit, DEFAULT_BODY_LIMIT, refuse, shellJsonBody } from "./body-policy.js";
 import { createOriginPolicy, type OriginPolicy } from "./origin-policy.js";
 import type { PluginView } from "./plugin-view.js";
+import { RouteRequestFlow } from "./request-flow.js";
 import type { RouteTable } from "./route-table.js";
 import { createSessionTokenCheck } from "./session-token.js";
 
@@ -349,34 +350,27 @@ export function createShellApp(options: ShellAppOptions): ShellRequestListener {
     });
   };
   const { enterPlugin } = options;
-  /**
-   * One request in a plugin's scope (SPEC §11): what an error escaping the route's continuations fails. One
-   * object per request, its methods on the prototype: a per-request closure, or several, cost every request.
-   */
-  class PluginRequestFlow {
-    #lateErrors = 0;
+  /** One request in a plugin's scope (SPEC §11), with the rule and words of request-flow.ts. */
+  class PluginRequestFlow extends RouteRequestFlow<Response> {
     constructor(
       readonly pluginId: string,
       readonly req: Request,
-      readonly res: Response,
+      res: Response,
       readonly next: NextFunction,
-    ) {}
+    ) {
+      super(res);
+    }
 
-    fail(error: unknown): boolean {
-      const { pluginId, req, res } = this;
-      // After the answer, only the first escaped error is logged: an interval left behind must not flood the log.
-      if (res.headersSent || res.writableEnded) {
-        if (++this.#lateErrors === 1) {
-          pluginLogger(pluginId).error(
-            "http",
-            `Route ${req.method} ${pathOf(req)} left code that failed after the response was sent: ${messageOf(error)}`,
-            error,
-          );
-        }
-        return true;
-      }
-      failInPlugin(pluginId, error, req, res);
-      return true;
+    protected route(): string {
+      return `${this.req.method} ${pathOf(this.req)}`;
+    }
+
+    protected failRequest(error: unknown): void {
+      failInPlugin(this.pluginId, error, this.req, this.res);
+    }
+
+    protected logLate(message: string, error: unknown): void {
+      pluginLogger(this.pluginId).error("http", message, error);
     }
 
     /** Runs the request through the plugin's routers; called inside the plugin's scope. */

@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { copyConfigValue } from "../../src/context/config-value.js";
 import { createShell, createWebSocketIpc, type Shell } from "../../src/index.js";
 import { describeInChromium, launchChromium } from "../support/chromium.js";
 import { start, waitForEvent } from "../support/processes.js";
@@ -151,6 +152,46 @@ describeInChromium("the shell page of hangar run, in Chromium", () => {
     await expect
       .poll(async () => JSON.parse(await readFile(configFile, "utf8")).highlightBase, { timeout: 10_000 })
       .toBe("EGPH");
+
+    // A UI's config.set refuses, before anything is encoded, what ctx.config.set refuses, in its words: over the
+    // WebSocket JSON would have stored NaN as null, a Date as a string, a Map as {} and dropped a function.
+    const refusals: string[] = await page.evaluate(`(async () => {
+      const React = await import("react");
+      const { createRoot } = await import("react-dom/client");
+      const { HangarProvider, usePluginContext } = await import("hangar/react");
+      let ui;
+      function Probe() { ui = usePluginContext(); return null; }
+      const host = document.createElement("div");
+      document.body.append(host);
+      const root = createRoot(host);
+      root.render(React.createElement(HangarProvider,
+        { pluginId: "fleet-board", transport: window.hangarShell.connection }, React.createElement(Probe)));
+      while (!ui) await new Promise((resolve) => setTimeout(resolve, 20));
+      const out = [];
+      for (const value of [NaN, Infinity, new Date(0), new Map([[1, 2]]), () => 1]) {
+        out.push(await ui.config.set("probe", value).then(() => "stored", (error) => error.message));
+      }
+      root.unmount();
+      host.remove();
+      return out;
+    })()`);
+    const refusedInTheBackground = [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      new Date(0),
+      new Map([[1, 2]]),
+      () => 1,
+    ].map((value) => {
+      try {
+        copyConfigValue("fleet-board", "probe", value);
+        return "stored";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    });
+    expect(refusals).toEqual(refusedInTheBackground);
+    expect(refusals[4]).toContain("value is a function");
+    expect(JSON.parse(await readFile(configFile, "utf8"))).not.toHaveProperty("probe");
 
     // The README's screenshot: the page with fleet-board's UI mounted, after a push and a config change.
     await access(screenshotFile).catch(async () => {

@@ -126,6 +126,19 @@ describeInChromium("hangar/client in Chromium", () => {
     await page.close();
   });
 
+  it("says a message was larger than the shell's limit when the shell closes the link with 1009", async () => {
+    const page = await openPage(`${shellUrl}/api/radar/page/`);
+    const message = await page.evaluate(() =>
+      window.hangar.invoke("plugin:radar:add", { a: "x".repeat(2_000_000), b: 1 }).then(
+        () => "resolved",
+        (error: Error) => error.message,
+      ),
+    );
+    expect(message).toContain("closed (code 1009)");
+    expect(message).toContain("a message was larger than the shell's limit");
+    await page.close();
+  });
+
   it("receives events a plugin sends, in every open page, until it unsubscribes", async () => {
     const first = await openPage(`${shellUrl}/api/radar/page/`);
     const second = await openPage(`http://localhost:${new URL(shellUrl).port}/api/radar/page/`);

@@ -1,5 +1,5 @@
 // The `hangar` binary as a user runs it: real child processes of `node bin/hangar.js` (which runs dist/).
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -353,5 +353,31 @@ describe("hangar graph", () => {
     const { code, stderr } = await hangarRun(["graph", "--format", "png", "--out", dir]);
     expect(code).toBe(2);
     expect(stderr).toContain("mermaid, dot, svg, all");
+  });
+
+  it("ends with HANGAR_FOLDER_UNWRITABLE for an --out that cannot be created (it spun forever under a dangling link)", async () => {
+    await symlink(join(dir, "gone"), join(dir, "dangling"));
+    const { code, stderr } = await hangarRun(["graph", "--out", join(dir, "dangling", "diagrams")]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("error HANGAR_FOLDER_UNWRITABLE: The diagrams folder");
+    expect(stderr).toContain("Give --out a folder this process may create and write.");
+  });
+});
+
+describe("a data folder that cannot be created", () => {
+  // Node 20's recursive mkdir never returns where a folder exists but cannot hold the child (procfs, a dangling
+  // link): `hangar run` spun at 100 % CPU before it printed anything.
+  const places = [
+    ["under a dangling symbolic link", () => join(dir, "dangling", "data")],
+    ...(process.platform === "linux"
+      ? [["in /proc", () => `/proc/hangar-test-${process.pid}`] as const]
+      : []),
+  ] as const;
+  it.each(places)("%s: hangar run exits 1 naming the folder and --data-dir", async (_where, folder) => {
+    await symlink(join(dir, "gone"), join(dir, "dangling"));
+    const { code, stderr } = await hangarRun(["run", "--port", "0", "--data-dir", folder(), examples]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`error HANGAR_FOLDER_UNWRITABLE: The data folder ${folder()} cannot be created`);
+    expect(stderr).toContain("Give --data-dir / dataDir a folder this process may create and write.");
   });
 });

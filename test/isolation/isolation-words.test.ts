@@ -255,7 +255,8 @@ it("reports an odd thrown value as the uncaught throw it was, and a rejection as
 
   const proxy = await erroredSoon("proxy");
   expect(proxy.error?.message).toMatch(
-    /'proxy' crashed \(phase run\): its code threw: a thrown object that cannot be read \(reading it threw: proxy trap\)/,
+    // The words of in-process (src/thrown.ts describeThrown), with what the trap threw.
+    /'proxy' crashed \(phase run\): its code threw: an object was thrown \(reading its name, message, stack threw: proxy trap\)/,
   );
   expect(proxy.error?.message).not.toMatch(/exit code|process\.exit/);
 

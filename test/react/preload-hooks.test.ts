@@ -138,6 +138,15 @@ describe("hangar/react over the Electron preload bridge", () => {
     // The store's own validation answers, with its own words.
     await expect(seen.ui!.config.set("range", 10n)).rejects.toThrow(/not plain JSON data: value is a bigint/);
     await expect(seen.ui!.config.set("__proto__", 1)).rejects.toThrow(/reserved/);
+    // Refused in the page before Electron's structured clone (which would turn a Map into {}), in the same words.
+    await expect(seen.ui!.config.set("range", new Map([[1, 2]]))).rejects.toThrow(
+      "Plugin 'radar' called config.set('range', value) with a value that is not plain JSON data: value is a Map " +
+        "(store Object.fromEntries(map) instead).",
+    );
+    await expect(seen.ui!.config.set("range", () => 1)).rejects.toThrow(
+      /not plain JSON data: value is a function/,
+    );
+    expect(await createFileConfigBackend({ dataDir: ws.dataDir }).store("radar").get("range")).toBe(40);
     await act(async () => renderer.unmount());
   });
 

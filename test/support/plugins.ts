@@ -64,6 +64,8 @@ const hangarBin = fileURLToPath(new URL("../../bin/hangar.js", import.meta.url))
 export function cliWorkspacePerTest(defaultEnv: Record<string, string | undefined> = {}): {
   readonly ws: Workspace;
   hangar(args: string[], env?: Record<string, string | undefined>): Running;
+  /** `hangar run <plugins> --json --port 0 --data-dir <data> ...extra` in the current workspace. */
+  hangarRun(extra?: string[], env?: Record<string, string | undefined>): Running;
 } {
   let current: Workspace | undefined;
   const children: Running[] = [];
@@ -88,6 +90,13 @@ export function cliWorkspacePerTest(defaultEnv: Record<string, string | undefine
       });
       children.push(child);
       return child;
+    },
+    hangarRun(extra: string[] = [], env: Record<string, string | undefined> = {}): Running {
+      const { pluginsDir, dataDir } = fixture.ws;
+      return fixture.hangar(
+        ["run", pluginsDir, "--json", "--port", "0", "--data-dir", dataDir, ...extra],
+        env,
+      );
     },
   };
   return fixture;

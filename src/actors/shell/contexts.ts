@@ -20,7 +20,7 @@ import { generationOf, type PluginRegistry, type PluginRuntime } from "./plugin-
 /** The services a plugin's context is made of, and where its scope and late calls are reported. */
 export interface ContextDeps {
   plugins: PluginRegistry;
-  containment: Pick<ShellContainment, "scope" | "lateCall" | "noteDisposed">;
+  containment: Pick<ShellContainment, "scope" | "lateCall" | "noteDisposed" | "reportLeftovers">;
   logger: HangarLogger;
   config: ConfigBackend;
   ipc: IpcTransport;
@@ -47,9 +47,6 @@ export function openContext(deps: ContextDeps, pluginId: string): void {
  * are made on first use: a plugin that never logs or reads its config holds neither.
  */
 class ShellContextServices implements PluginContextDeps {
-  readonly ipc: IpcTransport;
-  readonly auth: PluginAuthAccessor;
-  readonly routes: RouteTable;
   /** The context these services belong to, and the scope code run under it carries (set once both exist). */
   handle: PluginContextHandle | null = null;
   scope: PluginScope | null = null;
@@ -60,9 +57,19 @@ class ShellContextServices implements PluginContextDeps {
     readonly pluginId: string,
   ) {
     this.#deps = deps;
-    this.ipc = deps.ipc;
-    this.auth = deps.auth;
-    this.routes = deps.routes;
+  }
+
+  // Read through the shared deps, not copied into each plugin's services (issue 13: three slots per plugin).
+  get ipc(): IpcTransport {
+    return this.#deps.ipc;
+  }
+
+  get auth(): PluginAuthAccessor {
+    return this.#deps.auth;
+  }
+
+  get routes(): RouteTable {
+    return this.#deps.routes;
   }
 
   logger(): PluginLogger {
@@ -123,6 +130,8 @@ export function closeContext(
     deps.containment.noteDisposed(handle.context, reason);
   }
   handle?.dispose();
+  // In-process only: an isolated plugin's timers live in its worker, which a stopped plugin gives back.
+  if (handle && !runtime.worker) deps.containment.reportLeftovers(runtime.discovered.id, handle, reason);
 }
 
 /** What disposed a plugin's context, in words that follow "disposed by" in a leftover's warning. */

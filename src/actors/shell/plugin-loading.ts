@@ -7,7 +7,7 @@ import { createError, type ErrorCode, HangarError, hasHangarCode, messageOf } fr
 import type { IpcTransport } from "../../ipc/transport.js";
 import type { IsolationHost } from "../../isolation/isolate.js";
 import { PluginWorker } from "../../isolation/plugin-worker.js";
-import type { PluginActorInput, PluginLoadOutput } from "../../machines/plugin.machine.js";
+import { EMPTY_LIST, type PluginActorInput, type PluginLoadOutput } from "../../machines/plugin.machine.js";
 import { readManifest } from "../../manifest/read-manifest.js";
 import type { PluginManifest } from "../../manifest/schema.js";
 import type { PluginBackgroundModule } from "../../sdk/types.js";
@@ -125,7 +125,7 @@ async function loadRuntime(
     version: loaded.manifest.version,
     name: loaded.manifest.name ?? loaded.manifest.id,
     background: loaded.module !== null,
-    dependsOn: loaded.manifest.dependsOn ?? [],
+    dependsOn: loaded.manifest.dependsOn ?? EMPTY_LIST,
     hasOnResume: typeof loaded.module?.onResume === "function",
     timeouts: {
       ...(background?.loadTimeoutMs ? { load: background.loadTimeoutMs } : {}),

@@ -3,6 +3,7 @@
 import type { Actor } from "xstate";
 import type { AsyncDisposableStore } from "../../base/disposable.js";
 import type { SecretRegistry } from "../../base/redact.js";
+import { prototypeThenWarning, removePrototypeThen } from "../../containment/prototype-then.js";
 import type { ShellContainment } from "../../containment/shell-containment.js";
 import { createError, HangarError } from "../../errors.js";
 import type { shellMachine } from "../../machines/shell.machine.js";
@@ -22,7 +23,7 @@ export interface ShellControlDeps {
   /** The whole shutdown's budget, in ms. */
   shutdownTimeout: number;
   secrets: Pick<SecretRegistry, "redact">;
-  logger: { flush(): void };
+  logger: { flush(): void; shell: { warn(message: string, data?: Record<string, unknown>): void } };
   setToken(token: string | null): void;
   authenticated(): boolean;
   view: Pick<PluginView, "list">;
@@ -136,6 +137,9 @@ export function createShellControl(deps: ShellControlDeps) {
 
     stop(): Promise<void> {
       if (!stopPromise) {
+        // Before anything awaits: a plugin's Object.prototype.then would hijack every promise of the shutdown.
+        const patched = removePrototypeThen();
+        if (patched) deps.logger.shell.warn(prototypeThenWarning(patched));
         stopPromise = (async () => {
           ensureActorStarted();
           // Start-up waits for imports; one that never settles must not hold the shutdown (SPEC §4).
