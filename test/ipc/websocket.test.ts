@@ -283,7 +283,8 @@ describe("events", () => {
     expect(received.length + dropped).toBe(sent);
     expect(received).toEqual([...received].sort((a, b) => a - b)); // what arrives keeps its order
     expect(slow.socket.readyState).toBe(slow.socket.OPEN);
-  });
+    // 200 paced batches of 128 KiB: up to 13 s in full-suite runs here, so not the 30 s default.
+  }, 90_000);
 
   it("disconnects a client whose unread results pass twice the backlog limit", async () => {
     const stuck = await open();
