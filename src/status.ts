@@ -82,6 +82,9 @@ export interface ShellStatus {
   server: { url: string | null };
   /** Present when the shell serves the inspector: the page's URL with its session token (null until listening). */
   inspector?: { url: string | null };
-  /** Present when the shell serves the shell page (`shellPage: true`): its URL, with `#token=…` when `server.token` is set. */
+  /**
+   * Present when the shell serves the shell page (`shellPage: true`): its URL, never with the session token (a
+   * shell with `server.token` is opened at `${url}#token=<token>`; docs/ui.md).
+   */
   shellPage?: { url: string | null };
 }

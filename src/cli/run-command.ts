@@ -194,6 +194,10 @@ export async function runCommand(
   process.on("beforeExit", onLoopEmpty);
   const inspector = status.inspector?.url;
   const shellPage = status.shellPage?.url;
+  // The one place a session token is printed: the human line, once, so the page can be opened (as Jupyter prints
+  // its URL). The --json summary, like status(), never carries it: it ends up in CI logs and telemetry.
+  const shellPageLink =
+    shellPage && serverToken ? `${shellPage}#token=${encodeURIComponent(serverToken)}` : shellPage;
   output.event(
     "summary",
     {
@@ -205,7 +209,7 @@ export async function runCommand(
       ...(shellPage ? { shellPage } : {}),
     },
     `\n${formatSummary(status)}\n\nListening on ${status.server.url} (Ctrl+C to stop)` +
-      (shellPage ? `\nShell page: ${shellPage}` : "") +
+      (shellPageLink ? `\nShell page: ${shellPageLink}` : "") +
       `\nIPC bridge: ${ipcUrl(status.server.url)}` +
       (options.watch ? "\nWatching the plugin folders for changes." : "") +
       (inspector ? `\nInspector: ${inspector}` : ""),

@@ -2,6 +2,7 @@
 import { type Disposable, DisposableStore, toDisposable } from "../base/disposable.js";
 import type { PluginFlow } from "../containment/attribution.js";
 import { createError, type HangarError, messageOf } from "../errors.js";
+import { NESTING_LIMIT_TEXT, nestedDeeperThan } from "../ipc/nesting.js";
 import type { IpcHandler, IpcTransport } from "../ipc/transport.js";
 import type {
   JsonValue,
@@ -369,6 +370,15 @@ class ContextOwner implements PluginContextHandle {
       send: (channel: string, payload?: unknown): void => {
         if (!this.#assertLive(`ipc.send('${String(channel)}')`)) return;
         const name = checkChannel("send", channel);
+        // hangar's one nesting limit, checked rather than left to V8's stack: a worker thread's clone reaches far
+        // deeper than the shell's main thread can take, so a deep payload would fail apart from the call.
+        if (nestedDeeperThan(payload)) {
+          throw createError("HANGAR_IPC_UNCLONEABLE", "plugin", {
+            pluginId,
+            channel: name,
+            reason: `it is ${NESTING_LIMIT_TEXT}`,
+          });
+        }
         let copy: unknown;
         try {
           copy = structuredClone(payload);

@@ -1,7 +1,8 @@
 // The one rule for what a config value may be — plain JSON data — and the words that say why one is not.
 // Shared by the shell's stores (src/context/config-value.ts) and the page side (hangar/react, hangar/preload),
-// which refuse a bad value before it is encoded. No imports: it ships in every plugin UI's bundle, which must
-// not carry hangar's error catalogue (src/errors.ts, ~8 kB gzipped).
+// which refuse a bad value before it is encoded. It imports only the nesting limit: it ships in every plugin UI's
+// bundle, which must not carry hangar's error catalogue (src/errors.ts, ~8 kB gzipped).
+import { MAX_NESTING_DEPTH, NESTING_LIMIT_TEXT } from "./nesting.js";
 
 /** A JSON value as stored: what {@link copyJsonData} returns. */
 export type JsonData = string | number | boolean | null | JsonData[] | { [key: string]: JsonData };
@@ -17,7 +18,9 @@ export function copyJsonData(value: unknown, fail: (problem: string) => never, u
   // Ancestors of the node being copied, to tell a cycle from an object that is merely shared twice.
   const ancestors = new Map<object, JsonPath>();
   // Paths are spelled out only for a message: a valid value (every set) builds no path strings.
-  const copy = (node: unknown, at: JsonPath): JsonData => {
+  // `depth` counts arrays and objects from the value down (the value itself is level 1), so that a value too deep
+  // is refused with the limit's sentence before the copy (or later, JSON) runs out of stack.
+  const copy = (node: unknown, at: JsonPath, depth: number): JsonData => {
     switch (typeof node) {
       case "string":
       case "boolean":
@@ -35,6 +38,11 @@ export function copyJsonData(value: unknown, fail: (problem: string) => never, u
         return fail(`${pathText(at)} is a bigint (JSON has no bigint; store it as a string)`);
     }
     if (node === null) return null;
+    if (depth > MAX_NESTING_DEPTH) {
+      fail(
+        `value is ${NESTING_LIMIT_TEXT} (flatten it, for example into a list of nodes that name their parent)`,
+      );
+    }
     const object = node as object;
     const seenAt = ancestors.get(object);
     if (seenAt !== undefined) fail(`${pathText(at)} is a cycle: it refers back to ${pathText(seenAt)}`);
@@ -43,7 +51,7 @@ export function copyJsonData(value: unknown, fail: (problem: string) => never, u
       ancestors.set(object, at);
       const out: JsonData[] = [];
       // Index loop rather than map(): a hole in a sparse array must be reported, not skipped.
-      for (let i = 0; i < object.length; i++) out.push(copy(object[i], { parent: at, step: i }));
+      for (let i = 0; i < object.length; i++) out.push(copy(object[i], { parent: at, step: i }, depth + 1));
       ancestors.delete(object);
       return out;
     }
@@ -57,12 +65,12 @@ export function copyJsonData(value: unknown, fail: (problem: string) => never, u
       const name = names[i]!;
       const item = (object as Record<string, unknown>)[name];
       if (item === undefined) continue;
-      defineJsonProperty(out, name, copy(item, { parent: at, step: name }));
+      defineJsonProperty(out, name, copy(item, { parent: at, step: name }, depth + 1));
     }
     ancestors.delete(object);
     return out;
   };
-  return copy(value, null);
+  return copy(value, null, 1);
 }
 
 /**

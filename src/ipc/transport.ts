@@ -1,4 +1,5 @@
 // The seam between plugin IPC and whatever carries it: memory, Electron's ipcMain, or a WebSocket bridge.
+import type { IpcPayloadEncoding } from "./json-payload.js";
 
 /** Handles an invoke on a fully prefixed channel; receives the caller's payload. */
 export type IpcHandler = (payload: unknown) => unknown;
@@ -11,4 +12,9 @@ export interface IpcTransport {
   removeHandler(channel: string): void;
   /** Pushes a payload to every renderer (already checked to be structured-cloneable). */
   send(channel: string, payload: unknown): void;
+  /**
+   * How payloads cross; default `"structured-clone"`. `"json"` (the WebSocket bridge) tells an isolated plugin's
+   * worker to refuse at `ctx.ipc.send` what JSON cannot encode, with the TypeError `send` throws in-process.
+   */
+  readonly payloads?: IpcPayloadEncoding;
 }

@@ -7,8 +7,9 @@ import type { RawData, WebSocket, WebSocketServer } from "ws";
 import { createRefusalLog } from "../base/refusal-log.js";
 import { setTimeout } from "../base/timers.js";
 import { bearerTokenOf, createTokenMatcher } from "../base/token-match.js";
-import { createError, messageOf } from "../errors.js";
+import { createError } from "../errors.js";
 import { createHandlerRegistry } from "./handler-registry.js";
+import { jsonFailureReason, jsonPayloadError } from "./json-payload.js";
 import type { IpcTransport } from "./transport.js";
 import {
   decodeClientFrame,
@@ -342,11 +343,13 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
       text = encodeValueResult(id, value);
     } catch (error) {
       const message =
-        `The handler for '${channel}' returned a value that cannot be sent as JSON (${messageOf(error)}). ` +
+        `The handler for '${channel}' returned a value that cannot be sent as JSON (${jsonFailureReason(value, error)}). ` +
         "Return plain JSON data from handlers that WebSocket clients call.";
       // A plugin's channel ('plugin:<id>:<name>'): the warning carries its id, as the plugin's own lines do.
       const pluginId = /^plugin:([^:]+):/.exec(channel)?.[1];
-      log.warn(message, pluginId ? { pluginId, channel } : { channel });
+      // A client can repeat the payload that makes a handler answer this at will (an echo of a value nested too
+      // deep): through the one limiter, per channel, on the 1st, 10th, 100th... time, with the count so far.
+      logRefusal(`result:${channel}`, message, pluginId ? { pluginId, channel } : { channel });
       text = encodeErrorResult(id, message);
     }
     reply(client, text);
@@ -406,17 +409,15 @@ export function createWebSocketIpc(options: WebSocketIpcOptions = {}): WebSocket
     handle: handlers.handle,
     removeHandler: handlers.removeHandler,
 
+    payloads: "json",
+
     send(channel: string, payload: unknown): void {
       let text: string;
       try {
         text = encodeEvent(channel, payload);
       } catch (error) {
         // Checked even with no client connected, so the mistake shows up before the first page connects.
-        throw new TypeError(
-          `The payload sent on '${channel}' cannot be sent as JSON over the WebSocket IPC bridge ` +
-            `(${messageOf(error)}). Send plain JSON data: no BigInt, no cycles.`,
-          { cause: error },
-        );
+        throw jsonPayloadError(channel, payload, error);
       }
       for (const client of [...clients]) deliverEvent(client, text, channel);
     },

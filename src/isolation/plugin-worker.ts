@@ -33,6 +33,18 @@ const RETIRED_CONTEXTS = 8;
 /** Default heap limit of an isolated plugin, in MB (SPEC §12). */
 export const DEFAULT_MEMORY_LIMIT_MB = 512;
 
+/**
+ * A worker whose last heartbeat reported a heap use of at least this share of its `memoryLimitMb` is near its limit:
+ * V8's last collections before it gives up stop the event loop, for seconds when the machine is short of CPU (a
+ * process at 64 MB, starved at a load average of 20, was silent over 5 s before V8 aborted it).
+ */
+const NEAR_HEAP_LIMIT = 0.75;
+/**
+ * How many times `timeouts.unresponsive` the watchdog waits for a worker near its heap limit, so that running out of
+ * memory is reported as such ("ran out of memory") rather than as a busy loop; still silent then, it is ended.
+ */
+const NEAR_HEAP_LIMIT_PATIENCE = 3;
+
 /** What a PluginWorker needs from the shell. */
 export interface PluginWorkerOptions {
   pluginId: string;
@@ -335,6 +347,7 @@ export class PluginWorker {
       generation,
       manifest,
       token: this.#options.token(),
+      ...(this.#options.ipc.payloads === "json" ? { ipcPayloads: "json" as const } : {}),
       argv: [...process.argv],
     };
     let settleExit = () => {};
@@ -400,10 +413,20 @@ export class PluginWorker {
       }
       if (shellWasBlocked || silentSince === null) return;
       const silentMs = Math.round(now - silentSince);
-      if (silentMs >= limit) this.#unresponsive(worker, silentMs, silentSince);
+      if (silentMs < limit) return;
+      if (this.#nearHeapLimit() && silentMs < limit * NEAR_HEAP_LIMIT_PATIENCE) return;
+      this.#unresponsive(worker, silentMs, silentSince);
     };
     this.#heartbeat = setInterval(tick, every);
     this.#heartbeat.unref();
+  }
+
+  /** True when the worker's last heartbeat reported a heap use near its limit (see {@link NEAR_HEAP_LIMIT}). */
+  #nearHeapLimit(): boolean {
+    return (
+      this.#heapUsedBytes !== null &&
+      this.#heapUsedBytes >= NEAR_HEAP_LIMIT * this.#memoryLimitMb * 1024 * 1024
+    );
   }
 
   #unresponsive(worker: Isolate, silentMs: number, silentSince: number): void {

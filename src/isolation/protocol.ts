@@ -15,6 +15,8 @@ export interface WorkerBoot {
   manifest: PluginManifest;
   /** The shell's auth token when the worker starts; later changes arrive as `auth` messages. */
   token: string | null;
+  /** "json" when the shell's IPC transport carries JSON: ctx.ipc.send checks the payload here, as in-process. */
+  ipcPayloads?: "json";
   /**
    * The shell's `process.argv` (`[node, script, ...arguments]`): the isolate's `process.argv` is set to it before
    * the plugin is imported, so a plugin reads the same arguments isolated as in-process (docs/isolation.md).

@@ -11,8 +11,8 @@ import type { Disposable } from "../base/disposable.js";
 import { toDisposable } from "../base/disposable.js";
 import { assertConfigKey, copyConfigValue } from "../context/config-value.js";
 import { createPluginContext, type PluginContextHandle, type PluginFlow } from "../context/plugin-context.js";
-import { messageOf } from "../errors.js";
 import { createHandlerRegistry } from "../ipc/handler-registry.js";
+import { assertJsonPayload, jsonFailureReason } from "../ipc/json-payload.js";
 import type { IpcTransport } from "../ipc/transport.js";
 import type {
   PluginAuthAccessor,
@@ -307,8 +307,11 @@ function ipcFor(contextId: number): IpcTransport {
       post({ t: "ipc-handle", contextId, channel: channel.slice(channelPrefix.length) });
     },
     removeHandler: (channel) => handlers.removeHandler(channel),
-    send: (channel, payload) =>
-      post({ t: "ipc-send", contextId, channel: channel.slice(channelPrefix.length), payload }),
+    send: (channel, payload) => {
+      // A JSON transport refuses in the shell what JSON cannot carry: throw that here, at the plugin's call.
+      if (boot.ipcPayloads === "json") assertJsonPayload(channel, payload);
+      post({ t: "ipc-send", contextId, channel: channel.slice(channelPrefix.length), payload });
+    },
   };
 }
 
@@ -453,7 +456,7 @@ function answerInvoke(id: number, channel: string, value: unknown): void {
       ok: false,
       error: serialiseError(
         new TypeError(
-          `The handler for '${channel}' returned a value that cannot be sent as JSON (${messageOf(error)}). ` +
+          `The handler for '${channel}' returned a value that cannot be sent as JSON (${jsonFailureReason(value, error)}). ` +
             "Return plain JSON data from handlers that WebSocket clients call.",
         ),
       ),

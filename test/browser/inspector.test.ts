@@ -382,5 +382,6 @@ describeInChromium("the inspector page opened late", () => {
       await busy.stop();
       await late.cleanup();
     }
-  });
+    // 400 updates and a page over 10,000 events: up to 20 s in full-suite runs here, so not the 30 s default.
+  }, 120_000);
 });

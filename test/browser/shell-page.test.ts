@@ -118,7 +118,7 @@ describeInChromium("the shell page of hangar run, in Chromium", () => {
     }
 
     // Route data, fetched with TanStack Query from pluginUrl("/fleet").
-    await page.locator('li[data-tail="G-HGRA"]').waitFor({ timeout: 10_000 });
+    await page.locator('li[data-tail="G-HGRA"]').waitFor({ timeout: 30_000 });
     expect(await page.locator('li[data-tail="G-HGRA"]').textContent()).toContain("City of Farnborough");
     expect(await page.locator('li[data-tail="G-HGRB"] .status').textContent()).toBe("available");
 
@@ -258,17 +258,19 @@ describeInChromium("the shell page with a session token (server.token)", () => {
   });
 
   it("takes the token from the URL's fragment, hides it, and sends it on the page's own /api requests", async () => {
-    const url = shell.status().shellPage?.url ?? "";
-    expect(url).toMatch(/\/#token=shell-page-session-token-0123456789$/);
+    // status() never carries the token (apps ship it to telemetry): whoever set server.token adds the fragment.
+    expect(JSON.stringify(shell.status())).not.toContain(token);
+    const url = `${shell.status().shellPage?.url}#token=${token}`;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=shell-page-session-token-0123456789$/);
     const page = await tokenBrowser.newPage();
     await page.goto(url);
     // The plugin UI's plain fetch(pluginUrl("/fleet")) got through the token check, and IPC connected.
-    await page.locator('li[data-tail="G-HGRA"]').waitFor({ timeout: 10_000 });
+    await page.locator('li[data-tail="G-HGRA"]').waitFor({ timeout: 30_000 });
     expect(page.url()).not.toContain(token);
     await expect.poll(() => page.evaluate(() => window.hangarShell.connection.state)).toBe("open");
     // Reloading keeps working: the token stays in this tab's sessionStorage.
     await page.reload();
-    await page.locator('li[data-tail="G-HGRA"]').waitFor({ timeout: 10_000 });
+    await page.locator('li[data-tail="G-HGRA"]').waitFor({ timeout: 30_000 });
 
     // Without the token the page still loads, but the shell answers it nothing.
     const stranger = await tokenBrowser.newPage();
@@ -278,5 +280,5 @@ describeInChromium("the shell page with a session token (server.token)", () => {
       .toContain("session token");
     await stranger.close();
     await page.close();
-  }, 60_000);
+  }, 120_000);
 });

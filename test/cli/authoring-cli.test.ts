@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cliWorkspacePerTest } from "../support/plugins.js";
-import { records, waitForEvent } from "../support/processes.js";
+import { records, waitFor, waitForEvent } from "../support/processes.js";
 
 const TOKEN = "test-session-token-0123456789";
 
@@ -101,6 +101,29 @@ describe("hangar run: plugin failures a person can act on", () => {
     expect(debug.stdout()).toContain("debug line of chatty");
     expect(quiet.stdout()).toContain("Listening on");
     expect(quiet.stdout()).not.toContain("debug line of chatty");
+  });
+});
+
+describe("hangar run: the session token stays out of machine-read output", () => {
+  it("--json never prints it (token from HANGAR_SERVER_TOKEN); the pretty output prints it once, in the Shell page line", async () => {
+    await fixture.ws.write({ id: "alpha", source: good("alpha") });
+    const json = hangar(["run", "plugins", "--port", "0", "--json"], { HANGAR_SERVER_TOKEN: TOKEN });
+    const summary = (await waitForEvent(json, "summary")) as Summary & { shellPage: string };
+    expect(summary.shellPage).toBe(`${summary.url}/`);
+    json.child.kill("SIGINT");
+    expect(await json.exited).toBe(0);
+    expect(json.stdout()).toContain('"event":"stopped"');
+    expect(json.stdout() + json.stderr()).not.toContain(TOKEN);
+
+    const pretty = hangar(["run", "plugins", "--port", "0", "--token", TOKEN]);
+    const out = await waitFor(pretty, (stdout) => (stdout.includes("IPC bridge:") ? stdout : undefined));
+    const withToken = out.split("\n").filter((line) => line.includes(TOKEN));
+    expect(withToken).toEqual([
+      expect.stringMatching(/^Shell page: http:\/\/[^/]+\/#token=test-session-token-0123456789$/),
+    ]);
+    pretty.child.kill("SIGINT");
+    expect(await pretty.exited).toBe(0);
+    expect(pretty.stdout().split(TOKEN).length - 1).toBe(1);
   });
 });
 

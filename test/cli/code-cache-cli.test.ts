@@ -138,8 +138,9 @@ describe("the hangar command's code cache", { timeout: 90_000 }, () => {
   });
 
   it("under node --enable-source-maps, stack frames name hangar's sources, and no cache is written", async () => {
-    const blocked = path.join(dir, "a-file");
-    await writeFile(blocked, "");
+    // A diagram's file name taken by a folder: writeFile's EISDIR is an unexpected error, printed with its stack.
+    const out = path.join(dir, "out");
+    await mkdir(path.join(out, "plugin.machine.mmd"), { recursive: true });
     const result = await run(
       process.execPath,
       [
@@ -149,12 +150,12 @@ describe("the hangar command's code cache", { timeout: 90_000 }, () => {
         "--format",
         "mermaid",
         "--out",
-        path.join(blocked, "out"),
+        out,
       ],
       { cwd: root, env: { HANGAR_CODE_CACHE: cacheDir } },
     );
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("ENOTDIR");
+    expect(result.stderr).toContain("EISDIR");
     expect(result.stderr).toMatch(/src\/graph\/write-diagrams\.ts:\d+/);
     expect(await cacheFiles()).toEqual([]);
   });

@@ -200,6 +200,12 @@ export function describeConfigBackendContract(subject: ConfigBackendSubject): vo
       }
       const cyclic: Record<string, unknown> = { name: "loop" };
       cyclic.self = cyclic;
+      // Deep enough that V8's own recursion (JSON, structured clone) would overflow its stack on the main thread.
+      const nested = (levels: number): unknown[] => {
+        let value: unknown[] = [];
+        for (let i = 1; i < levels; i++) value = [value];
+        return value;
+      };
       const sparse: number[] = [1];
       sparse[2] = 3; // index 1 is a hole
       const invalid: [string, unknown, RegExp][] = [
@@ -215,6 +221,11 @@ export function describeConfigBackendContract(subject: ConfigBackendSubject): vo
         ["undefined", undefined, /value is undefined .*config\.delete\('k'\)/],
         ["a hole in an array", sparse, /value\[1\] is undefined/],
         ["an odd key", { "odd key": () => 1 }, /value\["odd key"\] is a function/],
+        [
+          "a value nested 5,000 deep",
+          { tree: nested(5000) },
+          /value is nested deeper than 1,000 levels \(flatten it/,
+        ],
       ];
       for (const [what, value, message] of invalid) {
         it(`refuses ${what} with a TypeError (HANGAR_CONFIG_VALUE) naming the key and path, writing nothing`, async () => {
@@ -229,6 +240,15 @@ export function describeConfigBackendContract(subject: ConfigBackendSubject): vo
           await expect(readFile(fileOf("strict"))).rejects.toMatchObject({ code: "ENOENT" });
         });
       }
+    });
+
+    it("accepts a value nested exactly 1,000 levels deep (hangar's nesting limit)", async () => {
+      let deepest: unknown[] = [];
+      for (let i = 1; i < 1000; i++) deepest = [deepest];
+      await create().store("strict").set("k", deepest);
+      expect(JSON.stringify(await create().store("strict").get("k"))).toBe(
+        "[".repeat(1000) + "]".repeat(1000),
+      );
     });
 
     it("accepts an object shared twice (not a cycle) and drops undefined properties as JSON does", async () => {

@@ -112,6 +112,29 @@ describe("invoke", () => {
     await expect(client.invoke("plugin:tower:ping", 2)).resolves.toMatchObject({ ok: true });
   });
 
+  it("answers a result nested too deep with the nesting limit, and warns on the 1st and 10th of a repeat only", async () => {
+    const client = await open();
+    // A client's 5,000-deep payload that the handler echoes: too deep for JSON on the shell's main thread.
+    const deep = "[".repeat(5000) + "]".repeat(5000);
+    for (let id = 1001; id <= 1012; id++) {
+      client.sendRaw(`{"type":"invoke","id":${id},"channel":"plugin:tower:ping","payload":${deep}}`);
+    }
+    await until(
+      () => client.frames.filter((frame) => frame.type === "result" && frame.id! > 1000).length === 12,
+    );
+    const answers = client.frames.filter((frame) => frame.type === "result" && frame.id! > 1000);
+    for (const answer of answers) {
+      expect(answer.type === "result" && answer.ok === false && answer.error).toMatch(
+        /^The handler for 'plugin:tower:ping' returned a value that cannot be sent as JSON \(it is nested deeper than 1,000 levels\)/,
+      );
+    }
+    const warnings = logged("The handler for 'plugin:tower:ping' returned a value");
+    expect(warnings.map((line) => line.refusedSoFar)).toEqual([1, 10]);
+    expect(warnings[0]).toMatchObject({ pluginId: "tower", channel: "plugin:tower:ping" });
+    expect(String(warnings[0]?.msg)).not.toContain("Maximum call stack");
+    await expect(client.invoke("plugin:tower:ping", 2)).resolves.toMatchObject({ ok: true });
+  });
+
   it("refuses, at the plugin's call, a send whose payload cannot be JSON", async () => {
     const client = await open();
     const result = await client.invoke("plugin:tower:send-bigint");
@@ -260,7 +283,8 @@ describe("events", () => {
     expect(received.length + dropped).toBe(sent);
     expect(received).toEqual([...received].sort((a, b) => a - b)); // what arrives keeps its order
     expect(slow.socket.readyState).toBe(slow.socket.OPEN);
-  });
+    // 200 paced batches of 128 KiB: up to 13 s in full-suite runs here, so not the 30 s default.
+  }, 90_000);
 
   it("disconnects a client whose unread results pass twice the backlog limit", async () => {
     const stuck = await open();

@@ -12,10 +12,13 @@ import { type Running, records, sleep, start, waitForEvent } from "../support/pr
 
 /**
  * The CLI's watchdog default (SPEC §12), a heartbeat, and room for a loaded 2-core machine: at a load average of 17
- * the array's process was still collecting garbage near its limit 13 s after it was armed (it died soon after).
+ * the array's process was still collecting garbage near its limit 13 s after it was armed (it died soon after); at
+ * 20, with six more busy processes at the test's priority, it still answered its heartbeats with 139 MB of heap
+ * 30 s after (filling a heap takes what CPU the machine gives it). The watchdog's patience with a heap near its
+ * limit (docs/isolation.md) is what keeps it "ran out of memory" rather than unresponsive meanwhile.
  */
 const UNRESPONSIVE_MS = 5_000;
-const SLACK_MS = 25_000;
+const SLACK_MS = 55_000;
 
 let ws: Workspace;
 let cli: Running;
@@ -248,7 +251,7 @@ it("a huge allocation, a busy loop, process.exit(), a throw and a segfault end o
   expect(cli.child.exitCode).toBeNull();
   // V8's own account of the abort reached the shell's stderr.
   expect(cli.stderr()).toMatch(/FATAL ERROR: .*heap out of memory/);
-}, 90_000);
+}, 150_000);
 
 it("SIGINT stops the shell cleanly (exit 0) and leaves none of its plugins' processes", async () => {
   const pids = Object.values(pidsOf(await statuses(base)));

@@ -8,7 +8,22 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createWorkspace, type Workspace } from "../support/plugins.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const harness = pathToFileURL(path.join(root, "src/testing/index.ts")).href;
+/**
+ * What the child imports: dist/, as a user's `import "hangar/testing"` does, once test/global-setup.ts has built it
+ * (or found it current); else the source through tsx. Each child then spends about half the CPU it did through tsx
+ * (1.1 s against 2 s here), which is what pushed these tests past their limits at a load average of 20.
+ */
+const fromDist = process.env.HANGAR_ISOLATE_FROM_DIST === "1";
+const harness = pathToFileURL(
+  path.join(root, fromDist ? "dist/testing/index.js" : "src/testing/index.ts"),
+).href;
+/**
+ * How long a child may run before it is killed (a leftover timer keeping it alive then fails the test with its
+ * output) and how long the test waits. A child takes 3 s on a quiet machine and took 20–31 s at a load average of
+ * 20 (from source): the test's limit stays above the child's, so a slow child still fails with what it printed.
+ */
+const CHILD_LIMIT_MS = 90_000;
+const TEST_LIMIT_MS = CHILD_LIMIT_MS + 30_000;
 
 let ws: Workspace;
 beforeEach(async () => {
@@ -16,8 +31,11 @@ beforeEach(async () => {
 });
 afterEach(() => ws.cleanup());
 
-/** Runs `node --test` on a file that checks `folder` with testPluginLifecycle (or runs `tests`, given). */
-async function nodeTest(folder: string, tests?: string): Promise<{ code: number; output: string }> {
+/**
+ * Runs `node --test` on a file that checks `folder` with testPluginLifecycle (or runs `tests`, given). `code` is the
+ * exit code, or the signal that ended a child killed at CHILD_LIMIT_MS (so a hung child never passes for exit 1).
+ */
+async function nodeTest(folder: string, tests?: string): Promise<{ code: number | string; output: string }> {
   const file = path.join(ws.root, "lifecycle.test.mjs");
   await writeFile(
     file,
@@ -38,17 +56,19 @@ ${
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", "--test", "--test-reporter=spec", file],
-      // Killed after 60 s, so a child kept alive by a leftover timer fails the test instead of hanging it.
-      { cwd: root, env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 },
+      [...(fromDist ? [] : ["--import", "tsx"]), "--test", "--test-reporter=spec", file],
+      { cwd: root, env: { ...process.env, NO_COLOR: "1" }, timeout: CHILD_LIMIT_MS },
       (error, stdout, stderr) => {
-        resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` });
+        resolve({
+          code: error ? (error.signal ?? Number(error.code ?? 1)) : 0,
+          output: `${stdout}${stderr}`,
+        });
       },
     );
   });
 }
 
-describe("hangar/testing under node:test", () => {
+describe("hangar/testing under node:test", { timeout: TEST_LIMIT_MS }, () => {
   it("passes a good plugin", async () => {
     const folder = await ws.write({
       id: "good",
@@ -78,7 +98,7 @@ describe("hangar/testing under node:test", () => {
       source:
         "export async function onStart() { setInterval(() => {}, 1_000); }\nexport async function onStop() {}\n",
     });
-    // No timeout of our own beyond execFile's: a leftover interval would keep the child alive forever.
+    // No limit of our own beyond CHILD_LIMIT_MS: a leftover interval would keep the child alive forever.
     const result = await nodeTest(folder);
     expect(result.code).toBe(1);
     expect(result.output).toContain("HANGAR_TEST_RESOURCES_LEAKED in phase stop, path start-stop");

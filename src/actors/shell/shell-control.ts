@@ -31,9 +31,8 @@ export interface ShellControlDeps {
   serverUrl(): string | null;
   /** The inspector page's URL for a server URL; null when the shell serves no inspector. */
   inspectorUrl: ((serverUrl: string | null) => string | null) | null;
-  /** Whether the shell page is served (then the session token, if any, goes in its URL's fragment). */
+  /** Whether the shell page is served. Its URL in status() never carries the session token (docs/server.md). */
   shellPage: boolean;
-  token: string | null;
   /** Why the shutdown was not clean (budget overrun); null while clean. */
   shutdownProblem(): string | null;
 }
@@ -104,11 +103,13 @@ export function createShellControl(deps: ShellControlDeps) {
     return createError("HANGAR_INTERNAL", "shellActorStopped");
   }
 
-  /** The page's address; with a session token, carried in the fragment (never sent to a server). */
+  /**
+   * The page's address, without the session token: status() is what apps ship to telemetry and CI logs, so no
+   * token appears in it (docs/server.md, "Where the token appears"). Whoever set server.token adds `#token=…`.
+   */
   function shellPageUrl(): string | null {
     const base = deps.serverUrl();
-    if (base === null) return null;
-    return `${base}/${deps.token ? `#token=${encodeURIComponent(deps.token)}` : ""}`;
+    return base === null ? null : `${base}/`;
   }
 
   const control = {
