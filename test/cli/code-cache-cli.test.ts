@@ -143,15 +143,7 @@ describe("the hangar command's code cache", { timeout: 90_000 }, () => {
     await mkdir(path.join(out, "plugin.machine.mmd"), { recursive: true });
     const result = await run(
       process.execPath,
-      [
-        "--enable-source-maps",
-        "bin/hangar.js",
-        "graph",
-        "--format",
-        "mermaid",
-        "--out",
-        out,
-      ],
+      ["--enable-source-maps", "bin/hangar.js", "graph", "--format", "mermaid", "--out", out],
       { cwd: root, env: { HANGAR_CODE_CACHE: cacheDir } },
     );
     expect(result.code).toBe(1);
