@@ -2,17 +2,14 @@
 // quiet for a while, naming the plugins whose files changed (SPEC §8).
 import { existsSync } from "node:fs";
 import path from "node:path";
-import timers from "node:timers";
 import { type FSWatcher, watch } from "chokidar";
+// The debounce uses hangar's own timers, not the globals a plugin can replace (src/base/timers.ts).
+import { clearTimeout, setTimeout } from "../base/timers.js";
 import { type DiscoveredPlugin, discoverPlugins } from "../manifest/discover.js";
 import { checkUiEntry } from "../manifest/ui-entry.js";
 
 /** How long the files must stay unchanged before an update runs, in ms (SPEC §8). */
 export const WATCH_QUIET_MS = 200;
-
-// The debounce's timers as node:timers had them when hangar loaded, not the globals a plugin can replace
-// (src/base/timers.ts keeps the same rule for the shell; cli may not import base, docs/architecture.md).
-const { setTimeout, clearTimeout } = timers;
 
 export interface PluginWatcherOptions {
   /** The paths given to `hangar run`: plugin folders or folders holding them. */
