@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync 
 import { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
+import { hangarCacheFolder } from "../base/cache-folder.js";
 import { makeDirectorySync } from "../base/directories.js";
 
 /** Bumped when the file layout below changes: an old file is then never read. */
@@ -50,13 +51,7 @@ export interface CodeCacheOptions {
  * own `node_modules`), beside the build cache (src/loader/build-cache.ts). `packageRoot` is hangar's folder.
  */
 export function codeCacheDir(packageRoot: string, env: NodeJS.ProcessEnv = process.env): string | null {
-  const configured = env.HANGAR_CODE_CACHE;
-  if (configured === "off" || configured === "0") return null;
-  if (configured !== undefined && configured !== "") return path.resolve(configured);
-  const parent = path.dirname(packageRoot);
-  const nodeModules =
-    path.basename(parent) === "node_modules" ? parent : path.join(packageRoot, "node_modules");
-  return path.join(nodeModules, ".cache", "hangar", "code");
+  return hangarCacheFolder(packageRoot, "code", env.HANGAR_CODE_CACHE);
 }
 
 /**

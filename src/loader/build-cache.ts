@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { threadId } from "node:worker_threads";
+import { hangarCacheFolder } from "../base/cache-folder.js";
 import { makeDirectory } from "../base/directories.js";
 import { setImmediate } from "../base/timers.js";
 import type { GenerationImport } from "./bundle.js";
@@ -81,13 +82,7 @@ const packageRoot = path.resolve(path.dirname(here), "..", "..");
  * hangar; in a checkout of hangar itself, its own `node_modules`), as other tools keep theirs.
  */
 export function buildCacheDir(): string | null {
-  const configured = process.env.HANGAR_BUILD_CACHE;
-  if (configured === "off" || configured === "0") return null;
-  if (configured !== undefined && configured !== "") return path.resolve(configured);
-  const parent = path.dirname(packageRoot);
-  const nodeModules =
-    path.basename(parent) === "node_modules" ? parent : path.join(packageRoot, "node_modules");
-  return path.join(nodeModules, ".cache", "hangar", "builds");
+  return hangarCacheFolder(packageRoot, "builds", process.env.HANGAR_BUILD_CACHE);
 }
 
 let builderIdentity: Promise<{ esbuild: string; builder: string }> | undefined;
