@@ -305,9 +305,9 @@ const catalogue = {
       "The data folder {folder} is in use by another hangar shell ({holder}). Stop that shell, or give this one another folder with --data-dir / dataDir.",
   },
   HANGAR_FOLDER_UNWRITABLE: {
-    summary: "a folder hangar must create or write into cannot be created",
+    summary: "a folder hangar must create or write into cannot be created or written",
     message:
-      "{what} {folder} cannot be created: {reason}. Give {option} a folder this process may create and write.",
+      "{what} {folder} cannot be created or written: {reason}. Give {option} a folder this process may create and write.",
   },
   HANGAR_AUTH_FAILED: {
     summary: "the auth provider threw; the shell continues unauthenticated",

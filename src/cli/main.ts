@@ -192,8 +192,10 @@ export async function runCli(
     if (event === "started") setImmediate(() => void started());
   });
   // Any other command has done its work here. A `run` writes its cache once started, never after a failed start
-  // (that cache, kept from then on, would lack the functions of a start).
-  if (!running) await started();
+  // or `run --help` (the `run` file, kept from then on, would lack the functions of a start). The command is
+  // found as launch.ts finds it: the first argument that is not an option.
+  const command = argv.slice(2).find((arg) => !arg.startsWith("-"));
+  if (!running && command !== "run") await started();
   // Exit explicitly: a plugin's leftover timer or socket must not keep the process alive after shutdown.
   // Writes to a pipe are asynchronous on some platforms, so let stdout and stderr drain first.
   process.stdout.write("", () => process.stderr.write("", () => process.exit(exitCode)));

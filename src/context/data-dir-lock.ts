@@ -25,23 +25,15 @@ export interface DataDirLockOptions {
 /**
  * Takes the data folder `dir` for this process, creating the folder when needed. A lock whose holder pid no
  * longer runs on this machine is taken over at once; one that was not refreshed for 10 s, too.
- * @throws HangarError `HANGAR_DATA_DIR_LOCKED` naming the folder and the holder's pid when another shell has it.
+ * @throws HangarError `HANGAR_DATA_DIR_LOCKED` naming the folder and the holder's pid when another shell has it;
+ *   `HANGAR_FOLDER_UNWRITABLE` when the folder cannot be created or cannot hold the lock.
  */
 export async function lockDataDir(dir: string, options: DataDirLockOptions = {}): Promise<DataDirLock> {
   const folder = path.resolve(dir);
   try {
     await makeDirectory(folder);
   } catch (cause) {
-    throw createError(
-      "HANGAR_FOLDER_UNWRITABLE",
-      {
-        what: "The data folder",
-        folder,
-        reason: cause instanceof Error ? cause.message : String(cause),
-        option: "--data-dir / dataDir",
-      },
-      { cause },
-    );
+    throw unwritable(folder, cause);
   }
   const lockfile = await import("proper-lockfile");
   const lockPath = path.join(folder, LOCK_NAME);
@@ -58,7 +50,8 @@ export async function lockDataDir(dir: string, options: DataDirLockOptions = {})
   try {
     unlock = await attempt();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
+    // A folder that exists but cannot hold the lock (read-only, /proc, /sys) is as unusable as one not made.
+    if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw unwritable(folder, error);
     const holder = await readPid(pidFile);
     if (holder === null || isProcessAlive(holder)) throw lockedError(folder, holder, error);
     // The holder died without releasing (killed, crashed): its lock is ours to take.
@@ -97,4 +90,18 @@ async function readPid(file: string): Promise<number | null> {
   } catch {
     return null;
   }
+}
+
+/** HANGAR_FOLDER_UNWRITABLE for the data folder: it could not be made, or cannot hold the lock. */
+function unwritable(folder: string, cause: unknown): HangarError {
+  return createError(
+    "HANGAR_FOLDER_UNWRITABLE",
+    {
+      what: "The data folder",
+      folder,
+      reason: cause instanceof Error ? cause.message : String(cause),
+      option: "--data-dir / dataDir",
+    },
+    { cause },
+  );
 }

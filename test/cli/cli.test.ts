@@ -370,14 +370,19 @@ describe("a data folder that cannot be created", () => {
   const places = [
     ["under a dangling symbolic link", () => join(dir, "dangling", "data")],
     ...(process.platform === "linux"
-      ? [["in /proc", () => `/proc/hangar-test-${process.pid}`] as const]
+      ? ([
+          ["in /proc", () => `/proc/hangar-test-${process.pid}`],
+          ["an existing /proc folder that cannot hold the lock", () => "/proc/self"],
+        ] as const)
       : []),
   ] as const;
   it.each(places)("%s: hangar run exits 1 naming the folder and --data-dir", async (_where, folder) => {
     await symlink(join(dir, "gone"), join(dir, "dangling"));
     const { code, stderr } = await hangarRun(["run", "--port", "0", "--data-dir", folder(), examples]);
     expect(code).toBe(1);
-    expect(stderr).toContain(`error HANGAR_FOLDER_UNWRITABLE: The data folder ${folder()} cannot be created`);
+    expect(stderr).toContain(
+      `error HANGAR_FOLDER_UNWRITABLE: The data folder ${folder()} cannot be created or written`,
+    );
     expect(stderr).toContain("Give --data-dir / dataDir a folder this process may create and write.");
   });
 });

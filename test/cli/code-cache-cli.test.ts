@@ -152,6 +152,13 @@ describe("the hangar command's code cache", { timeout: 90_000 }, () => {
     expect(await cacheFiles()).toEqual([]);
   });
 
+  it("`hangar run --help` writes no `run` file: only a start that reached its summary does", async () => {
+    const result = await hangar(["run", "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("Usage: hangar run");
+    expect(await cacheFiles()).toEqual([]);
+  });
+
   it("HANGAR_CODE_CACHE=off writes nothing", async () => {
     const result = await hangar(["validate", path.join(root, "examples/plugins"), "--json"], "off");
     expect(result.code).toBe(0);
